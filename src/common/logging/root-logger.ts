@@ -1,0 +1,8 @@
+import type { Logger } from 'pino';
+
+/**
+ * DI token for the process-wide pino logger (the one nestjs-pino writes request logs with).
+ * Work the network starts (incoming SIP, timers) logs through `logger.child({ callId, ... })`.
+ */
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
+export type RootLogger = Logger;

@@ -1,0 +1,89 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { EnvSchema } from './env.schema';
+import { Secret } from './secret';
+
+/** The gateway's configuration: validated once at boot, frozen, and injected by this class as token. */
+export abstract class AppConfig {
+  abstract readonly http: { port: number; host: string };
+  abstract readonly logLevel: string;
+  abstract readonly store: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string };
+  abstract readonly auth: { jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
+  abstract readonly sip: {
+    /** e.g. `sip:127.0.0.1:5060;transport=udp`: every request goes there (the P-CSCF). */
+    outboundProxy: string;
+    domain: string;
+    listenAddress: string;
+    listenPort: number;
+    /** Host written in Via/Contact; must differ from the proxy host (the `sip` stack drops a Route equal to its own host). */
+    advertisedAddress: string;
+    transport: 'udp' | 'tcp';
+    credentialsFile: string | undefined;
+    ringTimeoutMs: number;
+    /** Expires asked of the registrar in each REGISTER; the binding is refreshed before what it grants. */
+    registerExpiresS: number;
+  };
+  abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
+  abstract readonly sessions: { retentionS: number };
+  abstract readonly events: { allowPrivateSinks: boolean; maxAttempts: number };
+  abstract readonly emergency: { enabled: boolean; numbers: readonly string[] };
+  abstract readonly sdp: { profile: 'passthrough' | 'ims' };
+  abstract readonly admin: { token: Secret | undefined };
+}
+
+export class ConfigError extends Error {}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
+}
+
+/** Reads `env` (default `process.env`), reports every bad variable at once, returns a frozen AppConfig. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(new EnvSchema()).concat(Object.keys(env))) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const e = plainToInstance(EnvSchema, raw);
+  const problems = describe(validateSync(e, { forbidUnknownValues: false }));
+  const minTtl = e.REGISTRATION_MIN_TTL_S ?? 60;
+  const maxTtl = e.REGISTRATION_MAX_TTL_S ?? 86400;
+  const defTtl = e.REGISTRATION_DEFAULT_TTL_S ?? 3600;
+  if (minTtl > maxTtl) problems.push('REGISTRATION_MIN_TTL_S: must not exceed REGISTRATION_MAX_TTL_S');
+  if (defTtl < minTtl || defTtl > maxTtl) problems.push('REGISTRATION_DEFAULT_TTL_S: must lie between the minimum and maximum TTL');
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+
+  const listenAddress = e.SIP_LISTEN_ADDRESS ?? '127.0.0.1';
+  const config: AppConfig = {
+    http: { port: e.PORT ?? 8080, host: e.HOST ?? '0.0.0.0' },
+    logLevel: e.LOG_LEVEL ?? 'info',
+    store: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX ?? 'gw:' } : { kind: 'memory' },
+    auth: { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE },
+    sip: {
+      outboundProxy: e.SIP_OUTBOUND_PROXY ?? 'sip:127.0.0.1:5060;transport=udp',
+      domain: e.SIP_DOMAIN ?? 'ims.lab',
+      listenAddress,
+      listenPort: e.SIP_LISTEN_PORT ?? 5070,
+      advertisedAddress: e.SIP_ADVERTISED_ADDRESS ?? listenAddress,
+      transport: e.SIP_TRANSPORT ?? 'udp',
+      credentialsFile: e.SIP_CREDENTIALS_FILE,
+      ringTimeoutMs: e.SIP_RING_TIMEOUT_MS ?? 60000,
+      registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,
+    },
+    registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
+    sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },
+    events: { allowPrivateSinks: e.EVENTS_ALLOW_PRIVATE_SINKS ?? false, maxAttempts: e.EVENTS_MAX_ATTEMPTS ?? 6 },
+    emergency: { enabled: e.EMERGENCY_CALLS === 'enabled', numbers: e.EMERGENCY_NUMBERS ?? ['112', '911'] },
+    sdp: { profile: e.SDP_PROFILE ?? 'passthrough' },
+    admin: { token: e.ADMIN_TOKEN ? new Secret(e.ADMIN_TOKEN) : undefined },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof Secret)) {
+    Object.values(o).forEach((v) => deepFreeze(v));
+    Object.freeze(o);
+  }
+  return o;
+}
