@@ -1,0 +1,28 @@
+/**
+ * The events port: how features (registrations, sessions) report what happened. The events
+ * module turns each call into one CloudEvent per matching active subscription, persisted before
+ * `publish` resolves (at-least-once delivery to the subscription's sink).
+ */
+export const WebrtcEventType = {
+  sessionStatus: 'org.camaraproject.webrtc-events.v0.session-status',
+  sessionInvitation: 'org.camaraproject.webrtc-events.v0.session-invitation',
+  registrationEnds: 'org.camaraproject.webrtc-events.v0.registration-ends',
+  subscriptionEnded: 'org.camaraproject.webrtc-events.v0.subscription-ended',
+} as const;
+export type WebrtcEventType = (typeof WebrtcEventType)[keyof typeof WebrtcEventType];
+
+/** The device an event is about: subscriptions are made per (phone number of the token, deviceId). */
+export interface EventAudience {
+  phoneNumber: string;
+  deviceId: string;
+}
+
+export abstract class EventPublisher {
+  /**
+   * Persists one event per active subscription of `audience` that asked for `type`.
+   * Resolves with the number of events enqueued (0: nobody subscribed).
+   */
+  abstract publish(audience: EventAudience, type: Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>, data: Record<string, unknown>, opts?: { correlator?: string }): Promise<number>;
+  /** Whether an active subscription of `audience` asks for `type` (an incoming call with nobody listening is refused). */
+  abstract hasSubscribers(audience: EventAudience, type: WebrtcEventType): Promise<boolean>;
+}

@@ -1,0 +1,35 @@
+import Redis from 'ioredis';
+import { StoreUnavailableError } from '../../common/errors/store-unavailable.error';
+
+/** DI token for the one ioredis client of the process (quit in onModuleDestroy by the StoreModule). */
+export abstract class RedisClient extends Redis {}
+
+export function createRedisClient(url: string): Redis {
+  return new Redis(url, {
+    // Fail fast instead of queueing while Redis is away: requests get 503, not a hang.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2000,
+    connectTimeout: 2000,
+    lazyConnect: true,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+/** Runs a Redis operation, translating connection failures into StoreUnavailableError. */
+export async function guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new StoreUnavailableError(operation, err);
+  }
+}
+
+/** Every key the gateway writes, from one place. `prefix` is REDIS_KEY_PREFIX. */
+export const keys = (prefix: string) => ({
+  registration: (id: string) => `${prefix}reg:${id}`,
+  registrationByDevice: (phoneNumber: string, deviceId: string) => `${prefix}regdev:${phoneNumber}|${deviceId}`,
+  registrationsDue: () => `${prefix}regdue`,
+  session: (id: string) => `${prefix}sess:${id}`,
+  sessionByCallId: (callId: string) => `${prefix}sesscall:${callId}`,
+});

@@ -1,0 +1,49 @@
+import type { RegistrationBinding } from '../sip/sip-gateway';
+
+/** A device registration (webrtc-registration) and its SIP binding, as stored. Plain JSON. */
+export interface Registration {
+  registrationId: string;
+  deviceId: string;
+  /** E.164 from the token; the IMS public identity is `sip:<phoneNumber>@<domain>`. */
+  phoneNumber: string;
+  /** `sub` of the token that created it (informational). */
+  subject?: string;
+  createdAt: number;
+  /** CAMARA `expiresAt` (epoch ms): the binding is removed then. */
+  expiresAt: number;
+  /** The SIP binding; refreshed before `networkExpiresAt`. */
+  binding: RegistrationBinding;
+  /** What the registrar granted last (epoch ms). */
+  networkExpiresAt: number;
+  /** When the refresher must act next (epoch ms): a SIP refresh, or the removal at `expiresAt`. */
+  dueAt: number;
+  /** Consecutive refresh failures (reset on success). */
+  refreshFailures: number;
+  /** Compare-and-set counter; the store sets it. */
+  version: number;
+}
+
+/**
+ * Registrations, indexed by id and by (phoneNumber, deviceId). Records disappear on their own a
+ * grace period after `expiresAt` (TTL), so an abandoned store never grows.
+ */
+export abstract class RegistrationStore {
+  /** Stores a new registration unless one exists for (phoneNumber, deviceId): then resolves false. */
+  abstract create(reg: Registration): Promise<boolean>;
+  abstract get(registrationId: string): Promise<Registration | undefined>;
+  abstract findByDevice(phoneNumber: string, deviceId: string): Promise<Registration | undefined>;
+  /** Compare-and-set: replaces the record if its version is still `expectedVersion`. */
+  abstract update(next: Registration, expectedVersion: number): Promise<Registration | undefined>;
+  /** Removes the record and its indexes if its version is still `expectedVersion` (any version if omitted). */
+  abstract delete(registrationId: string, expectedVersion?: number): Promise<boolean>;
+  /**
+   * Leases up to `limit` registrations whose `dueAt` ≤ `now` for `leaseMs`: another instance
+   * calling this meanwhile does not get them. A lease ends with `update` (new dueAt) or `delete`.
+   */
+  abstract claimDue(now: number, limit: number, leaseMs: number): Promise<Registration[]>;
+  /** Number of stored registrations (metrics). */
+  abstract count(): Promise<number>;
+}
+
+/** How long a registration record outlives its `expiresAt` so that the final un-REGISTER can still be sent. */
+export const REGISTRATION_GRACE_MS = 5 * 60_000;
