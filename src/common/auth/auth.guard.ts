@@ -1,0 +1,65 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { errors as joseErrors, jwtVerify, JWTVerifyGetKey } from 'jose';
+import { AppConfig } from '../../config/app-config';
+import { ApiError, unauthenticated } from '../errors/api-error';
+import { ROOT_LOGGER, RootLogger } from '../logging/root-logger';
+import { jwksKeySource } from './jwks-key-source';
+import type { Principal } from './principal';
+import { PUBLIC_KEY, requireScopes, SCOPES_KEY } from './scopes.decorator';
+
+/** Asymmetric algorithms only: never `none`, never HS* (a shared secret would let any holder mint tokens). */
+const ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
+
+/**
+ * Verifies the Bearer JWT (CAMARA security profile) and the operation's scopes.
+ * 401 UNAUTHENTICATED for a missing/expired/badly signed token or a wrong issuer/audience;
+ * 403 PERMISSION_DENIED for a missing scope.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  private readonly getKey: JWTVerifyGetKey | undefined;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly config: AppConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+  ) {
+    this.getKey = config.auth.jwksUrl ? jwksKeySource(config.auth.jwksUrl) : undefined;
+    if (!this.getKey) logger.warn('AUTH_JWKS_URL is not set: every API request will be refused with 401');
+  }
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined>; principal?: Principal }>();
+    const principal = await this.verify(req.headers.authorization);
+    req.principal = principal;
+    requireScopes(principal, this.reflector.getAllAndOverride<string[]>(SCOPES_KEY, targets) ?? []);
+    return true;
+  }
+
+  private async verify(header: string | string[] | undefined): Promise<Principal> {
+    const value = Array.isArray(header) ? header[0] : header;
+    const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(value ?? '');
+    if (!match?.[1]) throw unauthenticated('Missing or malformed Authorization header: a Bearer access token is required.');
+    if (!this.getKey) throw unauthenticated('No token signing keys are configured on this gateway (AUTH_JWKS_URL).');
+    try {
+      const { payload } = await jwtVerify(match[1], this.getKey, {
+        algorithms: ALGORITHMS,
+        issuer: this.config.auth.issuer,
+        audience: this.config.auth.audience,
+      });
+      const scope = typeof payload.scope === 'string' ? payload.scope : '';
+      const phone = typeof payload.phone_number === 'string' ? payload.phone_number : undefined;
+      return { subject: payload.sub, phoneNumber: phone, scopes: new Set(scope.split(' ').filter((s) => s !== '')) };
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired.');
+      if (err instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`The access token is not valid here (${err.claim} claim).`);
+      if (err instanceof joseErrors.JOSEError) throw unauthenticated('The access token could not be verified.');
+      this.logger.warn({ err }, 'token verification failed (key source)');
+      throw unauthenticated('The access token could not be verified.');
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { Global, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
+import type { IncomingMessage } from 'node:http';
+import { AppConfig } from '../../config/app-config';
+import { correlatorOf } from '../http/correlator';
+import { ROOT_LOGGER, RootLogger } from './root-logger';
+
+/** Log fields that may carry secrets, censored in every line whatever logged them. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.authorization',
+  '*.password',
+  '*.accessToken',
+  '*.sinkCredential',
+  'sinkCredential',
+  'password',
+  'accessToken',
+];
+
+export function createRootLogger(level: string, destination?: pino.DestinationStream): RootLogger {
+  return pino(
+    {
+      level,
+      base: { service: 'camara-webrtc-gateway' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/**
+ * Structured JSON logs (pino through nestjs-pino). Every line of a request carries its
+ * `correlator` (the x-correlator); work the network starts uses child loggers with callId etc.
+ */
+@Global()
+@Module({
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [ROOT_LOGGER],
+      useFactory: (logger: RootLogger) => ({
+        pinoHttp: {
+          logger,
+          genReqId: (req: IncomingMessage) => correlatorOf(req),
+          customProps: (req: IncomingMessage) => ({ correlator: correlatorOf(req) }),
+          quietReqLogger: true,
+          customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
+            err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
+          autoLogging: { ignore: (req: IncomingMessage) => /^\/(health|metrics)/.test(req.url ?? '') },
+          serializers: {
+            req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
+            res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+          },
+        },
+      }),
+    }),
+  ],
+  providers: [],
+  exports: [LoggerModule],
+})
+export class LoggingModule {}
+
+/** Provides ROOT_LOGGER from AppConfig; separate so LoggerModule's factory can inject it. */
+@Global()
+@Module({
+  providers: [{ provide: ROOT_LOGGER, inject: [AppConfig], useFactory: (c: AppConfig) => createRootLogger(c.logLevel) }],
+  exports: [ROOT_LOGGER],
+})
+export class RootLoggerModule {}

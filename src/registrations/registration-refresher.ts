@@ -1,0 +1,130 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
+import { Clock } from '../store/clock';
+import { Registration, RegistrationStore } from '../store/registration-store';
+import { SipFailure, SipGateway } from '../sip/sip-gateway';
+import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
+import { refreshAt, requestedExpiresS, retryDelayMs } from './registration-timing';
+import { RegistrationsService } from './registrations.service';
+
+/** How long one instance holds a due registration before another may take it (crash safety). */
+const LEASE_MS = 30_000;
+const BATCH = 200;
+
+/**
+ * Keeps SIP bindings alive: refreshes them before the registrar's expiry and removes them at the
+ * CAMARA `expiresAt`. Work is claimed from the store's due index, so it survives restarts and is
+ * shared by every instance on the same Redis (the first to claim a registration does it).
+ */
+@Injectable()
+export class RegistrationRefresher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Poll period; tests shorten it. */
+  static intervalMs = 1000;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly store: RegistrationStore,
+    private readonly sip: SipGateway,
+    private readonly credentials: SipCredentialsProvider,
+    private readonly registrations: RegistrationsService,
+    private readonly clock: Clock,
+    @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), RegistrationRefresher.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+    // NOTE: with the in-memory store this process is the last holder of its registrations (its
+    // state dies with it), so it removes their bindings. With Redis they stay: a restarted or
+    // another instance keeps refreshing them.
+    if (this.config.store.kind === 'memory') {
+      const all = await this.store.claimDue(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, LEASE_MS);
+      await Promise.all(all.map((reg) => this.registrations.unbind(reg)));
+      if (all.length > 0) this.logger.info({ count: all.length }, 'removed SIP bindings at shutdown');
+    }
+  }
+
+  /** One pass over due registrations; overlapping passes are skipped. Never throws. */
+  async tick(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = (async () => {
+      try {
+        const due = await this.store.claimDue(this.clock.now(), BATCH, LEASE_MS);
+        await Promise.all(due.map((reg) => this.handle(reg)));
+      } catch (err) {
+        this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'registration refresh pass failed');
+      }
+    })();
+    await this.running;
+    this.running = undefined;
+  }
+
+  private async handle(reg: Registration): Promise<void> {
+    const log = this.logger.child({ registrationId: reg.registrationId });
+    const now = this.clock.now();
+    if (reg.expiresAt <= now) {
+      if (await this.store.delete(reg.registrationId, reg.version)) {
+        await this.registrations.unbind(reg);
+        await this.registrations.ended(reg, 'REGISTRATION_EXPIRED', 'registrationExpireTime has been reached.');
+        log.info('registration expired; binding removed');
+      }
+      return;
+    }
+    const credentials = this.credentials.get(reg.phoneNumber);
+    if (!credentials) {
+      await this.terminate(reg, 'No SIP credentials are provisioned any more for this subscriber.');
+      return;
+    }
+    try {
+      const grant = await this.sip.register({
+        ...this.registrations.targetOf(reg, credentials),
+        expiresS: requestedExpiresS(now, reg.expiresAt, this.config.sip.registerExpiresS),
+      });
+      const done = this.clock.now();
+      const saved = await this.store.update(
+        {
+          ...reg,
+          binding: grant.binding,
+          networkExpiresAt: done + grant.grantedExpiresS * 1000,
+          dueAt: Math.min(reg.expiresAt, refreshAt(done, grant.grantedExpiresS)),
+          refreshFailures: 0,
+        },
+        reg.version,
+      );
+      log.debug({ grantedExpiresS: grant.grantedExpiresS, saved: saved !== undefined }, 'registration refreshed');
+    } catch (err) {
+      if (err instanceof SipFailure && err.kind === 'rejected') {
+        await this.terminate(reg, `The IMS core refused the refresh (${err.status ?? ''} ${err.reason ?? ''}).`);
+        return;
+      }
+      const failures = reg.refreshFailures + 1;
+      if (reg.networkExpiresAt <= this.clock.now()) {
+        // The binding lapsed in the network while we could not reach it: the gateway lost it.
+        await this.terminate(reg, 'The gateway could not refresh the registration before the network expired it.');
+        return;
+      }
+      log.warn({ failures, err: err instanceof Error ? err.message : String(err) }, 'registration refresh failed; will retry');
+      await this.store
+        .update({ ...reg, refreshFailures: failures, dueAt: Math.min(reg.networkExpiresAt, this.clock.now() + retryDelayMs(failures)) }, reg.version)
+        .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not record refresh failure'));
+    }
+  }
+
+  private async terminate(reg: Registration, description: string): Promise<void> {
+    if (await this.store.delete(reg.registrationId, reg.version)) {
+      await this.registrations.ended(reg, 'NETWORK_TERMINATED', description);
+      this.logger.warn({ registrationId: reg.registrationId, description }, 'registration ended by the network');
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../clock';
+import { EventQueue, QueuedEvent, QueueHead } from '../event-queue';
+
+interface Fifo {
+  events: QueuedEvent[];
+  attempts: number;
+  readyAt: number;
+  lease?: { owner: string; until: number };
+}
+
+/** In-memory EventQueue (single process): same semantics as the Redis one, copies on read and write. */
+@Injectable()
+export class MemoryEventQueue extends EventQueue {
+  private readonly fifos = new Map<string, Fifo>();
+  private readonly sequences = new Map<string, number>();
+
+  constructor(private readonly clock: Clock = Clock.system) {
+    super();
+  }
+
+  private leased(f: Fifo | undefined, owner: string): f is Fifo {
+    return !!f && !!f.lease && f.lease.owner === owner && f.lease.until > this.clock.now();
+  }
+
+  async enqueue(event: Omit<QueuedEvent, 'sequence'>): Promise<QueuedEvent> {
+    const sequence = (this.sequences.get(event.subscriptionId) ?? 0) + 1;
+    this.sequences.set(event.subscriptionId, sequence);
+    const stored: QueuedEvent = { ...structuredClone(event), sequence };
+    let f = this.fifos.get(event.subscriptionId);
+    if (!f) this.fifos.set(event.subscriptionId, (f = { events: [], attempts: 0, readyAt: this.clock.now() }));
+    f.events.push(stored);
+    return structuredClone(stored);
+  }
+
+  async claimReady(now: number, limit: number, leaseMs: number, owner: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const [id, f] of this.fifos) {
+      if (out.length >= limit) break;
+      if (f.events.length === 0) {
+        if (!f.lease || f.lease.until <= now) this.fifos.delete(id);
+        continue;
+      }
+      if (f.readyAt > now || (f.lease && f.lease.until > now)) continue;
+      f.lease = { owner, until: now + leaseMs };
+      f.readyAt = now + leaseMs;
+      out.push(id);
+    }
+    return out;
+  }
+
+  async head(subscriptionId: string): Promise<QueueHead | undefined> {
+    const f = this.fifos.get(subscriptionId);
+    const e = f?.events[0];
+    return f && e ? { event: structuredClone(e), attempts: f.attempts } : undefined;
+  }
+
+  async renew(subscriptionId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const f = this.fifos.get(subscriptionId);
+    if (!this.leased(f, owner)) return false;
+    const until = this.clock.now() + leaseMs;
+    f.lease = { owner, until };
+    f.readyAt = Math.max(f.readyAt, until);
+    return true;
+  }
+
+  async ack(subscriptionId: string, eventId: string, owner: string): Promise<boolean> {
+    const f = this.fifos.get(subscriptionId);
+    if (!this.leased(f, owner) || f.events[0]?.id !== eventId) return false;
+    f.events.shift();
+    f.attempts = 0;
+    return true;
+  }
+
+  async retryAt(subscriptionId: string, eventId: string, attempts: number, notBefore: number, owner: string): Promise<boolean> {
+    const f = this.fifos.get(subscriptionId);
+    if (!this.leased(f, owner) || f.events[0]?.id !== eventId) return false;
+    f.attempts = attempts;
+    f.readyAt = notBefore;
+    delete f.lease;
+    return true;
+  }
+
+  async release(subscriptionId: string, owner: string, readyAt: number): Promise<void> {
+    const f = this.fifos.get(subscriptionId);
+    if (!this.leased(f, owner)) return;
+    delete f.lease;
+    if (f.events.length === 0) this.fifos.delete(subscriptionId);
+    else f.readyAt = readyAt;
+  }
+
+  async discard(subscriptionId: string): Promise<string[]> {
+    const f = this.fifos.get(subscriptionId);
+    this.fifos.delete(subscriptionId);
+    this.sequences.delete(subscriptionId);
+    return f ? f.events.map((e) => e.id) : [];
+  }
+
+  async backlog(): Promise<number> {
+    let n = 0;
+    for (const f of this.fifos.values()) n += f.events.length;
+    return n;
+  }
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Registration, RegistrationStore } from './registration-store';
+import { REGISTRATION_GRACE_MS } from './registration-store';
+
+/** A registration as a test would create it; `over` replaces fields. */
+export function aRegistration(now: number, over: Partial<Registration> = {}): Registration {
+  return {
+    registrationId: randomUUID(),
+    deviceId: randomUUID(),
+    phoneNumber: '+17085852753',
+    createdAt: now,
+    expiresAt: now + 3600_000,
+    binding: { callId: randomUUID(), cseq: 1, contact: 'sip:x@127.0.0.1:5070' },
+    networkExpiresAt: now + 600_000,
+    dueAt: now + 540_000,
+    refreshFailures: 0,
+    version: 0,
+    ...over,
+  };
+}
+
+/**
+ * One behaviour, two backends: run by the memory store's unit spec and by the Redis integration
+ * test. `setup` returns a fresh, empty store and a way to move its clock.
+ */
+export function registrationStoreContract(name: string, setup: () => Promise<{ store: RegistrationStore; now: () => number; advance?: (ms: number) => Promise<void> }>): void {
+  describe(`RegistrationStore contract (${name})`, () => {
+    let store: RegistrationStore;
+    let now: () => number;
+    let advance: ((ms: number) => Promise<void>) | undefined;
+    beforeEach(async () => {
+      ({ store, now, advance } = await setup());
+    });
+
+    it('creates and reads back a registration with version 1', async () => {
+      const r = aRegistration(now());
+      expect(await store.create(r)).toBe(true);
+      const got = await store.get(r.registrationId);
+      expect(got).toEqual({ ...r, version: 1 });
+      expect(await store.findByDevice(r.phoneNumber, r.deviceId)).toEqual({ ...r, version: 1 });
+    });
+
+    it('refuses a second registration for the same (phoneNumber, deviceId)', async () => {
+      const r = aRegistration(now());
+      expect(await store.create(r)).toBe(true);
+      expect(await store.create(aRegistration(now(), { deviceId: r.deviceId }))).toBe(false);
+      expect(await store.create(aRegistration(now(), { deviceId: r.deviceId, phoneNumber: '+17085854000' }))).toBe(true);
+    });
+
+    it('updates with compare-and-set on the version', async () => {
+      const r = aRegistration(now());
+      await store.create(r);
+      const v1 = (await store.get(r.registrationId))!;
+      const saved = await store.update({ ...v1, refreshFailures: 2 }, 1);
+      expect(saved?.version).toBe(2);
+      expect(await store.update({ ...v1, refreshFailures: 3 }, 1)).toBeUndefined();
+      expect((await store.get(r.registrationId))?.refreshFailures).toBe(2);
+    });
+
+    it('deletes a registration and frees its device for a new one', async () => {
+      const r = aRegistration(now());
+      await store.create(r);
+      expect(await store.delete(r.registrationId, 99)).toBe(false);
+      expect(await store.delete(r.registrationId)).toBe(true);
+      expect(await store.get(r.registrationId)).toBeUndefined();
+      expect(await store.findByDevice(r.phoneNumber, r.deviceId)).toBeUndefined();
+      expect(await store.create(aRegistration(now(), { deviceId: r.deviceId }))).toBe(true);
+      expect(await store.delete(r.registrationId)).toBe(false);
+    });
+
+    it('leases due registrations to one claimer at a time', async () => {
+      const due = aRegistration(now(), { dueAt: now() - 1 });
+      const later = aRegistration(now(), { dueAt: now() + 60_000 });
+      await store.create(due);
+      await store.create(later);
+      const first = await store.claimDue(now(), 10, 30_000);
+      expect(first.map((r) => r.registrationId)).toEqual([due.registrationId]);
+      expect(await store.claimDue(now(), 10, 30_000)).toEqual([]);
+      // an update (new dueAt) ends the lease
+      await store.update({ ...first[0]!, dueAt: now() - 1 }, first[0]!.version);
+      expect((await store.claimDue(now(), 10, 30_000)).map((r) => r.registrationId)).toEqual([due.registrationId]);
+    });
+
+    it('gives a lease back after it expires (a crashed claimer)', async () => {
+      const due = aRegistration(now(), { dueAt: now() - 1 });
+      await store.create(due);
+      expect(await store.claimDue(now(), 10, 1000)).toHaveLength(1);
+      expect(await store.claimDue(now() + 1001, 10, 1000)).toHaveLength(1);
+    });
+
+    it('counts registrations', async () => {
+      await store.create(aRegistration(now()));
+      await store.create(aRegistration(now()));
+      expect(await store.count()).toBe(2);
+    });
+
+    it('forgets a registration a grace period after it expired', async () => {
+      if (!advance) return;
+      const r = aRegistration(now(), { expiresAt: now() + 1000 });
+      await store.create(r);
+      await advance(1000 + REGISTRATION_GRACE_MS + 10);
+      expect(await store.get(r.registrationId)).toBeUndefined();
+      expect(await store.findByDevice(r.phoneNumber, r.deviceId)).toBeUndefined();
+    });
+  });
+}

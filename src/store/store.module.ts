@@ -1,0 +1,51 @@
+import { Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit, Optional, Provider } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
+import { Clock } from './clock';
+import { MemoryRegistrationStore } from './memory/memory-registration.store';
+import { RedisRegistrationStore } from './redis/redis-registration.store';
+import { createRedisClient, RedisClient } from './redis/redis-client';
+import { RegistrationStore } from './registration-store';
+
+/** Connects the Redis client at boot (a bad REDIS_URL fails fast) and quits it at shutdown. */
+@Injectable()
+export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Optional() private readonly redis: RedisClient | null,
+    @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.redis) return;
+    this.redis.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis connection error'));
+    await this.redis.connect();
+    this.logger.info('connected to redis');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.redis) return;
+    // After every other module's shutdown work (which may still write state).
+    await this.redis.quit().catch(() => this.redis?.disconnect());
+  }
+}
+
+const providers: Provider[] = [
+  { provide: Clock, useValue: Clock.system },
+  {
+    provide: RedisClient,
+    inject: [AppConfig],
+    useFactory: (config: AppConfig) => (config.store.kind === 'redis' ? createRedisClient(config.store.url) : null),
+  },
+  {
+    provide: RegistrationStore,
+    inject: [AppConfig, RedisClient, Clock],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) =>
+      config.store.kind === 'redis' && redis ? new RedisRegistrationStore(redis, config.store.keyPrefix, clock) : new MemoryRegistrationStore(clock),
+  },
+  RedisLifecycle,
+];
+
+/** The only module that knows whether state lives in Redis or in memory. */
+@Global()
+@Module({ providers, exports: [Clock, RedisClient, RegistrationStore] })
+export class StoreModule {}
