@@ -1,0 +1,87 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import Redis from 'ioredis';
+import { RedisEventQueue } from '../../src/store/redis/redis-event-queue';
+import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription.store';
+import { ManualClock, subscriptionStoreContract } from '../../src/store/subscription-store.contract';
+
+// NOTE: a local redis-server starter until test/support/lab.ts#startRedis lands.
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const proc: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      break;
+    } catch {
+      probe.disconnect();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    stop: () => new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+describe('Redis subscription store and event queue', () => {
+  let lab: { url: string; stop: () => Promise<void> };
+  let redis: Redis;
+  let prefix = 0;
+
+  beforeAll(async () => {
+    lab = await startRedis();
+    redis = new Redis(lab.url);
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await lab.stop();
+  });
+
+  subscriptionStoreContract('redis', async () => {
+    const clock = new ManualClock();
+    prefix += 1;
+    return { store: new RedisSubscriptionStore(redis, `t${prefix}:`, clock), queue: new RedisEventQueue(redis, `t${prefix}:`, clock), clock };
+  });
+
+  it('gives a crashed owner\'s lease to another instance once it expires', async () => {
+    const q = new RedisEventQueue(redis, 'lease:');
+    await q.enqueue({ id: 'e1', subscriptionId: 's1', type: 'org.camaraproject.webrtc-events.v0.session-status', time: new Date().toISOString(), data: {} });
+    expect(await q.claimReady(Date.now(), 10, 200, 'A')).toEqual(['s1']);
+    expect(await q.claimReady(Date.now(), 10, 200, 'B')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await q.claimReady(Date.now(), 10, 200, 'B')).toEqual(['s1']);
+    expect(await q.ack('s1', 'e1', 'A')).toBe(false);
+    expect(await q.ack('s1', 'e1', 'B')).toBe(true);
+  });
+
+  it('sets record TTLs from endsAt and keeps never-ending ones', async () => {
+    const store = new RedisSubscriptionStore(redis, 'ttl:');
+    const base = { owner: '+1', phoneNumber: '+1', deviceId: 'd', protocol: 'HTTP' as const, sink: 'https://x', types: ['org.camaraproject.webrtc-events.v0.session-status' as const], startsAt: '', state: 'ACTIVE' as const, version: 0 };
+    await store.create({ ...base, id: 'a', endsAt: Date.now() + 10_000 });
+    await store.create({ ...base, id: 'b' });
+    expect(await redis.pttl('ttl:sub:a')).toBeGreaterThan(0);
+    expect(await redis.pttl('ttl:sub:b')).toBe(-1);
+    expect(await redis.pttl('ttl:subdev:+1|d')).toBe(-1);
+  });
+});
