@@ -6,6 +6,9 @@ import { MemoryRegistrationStore } from './memory/memory-registration.store';
 import { RedisRegistrationStore } from './redis/redis-registration.store';
 import { createRedisClient, RedisClient } from './redis/redis-client';
 import { RegistrationStore } from './registration-store';
+import { SessionStore } from './session-store';
+import { MemorySessionStore } from './memory/memory-session.store';
+import { RedisSessionStore } from './redis/redis-session.store';
 
 /** Connects the Redis client at boot (a bad REDIS_URL fails fast) and quits it at shutdown. */
 @Injectable()
@@ -42,10 +45,16 @@ const providers: Provider[] = [
     useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) =>
       config.store.kind === 'redis' && redis ? new RedisRegistrationStore(redis, config.store.keyPrefix, clock) : new MemoryRegistrationStore(clock),
   },
+  {
+    provide: SessionStore,
+    inject: [AppConfig, RedisClient, Clock],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) =>
+      config.store.kind === 'redis' && redis ? new RedisSessionStore(redis, config.store.keyPrefix) : new MemorySessionStore(clock),
+  },
   RedisLifecycle,
 ];
 
 /** The only module that knows whether state lives in Redis or in memory. */
 @Global()
-@Module({ providers, exports: [Clock, RedisClient, RegistrationStore] })
+@Module({ providers, exports: [Clock, RedisClient, RegistrationStore, SessionStore] })
 export class StoreModule {}

@@ -1,0 +1,46 @@
+/**
+ * CAMARA `Address` (webrtc-call-handling) and how it maps to SIP. Anything that reaches a SIP
+ * header passes through here: the pattern admits no whitespace, quotes, angle brackets or
+ * control characters, so a validated address is safe inside `<…>`.
+ */
+export const ADDRESS_PATTERN =
+  /^(tel:\+[1-9][0-9]{4,14}|tel:[0-9*#]{1,15};phone-context=(?:\+[1-9][0-9]{0,14}|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+)|sip:[A-Za-z0-9_.!%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|sip:[0-9*#]{1,15};phone-context=(?:\+[1-9][0-9]{0,14}|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+)@[A-Za-z0-9.-]+\.[A-Za-z]{2,};user=phone|urn:service:sos(?:\.[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)*|sip:anonymous@anonymous\.invalid)$/;
+
+/** RFC 3323 anonymous URI: the caller withholds its identity. */
+export const ANONYMOUS_URI = 'sip:anonymous@anonymous.invalid';
+
+export const E164 = /^\+[1-9][0-9]{4,14}$/;
+
+/** Any C0 control character or DEL: never allowed in a field that can reach a SIP header. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+export const isEmergencyUrn = (address: string): boolean => /^urn:service:sos(\.|$)/.test(address);
+
+/** The E.164 number an address designates (`tel:+N`, `sip:+N@…`), if any. */
+export function phoneNumberOf(address: string): string | undefined {
+  const tel = /^tel:(\+[1-9][0-9]{4,14})$/.exec(address);
+  if (tel) return tel[1];
+  const sip = /^sip:(\+[1-9][0-9]{4,14})@[^;]+(;user=phone)?$/.exec(address);
+  return sip?.[1];
+}
+
+/**
+ * The SIP Request-URI / To URI for a CAMARA address (RFC 3261 §19.1.6, 3GPP TS 24.229 §5.1.2A.1.5):
+ * `tel:+N` → `sip:+N@<domain>;user=phone`, a home-local tel number keeps its phone-context, SIP
+ * URIs and service URNs are used as given.
+ */
+export function toSipUri(address: string, domain: string): string {
+  if (address.startsWith('tel:')) {
+    return `sip:${address.slice(4)}@${domain};user=phone`;
+  }
+  return address;
+}
+
+/**
+ * A display name as an RFC 3261 §25.1 quoted-string: `"` and `\` escaped. Control characters are
+ * refused by validation before this point; this throws if one slips through.
+ */
+export function quoteDisplayName(name: string): string {
+  if (CONTROL_CHARACTERS.test(name)) throw new Error('control character in display name');
+  return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}

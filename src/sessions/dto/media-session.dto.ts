@@ -1,0 +1,94 @@
+import { Type } from 'class-transformer';
+import { Equals, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { ADDRESS_PATTERN } from '../address';
+import { SESSION_STATUSES, SessionStatus } from '../session-status';
+
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+/** SDP may carry CR/LF (line ends) and TAB, nothing else below 0x20. */
+const SDP_CHARS = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
+
+/** CAMARA `WrtcSdpDescriptor`. */
+export class WrtcSdpDescriptor {
+  @IsString()
+  @MaxLength(65536)
+  @Matches(SDP_CHARS, { message: 'sdp must not contain control characters other than CR, LF and TAB' })
+  sdp!: string;
+}
+
+/** CAMARA `MediaSessionCreate` (POST /sessions). `status` and `mediaSessionId` are stripped: the server assigns them. */
+export class MediaSessionCreate {
+  @IsString()
+  @MaxLength(256)
+  @Matches(ADDRESS_PATTERN, { message: 'originatorAddress must be a tel:, sip: or anonymous address (CAMARA Address)' })
+  originatorAddress!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  @Matches(NO_CONTROL, { message: 'originatorName must not contain control characters' })
+  originatorName?: string;
+
+  @IsString()
+  @MaxLength(256)
+  @Matches(ADDRESS_PATTERN, { message: 'receiverAddress must be a tel:, sip: or urn:service:sos address (CAMARA Address)' })
+  receiverAddress!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  @Matches(NO_CONTROL, { message: 'receiverName must not contain control characters' })
+  receiverName?: string;
+
+  @ValidateNested()
+  @Type(() => WrtcSdpDescriptor)
+  @IsObject({ message: 'offer must be an object with an sdp' })
+  offer!: WrtcSdpDescriptor;
+
+  /** CAMARA: an answer MUST NOT be present in a request to create a session. */
+  @Equals(undefined, { message: 'answer must not be present when creating a session' })
+  answer?: unknown;
+
+  @IsOptional()
+  @IsIn(['REGULAR', 'EMERGENCY'])
+  callType?: 'REGULAR' | 'EMERGENCY';
+
+  @IsOptional()
+  @IsObject()
+  locationDetails?: Record<string, unknown>;
+}
+
+/** CAMARA `MediaSessionStatusChange` (PUT /sessions/{id}/status). */
+export class MediaSessionStatusChange {
+  @IsIn(SESSION_STATUSES)
+  status!: SessionStatus;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => WrtcSdpDescriptor)
+  @IsObject()
+  offer?: WrtcSdpDescriptor;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => WrtcSdpDescriptor)
+  @IsObject()
+  answer?: WrtcSdpDescriptor;
+
+  @IsOptional()
+  @IsObject()
+  locationDetails?: Record<string, unknown>;
+}
+
+/** CAMARA `MediaSessionResponse`. */
+export interface MediaSessionResponse {
+  mediaSessionId: string;
+  originatorAddress: string;
+  originatorName?: string;
+  receiverAddress: string;
+  receiverName?: string;
+  status: SessionStatus;
+  offer: { sdp: string };
+  answer?: { sdp: string };
+  callType?: 'REGULAR' | 'EMERGENCY';
+  locationDetails?: Record<string, unknown>;
+}

@@ -1,0 +1,369 @@
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import type { Principal } from '../common/auth/principal';
+import { requirePhoneNumber } from '../common/auth/scopes.decorator';
+import { ApiError, incompatibleState, invalidArgument, invalidTokenContext, notFound, permissionDenied, unavailable } from '../common/errors/api-error';
+import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
+import { Clock } from '../store/clock';
+import { MediaSession, SessionStore } from '../store/session-store';
+import { CallSignal, DialogState, IncomingDialogRequest, OutgoingCall, SipFailure, SipGateway } from '../sip/sip-gateway';
+import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
+import { parseOffer, SdpError } from '../sip/sdp';
+import { EventPublisher, WebrtcEventType } from '../events/event-publisher';
+import { RegistrationsService } from '../registrations/registrations.service';
+import { ANONYMOUS_URI, E164, isEmergencyUrn, phoneNumberOf, toSipUri } from './address';
+import { MediaSessionCreate, MediaSessionResponse, MediaSessionStatusChange } from './dto/media-session.dto';
+import { toEventData, toMediaSessionResponse } from './media-session.mapper';
+import { EARLY_STATUSES, ESTABLISHED_STATUSES, isFinal, NetworkSignal, onNetworkSignal, SessionStatus } from './session-status';
+
+/** How long a live session record lasts without any write (a call longer than this loses its state). */
+export const ACTIVE_SESSION_TTL_MS = 24 * 3600_000;
+
+/**
+ * webrtc-call-handling use cases. Outgoing calls: create → INVITE, follow the network's answers
+ * through the state machine, end with CANCEL or BYE. Every transition is written to the store
+ * (compare-and-set) before the session-status event is enqueued, so any instance can read the
+ * session and send its BYE.
+ */
+@Injectable()
+export class SessionsService implements OnModuleInit, OnApplicationShutdown {
+  /** Per-session work queue on this instance: SIP signals and client actions apply in order. */
+  private readonly queues = new Map<string, Promise<void>>();
+  /** Sessions this instance drives (sent the INVITE): avoids a read before each transition. */
+  private readonly cache = new Map<string, MediaSession>();
+  private readonly ringTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly store: SessionStore,
+    private readonly sip: SipGateway,
+    private readonly credentials: SipCredentialsProvider,
+    private readonly registrations: RegistrationsService,
+    private readonly events: EventPublisher,
+    private readonly clock: Clock,
+    @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+  ) {}
+
+  onModuleInit(): void {
+    this.sip.on('dialog.request', (req) => void this.onDialogRequest(req).catch((err: unknown) => this.warn(undefined, 'in-dialog request failed', err)));
+  }
+
+  onApplicationShutdown(): void {
+    for (const t of this.ringTimers.values()) clearTimeout(t);
+    this.ringTimers.clear();
+  }
+
+  // ---------------------------------------------------------------------------------- create
+
+  async create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {
+    const phoneNumber = requirePhoneNumber(principal);
+    if (this.isEmergency(body)) {
+      throw new ApiError(501, 'CALLTYPE_EMERGENCY_NOT_SUPPORTED', 'Server does not support call type EMERGENCY.');
+    }
+    if (body.receiverAddress === ANONYMOUS_URI) throw invalidArgument('receiverAddress must not be the anonymous URI.');
+    const offer = this.parseSdp(body.offer.sdp);
+    const anonymous = body.originatorAddress === ANONYMOUS_URI;
+    if (!anonymous && phoneNumberOf(body.originatorAddress) !== phoneNumber) throw invalidTokenContext('originatorAddress');
+
+    const reg = await this.registrations.own(principal, registrationId);
+    const credentials = this.credentials.get(phoneNumber);
+    if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${phoneNumber} on this gateway.`);
+
+    const now = this.clock.now();
+    const session: MediaSession = {
+      mediaSessionId: randomUUID(),
+      direction: 'outgoing',
+      phoneNumber,
+      registrationId: reg.registrationId,
+      deviceId: reg.deviceId,
+      originatorAddress: body.originatorAddress,
+      ...(body.originatorName !== undefined && { originatorName: body.originatorName }),
+      receiverAddress: body.receiverAddress,
+      ...(body.receiverName !== undefined && { receiverName: body.receiverName }),
+      callType: 'REGULAR',
+      status: 'Initial',
+      offer,
+      sequenceNumber: 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
+    const identity = `sip:${phoneNumber}@${this.config.sip.domain}`;
+    const call: OutgoingCall = {
+      contactUser: reg.registrationId,
+      // RFC 3323/3325: an anonymous caller's From hides it; the network still learns who it is.
+      from: anonymous ? { uri: ANONYMOUS_URI, displayName: 'Anonymous' } : { uri: identity, ...(body.originatorName !== undefined && { displayName: body.originatorName }) },
+      to: { uri: toSipUri(body.receiverAddress, this.config.sip.domain), ...(body.receiverName !== undefined && { displayName: body.receiverName }) },
+      requestUri: toSipUri(body.receiverAddress, this.config.sip.domain),
+      body: { contentType: 'application/sdp', content: offer },
+      headers: anonymous ? { 'P-Asserted-Identity': `<${identity}>`, Privacy: 'id' } : {},
+      credentials,
+    };
+
+    await this.store.create(session, ACTIVE_SESSION_TTL_MS);
+    const stored = { ...session, version: 1 };
+    this.cache.set(session.mediaSessionId, stored);
+    const log = this.logger.child({ mediaSessionId: session.mediaSessionId });
+
+    let sent: MediaSession | undefined;
+    await this.serial(session.mediaSessionId, async () => {
+      try {
+        const handle = await this.sip.invite(call, (signal) => this.onCallSignal(session.mediaSessionId, signal));
+        sent = await this.mutate(session.mediaSessionId, (s) => ({ ...s, dialog: mergeDialog(s.dialog, handle.dialog) }));
+        log.info({ callId: handle.callId, to: call.requestUri }, 'INVITE sent');
+      } catch (err) {
+        await this.mutate(session.mediaSessionId, (s) => this.finalise(s, 'Failed', undefined, err instanceof Error ? err.message : String(err)));
+        this.cache.delete(session.mediaSessionId);
+        throw err;
+      }
+    }).catch((err: unknown) => {
+      this.warn(session.mediaSessionId, 'INVITE could not be sent', err);
+      throw unavailable('The call could not be sent to the IMS core.');
+    });
+    this.startRingTimer(session.mediaSessionId);
+    return toMediaSessionResponse(sent ?? stored);
+  }
+
+  private isEmergency(body: MediaSessionCreate): boolean {
+    if (body.callType === 'EMERGENCY' || isEmergencyUrn(body.receiverAddress)) return true;
+    const dialled = /^tel:([0-9]{2,6})$/.exec(body.receiverAddress)?.[1] ?? /^tel:([0-9]{2,6});/.exec(body.receiverAddress)?.[1];
+    return dialled !== undefined && this.config.emergency.numbers.includes(dialled);
+  }
+
+  private parseSdp(sdp: string): string {
+    try {
+      return parseOffer(sdp, { profile: this.config.sdp.profile }).sdp;
+    } catch (err) {
+      if (err instanceof SdpError) throw invalidArgument(`offer.sdp: ${err.message}`);
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------------- network → status
+
+  /** Every response to our INVITE, in order, on the instance that sent it. */
+  private onCallSignal(id: string, signal: CallSignal): void {
+    this.serial(id, () => this.applySignal(id, signal)).catch((err: unknown) => this.warn(id, `could not apply ${signal.kind}`, err));
+  }
+
+  private async applySignal(id: string, signal: CallSignal): Promise<void> {
+    const current = this.cache.get(id) ?? (await this.store.get(id));
+    if (!current) {
+      if (signal.kind === 'answered') await this.byeOrphan(signal.dialog, id);
+      return;
+    }
+    if (signal.kind === 'answered' && isFinal(current.status)) {
+      // RFC 3261 §9.1/§15: a 2xx that crossed our CANCEL (or arrived after the ring timeout) is
+      // ACKed by the SIP layer and then ended with BYE.
+      await this.byeOrphan(signal.dialog, id);
+      return;
+    }
+    const net = toNetworkSignal(signal, current.cancelledBy);
+    const t = onNetworkSignal(current.status, net);
+    if ('ignore' in t) {
+      this.logger.debug({ mediaSessionId: id, callId: current.dialog?.callId, signal: signal.kind }, `ignored: ${t.ignore}`);
+      if ((signal.kind === 'provisional' || signal.kind === 'answered') && signal.dialog && !isFinal(current.status)) {
+        // Keep the freshest dialog data (route set, remote target) even when the status stays.
+        await this.mutate(id, (s) => ({ ...s, dialog: mergeDialog(s.dialog, signal.dialog) }), false);
+      }
+      return;
+    }
+    const code = 'code' in signal ? signal.code : undefined;
+    const reason = 'reason' in signal ? signal.reason : signal.kind === 'transport' ? signal.message : 'no final answer (Timer B)';
+    await this.transition(id, t.next, code, reason, (s) => ({
+      ...s,
+      ...(t.storeAnswer && 'sdp' in signal && signal.sdp !== undefined && { answer: signal.sdp }),
+      ...((signal.kind === 'provisional' || signal.kind === 'answered') && signal.dialog && { dialog: mergeDialog(s.dialog, signal.dialog) }),
+    }));
+  }
+
+  /** A far-end BYE (and, later, re-INVITE/UPDATE) inside one of our dialogs. */
+  private async onDialogRequest(req: IncomingDialogRequest): Promise<void> {
+    if (req.method === 'ACK') return;
+    const session = await this.store.findByCallId(req.callId).catch(() => undefined);
+    if (!session || !session.dialog || (req.localTag && req.localTag !== session.dialog.localTag)) {
+      this.sip.respond(req.transactionKey, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    const id = session.mediaSessionId;
+    if (req.method === 'BYE') {
+      this.sip.respond(req.transactionKey, 200, 'OK');
+      await this.serial(id, async () => {
+        const s = this.cache.get(id) ?? (await this.store.get(id));
+        if (!s || isFinal(s.status)) return;
+        await this.transition(id, 'Terminated', undefined, 'BYE from the far end', (x) => x);
+      });
+      return;
+    }
+    // Session updates from the network (re-INVITE, UPDATE) arrive with the updates issue.
+    this.sip.respond(req.transactionKey, 501, 'Not Implemented');
+  }
+
+  // -------------------------------------------------------------------------- get and delete
+
+  async get(principal: Principal, id: string): Promise<MediaSessionResponse> {
+    return toMediaSessionResponse(await this.own(principal, id));
+  }
+
+  /** DELETE: CANCEL before a final answer, BYE once connected; 204 either way, then 404. */
+  async remove(principal: Principal, id: string): Promise<void> {
+    const session = await this.own(principal, id);
+    await this.serial(id, async () => {
+      const s = (await this.store.get(id)) ?? session;
+      if (s.deleted) throw notFound(`Session ${id} not found.`);
+      if (isFinal(s.status)) {
+        await this.mutate(id, (x) => ({ ...x, deleted: true }), false);
+        return;
+      }
+      this.cache.set(id, s);
+      if (EARLY_STATUSES.has(s.status)) {
+        await this.transition(id, 'SessionCancelled', undefined, 'cancelled by the application', (x) => ({ ...x, cancelledBy: 'client', deleted: true }));
+        if (s.dialog?.invite) {
+          await this.sip.cancel(s.dialog).catch((err: unknown) => this.warn(id, 'CANCEL failed', err));
+        }
+        return;
+      }
+      await this.transition(id, 'Terminated', undefined, 'ended by the application', (x) => ({ ...x, deleted: true }));
+      if (s.dialog) {
+        await this.sip.request(s.dialog, 'BYE').catch((err: unknown) => this.warn(id, 'BYE failed', err));
+      }
+    });
+  }
+
+  /** PUT /status: session updates arrive with the events/updates issue. */
+  async updateStatus(principal: Principal, id: string, body: MediaSessionStatusChange): Promise<MediaSessionResponse> {
+    const s = await this.own(principal, id);
+    throw incompatibleState(`Status ${body.status} cannot be set on a ${s.direction} session in status ${s.status}.`);
+  }
+
+  /** The caller's own, not deleted session, or 404 (never someone else's data). */
+  async own(principal: Principal, id: string): Promise<MediaSession> {
+    const phoneNumber = requirePhoneNumber(principal);
+    const s = id.length <= 256 ? await this.store.get(id) : undefined;
+    if (!s || s.deleted || s.phoneNumber !== phoneNumber) throw notFound(`Session ${id.slice(0, 64)} not found.`);
+    return s;
+  }
+
+  // ------------------------------------------------------------------------------- internals
+
+  /** Writes a status change, logs it, and enqueues the session-status event. */
+  private async transition(id: string, next: SessionStatus, code: number | undefined, reason: string | undefined, edit: (s: MediaSession) => MediaSession): Promise<void> {
+    let from: SessionStatus | undefined;
+    const saved = await this.mutate(id, (s) => {
+      from = s.status;
+      const edited = edit(s);
+      return isFinal(next) ? this.finalise(edited, next, code, reason) : { ...edited, status: next, sipCode: code ?? s.sipCode, sipReason: reason ?? s.sipReason, sequenceNumber: s.sequenceNumber + 1 };
+    });
+    if (!saved) return;
+    if (isFinal(next)) {
+      this.clearRingTimer(id);
+      this.cache.delete(id);
+    }
+    this.logger.info(
+      { mediaSessionId: id, callId: saved.dialog?.callId, sipCode: code, from, to: next },
+      `session ${id} ${from ?? '?'} → ${next}${code ? ` (${code})` : ''}`,
+    );
+    await this.publish(saved);
+  }
+
+  private finalise(s: MediaSession, status: SessionStatus, code: number | undefined, reason: string | undefined): MediaSession {
+    return { ...s, status, sipCode: code ?? s.sipCode, sipReason: reason ?? s.sipReason, endedAt: this.clock.now(), sequenceNumber: s.sequenceNumber + 1 };
+  }
+
+  /**
+   * Compare-and-set with re-read on conflict: `edit` decides again on the fresh state.
+   * Resolves with what was stored, or undefined if the session is gone.
+   */
+  private async mutate(id: string, edit: (s: MediaSession) => MediaSession, touch = true): Promise<MediaSession | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = (attempt === 0 ? this.cache.get(id) : undefined) ?? (await this.store.get(id));
+      if (!cur) return undefined;
+      const next = { ...edit(cur), ...(touch && { updatedAt: this.clock.now() }) };
+      const ttl = isFinal(next.status) ? this.config.sessions.retentionS * 1000 : ACTIVE_SESSION_TTL_MS;
+      const saved = await this.store.update(next, cur.version, Math.max(1000, ttl));
+      if (saved) {
+        if (this.cache.has(id)) this.cache.set(id, saved);
+        return saved;
+      }
+      this.cache.delete(id);
+    }
+    throw new Error(`session ${id}: too many concurrent updates`);
+  }
+
+  private async publish(s: MediaSession): Promise<void> {
+    if (!s.deviceId) return;
+    await this.events
+      .publish({ phoneNumber: s.phoneNumber, deviceId: s.deviceId }, WebrtcEventType.sessionStatus, toEventData(s))
+      .catch((err: unknown) => this.logger.error({ mediaSessionId: s.mediaSessionId, err }, 'could not enqueue session-status event'));
+  }
+
+  private startRingTimer(id: string): void {
+    const timer = setTimeout(() => {
+      this.ringTimers.delete(id);
+      this.serial(id, async () => {
+        const s = this.cache.get(id) ?? (await this.store.get(id));
+        if (!s || !EARLY_STATUSES.has(s.status) || s.cancelledBy || !s.dialog?.invite) return;
+        await this.mutate(id, (x) => ({ ...x, cancelledBy: 'ring-timeout' }), false);
+        this.logger.info({ mediaSessionId: id, callId: s.dialog.callId }, 'ring timeout: sending CANCEL');
+        await this.sip.cancel(s.dialog);
+      }).catch((err: unknown) => this.warn(id, 'ring timeout handling failed', err));
+    }, this.config.sip.ringTimeoutMs);
+    timer.unref();
+    this.ringTimers.set(id, timer);
+  }
+
+  private clearRingTimer(id: string): void {
+    const t = this.ringTimers.get(id);
+    if (t) clearTimeout(t);
+    this.ringTimers.delete(id);
+  }
+
+  private async byeOrphan(dialog: DialogState, id: string): Promise<void> {
+    this.logger.info({ mediaSessionId: id, callId: dialog.callId }, '2xx for an ended session: sending BYE');
+    await this.sip.request(dialog, 'BYE').catch((err: unknown) => this.warn(id, 'BYE of an orphan dialog failed', err));
+  }
+
+  /** Runs `fn` after everything queued before it for the same session (on this instance). */
+  private serial(id: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.queues.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(id, tail);
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
+    return run;
+  }
+
+  private warn(id: string | undefined, what: string, err: unknown): void {
+    const detail = err instanceof SipFailure ? `${err.kind} ${err.status ?? ''} ${err.message}` : err instanceof Error ? err.message : String(err);
+    this.logger.warn({ mediaSessionId: id, err: detail }, what);
+  }
+}
+
+/** Port signal → state-machine signal. */
+function toNetworkSignal(signal: CallSignal, cancelledBy: MediaSession['cancelledBy']): NetworkSignal {
+  switch (signal.kind) {
+    case 'provisional':
+      return { kind: 'provisional', code: signal.code, hasSdp: signal.sdp !== undefined && signal.sdp !== '' };
+    case 'answered':
+      return { kind: 'answered', code: signal.code };
+    case 'rejected':
+      return { kind: 'rejected', code: signal.code, ...(cancelledBy && { cancelledBy }) };
+    case 'timeout':
+      return { kind: 'timeout' };
+    case 'transport':
+      return { kind: 'transport' };
+  }
+}
+
+/** Newer dialog data wins, but CANCEL data of the pending INVITE is kept until the dialog is confirmed. */
+function mergeDialog(prev: DialogState | undefined, next: DialogState | undefined): DialogState | undefined {
+  if (!next) return prev;
+  if (!prev) return next;
+  const invite = next.invite ?? prev.invite;
+  return { ...prev, ...next, localSeq: Math.max(prev.localSeq, next.localSeq), ...(invite && next.state !== 'confirmed' && { invite }) };
+}
+
+export { E164 };

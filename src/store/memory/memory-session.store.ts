@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../clock';
+import { MediaSession, SessionStore } from '../session-store';
+import { isFinal } from '../../sessions/session-status';
+
+/** In-memory SessionStore: copies on read and write and honours TTLs, like the Redis one. */
+@Injectable()
+export class MemorySessionStore extends SessionStore {
+  private readonly byId = new Map<string, { s: MediaSession; until: number }>();
+  private readonly byCallId = new Map<string, string>();
+
+  constructor(private readonly clock: Clock = Clock.system) {
+    super();
+  }
+
+  private live(id: string): MediaSession | undefined {
+    const e = this.byId.get(id);
+    if (!e) return undefined;
+    if (e.until <= this.clock.now()) {
+      this.byId.delete(id);
+      if (e.s.dialog && this.byCallId.get(e.s.dialog.callId) === id) this.byCallId.delete(e.s.dialog.callId);
+      return undefined;
+    }
+    return e.s;
+  }
+
+  async create(session: MediaSession, ttlMs: number): Promise<void> {
+    const s = { ...structuredClone(session), version: 1 };
+    this.byId.set(s.mediaSessionId, { s, until: this.clock.now() + ttlMs });
+    if (s.dialog) this.byCallId.set(s.dialog.callId, s.mediaSessionId);
+  }
+
+  async get(id: string): Promise<MediaSession | undefined> {
+    const s = this.live(id);
+    return s && structuredClone(s);
+  }
+
+  async findByCallId(callId: string): Promise<MediaSession | undefined> {
+    const id = this.byCallId.get(callId);
+    return id ? this.get(id) : undefined;
+  }
+
+  async update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined> {
+    const cur = this.live(next.mediaSessionId);
+    if (!cur || cur.version !== expectedVersion) return undefined;
+    const s = { ...structuredClone(next), version: expectedVersion + 1 };
+    this.byId.set(s.mediaSessionId, { s, until: this.clock.now() + ttlMs });
+    if (s.dialog) this.byCallId.set(s.dialog.callId, s.mediaSessionId);
+    return structuredClone(s);
+  }
+
+  async countActive(): Promise<number> {
+    let n = 0;
+    for (const id of this.byId.keys()) {
+      const s = this.live(id);
+      if (s && !isFinal(s.status)) n++;
+    }
+    return n;
+  }
+}

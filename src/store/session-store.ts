@@ -1,0 +1,55 @@
+import type { DialogState } from '../sip/sip-gateway';
+import type { SessionStatus } from '../sessions/session-status';
+
+/** A media session (webrtc-call-handling) and its SIP dialog, as stored. Plain JSON. */
+export interface MediaSession {
+  mediaSessionId: string;
+  /** outgoing: the app called (we are the UAC); incoming: the network called the app (UAS). */
+  direction: 'outgoing' | 'incoming';
+  /** The subscriber who owns the session (the token's phone number). */
+  phoneNumber: string;
+  /** The registration and device it belongs to (events go to the device's subscriptions). */
+  registrationId?: string;
+  deviceId?: string;
+  originatorAddress: string;
+  originatorName?: string;
+  receiverAddress: string;
+  receiverName?: string;
+  callType: 'REGULAR' | 'EMERGENCY';
+  locationDetails?: Record<string, unknown>;
+  status: SessionStatus;
+  offer: string;
+  answer?: string;
+  /** Last SIP response that moved the status (code and reason), for GET and logs. */
+  sipCode?: number;
+  sipReason?: string;
+  /** Why we sent a CANCEL, so its 487 maps to the right status. */
+  cancelledBy?: 'client' | 'ring-timeout';
+  /** The SIP dialog; absent only between create and the INVITE leaving. */
+  dialog?: DialogState;
+  /** Set when the client deleted it: GET answers 404 from then on. */
+  deleted?: boolean;
+  /** Per-session sequence number of session-status events (CAMARA `sequenceNumber`). */
+  sequenceNumber: number;
+  createdAt: number;
+  updatedAt: number;
+  /** When the status became final. */
+  endedAt?: number;
+  /** Compare-and-set counter; the store sets it. */
+  version: number;
+}
+
+/**
+ * Media sessions by id, and by SIP Call-ID for requests the network sends in a dialog.
+ * A record lives as long as `ttlMs` given at each write (long while the call is up, the retention
+ * window once it ended).
+ */
+export abstract class SessionStore {
+  abstract create(session: MediaSession, ttlMs: number): Promise<void>;
+  abstract get(mediaSessionId: string): Promise<MediaSession | undefined>;
+  abstract findByCallId(callId: string): Promise<MediaSession | undefined>;
+  /** Compare-and-set on `version`; also (re)indexes the dialog's Call-ID. */
+  abstract update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined>;
+  /** Number of stored sessions whose status is not final (metrics). */
+  abstract countActive(): Promise<number>;
+}
