@@ -1,0 +1,147 @@
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { makeStreamFramer } from './wire';
+
+export type SipProtocol = 'UDP' | 'TCP';
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+/** Where a message came from; for TCP the connection it arrived on (responses go back on it, RFC 3261 §18.2.2). */
+export interface Inbound extends Peer {
+  protocol: SipProtocol;
+  connection?: net.Socket;
+}
+
+export interface TransportEvents {
+  onMessage(raw: Buffer, from: Inbound): void;
+  onWarn(message: string, err?: unknown): void;
+}
+
+/**
+ * Our own UDP/TCP sockets (the package's transports bind without an 'error' listener, so an
+ * EADDRINUSE or a socket error would crash the process, and its UDP transport ignores send errors).
+ * Exactly one listening socket per gateway instance: UDP, or TCP (server + connections), per config;
+ * no TCP listener is opened when the transport is UDP.
+ */
+export class SipTransport {
+  private udp?: dgram.Socket;
+  private server?: net.Server;
+  private readonly connections = new Map<string, net.Socket>();
+  private bound = false;
+  private closed = false;
+
+  constructor(
+    readonly protocol: SipProtocol,
+    private readonly address: string,
+    private readonly port: number,
+    private readonly events: TransportEvents,
+  ) {}
+
+  get listening(): boolean {
+    return this.bound && !this.closed;
+  }
+
+  async listen(): Promise<void> {
+    if (this.protocol === 'UDP') {
+      const socket = dgram.createSocket({ type: net.isIPv6(this.address) ? 'udp6' : 'udp4', reuseAddr: false });
+      this.udp = socket;
+      socket.on('message', (buf, rinfo) => this.events.onMessage(buf, { protocol: 'UDP', address: rinfo.address, port: rinfo.port }));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(this.port, this.address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      // after bind: never let a socket error reach the process
+      socket.on('error', (err) => this.events.onWarn('UDP socket error', err));
+    } else {
+      const server = net.createServer((sock) => this.adopt(sock, `${sock.remoteAddress ?? ''}:${sock.remotePort ?? 0}`));
+      this.server = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.port, this.address, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.events.onWarn('TCP server error', err));
+    }
+    this.bound = true;
+  }
+
+  /**
+   * Sends bytes. `onError` is called (at most once, asynchronously) when the transport reports a
+   * failure: TCP connect refused/reset, UDP send error. (ICMP port unreachable is not reported
+   * for unconnected UDP sockets on Linux: that case ends in a transaction timeout.)
+   */
+  send(buf: Buffer, to: Peer | Inbound, onError?: (err: Error) => void): void {
+    const fail = (err: Error | null | undefined): void => {
+      if (err && onError) onError(err);
+    };
+    if (this.closed) {
+      if (onError) queueMicrotask(() => onError(new Error('SIP transport closed')));
+      return;
+    }
+    if (this.protocol === 'UDP') {
+      if (!this.udp) return fail(new Error('SIP transport not listening'));
+      this.udp.send(buf, to.port, to.address, fail);
+      return;
+    }
+    const inbound = 'connection' in to ? to.connection : undefined;
+    const sock = inbound && !inbound.destroyed ? inbound : this.connect(to);
+    sock.write(buf, fail);
+  }
+
+  private connect(to: Peer): net.Socket {
+    const key = `${to.address}:${to.port}`;
+    const existing = this.connections.get(key);
+    if (existing && !existing.destroyed) return existing;
+    const sock = net.connect({ host: to.address, port: to.port, localAddress: this.address });
+    return this.adopt(sock, key);
+  }
+
+  private adopt(sock: net.Socket, key: string): net.Socket {
+    this.connections.set(key, sock);
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, 30_000);
+    const frame = makeStreamFramer((raw) =>
+      this.events.onMessage(raw, { protocol: 'TCP', address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, connection: sock }),
+    );
+    sock.on('data', (chunk: Buffer) => {
+      if (!frame(chunk)) {
+        this.events.onWarn(`TCP peer ${key} exceeded message size limits; closing`);
+        sock.destroy();
+      }
+    });
+    sock.on('error', (err) => this.events.onWarn(`TCP connection ${key} error`, err));
+    sock.on('close', () => {
+      if (this.connections.get(key) === sock) this.connections.delete(key);
+    });
+    return sock;
+  }
+
+  /** Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sock of this.connections.values()) sock.destroy();
+    this.connections.clear();
+    const udp = this.udp;
+    const server = this.server;
+    await Promise.all([
+      udp && this.bound ? new Promise<void>((r) => udp.close(() => r())) : Promise.resolve(),
+      server && this.bound ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve(),
+    ]);
+    if (udp && !this.bound) {
+      try {
+        udp.close();
+      } catch {
+        // bind failed: nothing to close
+      }
+    }
+  }
+}
