@@ -1,0 +1,102 @@
+import { Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
+import { AppConfig } from '../config/app-config';
+import { Clock } from '../store/clock';
+import { EventQueue } from '../store/event-queue';
+import { MemoryEventQueue } from '../store/memory/memory-event-queue';
+import { MemorySubscriptionStore } from '../store/memory/memory-subscription.store';
+import { RedisEventQueue } from '../store/redis/redis-event-queue';
+import { RedisClient } from '../store/redis/redis-client';
+import { RedisSubscriptionStore } from '../store/redis/redis-subscription.store';
+import { RegistrationStore } from '../store/registration-store';
+import { SubscriptionStore } from '../store/subscription-store';
+import { DeliveryWorker } from './delivery-worker';
+import { EventPublisher } from './event-publisher';
+import { EventMetrics } from './event-metrics';
+import { QueueingEventPublisher } from './queueing-event-publisher';
+import { exponentialBackoff } from './retry-schedule';
+import { SinkPolicy } from './sink-address';
+import { SinkTransport, UndiciSinkTransport } from './sink-client';
+import { SubscriptionLifecycle } from './subscription-lifecycle';
+import { SubscriptionsController } from './subscriptions.controller';
+import { SubscriptionsService } from './subscriptions.service';
+
+/** Starts the delivery worker once the app is up; stops it (waiting for in-flight POSTs) at shutdown. */
+@Injectable()
+export class DeliveryWorkerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(DeliveryWorker) private readonly worker: DeliveryWorker) {}
+  onApplicationBootstrap(): void {
+    this.worker.start();
+  }
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker.close();
+  }
+}
+
+const redisOf = (config: AppConfig, redis: RedisClient | null): { redis: RedisClient; prefix: string } | undefined =>
+  config.store.kind === 'redis' && redis ? { redis, prefix: config.store.keyPrefix } : undefined;
+
+const providers: Provider[] = [
+  {
+    provide: SubscriptionStore,
+    inject: [AppConfig, { token: RedisClient, optional: true }, Clock],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) => {
+      const r = redisOf(config, redis);
+      return r ? new RedisSubscriptionStore(r.redis, r.prefix, clock) : new MemorySubscriptionStore(clock);
+    },
+  },
+  {
+    provide: EventQueue,
+    inject: [AppConfig, { token: RedisClient, optional: true }, Clock],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) => {
+      const r = redisOf(config, redis);
+      return r ? new RedisEventQueue(r.redis, r.prefix, clock) : new MemoryEventQueue(clock);
+    },
+  },
+  { provide: SinkPolicy, inject: [AppConfig], useFactory: (config: AppConfig) => new SinkPolicy(config.events.allowPrivateSinks) },
+  { provide: SinkTransport, inject: [SinkPolicy], useFactory: (policy: SinkPolicy) => new UndiciSinkTransport(policy) },
+  { provide: EventMetrics, inject: [EventQueue], useFactory: (queue: EventQueue) => new EventMetrics(queue) },
+  {
+    provide: SubscriptionLifecycle,
+    inject: [SubscriptionStore, EventQueue, ROOT_LOGGER, Clock],
+    useFactory: (store: SubscriptionStore, queue: EventQueue, logger: RootLogger, clock: Clock) => new SubscriptionLifecycle(store, queue, logger, clock),
+  },
+  {
+    provide: DeliveryWorker,
+    inject: [SubscriptionStore, EventQueue, SinkTransport, SubscriptionLifecycle, EventMetrics, ROOT_LOGGER, AppConfig, Clock],
+    useFactory: (
+      store: SubscriptionStore,
+      queue: EventQueue,
+      transport: SinkTransport,
+      lifecycle: SubscriptionLifecycle,
+      metrics: EventMetrics,
+      logger: RootLogger,
+      config: AppConfig,
+      clock: Clock,
+    ) => new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger.child({ component: 'event-delivery' }), { schedule: exponentialBackoff({ maxAttempts: config.events.maxAttempts }) }, clock),
+  },
+  {
+    provide: EventPublisher,
+    inject: [SubscriptionStore, EventQueue, DeliveryWorker, Clock],
+    useFactory: (store: SubscriptionStore, queue: EventQueue, worker: DeliveryWorker, clock: Clock) => new QueueingEventPublisher(store, queue, () => worker.nudge(), clock),
+  },
+  {
+    provide: SubscriptionsService,
+    inject: [SubscriptionStore, RegistrationStore, SubscriptionLifecycle, SinkPolicy, Clock],
+    useFactory: (store: SubscriptionStore, registrations: RegistrationStore, lifecycle: SubscriptionLifecycle, sinks: SinkPolicy, clock: Clock) =>
+      new SubscriptionsService(store, registrations, lifecycle, sinks, clock),
+  },
+  DeliveryWorkerLifecycle,
+];
+
+/**
+ * webrtc-events: subscriptions API, the EventPublisher port and reliable webhook delivery.
+ * Expects AppConfig, ROOT_LOGGER, Clock, RegistrationStore and (with `store.kind === 'redis'`)
+ * RedisClient from the global StoreModule.
+ */
+@Module({
+  controllers: [SubscriptionsController],
+  providers,
+  exports: [EventPublisher, EventMetrics, SubscriptionStore],
+})
+export class EventsModule {}

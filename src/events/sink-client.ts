@@ -1,0 +1,131 @@
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, request } from 'undici';
+import { SinkPolicy, SinkRejectedError } from './sink-address';
+
+/** What happened to one POST to a sink. */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; status: number }
+  /** 410 Gone: the consumer withdrew the sink; the subscription ends (NETWORK_TERMINATED). */
+  | { kind: 'gone' }
+  /** Worth trying again: network error, timeout, 408, 425, 429, 5xx. `retryAfterMs` from `Retry-After`. */
+  | { kind: 'retry'; reason: string; status?: number; retryAfterMs?: number }
+  /** Retrying cannot help (other 4xx, forbidden address). */
+  | { kind: 'reject'; reason: string; status?: number };
+
+export interface SinkRequest {
+  sink: string;
+  /** Serialized CloudEvent. */
+  body: string;
+  correlator: string;
+  /** Sent as `Authorization: Bearer …`; never logged. */
+  bearerToken?: string;
+}
+
+/** The transport events are POSTed with; the delivery worker depends on this, tests fake it. */
+export abstract class SinkTransport {
+  abstract post(req: SinkRequest): Promise<DeliveryOutcome>;
+  abstract close(): Promise<void>;
+}
+
+/** `Retry-After` (RFC 9110 §10.2.3): delta-seconds or an HTTP-date; ms from `now`, undefined if absent or bad. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Maps a sink's HTTP status to an outcome. */
+export function classifyStatus(status: number, retryAfterMs: number | undefined): DeliveryOutcome {
+  if (status >= 200 && status < 300) return { kind: 'delivered', status };
+  if (status === 410) return { kind: 'gone' };
+  if (status === 408 || status === 425 || status === 429 || status >= 500) {
+    return { kind: 'retry', reason: `sink answered ${status}`, status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+  return { kind: 'reject', reason: `sink answered ${status}`, status };
+}
+
+function rejectedCause(err: unknown): SinkRejectedError | undefined {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+    if (e instanceof SinkRejectedError) return e;
+  }
+  return undefined;
+}
+
+/**
+ * POSTs CloudEvents with undici. The Agent's `connect.lookup` resolves the sink host and checks
+ * every address against the SinkPolicy, so the socket goes to exactly the address that was
+ * checked (no DNS-rebinding window between the check and the connect).
+ */
+export class UndiciSinkTransport extends SinkTransport {
+  private readonly agent: Agent;
+  private closed = false;
+
+  constructor(
+    private readonly policy: SinkPolicy,
+    private readonly timeoutMs = 5000,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+    const lookup = (hostname: string, options: LookupOptions, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void): void => {
+      policy.resolveAllowed(hostname).then(
+        (addresses) => {
+          if (options.all) callback(null, addresses);
+          else {
+            const first = addresses.find((a) => !options.family || a.family === options.family) ?? addresses[0];
+            callback(null, first?.address ?? '', first?.family);
+          }
+        },
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), ''),
+      );
+    };
+    this.agent = new Agent({
+      connect: { lookup, timeout: timeoutMs },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connections: 16,
+    });
+  }
+
+  async post(req: SinkRequest): Promise<DeliveryOutcome> {
+    let url: URL;
+    try {
+      url = this.policy.parse(req.sink);
+      // Literal IPs never reach `lookup`: check them here.
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host) !== 0) await this.policy.resolveAllowed(host);
+    } catch (err) {
+      return { kind: 'reject', reason: err instanceof Error ? err.message : String(err) };
+    }
+    const headers: Record<string, string> = {
+      'content-type': 'application/cloudevents+json',
+      'x-correlator': req.correlator,
+    };
+    if (req.bearerToken !== undefined) headers.authorization = `Bearer ${req.bearerToken}`;
+    try {
+      const res = await request(url, {
+        method: 'POST',
+        headers,
+        body: req.body,
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      await res.body.dump().catch(() => undefined);
+      return classifyStatus(res.statusCode, parseRetryAfter(res.headers['retry-after'], this.now()));
+    } catch (err) {
+      const rejected = rejectedCause(err);
+      if (rejected) return rejected.transient ? { kind: 'retry', reason: rejected.message } : { kind: 'reject', reason: rejected.message };
+      const e = err instanceof Error ? err : new Error(String(err));
+      const code = (e as { code?: unknown }).code;
+      return { kind: 'retry', reason: `${e.name}${typeof code === 'string' ? ` ${code}` : ''}: ${e.message}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.close();
+  }
+}
