@@ -1,0 +1,201 @@
+import pino from 'pino';
+import { loadConfig } from '../config/app-config';
+import { Secret } from '../config/secret';
+import type { Principal } from '../common/auth/principal';
+import { Clock } from '../store/clock';
+import { MemoryRegistrationStore } from '../store/memory/memory-registration.store';
+import { MemorySessionStore } from '../store/memory/memory-session.store';
+import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
+import { RegistrationsService } from '../registrations/registrations.service';
+import { FakeSipGateway } from '../../test/support/fake-sip-gateway';
+import { RecordingEventPublisher } from '../../test/support/recording-event-publisher';
+import { SessionsService } from './sessions.service';
+import type { MediaSessionCreate } from './dto/media-session.dto';
+
+const ALICE = '+17085852753';
+const SDP = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+const principal = (phone = ALICE): Principal => ({ subject: 'alice', phoneNumber: phone, scopes: new Set() });
+const flush = () => new Promise((r) => setImmediate(r));
+
+async function setup(env: Record<string, string> = {}) {
+  const config = loadConfig({ SIP_RING_TIMEOUT_MS: '5000', ...env });
+  const sip = new FakeSipGateway();
+  const events = new RecordingEventPublisher();
+  const creds = SipCredentialsProvider.of(new Map([[ALICE, { username: ALICE, password: new Secret('pw') }]]));
+  const logger = pino({ level: 'silent' });
+  const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
+  const store = new MemorySessionStore();
+  const sessions = new SessionsService(config, store, sip, creds, registrations, events, Clock.system, logger);
+  sessions.onModuleInit();
+  const reg = await registrations.create(principal(), { deviceId: '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b' });
+  const body = (over: Partial<MediaSessionCreate> = {}): MediaSessionCreate =>
+    ({ originatorAddress: `tel:${ALICE}`, originatorName: 'Alice', receiverAddress: 'tel:+15550009999', receiverName: 'Bob', offer: { sdp: SDP }, ...over }) as MediaSessionCreate;
+  const lastInvite = () => {
+    const c = [...sip.calls].reverse().find((x) => x.op === 'invite');
+    if (!c || c.op !== 'invite') throw new Error('no INVITE sent');
+    return c;
+  };
+  return { config, sip, events, sessions, store, reg, body, lastInvite };
+}
+
+describe(SessionsService.name, () => {
+  describe('create', () => {
+    it('sends an INVITE through the SIP port and answers Initial', async () => {
+      const { sessions, reg, body, lastInvite } = await setup();
+      const res = await sessions.create(principal(), reg.registrationId, body());
+      expect(res.status).toBe('Initial');
+      expect(res.mediaSessionId).toMatch(/^[0-9a-f-]{36}$/);
+      const { call } = lastInvite();
+      expect(call.requestUri).toBe('sip:+15550009999@ims.lab;user=phone');
+      expect(call.from).toEqual({ uri: `sip:${ALICE}@ims.lab`, displayName: 'Alice' });
+      expect(call.to).toEqual({ uri: 'sip:+15550009999@ims.lab;user=phone', displayName: 'Bob' });
+      expect(call.contactUser).toBe(reg.registrationId);
+      expect(call.body.contentType).toBe('application/sdp');
+      expect(call.credentials?.username).toBe(ALICE);
+    });
+
+    it('hides an anonymous caller in From and asserts the identity with Privacy: id', async () => {
+      const { sessions, reg, body, lastInvite } = await setup();
+      await sessions.create(principal(), reg.registrationId, body({ originatorAddress: 'sip:anonymous@anonymous.invalid' }));
+      const { call } = lastInvite();
+      expect(call.from.uri).toBe('sip:anonymous@anonymous.invalid');
+      expect(call.headers).toEqual({ 'P-Asserted-Identity': `<sip:${ALICE}@ims.lab>`, Privacy: 'id' });
+    });
+
+    it('refuses an originator other than the token subscriber with 403 INVALID_TOKEN_CONTEXT', async () => {
+      const { sessions, reg, body, sip } = await setup();
+      await expect(sessions.create(principal(), reg.registrationId, body({ originatorAddress: 'tel:+17085854000' }))).rejects.toMatchObject({
+        status: 403,
+        code: 'INVALID_TOKEN_CONTEXT',
+      });
+      expect(sip.ops()).not.toContain('invite');
+    });
+
+    it('answers 404 for a registration of someone else', async () => {
+      const { sessions, reg, body } = await setup();
+      await expect(sessions.create(principal('+17085854000'), reg.registrationId, body({ originatorAddress: 'tel:+17085854000' }))).rejects.toMatchObject({ status: 404 });
+    });
+
+    it.each([
+      [{ callType: 'EMERGENCY' as const }],
+      [{ receiverAddress: 'urn:service:sos' }],
+      [{ receiverAddress: 'urn:service:sos.police' }],
+      [{ receiverAddress: 'tel:911' }],
+    ])('answers 501 CALLTYPE_EMERGENCY_NOT_SUPPORTED for %j while emergency calls are disabled', async (over) => {
+      const { sessions, reg, body, sip } = await setup();
+      await expect(sessions.create(principal(), reg.registrationId, body(over))).rejects.toMatchObject({ status: 501, code: 'CALLTYPE_EMERGENCY_NOT_SUPPORTED' });
+      expect(sip.ops()).not.toContain('invite');
+    });
+
+    it('names the first bad SDP line in a 400 INVALID_ARGUMENT', async () => {
+      const { sessions, reg, body } = await setup();
+      await expect(sessions.create(principal(), reg.registrationId, body({ offer: { sdp: 'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n [...]\r\n' } }))).rejects.toMatchObject({
+        status: 400,
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('line 7'),
+      });
+    });
+  });
+
+  describe('Alice calls Bob, Bob answers', () => {
+    it('follows 100, 180 and 200 to Connected with the answer, and reports each change', async () => {
+      const { sessions, reg, body, sip, events, lastInvite } = await setup();
+      const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+      const { callId } = lastInvite();
+      sip.signal(callId, { kind: 'provisional', code: 100, reason: 'Trying' });
+      sip.signal(callId, { kind: 'provisional', code: 180, reason: 'Ringing' });
+      await flush();
+      expect((await sessions.get(principal(), mediaSessionId)).status).toBe('Ringing');
+      sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0 answer', dialog: sip.answeredDialog(callId) });
+      sip.signal(callId, { kind: 'provisional', code: 180, reason: 'Ringing' }); // reordered by the proxy
+      await flush();
+      const s = await sessions.get(principal(), mediaSessionId);
+      expect(s.status).toBe('Connected');
+      expect(s.answer).toEqual({ sdp: 'v=0 answer' });
+      expect(events.statuses()).toEqual(['Ringing', 'Connected']);
+      expect(events.published[1]?.audience).toEqual({ phoneNumber: ALICE, deviceId: '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b' });
+    });
+
+    it('ends with BYE on DELETE, then answers 404', async () => {
+      const { sessions, reg, body, sip, events, lastInvite } = await setup();
+      const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+      const { callId } = lastInvite();
+      sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
+      await flush();
+      await sessions.remove(principal(), mediaSessionId);
+      expect(sip.ops()).toContain('request:BYE');
+      expect(events.statuses()).toEqual(['Connected', 'Terminated']);
+      await expect(sessions.get(principal(), mediaSessionId)).rejects.toMatchObject({ status: 404 });
+      await expect(sessions.remove(principal(), mediaSessionId)).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('answers a far-end BYE with 200 and becomes Terminated', async () => {
+      const { sessions, reg, body, sip, lastInvite } = await setup();
+      const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+      const { callId } = lastInvite();
+      sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
+      await flush();
+      sip.emit('dialog.request', { transactionKey: 'k1', method: 'BYE', callId, localTag: 'lt', remoteTag: 'rt', cseq: 2, headers: {} });
+      await flush();
+      await flush();
+      expect(sip.calls).toContainEqual({ op: 'respond', key: 'k1', code: 200, reason: 'OK' });
+      expect((await sessions.get(principal(), mediaSessionId)).status).toBe('Terminated');
+    });
+  });
+
+  describe('Alice calls Bob, Bob is busy', () => {
+    it('reports Busy with the SIP code kept', async () => {
+      const { sessions, reg, body, sip, store, lastInvite } = await setup();
+      const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+      sip.signal(lastInvite().callId, { kind: 'rejected', code: 486, reason: 'Busy Here' });
+      await flush();
+      const s = await store.get(mediaSessionId);
+      expect(s).toMatchObject({ status: 'Busy', sipCode: 486, sipReason: 'Busy Here' });
+    });
+  });
+
+  describe('Alice hangs up while it rings', () => {
+    it('sends CANCEL, reports SessionCancelled, and ignores the 487', async () => {
+      const { sessions, reg, body, sip, events, lastInvite } = await setup();
+      const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+      const { callId } = lastInvite();
+      sip.signal(callId, { kind: 'provisional', code: 180, reason: 'Ringing' });
+      await flush();
+      await sessions.remove(principal(), mediaSessionId);
+      expect(sip.ops()).toContain('cancel');
+      sip.signal(callId, { kind: 'rejected', code: 487, reason: 'Request Terminated' });
+      await flush();
+      expect(events.statuses()).toEqual(['Ringing', 'SessionCancelled']);
+    });
+
+    it('ends a 200 that crossed the CANCEL with BYE', async () => {
+      const { sessions, reg, body, sip, lastInvite } = await setup();
+      const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+      const { callId } = lastInvite();
+      await sessions.remove(principal(), mediaSessionId);
+      sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
+      await flush();
+      await flush();
+      expect(sip.ops()).toEqual(expect.arrayContaining(['cancel', 'request:BYE']));
+    });
+  });
+
+  describe('nobody answers', () => {
+    afterEach(() => jest.useRealTimers());
+    it('CANCELs at the ring timeout and maps the 487 to NoAnswer', async () => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+      const { sessions, reg, body, sip, store, lastInvite } = await setup();
+      const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+      const { callId } = lastInvite();
+      sip.signal(callId, { kind: 'provisional', code: 180, reason: 'Ringing' });
+      await flush();
+      jest.advanceTimersByTime(5000);
+      await flush();
+      await flush();
+      expect(sip.ops()).toContain('cancel');
+      sip.signal(callId, { kind: 'rejected', code: 487, reason: 'Request Terminated' });
+      await flush();
+      expect((await store.get(mediaSessionId))?.status).toBe('NoAnswer');
+    });
+  });
+});
