@@ -1,0 +1,90 @@
+/**
+ * docker-compose.yml cannot be run in CI (no Docker), so check what can be checked statically:
+ * the services exist, and every host path it mounts or builds from exists in the repo.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function asRecord(v: unknown, what: string): Record<string, unknown> {
+  if (!isRecord(v)) throw new Error(`${what} is not a mapping`);
+  return v;
+}
+
+/** Host paths of a service: build context (+ Dockerfile) and bind-mount sources. */
+function hostPaths(service: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const build = service['build'];
+  if (typeof build === 'string') out.push(build);
+  else if (isRecord(build)) {
+    const ctx = typeof build['context'] === 'string' ? build['context'] : '.';
+    out.push(ctx);
+    if (typeof build['dockerfile'] === 'string') out.push(join(ctx, build['dockerfile']));
+  }
+  const volumes = service['volumes'];
+  if (Array.isArray(volumes)) {
+    for (const v of volumes as unknown[]) {
+      if (typeof v === 'string') {
+        const src = v.split(':')[0] ?? '';
+        if (src.startsWith('.') || src.startsWith('/')) out.push(src); // else: a named volume
+      } else if (isRecord(v) && v['type'] === 'bind' && typeof v['source'] === 'string') {
+        out.push(v['source']);
+      }
+    }
+  }
+  return out;
+}
+
+describe('docker-compose.yml', () => {
+  const doc = asRecord(parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')), 'docker-compose.yml');
+  const services = asRecord(doc['services'], 'services');
+
+  it('defines the gateway, redis, kamailio and sipp-uas services', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['gateway', 'redis', 'kamailio', 'sipp-uas']));
+  });
+
+  it.each(Object.keys(services))('service %s only references host paths that exist in the repo', (name) => {
+    const paths = hostPaths(asRecord(services[name], name));
+    for (const p of paths) {
+      expect(isAbsolute(p)).toBe(false); // a fresh clone has nothing outside the repo
+      expect({ path: p, exists: existsSync(resolve(ROOT, p)) }).toEqual({ path: p, exists: true });
+    }
+  });
+
+  it('every service but redis is built from the repo or mounts from it', () => {
+    for (const name of ['gateway', 'kamailio', 'sipp-uas']) expect(hostPaths(asRecord(services[name], name)).length).toBeGreaterThan(0);
+  });
+
+  it('wires the gateway to redis, kamailio and the lab files', () => {
+    const env = asRecord(asRecord(services['gateway'], 'gateway')['environment'], 'gateway.environment');
+    expect(env).toMatchObject({
+      REDIS_URL: 'redis://redis:6379',
+      SIP_OUTBOUND_PROXY: 'sip:kamailio:5060;transport=udp',
+      SIP_DOMAIN: 'ims.lab',
+      SIP_LISTEN_PORT: '5070',
+      SIP_ADVERTISED_ADDRESS: 'gateway',
+    });
+    const mounts = hostPaths(asRecord(services['gateway'], 'gateway'));
+    expect(mounts).toEqual(expect.arrayContaining(['./test/lab/sip-credentials.json', './test/lab/idp/jwks.json']));
+  });
+
+  it('kamailio listens on all container addresses (not loopback) and routes to sipp-uas', () => {
+    const cmd = asRecord(services['kamailio'], 'kamailio')['command'];
+    expect(Array.isArray(cmd)).toBe(true);
+    const args = (cmd as unknown[]).map(String);
+    expect(args).toEqual(expect.arrayContaining(['LAB_LISTEN_IP=0.0.0.0', 'LAB_UAS_HOST="sipp-uas"']));
+  });
+
+  it('the SIP credentials file matches the lab subscribers of kamailio.cfg', () => {
+    const creds: unknown = JSON.parse(readFileSync(join(ROOT, 'test/lab/sip-credentials.json'), 'utf8'));
+    const cfg = readFileSync(join(ROOT, 'test/lab/kamailio/kamailio.cfg'), 'utf8');
+    const fromCfg = Object.fromEntries([...cfg.matchAll(/\$sht\(subs=>(\+\d+)\) = "([^"]+)";/g)].map((m) => [m[1], { password: m[2] }]));
+    expect(creds).toEqual(fromCfg);
+  });
+});
