@@ -33,10 +33,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     }
     return undefined;
   });
-  // Errors raised before Nest's pipeline (body parsing, limits, unknown routes) get the same shape.
-  fastify.setErrorHandler((err, req, reply) => sendError(reply, req, err, logger));
-  fastify.setNotFoundHandler((req, reply) =>
-    sendError(reply, req, new ApiError(404, 'NOT_FOUND', `No resource at ${req.method} ${req.url.split('?')[0]?.slice(0, 200) ?? ''}.`), logger),
-  );
+  // Every body is JSON: anything else is 415 (Fastify would otherwise accept text/plain).
+  fastify.removeContentTypeParser(['text/plain']);
+  // Errors raised before the handler (body parsing, limits) and unknown routes reach the global
+  // CamaraExceptionFilter through Nest's own Fastify error and not-found handlers.
   return app;
 }

@@ -30,7 +30,7 @@ export class FakeSipGateway extends SipGateway {
     grantedExpiresS: t.expiresS,
   });
   requestOutcome: (method: string) => number = () => 200;
-  private readonly listeners = new Map<string, (s: CallSignal) => void>();
+  private readonly inviteListeners = new Map<string, (s: CallSignal) => void>();
 
   async register(target: RegistrationTarget): Promise<RegistrationGrant> {
     this.calls.push({ op: 'register', target });
@@ -46,7 +46,7 @@ export class FakeSipGateway extends SipGateway {
   async invite(call: OutgoingCall, onSignal: (signal: CallSignal) => void): Promise<CallHandle> {
     const callId = randomUUID();
     this.calls.push({ op: 'invite', call, callId });
-    this.listeners.set(callId, onSignal);
+    this.inviteListeners.set(callId, onSignal);
     const dialog: DialogState = {
       callId,
       role: 'uac',
@@ -65,7 +65,7 @@ export class FakeSipGateway extends SipGateway {
 
   /** Plays a response from the network to the INVITE with this Call-ID. */
   signal(callId: string, signal: CallSignal): void {
-    const l = this.listeners.get(callId);
+    const l = this.inviteListeners.get(callId);
     if (!l) throw new Error(`no INVITE with Call-ID ${callId}`);
     l(signal);
   }

@@ -1,0 +1,100 @@
+/**
+ * Boots the real gateway (the same `createApp` as `main.ts`) against the test lab, in-process,
+ * and gives tests a small HTTP client (Fastify inject: the full HTTP pipeline without a socket).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { loadConfig } from '../../src/config/app-config';
+import { createApp } from '../../src/bootstrap';
+import { freePort, LAB_SUBSCRIBERS } from './lab';
+import type { Lab } from './lab';
+import type { TestIdp } from './auth';
+
+export interface GatewayUnderTest {
+  app: NestFastifyApplication;
+  sipPort: number;
+  env: Record<string, string>;
+  request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: unknown;
+  text: string;
+}
+
+/** A SIP_CREDENTIALS_FILE with the lab's subscribers (overrides allowed, e.g. a wrong password). */
+export function writeCredentialsFile(overrides: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-creds-'));
+  const file = join(dir, 'sip-credentials.json');
+  const entries = Object.fromEntries(Object.entries({ ...LAB_SUBSCRIBERS, ...overrides }).map(([n, password]) => [n, { password }]));
+  writeFileSync(file, JSON.stringify(entries));
+  return file;
+}
+
+export async function startGateway(lab: Lab, idp: TestIdp, env: Record<string, string> = {}): Promise<GatewayUnderTest> {
+  const sipPort = Number(env.SIP_LISTEN_PORT ?? (await freePort('both')));
+  const fullEnv: Record<string, string> = {
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    AUTH_JWKS_URL: idp.jwksUrl,
+    AUTH_ISSUER: idp.issuer,
+    AUTH_AUDIENCE: idp.audience,
+    SIP_OUTBOUND_PROXY: lab.kamailio.outboundProxy,
+    SIP_DOMAIN: lab.domain,
+    SIP_LISTEN_ADDRESS: '127.0.0.1',
+    SIP_CREDENTIALS_FILE: writeCredentialsFile(),
+    EVENTS_ALLOW_PRIVATE_SINKS: 'true',
+    ...(lab.redis && { REDIS_URL: lab.redis.url, REDIS_KEY_PREFIX: `t${Date.now().toString(36)}:` }),
+    ...env,
+    SIP_LISTEN_PORT: String(sipPort),
+  };
+  const app = await createApp(loadConfig(fullEnv));
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  const fastify = app.getHttpAdapter().getInstance();
+  return {
+    app,
+    sipPort,
+    env: fullEnv,
+    async request(method, url, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      let payload: string | undefined = opts.rawBody;
+      if (opts.body !== undefined) {
+        payload = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fastify.inject({ method, url, headers, ...(payload !== undefined && { payload }) });
+      let body: unknown = undefined;
+      try {
+        body = res.body ? JSON.parse(res.body) : undefined;
+      } catch {
+        body = res.body;
+      }
+      return { status: res.statusCode, headers: res.headers, body, text: res.body };
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
