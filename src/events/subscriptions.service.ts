@@ -10,10 +10,6 @@ import { Subscription, toSubscription } from './dto/subscription.dto';
 import { SinkPolicy, SinkRejectedError } from './sink-address';
 import { computeEndsAt, DEFAULT_TOKEN_NOTICE_MS, SubscriptionLifecycle } from './subscription-lifecycle';
 
-// NOTE: SERVICE_NOT_APPLICABLE is declared by the spec (CreateSubscriptionUnprocessableEntity422)
-// but not yet in ApiErrorCode (src/common/errors, not ours): cast until it is added there.
-const SERVICE_NOT_APPLICABLE = 'SERVICE_NOT_APPLICABLE' as ApiErrorCode;
-
 export const EVENTS_READ_SCOPE = 'webrtc-events:read';
 export const EVENTS_UPDATE_SCOPE = 'webrtc-events:update';
 export const EVENTS_DELETE_SCOPE = 'webrtc-events:delete';
@@ -41,7 +37,7 @@ export class SubscriptionsService {
     const { deviceId } = body.config.subscriptionDetail;
     const reg = await this.registrations.findByDevice(phoneNumber, deviceId);
     if (!reg || reg.expiresAt <= this.clock.now()) {
-      throw new ApiError(422, SERVICE_NOT_APPLICABLE, 'config.subscriptionDetail.deviceId has no active registration for this phone number.');
+      throw new ApiError(422, 'SERVICE_NOT_APPLICABLE', 'config.subscriptionDetail.deviceId has no active registration for this phone number.');
     }
     const sub: StoredSubscription = {
       id: randomUUID(),

@@ -26,7 +26,8 @@ export type ApiErrorCode =
   | 'INVALID_CREDENTIAL'
   | 'INVALID_TOKEN'
   | 'MULTIEVENT_SUBSCRIPTION_NOT_SUPPORTED'
-  | 'MULTIEVENT_COMBINATION_NOT_SUPPORTED';
+  | 'MULTIEVENT_COMBINATION_NOT_SUPPORTED'
+  | 'SERVICE_NOT_APPLICABLE';
 
 /** The body every error response carries (CAMARA `ErrorInfo`). */
 export interface ErrorInfo {
