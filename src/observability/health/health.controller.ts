@@ -1,0 +1,77 @@
+import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../../common/auth/scopes.decorator';
+import { SipGateway } from '../../sip/sip-gateway';
+import { RegistrationStore } from '../../store/registration-store';
+import { withTimeout } from '../metrics/gateway-metrics';
+import { SipProxyProbe } from './sip-proxy.probe';
+
+/** A readiness check of the store must be cheap and must not hang. */
+export const STORE_CHECK_TIMEOUT_MS = 1000;
+
+/**
+ * Liveness and readiness (Kubernetes probes, load balancers).
+ *
+ * - `/health/live`: the process serves HTTP. Nothing external is checked: restarting the gateway
+ *   does not fix Redis or the P-CSCF.
+ * - `/health/ready`: it can take traffic: the store answers, the SIP socket is bound and the
+ *   outbound proxy answered our last OPTIONS (cached, see SipProxyProbe). 503 names what failed.
+ */
+@Controller('health')
+@Public()
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly registrations: RegistrationStore,
+    private readonly sip: SipGateway,
+    private readonly probe: SipProxyProbe,
+  ) {}
+
+  @Get('live')
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([() => this.checkStore(), () => this.checkSipSocket(), () => this.checkSipProxy()]);
+    } catch (err) {
+      // Terminus throws 503 with its report; answer with the report itself (not CAMARA ErrorInfo:
+      // probes and operators read which part failed).
+      if (err instanceof ServiceUnavailableException) {
+        void reply.status(HttpStatus.SERVICE_UNAVAILABLE).header('cache-control', 'no-store');
+        return err.getResponse() as HealthCheckResult;
+      }
+      throw err;
+    }
+  }
+
+  private async checkStore(): Promise<HealthIndicatorResult> {
+    const check = this.indicator.check('store');
+    const started = performance.now();
+    try {
+      await withTimeout(this.registrations.count(), STORE_CHECK_TIMEOUT_MS, 'the state store');
+      return check.up({ latencyMs: Math.round(performance.now() - started) });
+    } catch (err) {
+      return check.down({ message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private checkSipSocket(): HealthIndicatorResult {
+    const check = this.indicator.check('sipSocket');
+    return this.sip.isListening() ? check.up() : check.down({ message: 'the SIP socket is not bound' });
+  }
+
+  private checkSipProxy(): HealthIndicatorResult {
+    const check = this.indicator.check('sipProxy');
+    const s = this.probe.status();
+    if (!s) return check.down({ message: 'no OPTIONS answered yet (first probe pending)' });
+    const checkedAt = new Date(s.checkedAt).toISOString();
+    return s.ok
+      ? check.up({ optionsStatus: s.code, rttMs: s.rttMs, checkedAt })
+      : check.down({ message: `the outbound proxy does not answer SIP OPTIONS: ${s.error ?? 'unknown error'}`, checkedAt });
+  }
+}

@@ -1,0 +1,28 @@
+import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { DashboardAccessGuard } from './dashboard/dashboard-access.guard';
+import { DashboardController } from './dashboard/dashboard.controller';
+import { HealthController } from './health/health.controller';
+import { SipProxyProbe } from './health/sip-proxy.probe';
+import { GatewayMetrics } from './metrics/gateway-metrics';
+import { HttpMetricsHook } from './metrics/http-metrics.hook';
+import { MetricsController } from './metrics/metrics.controller';
+import { OpenApiController } from './openapi/openapi.controller';
+
+/**
+ * Call-setup observability: Prometheus metrics (`/metrics`), health (`/health/live`,
+ * `/health/ready`), the live dashboard (`/dashboard`) and the API description (`/openapi.json`,
+ * `/docs`). Global: features inject `GatewayMetrics` and call its typed methods.
+ *
+ * Needs, from global modules: AppConfig, ROOT_LOGGER, Clock, RegistrationStore, SessionStore, SipGateway.
+ */
+@Global()
+@Module({
+  // Terminus logs every failed check at error level; readiness is polled every few seconds, so
+  // SipProxyProbe logs state changes instead.
+  imports: [TerminusModule.forRoot({ logger: false })],
+  controllers: [MetricsController, HealthController, DashboardController, OpenApiController],
+  providers: [GatewayMetrics, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
+  exports: [GatewayMetrics],
+})
+export class ObservabilityModule {}
