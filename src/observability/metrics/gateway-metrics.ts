@@ -159,7 +159,8 @@ export class GatewayMetrics implements StoreOperationSink, OnModuleDestroy {
     this.storeDuration = new Histogram({ name: 'gateway_store_operation_duration_seconds', help: 'State store operation latency.', labelNames: ['store', 'operation'], buckets: STORE_BUCKETS_S, registers });
     this.storeErrors = new Counter({ name: 'gateway_store_operation_errors_total', help: 'State store operations that failed (Redis down shows here).', labelNames: ['store', 'operation'], registers });
 
-    // Gauges read at scrape time. A failed read drops the series (absent() alerts) rather than repeating a stale value.
+    // Gauges read at scrape time. A failed (or impossible) read exports NaN: "unknown", never a stale
+    // or made-up number. The store's own failure shows in gateway_store_operation_errors_total.
     const readGauge = (name: string, help: string, read: () => Promise<number> | undefined): void => {
       const logger = this.logger;
       new Gauge({
@@ -168,11 +169,14 @@ export class GatewayMetrics implements StoreOperationSink, OnModuleDestroy {
         registers,
         async collect(): Promise<void> {
           const pending = read();
-          if (pending === undefined) return;
+          if (pending === undefined) {
+            this.set(Number.NaN);
+            return;
+          }
           try {
             this.set(await withTimeout(pending, GAUGE_READ_TIMEOUT_MS, name));
           } catch (err) {
-            this.reset();
+            this.set(Number.NaN);
             logger.warn({ err: err instanceof Error ? err.message : String(err) }, `metrics: could not read ${name}`);
           }
         },
