@@ -523,7 +523,10 @@ export class SipStack {
     if (this.closed) return;
     const m = decodeMessage(raw);
     if (!m) {
-      if (raw.length > 4) this.logger.warn({ from: `${from.address}:${from.port}`, firstLine: describeRaw(raw) }, 'malformed SIP message dropped');
+      if (raw.length > 4) {
+        this.logger.warn({ from: `${from.address}:${from.port}`, firstLine: describeRaw(raw) }, 'malformed SIP message dropped');
+        if (this.logger.isLevelEnabled('debug')) this.logger.debug({ sip: redactSecrets(raw.toString('utf8')) }, 'malformed SIP message');
+      }
       return;
     }
     this.log('recv', raw, m, from);
