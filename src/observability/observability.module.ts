@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { SipModule } from '../sip/sip.module';
 import { DashboardAccessGuard } from './dashboard/dashboard-access.guard';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { HealthController } from './health/health.controller';
@@ -14,13 +15,14 @@ import { OpenApiController } from './openapi/openapi.controller';
  * `/health/ready`), the live dashboard (`/dashboard`) and the API description (`/openapi.json`,
  * `/docs`). Global: features inject `GatewayMetrics` and call its typed methods.
  *
- * Needs, from global modules: AppConfig, ROOT_LOGGER, Clock, RegistrationStore, SessionStore, SipGateway.
+ * Needs, from global modules: AppConfig, ROOT_LOGGER, Clock, RegistrationStore, SessionStore; SipGateway via SipModule.
  */
 @Global()
 @Module({
   // Terminus logs every failed check at error level; readiness is polled every few seconds, so
   // SipProxyProbe logs state changes instead.
-  imports: [TerminusModule.forRoot({ logger: false })],
+  // SipModule is a static module: importing it shares the app's one SipGateway instance.
+  imports: [TerminusModule.forRoot({ logger: false }), SipModule],
   controllers: [MetricsController, HealthController, DashboardController, OpenApiController],
   providers: [GatewayMetrics, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
   exports: [GatewayMetrics],

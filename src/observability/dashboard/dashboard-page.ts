@@ -12,6 +12,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Gateway call setup: live</title>
 <link rel="stylesheet" href="/dashboard/vendor/uPlot.min.css">
 <link rel="stylesheet" href="/dashboard/app.css">
