@@ -230,5 +230,4 @@ describe(planEmergencyInvite.name, () => {
     expect(() => planEmergencyInvite(input({ serviceUrn: 'sip:+15550009999@ims.lab' }))).toThrow(/emergency service URN/);
     expect(() => planEmergencyInvite(input({ phoneNumber: '911' }))).toThrow(/E\.164/);
   });
-
 });
