@@ -160,7 +160,7 @@ export const DASHBOARD_JS = `'use strict';
       { label: 'answered/s', stroke: '#3fb950', width: 2 },
       { label: 'failed/s', stroke: '#f85149', width: 2 },
     ], 'calls / s');
-    charts.ser = chart('chart-ser', [{ label: 'SER %', stroke: '#d29922', width: 2, spanGaps: false }], '%', [0, 100]);
+    charts.ser = chart('chart-ser', [{ label: 'SER %', stroke: '#d29922', width: 2, spanGaps: false, points: { show: true, size: 5 } }], '%', [0, 100]);
     window.addEventListener('resize', function () {
       Object.keys(charts).forEach(function (k) { var c = charts[k]; c.setSize({ width: Math.max(300, c.root.parentNode.clientWidth - 24), height: 240 }); });
     });
