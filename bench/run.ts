@@ -1,0 +1,608 @@
+/**
+ * `npm run bench` — the gateway's capacity, cost and latency, measured the same way every time
+ * (issue 7). `npm run bench -- --smoke` runs every phase once with tiny numbers (CI).
+ *
+ * Options: --smoke, --cpu-prof (CPU profile of the gateway at 50 % of the knee, summary printed
+ * and the .cpuprofile kept under bench/.run/), --log-level <pino level> (default info),
+ * --out <file.json> (default bench/results/<date>.json; smoke: bench/.run/smoke.json).
+ *
+ * Phases: lab (Redis, Kamailio, SIPp UAS from test/lab + test/scenarios) → SIPp direct ceiling →
+ * gateway (separate process, Redis store) → registrations (1k at 500/s, then up to 10k) with
+ * memory → subscriptions → store round trips per call (MONITOR) → rate steps to the knee →
+ * latency at 50 % of the knee (+ optional profile) → concurrent held calls (memory, round trips
+ * again) → sustained calls (RSS over calls) → report.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import { createTestIdp } from '../test/support/auth';
+import { loadTestSubscriber, startKamailio, startRedis, startSippUas, type KamailioInstance, type RedisInstance, type SippUas } from '../test/support/lab';
+import { makeLabDir, REPO_ROOT } from '../test/support/proc';
+import { BENCH_RUN_DIR, profileByArea, profileTop, startGatewayProcess, transpileGateway, type GatewayProcess } from './lib/gateway-process';
+import { CALLEE, EventSink, fullCall, GatewayClient, makeApps, openLoop, registerApp, subscribeApp, type CallTiming, type OpenLoopResult, type VirtualApp } from './lib/loadgen';
+import { machineInfo, udpRcvbufErrors } from './lib/procfs';
+import { commandStats, diffStats, monitorRoundTrips, redisUsedMemory, type MonitorCount } from './lib/redis-stats';
+import { sippDirect, type SippRun } from './lib/sipp-direct';
+import { errMsg, round, sleep, summarise } from './lib/stats';
+
+// ------------------------------------------------------------------------------------ options
+
+const argv = process.argv.slice(2);
+const SMOKE = argv.includes('--smoke');
+const CPU_PROF = argv.includes('--cpu-prof');
+const argVal = (k: string): string | undefined => {
+  const i = argv.indexOf(k);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const LOG_LEVEL = argVal('--log-level') ?? 'info';
+
+interface Plan {
+  regFirst: number; // registered at regRate (the target figure), memory at this count
+  regRate: number;
+  regTotal: number; // then up to this count at regRate2, memory again
+  regRate2: number;
+  callApps: number;
+  ringMs: number;
+  holdMs: number;
+  steps: number[];
+  stepS: number;
+  latencyS: number;
+  profileS: number;
+  heldCalls: number;
+  heldRate: number;
+  heldMs: number;
+  probeCalls: number;
+  sustainMaxS: number;
+  sipp: number[];
+  sippS: number;
+  stepTimeoutMs: number;
+  budgetS: number;
+}
+
+const PLAN: Plan = SMOKE
+  ? { regFirst: 10, regRate: 20, regTotal: 30, regRate2: 40, callApps: 5, ringMs: 10, holdMs: 100, steps: [5, 10], stepS: 2, latencyS: 2, profileS: 2, heldCalls: 10, heldRate: 10, heldMs: 2000, probeCalls: 5, sustainMaxS: 2, sipp: [20], sippS: 2, stepTimeoutMs: 5000, budgetS: 120 }
+  : { regFirst: 1000, regRate: 500, regTotal: 10000, regRate2: 1000, callApps: 200, ringMs: 10, holdMs: 1000, steps: [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 1000], stepS: 8, latencyS: 15, profileS: 8, heldCalls: 1000, heldRate: 100, heldMs: 30000, probeCalls: 20, sustainMaxS: 60, sipp: [250, 500, 1000, 2000, 3000], sippS: 4, stepTimeoutMs: 5000, budgetS: 290 };
+
+// ------------------------------------------------------------------------------------ results
+
+type PhaseStatus = 'ok' | 'failed' | 'skipped';
+interface Phase {
+  status: PhaseStatus;
+  reason?: string;
+  [k: string]: unknown;
+}
+const phases: Record<string, Phase> = {};
+const T0 = performance.now();
+const elapsedS = (): number => (performance.now() - T0) / 1000;
+const log = (msg: string): void => {
+  process.stdout.write(`[bench ${elapsedS().toFixed(1).padStart(6)}s] ${msg}\n`);
+};
+
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  log(`phase ${name} …`);
+  try {
+    const v = await fn();
+    phases[name] ??= { status: 'ok' };
+    return v;
+  } catch (e) {
+    phases[name] = { ...(phases[name] ?? {}), status: 'failed', reason: errMsg(e) };
+    log(`phase ${name} FAILED: ${errMsg(e)}`);
+    return undefined;
+  }
+}
+
+// --------------------------------------------------------------------------------- call phases
+
+interface CallPhase {
+  rate: number;
+  seconds: number;
+  scheduled: number;
+  ok: number;
+  failed: number;
+  failureRate: number;
+  okCps: number;
+  pass: boolean;
+  gatewayCpuMsPerCall: number | null;
+  storeCommandsPerCall: number | null;
+  postMs: ReturnType<typeof summarise>;
+  answerToConnectedMs: ReturnType<typeof summarise>;
+  deleteMs: ReturnType<typeof summarise>;
+  terminatedMs: ReturnType<typeof summarise>;
+  generatorMaxLagMs: number;
+  udpRcvbufErrors: number;
+  failures: Record<string, number>;
+  rssAfter: number;
+}
+
+let totalCalls = 0;
+let callCpuMs = 0;
+const rssOverCalls: Array<{ calls: number; rssMiB: number; atS: number }> = [];
+
+function timings(r: OpenLoopResult<CallTiming>, ringMs: number): Pick<CallPhase, 'postMs' | 'answerToConnectedMs' | 'deleteMs' | 'terminatedMs'> {
+  return {
+    postMs: summarise(r.ok.map((t) => t.post)),
+    // conservative: from the scheduled POST (before the INVITE even left) to Connected at the sink,
+    // minus the UAS's ring time; includes the POST, both Kamailio legs, 180/200 and event delivery
+    answerToConnectedMs: summarise(r.ok.map((t) => t.connected - ringMs)),
+    deleteMs: summarise(r.ok.map((t) => t.del)),
+    terminatedMs: summarise(r.ok.map((t) => t.terminated)),
+  };
+}
+
+async function runCalls(ctx: Ctx, rate: number, seconds: number, holdMs = PLAN.holdMs): Promise<CallPhase> {
+  const count = Math.max(1, Math.round(rate * seconds));
+  const cpu0 = ctx.gw.cpuMs();
+  const cs0 = await commandStats(ctx.redisClient);
+  const udp0 = udpRcvbufErrors();
+  const apps = ctx.callApps;
+  const r = await openLoop(rate, count, (i, at) => fullCall(ctx.client, ctx.sink, apps[i % apps.length] as VirtualApp, at, { holdMs, stepTimeoutMs: PLAN.stepTimeoutMs }), holdMs + 4 * PLAN.stepTimeoutMs + 1000);
+  const cpu = ctx.gw.cpuMs() - cpu0;
+  const cs = diffStats(cs0, await commandStats(ctx.redisClient));
+  const ok = r.ok.length;
+  totalCalls += ok;
+  callCpuMs += cpu;
+  const rss = ctx.gw.rss();
+  rssOverCalls.push({ calls: totalCalls, rssMiB: round(rss / 1048576, 1) ?? 0, atS: round(elapsedS(), 1) ?? 0 });
+  const failureRate = r.failed / count;
+  return {
+    rate,
+    seconds,
+    scheduled: count,
+    ok,
+    failed: r.failed,
+    failureRate: round(failureRate, 5) ?? 0,
+    okCps: round(ok / seconds, 1) ?? 0,
+    pass: failureRate <= 0.001 && ok > 0,
+    gatewayCpuMsPerCall: ok ? round(cpu / ok, 3) : null,
+    storeCommandsPerCall: ok ? round(cs.total / ok, 1) : null,
+    ...timings(r, PLAN.ringMs),
+    generatorMaxLagMs: round(r.maxStartLagMs, 1) ?? 0,
+    udpRcvbufErrors: udpRcvbufErrors() - udp0,
+    failures: r.failures,
+    rssAfter: rss,
+  };
+}
+
+interface MemSnap {
+  label: string;
+  count: number;
+  heapAfterGc: number | null;
+  metricsHeapUsed: number | null;
+  rss: number;
+  redisUsedMemory: number;
+}
+
+async function memSnap(ctx: Ctx, label: string, count: number): Promise<MemSnap> {
+  const heap = await ctx.gw.heapAfterGc();
+  const m = await ctx.gw.metrics();
+  return { label, count, heapAfterGc: heap?.usedAfterGc ?? null, metricsHeapUsed: m?.heapUsed ?? null, rss: ctx.gw.rss(), redisUsedMemory: await redisUsedMemory(ctx.redisClient) };
+}
+
+function perItem(a: MemSnap, b: MemSnap, n: number): { heapBytes: number | null; metricsHeapBytes: number | null; rssBytes: number | null; redisBytes: number | null } {
+  const d = (x: number | null, y: number | null): number | null => (x === null || y === null || n <= 0 ? null : Math.round((y - x) / n));
+  return { heapBytes: d(a.heapAfterGc, b.heapAfterGc), metricsHeapBytes: d(a.metricsHeapUsed, b.metricsHeapUsed), rssBytes: d(a.rss, b.rss), redisBytes: d(a.redisUsedMemory, b.redisUsedMemory) };
+}
+
+// ------------------------------------------------------------------------------------ context
+
+interface Ctx {
+  redis: RedisInstance;
+  redisClient: Redis;
+  kam: KamailioInstance;
+  uas: SippUas;
+  gw: GatewayProcess;
+  client: GatewayClient;
+  sink: EventSink;
+  apps: VirtualApp[];
+  callApps: VirtualApp[];
+}
+
+async function probeRoundTrips(ctx: Ctx, label: string): Promise<{ perCall: number | null; baselinePerS: number; calls: number; count: MonitorCount; luaPerCall: number | null }> {
+  // background traffic (delivery worker polls, refresher) with no calls, then the probe calls
+  const idle = await monitorRoundTrips(ctx.redisClient, () => sleep(SMOKE ? 1000 : 2000));
+  const baselinePerS = idle.count.roundTrips / (idle.count.ms / 1000);
+  const rate = SMOKE ? 5 : 10;
+  const { result, count } = await monitorRoundTrips(ctx.redisClient, async () => {
+    const r = await openLoop(rate, PLAN.probeCalls, (i, at) => fullCall(ctx.client, ctx.sink, ctx.callApps[i % ctx.callApps.length] as VirtualApp, at, { holdMs: 100, stepTimeoutMs: PLAN.stepTimeoutMs }), 25000);
+    await sleep(600); // acks of the last deliveries
+    return r;
+  });
+  const calls = result.ok.length;
+  totalCalls += calls;
+  if (result.failed > 0) throw new Error(`${label}: ${result.failed} of ${PLAN.probeCalls} probe calls failed: ${JSON.stringify(result.failures)}`);
+  const net = count.roundTrips - baselinePerS * (count.ms / 1000);
+  return { perCall: calls ? round(net / calls, 1) : null, baselinePerS: round(baselinePerS, 1) ?? 0, calls, count, luaPerCall: calls ? round(count.luaCommands / calls, 1) : null };
+}
+
+// ------------------------------------------------------------------------------------ main
+
+async function main(): Promise<number> {
+  const started = new Date();
+  mkdirSync(BENCH_RUN_DIR, { recursive: true });
+  const stoppers: Array<() => Promise<void>> = [];
+  let harnessError: string | undefined;
+  const result: Record<string, unknown> = { startedAt: started.toISOString(), mode: SMOKE ? 'smoke' : 'full', plan: PLAN, machine: machineInfo(), logLevel: LOG_LEVEL };
+  let ctx: Ctx | undefined;
+  try {
+    // ---------------------------------------------------------------- lab
+    const tr = transpileGateway();
+    log(`gateway transpiled: ${tr.files} files in ${tr.ms} ms`);
+    const uas = await startSippUas('uas-answer-200', { ringMs: PLAN.ringMs, trace: false, name: 'bench-answer', extraArgs: ['-buff_size', '4194304'] });
+    stoppers.push(() => uas.stop());
+    const kam = await startKamailio({ uasPort: uas.port, shmMb: SMOKE ? 256 : 1024, children: 4 });
+    stoppers.push(() => kam.stop());
+    const redis = await startRedis();
+    stoppers.push(() => redis.stop());
+    const redisClient = redis.client();
+    log(`lab: redis ${redis.port} (pid ${redis.pid}), kamailio ${kam.port} (pid ${kam.pid}), uas ${uas.port} (pid ${uas.pid})`);
+
+    // ---------------------------------------------------------------- SIPp ceiling (gateway not yet started)
+    const sippRuns: SippRun[] = [];
+    await phase('sippDirect', async () => {
+      for (const rate of PLAN.sipp) {
+        const r = await sippDirect({ uasPort: uas.port, rate, seconds: PLAN.sippS, holdMs: PLAN.holdMs, callee: CALLEE });
+        sippRuns.push(r);
+        log(`  sipp direct ${rate}/s: ok ${r.ok} failed ${r.failed} (${r.okCps}/s), UAC ${r.uacCpuMsPerCall} ms CPU/call`);
+        if (!r.pass) break;
+      }
+      const best = sippRuns.filter((r) => r.pass).pop();
+      if (!best) throw new Error(`SIPp direct failed even at ${PLAN.sipp[0]}/s`);
+      phases.sippDirect = { status: 'ok', kneeCps: best.rate, capped: best === sippRuns[sippRuns.length - 1], uacCpuMsPerCall: best.uacCpuMsPerCall, runs: sippRuns };
+    });
+
+    // ---------------------------------------------------------------- gateway
+    const idp = await createTestIdp({ dir: makeLabDir('bench-idp') });
+    const gwDir = makeLabDir('bench-gateway');
+    const creds: Record<string, { password: string }> = {};
+    for (let i = 0; i < PLAN.regTotal; i++) {
+      const s = loadTestSubscriber(i);
+      creds[s.user] = { password: s.password };
+    }
+    const credFile = join(gwDir, 'sip-credentials.json');
+    writeFileSync(credFile, JSON.stringify(creds));
+    const gw = await startGatewayProcess({
+      mainJs: tr.mainJs,
+      dir: gwDir,
+      env: {
+        LOG_LEVEL,
+        AUTH_JWKS_URL: idp.jwksUrl,
+        AUTH_ISSUER: idp.issuer,
+        AUTH_AUDIENCE: idp.audience,
+        SIP_OUTBOUND_PROXY: kam.outboundProxy,
+        SIP_DOMAIN: kam.domain,
+        SIP_CREDENTIALS_FILE: credFile,
+        EVENTS_ALLOW_PRIVATE_SINKS: 'true',
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: 'bench:',
+      },
+    });
+    stoppers.unshift(() => gw.stop());
+    log(`gateway pid ${gw.pid} http ${gw.httpPort} sip ${gw.sipPort} (log ${gw.logFile})`);
+    const client = new GatewayClient(gw.baseUrl, 64);
+    stoppers.unshift(() => client.close());
+    const sink = new EventSink();
+    await sink.start();
+    stoppers.unshift(() => sink.stop());
+    const apps = await makeApps(idp, PLAN.regTotal);
+    ctx = { redis, redisClient, kam, uas, gw, client, sink, apps, callApps: apps.slice(0, PLAN.callApps) };
+    const c = ctx;
+    const heapProbe = await gw.heapAfterGc();
+    const metricsProbe = await gw.metrics();
+    result.heapSource = heapProbe ? 'inspector (forced GC, Runtime.getHeapUsage)' : 'unavailable';
+    result.metricsEndpoint = metricsProbe ? 'GET /metrics served nodejs_heap_size_used_bytes' : 'GET /metrics absent or without nodejs_heap_size_used_bytes';
+
+    // ---------------------------------------------------------------- registrations
+    await phase('registrations', async () => {
+      const s0 = await memSnap(c, 'registered', 0);
+      const r1 = await openLoop(PLAN.regRate, PLAN.regFirst, (i, at) => registerApp(c.client, apps[i] as VirtualApp).then(() => performance.now() - at), 40000);
+      const s1 = await memSnap(c, 'registered', r1.ok.length);
+      const r2 = await openLoop(PLAN.regRate2, PLAN.regTotal - PLAN.regFirst, (i, at) => registerApp(c.client, apps[PLAN.regFirst + i] as VirtualApp).then(() => performance.now() - at), 40000);
+      const n2 = r1.ok.length + r2.ok.length;
+      const s2 = await memSnap(c, 'registered', n2);
+      const block = (r: OpenLoopResult<number>, rate: number): Record<string, unknown> => ({
+        targetPerS: rate,
+        scheduled: r.scheduled,
+        ok: r.ok.length,
+        failed: r.failed,
+        achievedPerS: round(r.ok.length / (r.wallMs / 1000), 1),
+        latencyMs: summarise(r.ok),
+        failures: r.failures,
+      });
+      phases.registrations = {
+        status: r1.failed + r2.failed === 0 ? 'ok' : 'failed',
+        ...(r1.failed + r2.failed > 0 && { reason: `${r1.failed + r2.failed} registrations failed: ${JSON.stringify({ ...r1.failures, ...r2.failures }).slice(0, 400)}` }),
+        atTarget: block(r1, PLAN.regRate),
+        atHigher: block(r2, PLAN.regRate2),
+        memory: [s0, s1, s2],
+        perRegistrationFirst: perItem(s0, s1, r1.ok.length),
+        perRegistrationAll: perItem(s0, s2, n2),
+      };
+      log(`  ${r1.ok.length}/${r1.scheduled} at ${PLAN.regRate}/s p50 ${summarise(r1.ok).p50} ms p99 ${summarise(r1.ok).p99} ms; ${r2.ok.length}/${r2.scheduled} at ${PLAN.regRate2}/s p50 ${summarise(r2.ok).p50} p99 ${summarise(r2.ok).p99}`);
+    });
+
+    // ---------------------------------------------------------------- subscriptions of the calling apps
+    const subscribed = await phase('subscriptions', async () => {
+      const todo = ctx?.callApps.filter((a) => a.registrationId) ?? [];
+      if (todo.length === 0) throw new Error('no registered app to place calls');
+      const r = await openLoop(100, todo.length, (i) => subscribeApp(c.client, c.sink, todo[i] as VirtualApp), 20000);
+      if (r.failed > 0) throw new Error(`${r.failed} of ${todo.length} subscriptions failed: ${JSON.stringify(r.failures).slice(0, 300)}`);
+      c.callApps = todo;
+      return true;
+    });
+
+    if (subscribed) {
+      // ------------------------------------------------------------ smoke check: one call
+      const first = await phase('firstCall', async () => {
+        const r = await runCalls(c, SMOKE ? 2 : 5, 1);
+        if (!r.pass) throw new Error(`the first calls failed: ${JSON.stringify(r.failures)}`);
+        return r;
+      });
+
+      if (first) {
+        // ---------------------------------------------------------- store round trips, few sessions
+        const rtIdle = await phase('roundTripsFewSessions', async () => {
+          const p = await probeRoundTrips(c, 'few sessions');
+          phases.roundTripsFewSessions = { status: 'ok', ...p };
+          return p;
+        });
+
+        // ---------------------------------------------------------- knee
+        const steps: CallPhase[] = [];
+        let knee = 0;
+        await phase('knee', async () => {
+          for (const rate of PLAN.steps) {
+            if (elapsedS() > PLAN.budgetS * 0.55) {
+              log('  time budget: stepping stopped');
+              break;
+            }
+            const r = await runCalls(c, rate, PLAN.stepS);
+            steps.push(r);
+            log(`  ${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag ${r.generatorMaxLagMs} ms${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}`);
+            if (!r.pass) break;
+            knee = rate;
+            await sleep(1000);
+          }
+          const broke = steps.some((s) => !s.pass);
+          phases.knee = { status: knee > 0 ? 'ok' : 'failed', ...(knee === 0 && { reason: `no step passed: ${JSON.stringify(steps[0]?.failures ?? {})}` }), kneeCps: knee, brokeAbove: broke, steps };
+          await sleep(broke ? 3000 : 500);
+        });
+
+        // ---------------------------------------------------------- latency at 50 % of the knee
+        const halfRate = Math.max(1, Math.round((knee || PLAN.steps[0] || 10) / 2));
+        await phase('latencyAtHalfKnee', async () => {
+          const r = await runCalls(c, halfRate, PLAN.latencyS);
+          phases.latencyAtHalfKnee = { status: r.pass ? 'ok' : 'failed', ...(!r.pass && { reason: JSON.stringify(r.failures).slice(0, 300) }), ...r };
+        });
+
+        if (CPU_PROF) {
+          await phase('cpuProfile', async () => {
+            const { result: r, profile } = await c.gw.profile(() => runCalls(c, halfRate, PLAN.profileS));
+            const file = join(BENCH_RUN_DIR, `gateway-${started.toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+            writeFileSync(file, JSON.stringify(profile));
+            phases.cpuProfile = { status: 'ok', file, rate: halfRate, calls: r.ok, top: profileTop(profile, 25), byArea: profileByArea(profile) };
+          });
+        }
+
+        // ---------------------------------------------------------- concurrent held calls
+        await phase('heldCalls', async () => {
+          const before = await memSnap(c, 'activeCalls', 0);
+          let connected = 0;
+          let release: () => void = () => undefined;
+          const released = new Promise<void>((res) => {
+            release = res;
+          });
+          let allUp: () => void = () => undefined;
+          const allConnected = new Promise<void>((res) => {
+            allUp = res;
+          });
+          const n = PLAN.heldCalls;
+          const t0 = performance.now();
+          const cpu0 = c.gw.cpuMs();
+          const run = openLoop(PLAN.heldRate, n, (i, at) =>
+            fullCall(c.client, c.sink, c.callApps[i % c.callApps.length] as VirtualApp, at, {
+              holdMs: 0,
+              stepTimeoutMs: PLAN.stepTimeoutMs,
+              holdUntil: released,
+              onConnected: () => {
+                if (++connected === n) allUp();
+              },
+            }),
+            PLAN.heldMs + n / PLAN.heldRate * 1000 + 4 * PLAN.stepTimeoutMs + 5000,
+          );
+          const rampMs = (n / PLAN.heldRate) * 1000 + PLAN.stepTimeoutMs;
+          await Promise.race([allConnected, sleep(rampMs)]);
+          const up = connected;
+          const during = await memSnap(c, 'activeCalls', up);
+          // store round trips per call while `up` sessions are live
+          const rtHeld = await probeRoundTrips(c, 'with held sessions').catch((e: unknown) => ({ error: errMsg(e) }));
+          // every call is held at least heldMs after the last one connected… within the time budget
+          const holdLeft = Math.max(0, PLAN.heldMs - (performance.now() - t0 - rampMs * 0));
+          await sleep(Math.min(holdLeft, PLAN.heldMs));
+          release();
+          const r = await run;
+          totalCalls += r.ok.length;
+          callCpuMs += c.gw.cpuMs() - cpu0;
+          await sleep(1000);
+          const after = await memSnap(c, 'activeCalls', 0);
+          phases.heldCalls = {
+            status: up === n && r.failed === 0 ? 'ok' : 'failed',
+            ...(up !== n || r.failed > 0 ? { reason: `${up}/${n} connected, ${r.failed} failed: ${JSON.stringify(r.failures).slice(0, 300)}` } : {}),
+            calls: n,
+            connectedAtSnapshot: up,
+            heldForS: round(PLAN.heldMs / 1000, 1),
+            memory: [before, during, after],
+            perActiveCall: perItem(before, during, up),
+            retainedAfterEnd: perItem(before, after, r.ok.length),
+            roundTripsWithHeldSessions: rtHeld,
+          };
+        });
+        const rtHeldPhase = phases.heldCalls?.roundTripsWithHeldSessions as { perCall?: number | null } | undefined;
+        phases.roundTrips = {
+          status: rtIdle?.perCall != null && rtHeldPhase?.perCall != null ? 'ok' : 'failed',
+          fewSessions: rtIdle?.perCall ?? null,
+          withHeldSessions: rtHeldPhase?.perCall ?? null,
+        };
+
+        // ---------------------------------------------------------- sustained: RSS over many calls
+        await phase('sustained', async () => {
+          const left = PLAN.budgetS - elapsedS() - 15;
+          const seconds = Math.min(PLAN.sustainMaxS, Math.floor(left));
+          if (seconds < (SMOKE ? 1 : 10)) {
+            phases.sustained = { status: 'skipped', reason: `time budget (${Math.round(left)} s left)` };
+            return;
+          }
+          const rate = Math.max(1, Math.round((knee || 10) * 0.8));
+          const heap0 = await memSnap(c, 'sustained', totalCalls);
+          const chunks: CallPhase[] = [];
+          const chunkS = SMOKE ? seconds : 10;
+          for (let t = 0; t + chunkS <= seconds; t += chunkS) chunks.push(await runCalls(c, rate, chunkS));
+          const heap1 = await memSnap(c, 'sustained', totalCalls);
+          const ok = chunks.reduce((a, b) => a + b.ok, 0);
+          const failed = chunks.reduce((a, b) => a + b.failed, 0);
+          phases.sustained = {
+            status: failed <= (ok + failed) * 0.001 ? 'ok' : 'failed',
+            rate,
+            seconds: chunks.length * chunkS,
+            ok,
+            failed,
+            memory: [heap0, heap1],
+            retainedPerCall: perItem(heap0, heap1, ok),
+            cpuMsPerCall: chunks.map((x) => x.gatewayCpuMsPerCall),
+          };
+        });
+      }
+    }
+    result.totalCalls = totalCalls;
+    result.gatewayCpuMsPerCallAllCallPhases = totalCalls ? round(callCpuMs / totalCalls, 3) : null;
+    result.rssOverCalls = rssOverCalls;
+    result.sinkEvents = { received: ctx.sink.received, malformed: ctx.sink.malformed, byStatus: ctx.sink.byStatus };
+  } catch (e) {
+    harnessError = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    log(`HARNESS ERROR: ${harnessError}`);
+    if (ctx) log(`gateway log tail:\n${ctx.gw.logTail(20)}`);
+  } finally {
+    for (const s of stoppers) await s().catch((e: unknown) => log(`stop: ${errMsg(e)}`));
+  }
+  result.phases = phases;
+  result.elapsedS = round(elapsedS(), 1);
+  if (harnessError) result.harnessError = harnessError;
+  const targets = evaluateTargets(result);
+  result.targets = targets;
+  printReport(result, targets);
+  const out = argVal('--out') ?? (SMOKE ? join(BENCH_RUN_DIR, 'smoke.json') : join(REPO_ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}.json`));
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  log(`results: ${out}`);
+  const failedPhases = Object.entries(phases).filter(([, p]) => p.status === 'failed').map(([k]) => k);
+  if (harnessError) return 2;
+  if (SMOKE && failedPhases.length > 0) {
+    log(`smoke: failed phases: ${failedPhases.join(', ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+// ------------------------------------------------------------------------------------ report
+
+interface Target {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean | null;
+  note?: string;
+}
+
+function num(o: unknown, ...path: string[]): number | null {
+  let cur: unknown = o;
+  for (const k of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
+  return typeof cur === 'number' && Number.isFinite(cur) ? cur : null;
+}
+
+function evaluateTargets(res: Record<string, unknown>): Target[] {
+  const p = phases;
+  const t: Target[] = [];
+  const cpu = num(res, 'gatewayCpuMsPerCallAllCallPhases');
+  t.push({ name: 'gateway CPU per full call', target: '≤ 0.9 ms', value: cpu === null ? 'n/a' : `${cpu} ms (${cpu ? Math.round(1000 / cpu) : '∞'} calls/s per core)`, met: cpu === null ? null : cpu <= 0.9 });
+  const knee = num(p.knee, 'kneeCps');
+  const sipp = num(p.sippDirect, 'kneeCps');
+  t.push({ name: 'knee (full calls/s, ≤ 0.1 % failures)', target: 'beside peer 350–375', value: knee === null ? 'n/a' : `${knee}/s${p.knee?.brokeAbove ? '' : ' (not broken: highest step)'}; SIPp direct ${sipp ?? 'n/a'}/s${p.sippDirect?.capped ? '+' : ''} → ratio ${knee !== null && sipp ? round(knee / sipp, 3) : 'n/a'}`, met: knee === null ? null : knee >= 375 });
+  const postP99 = num(p.latencyAtHalfKnee, 'postMs', 'p99');
+  t.push({ name: 'POST /sessions p99 at 50 % of knee', target: '≤ 5 ms', value: postP99 === null ? 'n/a' : `${postP99} ms (p50 ${num(p.latencyAtHalfKnee, 'postMs', 'p50')}, p95 ${num(p.latencyAtHalfKnee, 'postMs', 'p95')})`, met: postP99 === null ? null : postP99 <= 5 });
+  const connP99 = num(p.latencyAtHalfKnee, 'answerToConnectedMs', 'p99');
+  t.push({ name: 'answer → Connected at sink p99 (50 % knee)', target: '≤ 10 ms', value: connP99 === null ? 'n/a' : `${connP99} ms (p50 ${num(p.latencyAtHalfKnee, 'answerToConnectedMs', 'p50')}); upper bound: from POST start, ring time subtracted`, met: connP99 === null ? null : connP99 <= 10 });
+  const heapReg = num(p.registrations, 'perRegistrationAll', 'heapBytes');
+  t.push({ name: 'heap per registration', target: '≤ 5 KB', value: heapReg === null ? 'n/a' : `${round(heapReg / 1024, 2)} KB (first ${num(p.registrations, 'perRegistrationFirst', 'heapBytes') ?? 'n/a'} B)`, met: heapReg === null ? null : heapReg <= 5 * 1024 });
+  const heapCall = num(p.heldCalls, 'perActiveCall', 'heapBytes');
+  t.push({ name: 'heap per active call', target: '≤ 10 KB', value: heapCall === null ? 'n/a' : `${round(heapCall / 1024, 2)} KB`, met: heapCall === null ? null : heapCall <= 10 * 1024 });
+  const retained = num(p.sustained, 'retainedPerCall', 'heapBytes');
+  const rss = rssOverCalls;
+  const rssFirst = rss[0];
+  const rssLast = rss[rss.length - 1];
+  const calls = num(res, 'totalCalls') ?? 0;
+  const rssGrowth = rssFirst && rssLast ? rssLast.rssMiB - rssFirst.rssMiB : null;
+  t.push({
+    name: 'RSS flat over 50k calls',
+    target: 'flat (peer +3.4 KB/call)',
+    value: rssGrowth === null ? 'n/a' : `${calls} calls in the run: RSS ${rssFirst?.rssMiB} → ${rssLast?.rssMiB} MiB; heap retained ${retained ?? 'n/a'} B/call over the sustained phase`,
+    met: retained === null ? null : retained <= 200,
+    note: calls < 50000 ? `only ${calls} calls fit in the time budget; judged on heap retained per call after GC (≤ 200 B/call ⇒ < 10 MB over 50k)` : undefined,
+  });
+  const regP50 = num(p.registrations, 'atTarget', 'latencyMs', 'p50');
+  const regRate = num(p.registrations, 'atTarget', 'achievedPerS');
+  const regFailed = num(p.registrations, 'atTarget', 'failed');
+  t.push({ name: 'new registrations/s (digest each)', target: '≥ 500/s, p50 ≤ 20 ms', value: regP50 === null ? 'n/a' : `${regRate}/s offered ${PLAN.regRate}/s, p50 ${regP50} ms p99 ${num(p.registrations, 'atTarget', 'latencyMs', 'p99')} ms, failed ${regFailed}; at ${PLAN.regRate2}/s: ${num(p.registrations, 'atHigher', 'achievedPerS')}/s p50 ${num(p.registrations, 'atHigher', 'latencyMs', 'p50')} ms`, met: regP50 === null ? null : regP50 <= 20 && regFailed === 0 && (regRate ?? 0) >= PLAN.regRate * 0.95 });
+  const rt0 = num(p.roundTrips, 'fewSessions');
+  const rt1 = num(p.roundTrips, 'withHeldSessions');
+  t.push({ name: 'store round trips per full call', target: 'fixed (no growth with sessions)', value: rt0 === null ? 'n/a' : `${rt0} with few sessions, ${rt1 ?? 'n/a'} with ${num(p.heldCalls, 'connectedAtSnapshot') ?? '?'} live calls`, met: rt0 === null || rt1 === null ? null : Math.abs(rt1 - rt0) <= Math.max(1, rt0 * 0.1) });
+  // smoke numbers are tiny and mean nothing: the targets are only judged on a full run
+  return SMOKE ? t.map((x) => ({ ...x, met: null, note: 'smoke run: not judged' })) : t;
+}
+
+function printReport(res: Record<string, unknown>, targets: Target[]): void {
+  const line = (a: string, b: string): void => {
+    process.stdout.write(`  ${a.padEnd(44)} ${b}\n`);
+  };
+  process.stdout.write(`\n=== gateway benchmark (${SMOKE ? 'SMOKE — tiny numbers, not figures' : 'full'}) ===\n`);
+  const m = res.machine as Record<string, unknown>;
+  line('machine', `${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memGiB)} GiB, node ${String(m.node)}`);
+  line('phases', Object.entries(phases).map(([k, v]) => `${k}:${v.status}`).join(' '));
+  for (const [k, v] of Object.entries(phases)) if (v.status === 'failed') line(`  ${k} failed`, String(v.reason ?? ''));
+  const steps = (phases.knee?.steps ?? []) as CallPhase[];
+  if (steps.length) {
+    process.stdout.write('\n  rate/s  ok/sched   fail%   cpu ms/call  POST p50/p95/p99 ms     conn p50/p99 ms  redis cmds/call\n');
+    for (const s of steps) {
+      process.stdout.write(
+        `  ${String(s.rate).padStart(6)}  ${`${s.ok}/${s.scheduled}`.padStart(9)}  ${(s.failureRate * 100).toFixed(2).padStart(6)}  ${String(s.gatewayCpuMsPerCall).padStart(11)}  ${`${s.postMs.p50}/${s.postMs.p95}/${s.postMs.p99}`.padStart(20)}  ${`${s.answerToConnectedMs.p50}/${s.answerToConnectedMs.p99}`.padStart(15)}  ${String(s.storeCommandsPerCall).padStart(8)}\n`,
+      );
+    }
+  }
+  const sr = (phases.sippDirect?.runs ?? []) as SippRun[];
+  if (sr.length) process.stdout.write(`\n  SIPp direct: ${sr.map((r) => `${r.rate}/s ${r.pass ? 'ok' : 'FAIL'} (${r.uacCpuMsPerCall} ms/call)`).join(', ')}\n`);
+  const mem = phases.registrations?.memory as MemSnap[] | undefined;
+  if (mem) process.stdout.write(`  memory by registrations: ${mem.map((s) => `${s.count}: heap ${s.heapAfterGc === null ? 'n/a' : round(s.heapAfterGc / 1048576, 1)} MiB rss ${round(s.rss / 1048576, 1)} MiB redis ${round(s.redisUsedMemory / 1048576, 1)} MiB`).join(' | ')}\n`);
+  const cp = phases.cpuProfile;
+  if (cp?.top) {
+    process.stdout.write('\n  CPU profile (gateway, 50 % of knee), top self time:\n');
+    for (const f of (cp.top as Array<{ fn: string; where: string; pct: number }>).slice(0, 15)) process.stdout.write(`    ${String(f.pct).padStart(5)} %  ${f.fn}  ${f.where}\n`);
+    process.stdout.write(`  by area: ${(cp.byArea as Array<{ area: string; pct: number }>).map((a) => `${a.area} ${a.pct}%`).join(', ')}\n`);
+  }
+  process.stdout.write('\n  targets:\n');
+  for (const t of targets) {
+    const mark = t.met === null ? 'n/a   ' : t.met ? 'MET   ' : 'MISSED';
+    process.stdout.write(`  [${mark}] ${t.name} (${t.target}): ${t.value}${t.note ? ` — ${t.note}` : ''}\n`);
+  }
+  process.stdout.write(`\n  elapsed ${String(res.elapsedS)} s\n`);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // undici keep-alive sockets / timers must not keep us alive
+    setTimeout(() => process.exit(code), 500).unref();
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${errMsg(e)}\n`);
+    process.exit(2);
+  },
+);
