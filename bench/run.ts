@@ -12,6 +12,7 @@
  * latency at 50 % of the knee (+ optional profile) → concurrent held calls (memory, round trips
  * again) → sustained calls (RSS over calls) → report.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,7 +22,7 @@ import { loadTestSubscriber, startKamailio, startRedis, startSippUas, type Kamai
 import { makeLabDir, REPO_ROOT } from '../test/support/proc';
 import { BENCH_RUN_DIR, profileByArea, profileTop, startGatewayProcess, transpileGateway, type GatewayProcess } from './lib/gateway-process';
 import { CALLEE, EventSink, fullCall, GatewayClient, makeApps, openLoop, registerApp, subscribeApp, type CallTiming, type OpenLoopResult, type VirtualApp } from './lib/loadgen';
-import { machineInfo, udpRcvbufErrors } from './lib/procfs';
+import { cpuMs, groupCpuMs, machineInfo, udpRcvbufErrors } from './lib/procfs';
 import { commandStats, diffStats, monitorRoundTrips, redisUsedMemory, type MonitorCount } from './lib/redis-stats';
 import { sippDirect, type SippRun } from './lib/sipp-direct';
 import { errMsg, round, sleep, summarise } from './lib/stats';
@@ -113,6 +114,25 @@ interface CallPhase {
   udpRcvbufErrors: number;
   failures: Record<string, number>;
   rssAfter: number;
+  /** CPU of every process over the phase, % of one core */
+  cpuPct: Record<string, number | null>;
+}
+
+/** utime+stime (ms) of every process of the run, to see who saturates first. */
+function cpuAll(ctx: Ctx): Record<string, number> {
+  return {
+    gateway: ctx.gw.cpuMs(),
+    kamailio: ctx.kam.pid ? (groupCpuMs(ctx.kam.pid) ?? NaN) : NaN,
+    redis: ctx.redis.pid ? (cpuMs(ctx.redis.pid) ?? NaN) : NaN,
+    sippUas: ctx.uas.pid ? (cpuMs(ctx.uas.pid) ?? NaN) : NaN,
+    loadGenerator: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  };
+}
+
+function cpuPct(a: Record<string, number>, b: Record<string, number>, wallMs: number): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const k of Object.keys(a)) out[k] = round((100 * ((b[k] ?? NaN) - (a[k] ?? NaN))) / wallMs, 1);
+  return out;
 }
 
 let totalCalls = 0;
@@ -133,11 +153,14 @@ function timings(r: OpenLoopResult<CallTiming>, ringMs: number): Pick<CallPhase,
 async function runCalls(ctx: Ctx, rate: number, seconds: number, holdMs = PLAN.holdMs): Promise<CallPhase> {
   const count = Math.max(1, Math.round(rate * seconds));
   const cpu0 = ctx.gw.cpuMs();
+  const all0 = cpuAll(ctx);
+  const w0 = performance.now();
   const cs0 = await commandStats(ctx.redisClient);
   const udp0 = udpRcvbufErrors();
   const apps = ctx.callApps;
   const r = await openLoop(rate, count, (i, at) => fullCall(ctx.client, ctx.sink, apps[i % apps.length] as VirtualApp, at, { holdMs, stepTimeoutMs: PLAN.stepTimeoutMs }), holdMs + 4 * PLAN.stepTimeoutMs + 1000);
   const cpu = ctx.gw.cpuMs() - cpu0;
+  const pct = cpuPct(all0, cpuAll(ctx), performance.now() - w0);
   const cs = diffStats(cs0, await commandStats(ctx.redisClient));
   const ok = r.ok.length;
   totalCalls += ok;
@@ -161,6 +184,7 @@ async function runCalls(ctx: Ctx, rate: number, seconds: number, holdMs = PLAN.h
     udpRcvbufErrors: udpRcvbufErrors() - udp0,
     failures: r.failures,
     rssAfter: rss,
+    cpuPct: pct,
   };
 }
 
@@ -294,12 +318,23 @@ async function main(): Promise<number> {
 
     // ---------------------------------------------------------------- registrations
     await phase('registrations', async () => {
+      // warm-up (JIT, script loading, first connections): a second device of a few subscribers
+      const warm = apps.slice(0, SMOKE ? 2 : 100).map((a) => ({ ...a, deviceId: randomUUID() }));
+      const w = await openLoop(SMOKE ? 10 : 50, warm.length, (i) => registerApp(c.client, warm[i] as VirtualApp), 30000);
+      if (w.failed > 0) throw new Error(`warm-up registrations failed: ${JSON.stringify(w.failures).slice(0, 400)}`);
+      await sleep(500);
+      const idle0 = c.gw.cpuMs();
+      await sleep(SMOKE ? 1000 : 3000);
+      const idleAfterWarmup = round((c.gw.cpuMs() - idle0) / (SMOKE ? 1 : 3), 1);
       const s0 = await memSnap(c, 'registered', 0);
       const r1 = await openLoop(PLAN.regRate, PLAN.regFirst, (i, at) => registerApp(c.client, apps[i] as VirtualApp).then(() => performance.now() - at), 40000);
       const s1 = await memSnap(c, 'registered', r1.ok.length);
       const r2 = await openLoop(PLAN.regRate2, PLAN.regTotal - PLAN.regFirst, (i, at) => registerApp(c.client, apps[PLAN.regFirst + i] as VirtualApp).then(() => performance.now() - at), 40000);
       const n2 = r1.ok.length + r2.ok.length;
       const s2 = await memSnap(c, 'registered', n2);
+      const idle1 = c.gw.cpuMs();
+      await sleep(SMOKE ? 1000 : 3000);
+      const idleAfterAll = round((c.gw.cpuMs() - idle1) / (SMOKE ? 1 : 3), 1);
       const block = (r: OpenLoopResult<number>, rate: number): Record<string, unknown> => ({
         targetPerS: rate,
         scheduled: r.scheduled,
@@ -314,6 +349,8 @@ async function main(): Promise<number> {
         ...(r1.failed + r2.failed > 0 && { reason: `${r1.failed + r2.failed} registrations failed: ${JSON.stringify({ ...r1.failures, ...r2.failures }).slice(0, 400)}` }),
         atTarget: block(r1, PLAN.regRate),
         atHigher: block(r2, PLAN.regRate2),
+        warmup: warm.length,
+        gatewayIdleCpuMsPerS: { [`${warm.length} registrations`]: idleAfterWarmup, [`${warm.length + n2} registrations`]: idleAfterAll },
         memory: [s0, s1, s2],
         perRegistrationFirst: perItem(s0, s1, r1.ok.length),
         perRegistrationAll: perItem(s0, s2, n2),
@@ -358,7 +395,7 @@ async function main(): Promise<number> {
             }
             const r = await runCalls(c, rate, PLAN.stepS);
             steps.push(r);
-            log(`  ${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag ${r.generatorMaxLagMs} ms${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}`);
+            log(`  ${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag ${r.generatorMaxLagMs} ms cpu% ${JSON.stringify(r.cpuPct)}${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}`);
             if (!r.pass) break;
             knee = rate;
             await sleep(1000);
