@@ -182,7 +182,7 @@ describe(SessionsService.name, () => {
 
   describe('nobody answers', () => {
     afterEach(() => jest.useRealTimers());
-    it('CANCELs at the ring timeout and maps the 487 to NoAnswer', async () => {
+    it('CANCELs at the ring timeout, reports NoAnswer at once, and ignores the 487', async () => {
       jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
       const { sessions, reg, body, sip, store, lastInvite } = await setup();
       const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
@@ -193,9 +193,10 @@ describe(SessionsService.name, () => {
       await flush();
       await flush();
       expect(sip.ops()).toContain('cancel');
+      expect((await store.get(mediaSessionId))?.status).toBe('NoAnswer');
       sip.signal(callId, { kind: 'rejected', code: 487, reason: 'Request Terminated' });
       await flush();
-      expect((await store.get(mediaSessionId))?.status).toBe('NoAnswer');
+      expect((await store.get(mediaSessionId))).toMatchObject({ status: 'NoAnswer', cancelledBy: 'ring-timeout' });
     });
   });
 });

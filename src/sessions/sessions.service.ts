@@ -298,14 +298,18 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       .catch((err: unknown) => this.logger.error({ mediaSessionId: s.mediaSessionId, err }, 'could not enqueue session-status event'));
   }
 
+  /**
+   * No final answer within the ring timeout: the call is NoAnswer from now on (the app learns it
+   * at once) and the INVITE is CANCELled; its 487 then changes nothing.
+   */
   private startRingTimer(id: string): void {
     const timer = setTimeout(() => {
       this.ringTimers.delete(id);
       this.serial(id, async () => {
         const s = this.cache.get(id) ?? (await this.store.get(id));
         if (!s || !EARLY_STATUSES.has(s.status) || s.cancelledBy || !s.dialog?.invite) return;
-        await this.mutate(id, (x) => ({ ...x, cancelledBy: 'ring-timeout' }), false);
         this.logger.info({ mediaSessionId: id, callId: s.dialog.callId }, 'ring timeout: sending CANCEL');
+        await this.transition(id, 'NoAnswer', undefined, 'no answer within the ring timeout', (x) => ({ ...x, cancelledBy: 'ring-timeout' }));
         await this.sip.cancel(s.dialog);
       }).catch((err: unknown) => this.warn(id, 'ring timeout handling failed', err));
     }, this.config.sip.ringTimeoutMs);

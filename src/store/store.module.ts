@@ -14,7 +14,7 @@ import { RedisSessionStore } from './redis/redis-session.store';
 @Injectable()
 export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
-    @Optional() private readonly redis: RedisClient | null,
+    @Optional() @Inject(RedisClient) private readonly redis: RedisClient | null,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
   ) {}
 

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { createTestIdp, TestIdp } from '../support/auth';
+import { Lab, startLab } from '../support/lab';
+import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
+
+const ALICE = '+17085852753';
+const REG = '/webrtc-registration/v0.4/sessions';
+const CALLS = '/webrtc-call-handling/v0.4/sessions';
+const SCOPES = [
+  'webrtc-registration:sessions:create',
+  'webrtc-call-handling:sessions:create',
+  'webrtc-call-handling:sessions:read',
+  'webrtc-call-handling:sessions:delete',
+].join(' ');
+/** A browser-like offer (the CAMARA example without its "[...]" elision). */
+const OFFER =
+  'v=0\r\no=- 8066321617929821805 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 42988 RTP/SAVPF 102 113\r\n' +
+  'c=IN IP4 203.0.113.7\r\nb=AS:64\r\na=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:4eKp\r\na=ice-pwd:D4sF5Pv9vx9ggaqxBlHbAFMx\r\n' +
+  'a=mid:audio\r\na=sendrecv\r\na=rtcp-mux\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:Xm3YciqVIWFNSwy19e9MvfZ2YOdAZil7oT/tHjdf\r\n' +
+  'a=rtpmap:102 AMR-WB/16000\r\na=fmtp:102 octet-align=0; mode-set=0,1,2; mode-change-capability=2\r\na=rtpmap:113 telephone-event/16000\r\n';
+
+type Session = { mediaSessionId: string; status: string; answer?: { sdp: string } };
+
+describe('outgoing calls over a real IMS core (Kamailio + SIPp far ends)', () => {
+  let lab: Lab;
+  let idp: TestIdp;
+  let gw: GatewayUnderTest;
+  let token: string;
+  let registrationId: string;
+
+  beforeAll(async () => {
+    lab = await startLab({ ringMs: 300 });
+    idp = await createTestIdp();
+    gw = await startGateway(lab, idp, { SIP_RING_TIMEOUT_MS: '3000' });
+    token = await idp.token({ phone_number: ALICE, scope: SCOPES });
+    const reg = await gw.request('POST', REG, { token, body: { deviceId: randomUUID() } });
+    expect(reg.status).toBe(201);
+    registrationId = (reg.body as { registrationId: string }).registrationId;
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await lab?.stop();
+  });
+
+  const call = (to: string, over: Record<string, unknown> = {}, path = CALLS, g = gw) =>
+    g.request('POST', path, {
+      token,
+      headers: { registrationid: registrationId },
+      body: { originatorAddress: `tel:${ALICE}`, originatorName: 'Alice', receiverAddress: `tel:${to}`, receiverName: 'Bob', offer: { sdp: OFFER }, ...over },
+    });
+  const statusOf = async (id: string, g = gw): Promise<Session> => (await g.request('GET', `${CALLS}/${id}`, { token })).body as Session;
+  const until = (id: string, status: string, g = gw, ms = 10_000) =>
+    eventually(async () => {
+      const s = await statusOf(id, g);
+      return s.status === status ? s : undefined;
+    }, ms, `status ${status}`);
+
+  describe('Alice calls a number that answers', () => {
+    it('rings, connects with the far end SDP as answer, and ends with BYE on DELETE', async () => {
+      const res = await call(lab.numbers.answer);
+      expect(res.status).toBe(201);
+      const created = res.body as Session & { offer: { sdp: string } };
+      expect(created.status).toBe('Initial');
+      await until(created.mediaSessionId, 'Ringing');
+      const connected = await until(created.mediaSessionId, 'Connected');
+      expect(connected.answer?.sdp).toContain('o=sipp-uas');
+      // The digest challenge (407) on the INVITE was answered: Kamailio only relays authenticated calls of subscribers.
+      const invite = await lab.uas.answer.waitForMessage(`To: "Bob" <sip:${lab.numbers.answer}@ims.lab;user=phone>`);
+      expect(invite).toContain(`INVITE sip:${lab.numbers.answer}@ims.lab;user=phone SIP/2.0`);
+      expect(invite).toMatch(new RegExp(`From: "Alice" <sip:\\${ALICE}@ims.lab>;tag=`));
+      const del = await gw.request('DELETE', `${CALLS}/${created.mediaSessionId}`, { token });
+      expect(del.status).toBe(204);
+      await lab.uas.answer.waitForMessage(/BYE sip:uas@/);
+      expect((await gw.request('GET', `${CALLS}/${created.mediaSessionId}`, { token })).status).toBe(404);
+      expect((await gw.request('DELETE', `${CALLS}/${created.mediaSessionId}`, { token })).status).toBe(404);
+    });
+
+    it('accepts the seed body on POST /webrtc/sessions, ignoring the client status and id', async () => {
+      const res = await call(lab.numbers.answer, { status: 'Connected', mediaSessionId: 'client-chosen' }, '/webrtc/sessions');
+      expect(res.status).toBe(201);
+      const s = res.body as Session;
+      expect(s.status).toBe('Initial');
+      expect(s.mediaSessionId).not.toBe('client-chosen');
+      await until(s.mediaSessionId, 'Connected');
+      expect((await gw.request('DELETE', `${CALLS}/${s.mediaSessionId}`, { token })).status).toBe(204);
+    });
+  });
+
+  it('reports Busy for a busy number (486)', async () => {
+    const { mediaSessionId } = (await call(lab.numbers.busy)).body as Session;
+    await until(mediaSessionId, 'Busy');
+  });
+
+  it('reports NotReachable for a subscriber who is not registered (480)', async () => {
+    const { mediaSessionId } = (await call('+17085854000')).body as Session;
+    await until(mediaSessionId, 'NotReachable');
+  });
+
+  it('CANCELs a ringing call on DELETE and reports SessionCancelled', async () => {
+    const { mediaSessionId } = (await call(lab.numbers.noAnswer)).body as Session;
+    await until(mediaSessionId, 'Ringing');
+    expect((await gw.request('DELETE', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(204);
+    await lab.uas.noAnswer.waitForMessage(/CANCEL sip:/);
+    await lab.uas.noAnswer.waitForMessage(/SIP\/2.0 487/);
+  });
+
+  it('CANCELs at the ring timeout and reports NoAnswer', async () => {
+    const { mediaSessionId } = (await call(lab.numbers.noAnswer)).body as Session;
+    await until(mediaSessionId, 'Ringing');
+    await until(mediaSessionId, 'NoAnswer', gw, 8000);
+    await lab.uas.noAnswer.waitForMessage(/SIP\/2.0 487/);
+  });
+
+  it('reports Terminated when the far end hangs up (BYE answered 200)', async () => {
+    const { mediaSessionId } = (await call(lab.numbers.remoteBye)).body as Session;
+    await until(mediaSessionId, 'Connected');
+    await until(mediaSessionId, 'Terminated', gw, 8000);
+    await lab.uas.bye.waitForMessage(/SIP\/2.0 200 OK[\s\S]*CSeq: \d+ BYE/);
+  });
+
+  describe('header injection', () => {
+    it.each([
+      [{ originatorName: 'Alice\r\nP-Asserted-Identity: <sip:+1911@evil>' }],
+      [{ receiverName: 'Bob\nX-Evil: 1' }],
+      [{ receiverName: 'Bob\u0000' }],
+      [{ receiverAddress: 'sip:bob@example.com>\r\nX-Evil: 1' }],
+      [{ receiverAddress: 'sip:bob@example.com;x="a b"' }],
+      [{ offer: { sdp: 'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\u0007\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP4 1.2.3.4\r\n' } }],
+    ])('refuses %j with 400 and sends nothing', async (over) => {
+      const before = (await lab.uas.answer.messages()).length;
+      const res = await call(lab.numbers.answer, over);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await lab.uas.answer.messages()).slice(before)).not.toMatch(/X-Evil|evil/);
+    });
+
+    it('escapes quotes and backslashes of display names in From and To', async () => {
+      const res = await call(lab.numbers.answer, { originatorName: 'Al "the pal" \\o/', receiverName: 'Zoë' });
+      expect(res.status).toBe(201);
+      const trace = await lab.uas.answer.waitForMessage('"Al \\"the pal\\" \\\\o/"');
+      expect(trace).toContain('"Al \\"the pal\\" \\\\o/" <sip:');
+      const { mediaSessionId } = res.body as Session;
+      await until(mediaSessionId, 'Connected');
+      await gw.request('DELETE', `${CALLS}/${mediaSessionId}`, { token });
+    });
+  });
+
+  it('answers 400 without the registrationId header and 404 for an unknown registration', async () => {
+    const missing = await gw.request('POST', CALLS, { token, body: { originatorAddress: `tel:${ALICE}`, receiverAddress: 'tel:+15550009999', offer: { sdp: OFFER } } });
+    expect(missing.status).toBe(400);
+    const unknown = await gw.request('POST', CALLS, {
+      token,
+      headers: { registrationid: randomUUID() },
+      body: { originatorAddress: `tel:${ALICE}`, receiverAddress: 'tel:+15550009999', offer: { sdp: OFFER } },
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('a session created on one gateway is ended (BYE) by another sharing the same Redis', async () => {
+    const a = await startGateway(lab, idp, { REDIS_KEY_PREFIX: 'shared:' });
+    const b = await startGateway(lab, idp, { REDIS_KEY_PREFIX: 'shared:' });
+    try {
+      const reg = await a.request('POST', REG, { token, body: { deviceId: randomUUID() } });
+      const rid = (reg.body as { registrationId: string }).registrationId;
+      const res = await a.request('POST', CALLS, {
+        token,
+        headers: { registrationid: rid },
+        body: { originatorAddress: `tel:${ALICE}`, receiverAddress: `tel:${lab.numbers.answer}`, offer: { sdp: OFFER } },
+      });
+      const { mediaSessionId } = res.body as Session;
+      await until(mediaSessionId, 'Connected', a);
+      const before = (await lab.uas.answer.messages()).length;
+      expect((await b.request('DELETE', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(204);
+      const after = (await lab.uas.answer.waitForMessage(/BYE sip:uas@/)).slice(before);
+      expect(after).toMatch(new RegExp(`Via: SIP/2.0/UDP [^\\r\\n]*:${b.sipPort}`));
+      expect(after).toMatch(/SIP\/2.0 200 OK[\s\S]*CSeq: \d+ BYE/);
+      expect((await a.request('GET', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(404);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
