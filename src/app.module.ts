@@ -10,6 +10,7 @@ import { SipModule } from './sip/sip.module';
 import { EventsModule } from './events/events.module';
 import { RegistrationsModule } from './registrations/registrations.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { ObservabilityModule } from './observability/observability.module';
 
 /** The gateway: one feature module per CAMARA API on top of the SIP, store and events modules. */
 @Module({})
@@ -17,7 +18,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), RootLoggerModule, LoggingModule, StoreModule, SipModule, EventsModule, RegistrationsModule, SessionsModule],
+      imports: [ConfigModule.forRoot(config), RootLoggerModule, LoggingModule, ObservabilityModule, StoreModule, SipModule, EventsModule, RegistrationsModule, SessionsModule],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: CamaraExceptionFilter },

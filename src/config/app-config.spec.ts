@@ -27,7 +27,7 @@ describe('loadConfig', () => {
     expect(c.store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6380', keyPrefix: 'gw:' });
     expect(c.sip.transport).toBe('tcp');
     expect(c.sip.advertisedAddress).toBe('gw.example.net');
-    expect(c.emergency).toEqual({ enabled: true, numbers: ['112', '999'] });
+    expect(c.emergency).toEqual({ enabled: true, numbers: ['112', '999'], identityHeader: 'P-Asserted-Identity' });
     expect(c.events.allowPrivateSinks).toBe(true);
     expect(String(c.admin.token)).toBe('[redacted]');
     expect(c.admin.token?.reveal()).toBe('a-very-long-admin-token');

@@ -22,11 +22,13 @@ export abstract class AppConfig {
     ringTimeoutMs: number;
     /** Expires asked of the registrar in each REGISTER; the binding is refreshed before what it grants. */
     registerExpiresS: number;
+    /** Timer B / Timer F (RFC 3261 §17: 64*T1 = 32 s): how long a request may go unanswered. */
+    transactionTimeoutMs: number;
   };
   abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
   abstract readonly sessions: { retentionS: number };
   abstract readonly events: { allowPrivateSinks: boolean; maxAttempts: number };
-  abstract readonly emergency: { enabled: boolean; numbers: readonly string[] };
+  abstract readonly emergency: { enabled: boolean; numbers: readonly string[]; identityHeader: 'P-Asserted-Identity' | 'P-Preferred-Identity' };
   abstract readonly sdp: { profile: 'passthrough' | 'ims' };
   abstract readonly admin: { token: Secret | undefined };
 }
@@ -69,11 +71,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       credentialsFile: e.SIP_CREDENTIALS_FILE,
       ringTimeoutMs: e.SIP_RING_TIMEOUT_MS ?? 60000,
       registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,
+      transactionTimeoutMs: e.SIP_TRANSACTION_TIMEOUT_MS ?? 32_000,
     },
     registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
     sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },
     events: { allowPrivateSinks: e.EVENTS_ALLOW_PRIVATE_SINKS ?? false, maxAttempts: e.EVENTS_MAX_ATTEMPTS ?? 6 },
-    emergency: { enabled: e.EMERGENCY_CALLS === 'enabled', numbers: e.EMERGENCY_NUMBERS ?? ['112', '911'] },
+    emergency: {
+      enabled: e.EMERGENCY_CALLS === 'enabled',
+      numbers: e.EMERGENCY_NUMBERS ?? ['112', '911'],
+      identityHeader: e.EMERGENCY_IDENTITY_HEADER === 'p-preferred-identity' ? 'P-Preferred-Identity' : 'P-Asserted-Identity',
+    },
     sdp: { profile: e.SDP_PROFILE ?? 'passthrough' },
     admin: { token: e.ADMIN_TOKEN ? new Secret(e.ADMIN_TOKEN) : undefined },
   };

@@ -69,8 +69,11 @@ export class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(7 * 86400)
   REGISTRATION_DEFAULT_TTL_S?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(86400)
+  @IsOptional() @Transform(toInt) @IsInt() @Min(30) @Max(86400)
   SIP_REGISTER_EXPIRES_S?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(64000)
+  SIP_TRANSACTION_TIMEOUT_MS?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(86400)
   SESSION_RETENTION_S?: number;
@@ -86,6 +89,9 @@ export class EnvSchema {
 
   @IsOptional() @Transform(toList) @Matches(/^[0-9]{2,6}$/, { each: true, message: 'EMERGENCY_NUMBERS must be a comma-separated list of short numbers' })
   EMERGENCY_NUMBERS?: string[];
+
+  @IsOptional() @IsIn(['p-asserted-identity', 'p-preferred-identity'])
+  EMERGENCY_IDENTITY_HEADER?: 'p-asserted-identity' | 'p-preferred-identity';
 
   @IsOptional() @IsIn(['passthrough', 'ims'])
   SDP_PROFILE?: 'passthrough' | 'ims';

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { SipModule } from '../sip/sip.module';
+import { SIP_TELEMETRY } from '../sip/sip-telemetry';
 import { DashboardAccessGuard } from './dashboard/dashboard-access.guard';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { HealthController } from './health/health.controller';
@@ -8,6 +9,7 @@ import { SipProxyProbe } from './health/sip-proxy.probe';
 import { GatewayMetrics } from './metrics/gateway-metrics';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { MetricsController } from './metrics/metrics.controller';
+import { StoreGauges } from './metrics/store-gauges';
 import { OpenApiController } from './openapi/openapi.controller';
 
 /**
@@ -24,7 +26,7 @@ import { OpenApiController } from './openapi/openapi.controller';
   // SipModule is a static module: importing it shares the app's one SipGateway instance.
   imports: [TerminusModule.forRoot({ logger: false }), SipModule],
   controllers: [MetricsController, HealthController, DashboardController, OpenApiController],
-  providers: [GatewayMetrics, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
-  exports: [GatewayMetrics],
+  providers: [GatewayMetrics, { provide: SIP_TELEMETRY, useExisting: GatewayMetrics }, StoreGauges, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
+  exports: [GatewayMetrics, SIP_TELEMETRY],
 })
 export class ObservabilityModule {}

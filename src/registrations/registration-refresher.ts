@@ -7,6 +7,7 @@ import { SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { refreshAt, requestedExpiresS, retryDelayMs } from './registration-timing';
 import { RegistrationsService } from './registrations.service';
+import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
 
 /** How long one instance holds a due registration before another may take it (crash safety). */
 const LEASE_MS = 30_000;
@@ -32,6 +33,7 @@ export class RegistrationRefresher implements OnApplicationBootstrap, OnApplicat
     private readonly credentials: SipCredentialsProvider,
     private readonly registrations: RegistrationsService,
     private readonly clock: Clock,
+    private readonly metrics: GatewayMetrics,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
   ) {}
 
@@ -104,6 +106,7 @@ export class RegistrationRefresher implements OnApplicationBootstrap, OnApplicat
       );
       log.debug({ grantedExpiresS: grant.grantedExpiresS, saved: saved !== undefined }, 'registration refreshed');
     } catch (err) {
+      this.metrics.registrationRefreshFailed(err instanceof SipFailure ? err.kind : 'transport');
       if (err instanceof SipFailure && err.kind === 'rejected') {
         await this.terminate(reg, `The IMS core refused the refresh (${err.status ?? ''} ${err.reason ?? ''}).`);
         return;

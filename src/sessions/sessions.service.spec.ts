@@ -10,6 +10,7 @@ import { RegistrationsService } from '../registrations/registrations.service';
 import { FakeSipGateway } from '../../test/support/fake-sip-gateway';
 import { RecordingEventPublisher } from '../../test/support/recording-event-publisher';
 import { SessionsService } from './sessions.service';
+import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
 import type { MediaSessionCreate } from './dto/media-session.dto';
 
 const ALICE = '+17085852753';
@@ -25,7 +26,8 @@ async function setup(env: Record<string, string> = {}) {
   const logger = pino({ level: 'silent' });
   const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
   const store = new MemorySessionStore();
-  const sessions = new SessionsService(config, store, sip, creds, registrations, events, Clock.system, logger);
+  const metrics = new GatewayMetrics(Clock.system, logger);
+  const sessions = new SessionsService(config, store, sip, creds, registrations, events, Clock.system, metrics, logger);
   sessions.onModuleInit();
   const reg = await registrations.create(principal(), { deviceId: '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b' });
   const body = (over: Partial<MediaSessionCreate> = {}): MediaSessionCreate =>
@@ -35,7 +37,7 @@ async function setup(env: Record<string, string> = {}) {
     if (!c || c.op !== 'invite') throw new Error('no INVITE sent');
     return c;
   };
-  return { config, sip, events, sessions, store, reg, body, lastInvite };
+  return { config, sip, events, sessions, store, reg, body, lastInvite, metrics };
 }
 
 describe(SessionsService.name, () => {
@@ -198,5 +200,32 @@ describe(SessionsService.name, () => {
       await flush();
       expect((await store.get(mediaSessionId))).toMatchObject({ status: 'NoAnswer', cancelledBy: 'ring-timeout' });
     });
+  });
+});
+
+describe('call-setup metrics', () => {
+  it('records setup time and the outcome of an answered call', async () => {
+    const { sessions, reg, body, sip, lastInvite, metrics } = await setup();
+    const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
+    const { callId } = lastInvite();
+    sip.signal(callId, { kind: 'provisional', code: 180, reason: 'Ringing' });
+    sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
+    await flush();
+    await sessions.remove(principal(), mediaSessionId);
+    const text = await metrics.scrape();
+    expect(text).toMatch(/gateway_call_attempts_total\{direction="outgoing"\} 1/);
+    expect(text).toMatch(/gateway_call_setup_duration_seconds_count\{direction="outgoing"\} 1/);
+    expect(text).toMatch(/gateway_call_post_dial_delay_seconds_count\{direction="outgoing"\} 1/);
+    expect(text).toMatch(/gateway_call_outcomes_total\{direction="outgoing",status="Terminated",sip_code="200"\} 1/);
+  });
+
+  it('counts a busy call as a failed setup with its SIP code', async () => {
+    const { sessions, reg, body, sip, lastInvite, metrics } = await setup();
+    await sessions.create(principal(), reg.registrationId, body());
+    sip.signal(lastInvite().callId, { kind: 'rejected', code: 486, reason: 'Busy Here' });
+    await flush();
+    const text = await metrics.scrape();
+    expect(text).toMatch(/gateway_call_outcomes_total\{direction="outgoing",status="Busy",sip_code="486"\} 1/);
+    expect(metrics.callSetupSnapshot().failures[0]).toMatchObject({ status: 'Busy', sipCode: 486 });
   });
 });

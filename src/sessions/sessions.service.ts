@@ -11,6 +11,7 @@ import { CallSignal, DialogState, IncomingDialogRequest, OutgoingCall, SipFailur
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { parseOffer, SdpError } from '../sip/sdp';
 import { EventPublisher, WebrtcEventType } from '../events/event-publisher';
+import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
 import { RegistrationsService } from '../registrations/registrations.service';
 import { ANONYMOUS_URI, E164, isEmergencyUrn, phoneNumberOf, toSipUri } from './address';
 import { MediaSessionCreate, MediaSessionResponse, MediaSessionStatusChange } from './dto/media-session.dto';
@@ -33,6 +34,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   /** Sessions this instance drives (sent the INVITE): avoids a read before each transition. */
   private readonly cache = new Map<string, MediaSession>();
   private readonly ringTimers = new Map<string, NodeJS.Timeout>();
+  /** Call-setup timing of the INVITEs this instance sent (RFC 6076 SRD, post-dial delay). */
+  private readonly setup = new Map<string, { startedAt: number; provisional: boolean; answered: boolean }>();
 
   constructor(
     private readonly config: AppConfig,
@@ -42,6 +45,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     private readonly registrations: RegistrationsService,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
+    private readonly metrics: GatewayMetrics,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
   ) {}
 
@@ -110,6 +114,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     await this.serial(session.mediaSessionId, async () => {
       try {
         const handle = await this.sip.invite(call, (signal) => this.onCallSignal(session.mediaSessionId, signal));
+        this.setup.set(session.mediaSessionId, { startedAt: this.clock.now(), provisional: false, answered: false });
+        this.metrics.callStarted('outgoing');
         sent = await this.mutate(session.mediaSessionId, (s) => ({ ...s, dialog: mergeDialog(s.dialog, handle.dialog) }));
         log.info({ callId: handle.callId, to: call.requestUri }, 'INVITE sent');
       } catch (err) {
@@ -256,6 +262,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       return isFinal(next) ? this.finalise(edited, next, code, reason) : { ...edited, status: next, sipCode: code ?? s.sipCode, sipReason: reason ?? s.sipReason, sequenceNumber: s.sequenceNumber + 1 };
     });
     if (!saved) return;
+    this.measure(saved, next, code, reason);
     if (isFinal(next)) {
       this.clearRingTimer(id);
       this.cache.delete(id);
@@ -265,6 +272,27 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       `session ${id} ${from ?? '?'} → ${next}${code ? ` (${code})` : ''}`,
     );
     await this.publish(saved);
+  }
+
+  /** Call-setup KPIs: first 18x (post-dial delay), 2xx (setup time), final outcome (once). */
+  private measure(s: MediaSession, next: SessionStatus, code: number | undefined, reason: string | undefined): void {
+    const t = this.setup.get(s.mediaSessionId);
+    const direction = s.direction;
+    if (t) {
+      const ms = this.clock.now() - t.startedAt;
+      if (!t.provisional && code !== undefined && code >= 180 && code < 200) {
+        t.provisional = true;
+        this.metrics.callProvisional(direction, ms);
+      }
+      if (!t.answered && next === 'Connected') {
+        t.answered = true;
+        this.metrics.callAnswered(direction, ms, code ?? 200);
+      }
+    }
+    if (isFinal(next)) {
+      this.metrics.callEnded(direction, next, code ?? s.sipCode, reason, t?.answered ?? (s.answer !== undefined && next === 'Terminated'));
+      this.setup.delete(s.mediaSessionId);
+    }
   }
 
   private finalise(s: MediaSession, status: SessionStatus, code: number | undefined, reason: string | undefined): MediaSession {

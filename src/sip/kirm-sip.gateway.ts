@@ -1,3 +1,4 @@
+import { SIP_TELEMETRY, SipTelemetry } from './sip-telemetry';
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
@@ -107,6 +108,7 @@ export class KirmSipGateway extends SipGateway implements OnModuleInit, OnModule
     config: AppConfig,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
     @Optional() @Inject(SIP_TIMERS) timers?: Partial<SipTimers>,
+    @Optional() @Inject(SIP_TELEMETRY) telemetry?: SipTelemetry,
   ) {
     super();
     this.cfg = config.sip;
@@ -120,7 +122,8 @@ export class KirmSipGateway extends SipGateway implements OnModuleInit, OnModule
         advertisedHost: this.cfg.advertisedAddress,
         // resolved in start() when the proxy is given by name (no SRV: RFC 3263 is not implemented)
         outboundProxy: { address: this.proxy.host, port: this.proxy.port },
-        timers: { uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, ...timers },
+        timers: { uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
+        ...(telemetry && { telemetry }),
       },
       logger.child({ component: 'sip' }),
     );

@@ -6,6 +6,7 @@ import { redactSecrets } from './redaction';
 import { generateBranch, headerString } from './sip-syntax';
 import { Inbound, Peer, SipProtocol, SipTransport } from './transport';
 import { decodeMessage, describeRaw, encodeMessage } from './wire';
+import type { SipTelemetry } from './sip-telemetry';
 
 /**
  * The SIP stack of one gateway instance: one socket, the transaction layer (RFC 3261 §17, with the
@@ -108,6 +109,8 @@ export interface SipStackOptions {
   advertisedHost: string;
   outboundProxy: Peer;
   timers?: Partial<SipTimers>;
+  /** Counts messages, retransmissions, timeouts and transport errors (monitoring). */
+  telemetry?: SipTelemetry;
 }
 
 export interface SendOptions {
@@ -276,7 +279,7 @@ export class SipStack {
   private scheduleClientRetransmit(tx: ClientTx, interval: number): void {
     tx.retransmit = setTimeout(() => {
       if (tx.state !== 'calling' && !(tx.state === 'proceeding' && !tx.invite)) return;
-      this.transmit(tx.wire, tx.to, tx.rq, (err) => this.clientTransportError(tx, err));
+      this.transmit(tx.wire, tx.to, tx.rq, (err) => this.clientTransportError(tx, err), true);
       // Timer A doubles without cap (§17.1.1.2); Timer E is capped at T2 (§17.1.2.2)
       const next = tx.invite ? interval * 2 : Math.min(interval * 2, this.timers.t2);
       this.scheduleClientRetransmit(tx, next);
@@ -285,6 +288,7 @@ export class SipStack {
 
   private clientTimeout(tx: ClientTx): void {
     if (tx.state === 'terminated') return;
+    this.options.telemetry?.sipTransactionTimeout(tx.rq.method ?? 'unknown');
     this.terminateClient(tx);
     this.safe(() => tx.h.onTimeout(), 'onTimeout');
   }
@@ -350,7 +354,7 @@ export class SipStack {
         this.lingerClient(tx, this.reliable ? 0 : 64 * this.timers.t1); // Timer D
         this.safe(() => tx.h.onResponse(rs), 'onResponse');
       } else if (tx.state === 'completed' && tx.ack) {
-        this.transmit(tx.ack, tx.to, rs); // retransmitted final: re-ACK, not passed up
+        this.transmit(tx.ack, tx.to, rs, undefined, true); // retransmitted final: re-ACK, not passed up
       }
       return;
     }
@@ -408,7 +412,7 @@ export class SipStack {
       this.pending2xx.set(tx.pending2xxKey, tx);
       const resend = (interval: number): void => {
         tx.retransmit = setTimeout(() => {
-          this.transmit(wire, tx.source, rs);
+          this.transmit(wire, tx.source, rs, undefined, true);
           resend(Math.min(interval * 2, this.timers.t2));
         }, interval);
       };
@@ -425,7 +429,7 @@ export class SipStack {
     if (!this.reliable) {
       const resend = (interval: number): void => {
         tx.retransmit = setTimeout(() => {
-          this.transmit(wire, tx.source, rs);
+          this.transmit(wire, tx.source, rs, undefined, true);
           resend(Math.min(interval * 2, this.timers.t2));
         }, interval);
       };
@@ -491,7 +495,7 @@ export class SipStack {
     }
     if (existing) {
       // retransmission: repeat the last response (if any); RFC 6026 absorbs it in Accepted
-      if (existing.last && existing.state !== 'accepted') this.transmit(existing.last, source, rq);
+      if (existing.last && existing.state !== 'accepted') this.transmit(existing.last, source, rq, undefined, true);
       return;
     }
     const tx: ServerTx = { id: randomUUID(), key, request: rq, source, invite: method === 'INVITE', state: 'proceeding' };
@@ -525,11 +529,13 @@ export class SipStack {
     if (!m) {
       if (raw.length > 4) {
         this.logger.warn({ from: `${from.address}:${from.port}`, firstLine: describeRaw(raw) }, 'malformed SIP message dropped');
+        this.options.telemetry?.sipTransportError('parse');
         if (this.logger.isLevelEnabled('debug')) this.logger.debug({ sip: redactSecrets(raw.toString('utf8')) }, 'malformed SIP message');
       }
       return;
     }
     this.log('recv', raw, m, from);
+    this.count('in', m);
     try {
       if (m.method !== undefined) this.onRequest(m, from);
       else this.onResponse(m);
@@ -549,12 +555,22 @@ export class SipStack {
     }
   }
 
-  private transmit(wire: Buffer, to: Peer | Inbound, m: SipMessage, onError?: (err: Error) => void): void {
+  private transmit(wire: Buffer, to: Peer | Inbound, m: SipMessage, onError?: (err: Error) => void, retransmission = false): void {
     this.log('send', wire, m, to);
+    this.count('out', m, retransmission);
     this.transport.send(wire, to, (err) => {
+      this.options.telemetry?.sipTransportError('send');
       this.logger.warn({ err, callId: m.headers['call-id'], to: `${to.address}:${to.port}` }, 'SIP send failed');
       onError?.(err);
     });
+  }
+
+  private count(direction: 'in' | 'out', m: SipMessage, retransmission = false): void {
+    const t = this.options.telemetry;
+    if (!t) return;
+    const method = m.method ?? headerString(m.headers.cseq?.method) ?? 'unknown';
+    if (retransmission) t.sipRetransmission(method);
+    else t.sipMessage(direction, method, m.status);
   }
 
   private log(dir: 'send' | 'recv', wire: Buffer, m: SipMessage, peer: Peer): void {

@@ -7,6 +7,8 @@ import { RedisRegistrationStore } from './redis/redis-registration.store';
 import { createRedisClient, RedisClient } from './redis/redis-client';
 import { RegistrationStore } from './registration-store';
 import { SessionStore } from './session-store';
+import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
+import { instrumentStore } from '../observability/metrics/instrument-store';
 import { MemorySessionStore } from './memory/memory-session.store';
 import { RedisSessionStore } from './redis/redis-session.store';
 
@@ -41,15 +43,19 @@ const providers: Provider[] = [
   },
   {
     provide: RegistrationStore,
-    inject: [AppConfig, RedisClient, Clock],
-    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) =>
-      config.store.kind === 'redis' && redis ? new RedisRegistrationStore(redis, config.store.keyPrefix, clock) : new MemoryRegistrationStore(clock),
+    inject: [AppConfig, RedisClient, Clock, GatewayMetrics],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, metrics: GatewayMetrics) =>
+      instrumentStore(
+        config.store.kind === 'redis' && redis ? new RedisRegistrationStore(redis, config.store.keyPrefix, clock) : new MemoryRegistrationStore(clock),
+        'registration',
+        metrics,
+      ),
   },
   {
     provide: SessionStore,
-    inject: [AppConfig, RedisClient, Clock],
-    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) =>
-      config.store.kind === 'redis' && redis ? new RedisSessionStore(redis, config.store.keyPrefix) : new MemorySessionStore(clock),
+    inject: [AppConfig, RedisClient, Clock, GatewayMetrics],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, metrics: GatewayMetrics) =>
+      instrumentStore(config.store.kind === 'redis' && redis ? new RedisSessionStore(redis, config.store.keyPrefix) : new MemorySessionStore(clock), 'session', metrics),
   },
   RedisLifecycle,
 ];

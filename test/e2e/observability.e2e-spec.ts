@@ -14,27 +14,10 @@ import { chromium } from 'playwright-core';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config/app-config';
 import { GatewayMetrics } from '../../src/observability/metrics/gateway-metrics';
-import { ObservabilityModule } from '../../src/observability/observability.module';
 import type { OpenApiDocument } from '../../src/observability/openapi/openapi-document';
 import { freePort } from '../support/ports';
 import { startKamailio, type KamailioInstance } from '../support/lab';
 
-// Until AppModule imports ObservabilityModule (one line in app.module.ts), add it here so that
-// this test runs the real createApp either way.
-jest.mock('../../src/app.module', () => {
-  const actual = jest.requireActual<typeof import('../../src/app.module')>('../../src/app.module');
-  const { ObservabilityModule: Obs } = jest.requireActual<typeof import('../../src/observability/observability.module')>('../../src/observability/observability.module');
-  return {
-    ...actual,
-    AppModule: {
-      forRoot: (config: Parameters<typeof actual.AppModule.forRoot>[0]) => {
-        const m = actual.AppModule.forRoot(config);
-        const imports = m.imports ?? [];
-        return imports.includes(Obs) ? m : { ...m, imports: [...imports, Obs] };
-      },
-    },
-  };
-});
 
 const ADMIN_TOKEN = 'e2e-admin-token-5d1f0c7e9a8b4c3d';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

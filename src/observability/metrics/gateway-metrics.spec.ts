@@ -19,7 +19,9 @@ function make(over: { count?: () => Promise<number>; countActive?: () => Promise
   const clock = new FakeClock();
   const registrations = { count: over.count ?? (async () => 7) } as unknown as RegistrationStore;
   const sessions = { countActive: over.countActive ?? (async () => 3) } as unknown as SessionStore;
-  return { metrics: new GatewayMetrics(registrations, sessions, clock, pino({ level: 'silent' })), clock };
+  const metrics = new GatewayMetrics(clock, pino({ level: 'silent' }));
+  metrics.registerStoreGauges({ registrations: () => registrations.count(), activeSessions: () => sessions.countActive() });
+  return { metrics, clock };
 }
 
 /** Label sets of every sample of `name` in the exposition. */

@@ -3,8 +3,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
 import type { SessionStatus } from '../../sessions/session-status';
 import { Clock } from '../../store/clock';
-import { RegistrationStore } from '../../store/registration-store';
-import { SessionStore } from '../../store/session-store';
 import { distribution, Distribution, PerSecondSeries, RecentSamples, RingBuffer, SecondCounts, WINDOW_S } from './call-window';
 import {
   CallDirection,
@@ -129,9 +127,11 @@ export class GatewayMetrics implements StoreOperationSink, OnModuleDestroy {
   private readonly failures = new RingBuffer<CallFailure>(FAILURE_RING_SIZE);
   private backlogReader: (() => Promise<number>) | undefined;
 
+  /** Read at scrape time; registered by whoever owns the numbers (see StoreGauges), so the stores can be instrumented by this class without a cycle. */
+  private registrationsReader: (() => Promise<number>) | undefined;
+  private sessionsReader: (() => Promise<number>) | undefined;
+
   constructor(
-    private readonly registrations: RegistrationStore,
-    private readonly sessions: SessionStore,
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
   ) {
@@ -182,8 +182,8 @@ export class GatewayMetrics implements StoreOperationSink, OnModuleDestroy {
         },
       });
     };
-    readGauge('gateway_registrations_active', 'Registrations stored (all instances).', () => this.registrations.count());
-    readGauge('gateway_sessions_active', 'Media sessions not in a final status (all instances).', () => this.sessions.countActive());
+    readGauge('gateway_registrations_active', 'Registrations stored (all instances).', () => this.registrationsReader?.());
+    readGauge('gateway_sessions_active', 'Media sessions not in a final status (all instances).', () => this.sessionsReader?.());
     readGauge('gateway_event_backlog', 'Events waiting for delivery (all instances).', () => this.backlogReader?.());
   }
 
@@ -295,6 +295,11 @@ export class GatewayMetrics implements StoreOperationSink, OnModuleDestroy {
   }
 
   /** The events module registers how to read the queue's backlog (read at scrape, with a timeout). */
+  registerStoreGauges(readers: { registrations: () => Promise<number>; activeSessions: () => Promise<number> }): void {
+    this.registrationsReader = readers.registrations;
+    this.sessionsReader = readers.activeSessions;
+  }
+
   registerBacklogGauge(read: () => Promise<number>): void {
     this.backlogReader = read;
   }
