@@ -93,6 +93,12 @@ export class RegistrationsService {
     return reg;
   }
 
+  /** An active registration by id, whoever owns it (for traffic the network starts). */
+  async active(registrationId: string): Promise<Registration | undefined> {
+    const reg = await this.store.get(registrationId);
+    return reg && this.isActive(reg) ? reg : undefined;
+  }
+
   /** PUT: new CAMARA expiry from now (spec: t_req + TTL), and a SIP refresh so the answer is authoritative. */
   async refresh(principal: Principal, registrationId: string, body: RegSessionUpdate): Promise<RegSessionResponse> {
     const now = this.clock.now();

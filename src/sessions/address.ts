@@ -44,3 +44,20 @@ export function quoteDisplayName(name: string): string {
   if (CONTROL_CHARACTERS.test(name)) throw new Error('control character in display name');
   return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
+
+/** CAMARA webrtc-events MediaSession address pattern (stricter than the call-handling one). */
+const EVENT_SIP_ADDRESS = /^sip:[A-Za-z0-9_.!%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
+
+/**
+ * A SIP/TEL URI from the network as a CAMARA address: an E.164 user becomes `tel:+N`, a plain
+ * `sip:user@domain` is kept (without port or parameters), anything else is withheld as anonymous.
+ */
+export function camaraAddressOf(uri: string): string {
+  const tel = /^tel:(\+[1-9][0-9]{4,14})(;|$)/.exec(uri);
+  if (tel?.[1]) return `tel:${tel[1]}`;
+  const sip = /^sips?:([^@;?]+)@([^;?:>]+)/.exec(uri);
+  if (!sip?.[1] || !sip[2]) return ANONYMOUS_URI;
+  if (E164.test(sip[1])) return `tel:${sip[1]}`;
+  const plain = `sip:${sip[1]}@${sip[2]}`;
+  return EVENT_SIP_ADDRESS.test(plain) ? plain : ANONYMOUS_URI;
+}

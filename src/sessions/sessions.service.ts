@@ -3,17 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import type { Principal } from '../common/auth/principal';
 import { requirePhoneNumber } from '../common/auth/scopes.decorator';
-import { ApiError, incompatibleState, invalidArgument, invalidTokenContext, notFound, permissionDenied, unavailable } from '../common/errors/api-error';
+import { ApiError, badGateway, incompatibleState, invalidArgument, invalidTokenContext, notFound, permissionDenied, unavailable } from '../common/errors/api-error';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { Clock } from '../store/clock';
 import { MediaSession, SessionStore } from '../store/session-store';
-import { CallSignal, DialogState, IncomingDialogRequest, OutgoingCall, SipFailure, SipGateway } from '../sip/sip-gateway';
+import { CallSignal, DialogState, IncomingCall, IncomingDialogRequest, NameAddr, OutgoingCall, SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
-import { parseOffer, SdpError } from '../sip/sdp';
+import { adaptAnswerToOffer, getDirection, holdDirection, nextVersion, parseOffer, resumeDirection, SdpError, setDirection } from '../sip/sdp';
 import { EventPublisher, WebrtcEventType } from '../events/event-publisher';
 import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
 import { RegistrationsService } from '../registrations/registrations.service';
-import { ANONYMOUS_URI, E164, isEmergencyUrn, phoneNumberOf, toSipUri } from './address';
+import { ANONYMOUS_URI, camaraAddressOf, E164, isEmergencyUrn, phoneNumberOf, toSipUri } from './address';
 import { MediaSessionCreate, MediaSessionResponse, MediaSessionStatusChange } from './dto/media-session.dto';
 import { toEventData, toMediaSessionResponse } from './media-session.mapper';
 import { EARLY_STATUSES, ESTABLISHED_STATUSES, isFinal, NetworkSignal, onNetworkSignal, SessionStatus } from './session-status';
@@ -30,10 +30,14 @@ export const ACTIVE_SESSION_TTL_MS = 24 * 3600_000;
 @Injectable()
 export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   /** Per-session work queue on this instance: SIP signals and client actions apply in order. */
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
   /** Sessions this instance drives (sent the INVITE): avoids a read before each transition. */
   private readonly cache = new Map<string, MediaSession>();
   private readonly ringTimers = new Map<string, NodeJS.Timeout>();
+  /** Incoming INVITEs this instance holds, waiting for the app's answer: mediaSessionId → transaction. */
+  private readonly pendingInvites = new Map<string, string>();
+  /** PUT Connected waits (briefly) for the ACK of our 2xx: callId → resolve. */
+  private readonly ackWaiters = new Map<string, () => void>();
   /** Call-setup timing of the INVITEs this instance sent (RFC 6076 SRD, post-dial delay). */
   private readonly setup = new Map<string, { startedAt: number; provisional: boolean; answered: boolean }>();
 
@@ -51,6 +55,9 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.sip.on('dialog.request', (req) => void this.onDialogRequest(req).catch((err: unknown) => this.warn(undefined, 'in-dialog request failed', err)));
+    this.sip.on('call.incoming', (inc) => void this.onIncomingCall(inc).catch((err: unknown) => this.refuseIncoming(inc, err)));
+    this.sip.on('call.cancelled', (c) => void this.onRemoteCancel(c.callId).catch((err: unknown) => this.warn(undefined, 'CANCEL handling failed', err)));
+    this.sip.on('call.ack', (a) => void this.onAck(a.callId, a.acked).catch((err: unknown) => this.warn(undefined, 'ACK handling failed', err)));
   }
 
   onApplicationShutdown(): void {
@@ -88,6 +95,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       callType: 'REGULAR',
       status: 'Initial',
       offer,
+      localSdp: offer,
       sequenceNumber: 0,
       createdAt: now,
       updatedAt: now,
@@ -137,11 +145,11 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     return dialled !== undefined && this.config.emergency.numbers.includes(dialled);
   }
 
-  private parseSdp(sdp: string): string {
+  private parseSdp(sdp: string, field = 'offer.sdp'): string {
     try {
       return parseOffer(sdp, { profile: this.config.sdp.profile }).sdp;
     } catch (err) {
-      if (err instanceof SdpError) throw invalidArgument(`offer.sdp: ${err.message}`);
+      if (err instanceof SdpError) throw invalidArgument(`${field}: ${err.message}`);
       throw err;
     }
   }
@@ -179,7 +187,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     const reason = 'reason' in signal ? signal.reason : signal.kind === 'transport' ? signal.message : 'no final answer (Timer B)';
     await this.transition(id, t.next, code, reason, (s) => ({
       ...s,
-      ...(t.storeAnswer && 'sdp' in signal && signal.sdp !== undefined && { answer: signal.sdp }),
+      ...(t.storeAnswer && 'sdp' in signal && signal.sdp !== undefined && { answer: signal.sdp, remoteSdp: signal.sdp }),
       ...((signal.kind === 'provisional' || signal.kind === 'answered') && signal.dialog && { dialog: mergeDialog(s.dialog, signal.dialog) }),
     }));
   }
@@ -202,8 +210,152 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       });
       return;
     }
-    // Session updates from the network (re-INVITE, UPDATE) arrive with the updates issue.
-    this.sip.respond(req.transactionKey, 501, 'Not Implemented');
+    if (req.method === 'INVITE' || req.method === 'UPDATE') {
+      await this.serial(id, () => this.onRemoteOffer(id, req));
+      return;
+    }
+    // INFO, MESSAGE… inside a call: accepted and ignored (RFC 6086 §4.2.2 allows 200 for unused INFO).
+    this.sip.respond(req.transactionKey, req.method === 'INFO' ? 200 : 405, req.method === 'INFO' ? 'OK' : 'Method Not Allowed');
+  }
+
+  /**
+   * A re-INVITE or UPDATE from the network: answered with our last SDP adapted to the new offer's
+   * direction (RFC 3264 §8), and reported to the app. An offer that holds us (sendonly/inactive)
+   * moves the session to Hold; the next sendrecv one to Resume.
+   */
+  private async onRemoteOffer(id: string, req: IncomingDialogRequest): Promise<void> {
+    const s = this.cache.get(id) ?? (await this.store.get(id));
+    if (!s || isFinal(s.status) || !s.dialog) {
+      this.sip.respond(req.transactionKey, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    const local = s.localSdp ?? (s.direction === 'outgoing' ? s.offer : s.answer);
+    if (!local) {
+      this.sip.respond(req.transactionKey, 491, 'Request Pending');
+      return;
+    }
+    const dialog = { ...s.dialog, remoteSeq: req.cseq };
+    if (!req.sdp) {
+      // Offerless re-INVITE / UPDATE: our current SDP is the offer (its answer comes in the ACK).
+      this.sip.respond(req.transactionKey, 200, 'OK', { body: { contentType: 'application/sdp', content: local }, dialog });
+      await this.mutate(id, (x) => ({ ...x, dialog }), false);
+      return;
+    }
+    let answer: string;
+    try {
+      answer = adaptAnswerToOffer(local, req.sdp);
+    } catch (err) {
+      this.sip.respond(req.transactionKey, 488, 'Not Acceptable Here');
+      this.warn(id, 'could not answer the re-offer', err);
+      return;
+    }
+    this.sip.respond(req.transactionKey, 200, 'OK', { body: { contentType: 'application/sdp', content: answer }, dialog });
+    const held = isHolding(req.sdp);
+    const next: SessionStatus = held ? 'Hold' : s.status === 'Hold' ? 'Resume' : s.status;
+    const edit = (x: MediaSession): MediaSession => ({ ...x, dialog, offer: req.sdp ?? x.offer, answer, localSdp: answer, remoteSdp: req.sdp });
+    if (next === s.status) {
+      // Same status, new media: still a session-status event (the app must apply the new SDP).
+      const saved = await this.mutate(id, (x) => ({ ...edit(x), sequenceNumber: x.sequenceNumber + 1 }));
+      if (saved) await this.publish(saved);
+      return;
+    }
+    await this.transition(id, next, undefined, `${req.method} from the far end`, edit);
+  }
+
+  // ------------------------------------------------------------------------- incoming calls
+
+  /**
+   * An INVITE for one of our registrations: a new session (we are the UAS) and a
+   * session-invitation event. Nobody to tell (no subscription) or no registration: 480.
+   */
+  private async onIncomingCall(inc: IncomingCall): Promise<void> {
+    const reg = await this.registrations.active(inc.contactUser);
+    const log = this.logger.child({ callId: inc.dialog.callId, registrationId: inc.contactUser });
+    if (!reg) {
+      log.info('incoming call for an unknown or expired registration: 480');
+      this.sip.respond(inc.transactionKey, 480, 'Temporarily Unavailable');
+      return;
+    }
+    const audience = { phoneNumber: reg.phoneNumber, deviceId: reg.deviceId };
+    if (!(await this.events.hasSubscribers(audience, WebrtcEventType.sessionInvitation))) {
+      log.info('incoming call but the device has no session-invitation subscription: 480');
+      this.sip.respond(inc.transactionKey, 480, 'Temporarily Unavailable');
+      return;
+    }
+    if (!inc.sdp) {
+      // NOTE: offerless INVITEs would need the app to make the offer; the CAMARA flow has the app answer.
+      log.info('incoming INVITE without SDP offer: 488');
+      this.sip.respond(inc.transactionKey, 488, 'Not Acceptable Here');
+      return;
+    }
+    const now = this.clock.now();
+    const caller: NameAddr = inc.assertedIdentity ?? inc.from;
+    const session: MediaSession = {
+      mediaSessionId: randomUUID(),
+      direction: 'incoming',
+      phoneNumber: reg.phoneNumber,
+      registrationId: reg.registrationId,
+      deviceId: reg.deviceId,
+      originatorAddress: camaraAddressOf(caller.uri),
+      ...(caller.displayName !== undefined && { originatorName: caller.displayName.slice(0, 256) }),
+      receiverAddress: `tel:${reg.phoneNumber}`,
+      ...(inc.to.displayName !== undefined && { receiverName: inc.to.displayName.slice(0, 256) }),
+      callType: 'REGULAR',
+      status: 'Initial',
+      offer: inc.sdp,
+      remoteSdp: inc.sdp,
+      dialog: inc.dialog,
+      sequenceNumber: 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
+    await this.store.create(session, ACTIVE_SESSION_TTL_MS);
+    const stored = { ...session, version: 1 };
+    this.cache.set(session.mediaSessionId, stored);
+    this.pendingInvites.set(session.mediaSessionId, inc.transactionKey);
+    this.setup.set(session.mediaSessionId, { startedAt: now, provisional: false, answered: false });
+    this.metrics.callStarted('incoming');
+    await this.events.publish(audience, WebrtcEventType.sessionInvitation, toEventData(stored));
+    this.startRingTimer(session.mediaSessionId);
+    log.info({ mediaSessionId: session.mediaSessionId, from: session.originatorAddress }, 'incoming call offered to the app');
+  }
+
+  private refuseIncoming(inc: IncomingCall, err: unknown): void {
+    this.warn(undefined, 'incoming call could not be offered', err);
+    // A store or events fault must not leave the caller hanging: 500 lets the network try elsewhere.
+    this.sip.respond(inc.transactionKey, 500, 'Server Internal Error');
+  }
+
+  /** The caller gave up (CANCEL): the SIP layer answered 487; the session is SessionCancelled. */
+  private async onRemoteCancel(callId: string): Promise<void> {
+    const s = await this.store.findByCallId(callId);
+    if (!s || s.direction !== 'incoming') return;
+    this.pendingInvites.delete(s.mediaSessionId);
+    await this.serial(s.mediaSessionId, async () => {
+      const cur = this.cache.get(s.mediaSessionId) ?? (await this.store.get(s.mediaSessionId));
+      if (!cur || !EARLY_STATUSES.has(cur.status)) return;
+      await this.transition(s.mediaSessionId, 'SessionCancelled', 487, 'CANCEL from the caller', (x) => x);
+    });
+  }
+
+  /** The ACK for our 2xx: the answered incoming call is Connected (or, without ACK, failed: BYE). */
+  private async onAck(callId: string, acked: boolean): Promise<void> {
+    const s = await this.store.findByCallId(callId);
+    if (!s || s.direction !== 'incoming') return;
+    const id = s.mediaSessionId;
+    await this.serial(id, async () => {
+      const cur = this.cache.get(id) ?? (await this.store.get(id));
+      if (!cur || !EARLY_STATUSES.has(cur.status) || !cur.answer) return;
+      if (acked) {
+        await this.transition(id, 'Connected', 200, 'OK', (x) => ({ ...x, dialog: x.dialog && { ...x.dialog, state: 'confirmed' } }));
+      } else {
+        // RFC 3261 §13.3.1.4: no ACK within 64*T1 — the UAS ends the dialog with BYE.
+        await this.transition(id, 'Failed', undefined, 'no ACK for the 2xx', (x) => x);
+        if (cur.dialog) await this.sip.request({ ...cur.dialog, state: 'confirmed' }, 'BYE').catch((err: unknown) => this.warn(id, 'BYE failed', err));
+      }
+    });
+    this.ackWaiters.get(callId)?.();
   }
 
   // -------------------------------------------------------------------------- get and delete
@@ -223,6 +375,12 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
         return;
       }
       this.cache.set(id, s);
+      if (EARLY_STATUSES.has(s.status) && s.direction === 'incoming') {
+        // RFC 3261 §21.6.2: the callee does not want to take the call.
+        this.answerPending(id, 603, 'Decline');
+        await this.transition(id, 'Declined', 603, 'declined by the application', (x) => ({ ...x, deleted: true }));
+        return;
+      }
       if (EARLY_STATUSES.has(s.status)) {
         await this.transition(id, 'SessionCancelled', undefined, 'cancelled by the application', (x) => ({ ...x, cancelledBy: 'client', deleted: true }));
         if (s.dialog?.invite) {
@@ -237,10 +395,151 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  /** PUT /status: session updates arrive with the events/updates issue. */
+  /**
+   * PUT /status, either party. The callee answers an incoming call (Ringing → 180, with SDP → 183,
+   * Connected + answer → 200, Declined → 603); either party holds, resumes or re-offers on an
+   * established call (re-INVITE; UPDATE in an early dialog). What does not fit → 409.
+   */
   async updateStatus(principal: Principal, id: string, body: MediaSessionStatusChange): Promise<MediaSessionResponse> {
-    const s = await this.own(principal, id);
-    throw incompatibleState(`Status ${body.status} cannot be set on a ${s.direction} session in status ${s.status}.`);
+    await this.own(principal, id);
+    let waitAck: { acked: Promise<void> } | undefined;
+    await this.serial(id, async () => {
+      const s = (await this.store.get(id)) ?? undefined;
+      if (!s || s.deleted) throw notFound(`Session ${id} not found.`);
+      this.cache.set(id, s);
+      if (isFinal(s.status)) throw incompatibleState(`The session is ${s.status}: its status cannot change any more.`);
+      if (s.direction === 'incoming' && EARLY_STATUSES.has(s.status)) {
+        waitAck = await this.answerIncoming(s, body);
+        return;
+      }
+      if (EARLY_STATUSES.has(s.status)) {
+        if ((body.status === 'InProgress' || body.status === 'Connected') && body.offer && s.dialog?.remoteTag) {
+          await this.reoffer(s, this.parseSdp(body.offer.sdp), s.status, 'UPDATE');
+          return;
+        }
+        throw incompatibleState(`Status ${body.status} cannot be set on an outgoing session in status ${s.status}: the network decides.`);
+      }
+      // established: Connected / Hold / Resume
+      const local = s.localSdp ?? (s.direction === 'outgoing' ? s.offer : s.answer);
+      switch (body.status) {
+        case 'Hold': {
+          if (!local) throw incompatibleState('The session has no local SDP to put on hold.');
+          await this.reoffer(s, nextVersion(setDirection(local, holdDirection(getDirection(local)))), 'Hold', 'INVITE');
+          return;
+        }
+        case 'Resume': {
+          if (s.status !== 'Hold' || !local) throw incompatibleState(`Only a held session can be resumed (it is ${s.status}).`);
+          await this.reoffer(s, nextVersion(setDirection(local, resumeDirection(getDirection(local)))), 'Resume', 'INVITE');
+          return;
+        }
+        case 'Connected':
+        case 'InProgress': {
+          if (body.offer) {
+            await this.reoffer(s, this.parseSdp(body.offer.sdp), s.status, 'INVITE');
+            return;
+          }
+          throw incompatibleState(`The session is already ${s.status}; send a new offer to change its media.`);
+        }
+        default:
+          throw incompatibleState(`Status ${body.status} cannot be set on an established session.`);
+      }
+    });
+    if (waitAck) await waitAck.acked;
+    return toMediaSessionResponse(await this.own(principal, id));
+  }
+
+  /** The callee's app answers the call this instance holds. Returns a wait for the ACK when it answered 200. */
+  private async answerIncoming(s: MediaSession, body: MediaSessionStatusChange): Promise<{ acked: Promise<void> } | undefined> {
+    const id = s.mediaSessionId;
+    if (!this.pendingInvites.has(id)) {
+      throw incompatibleState('The incoming call is not held by this gateway instance any more (answered elsewhere or gone).');
+    }
+    const sdp = body.answer?.sdp !== undefined ? this.parseSdp(body.answer.sdp, 'answer.sdp') : undefined;
+    switch (body.status) {
+      case 'Ringing':
+      case 'InProgress': {
+        const code = sdp ? 183 : body.status === 'Ringing' ? 180 : 183;
+        this.answerPending(id, code, code === 180 ? 'Ringing' : 'Session Progress', sdp, false);
+        await this.transition(id, body.status, code, undefined, (x) => ({ ...x, ...(sdp && { answer: sdp, localSdp: sdp }) }));
+        return undefined;
+      }
+      case 'Connected': {
+        if (!sdp) throw invalidArgument('answer.sdp is required to accept a call (status Connected).');
+        const callId = s.dialog?.callId ?? '';
+        const acked = new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 2000);
+          t.unref();
+          this.ackWaiters.set(callId, () => {
+            clearTimeout(t);
+            this.ackWaiters.delete(callId);
+            resolve();
+          });
+        });
+        await this.mutate(id, (x) => ({ ...x, answer: sdp, localSdp: sdp }));
+        this.answerPending(id, 200, 'OK', sdp);
+        return { acked };
+      }
+      case 'Declined': {
+        this.answerPending(id, 603, 'Decline');
+        await this.transition(id, 'Declined', 603, 'declined by the application', (x) => x);
+        return undefined;
+      }
+      default:
+        throw incompatibleState(`Status ${body.status} does not answer an incoming call (use Ringing, InProgress, Connected or Declined).`);
+    }
+  }
+
+  /** Sends a response to the pending incoming INVITE (final ones release it). */
+  private answerPending(id: string, code: number, reason: string, sdp?: string, final = true): void {
+    const key = this.pendingInvites.get(id);
+    if (!key) {
+      this.logger.warn({ mediaSessionId: id, code }, 'no pending INVITE on this instance to answer');
+      return;
+    }
+    if (final) this.pendingInvites.delete(id);
+    this.sip.respond(key, code, reason, sdp ? { body: { contentType: 'application/sdp', content: sdp } } : {});
+  }
+
+  /**
+   * A new offer from the app's side (hold, resume, new media): re-INVITE in a confirmed dialog,
+   * UPDATE in an early one (RFC 3311). 491 glare → retried after the RFC 3261 §14.1 random delay.
+   */
+  private async reoffer(s: MediaSession, sdp: string, next: SessionStatus, method: 'INVITE' | 'UPDATE'): Promise<void> {
+    const id = s.mediaSessionId;
+    if (!s.dialog) throw incompatibleState('The session has no SIP dialog yet.');
+    const credentials = this.credentials.get(s.phoneNumber);
+    let dialog = s.dialog;
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.sip
+        .request(dialog, method, { body: { contentType: 'application/sdp', content: sdp }, ...(credentials && { credentials }) })
+        .catch((err: unknown) => {
+          throw unavailable(`The ${method} could not be delivered (${err instanceof Error ? err.message : String(err)}).`);
+        });
+      dialog = res.dialog;
+      if (res.code === 491 && attempt < 2) {
+        // RFC 3261 §14.1: the owner of the Call-ID (the dialog's UAC) waits 2.1–4 s, the other 0–2 s.
+        const delay = dialog.role === 'uac' ? 2100 + Math.random() * 1900 : Math.random() * 2000;
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
+      }
+      await this.mutate(id, (x) => ({ ...x, dialog: res.dialog }), false);
+      if (res.code >= 200 && res.code < 300) {
+        const edit = (x: MediaSession): MediaSession => ({ ...x, offer: sdp, localSdp: sdp, ...(res.sdp !== undefined && { answer: res.sdp, remoteSdp: res.sdp }) });
+        if (next === s.status) {
+          const saved = await this.mutate(id, (x) => ({ ...edit(x), sequenceNumber: x.sequenceNumber + 1 }));
+          if (saved) await this.publish(saved);
+        } else {
+          await this.transition(id, next, res.code, res.reason, edit);
+        }
+        return;
+      }
+      if (res.code === 481 || res.code === 408) {
+        // RFC 3261 §12.2.1.2: the dialog is gone.
+        await this.transition(id, 'Terminated', res.code, res.reason, (x) => x);
+        throw incompatibleState(`The far end no longer knows this call (${res.code} ${res.reason}); it is Terminated.`);
+      }
+      throw badGateway(`The far end refused the ${method === 'INVITE' ? 're-INVITE' : 'UPDATE'} (${res.code} ${res.reason}); the session is unchanged.`);
+    }
   }
 
   /** The caller's own, not deleted session, or 404 (never someone else's data). */
@@ -335,6 +634,11 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       this.ringTimers.delete(id);
       this.serial(id, async () => {
         const s = this.cache.get(id) ?? (await this.store.get(id));
+        if (s && s.direction === 'incoming' && EARLY_STATUSES.has(s.status)) {
+          this.answerPending(id, 480, 'Temporarily Unavailable');
+          await this.transition(id, 'NoAnswer', 480, 'the app did not answer within the ring timeout', (x) => x);
+          return;
+        }
         if (!s || !EARLY_STATUSES.has(s.status) || s.cancelledBy || !s.dialog?.invite) return;
         this.logger.info({ mediaSessionId: id, callId: s.dialog.callId }, 'ring timeout: sending CANCEL');
         await this.transition(id, 'NoAnswer', undefined, 'no answer within the ring timeout', (x) => ({ ...x, cancelledBy: 'ring-timeout' }));
@@ -357,7 +661,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Runs `fn` after everything queued before it for the same session (on this instance). */
-  private serial(id: string, fn: () => Promise<void>): Promise<void> {
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(id) ?? Promise.resolve();
     const run = prev.then(fn, fn);
     const tail = run.catch(() => undefined);
@@ -371,6 +675,16 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   private warn(id: string | undefined, what: string, err: unknown): void {
     const detail = err instanceof SipFailure ? `${err.kind} ${err.status ?? ''} ${err.message}` : err instanceof Error ? err.message : String(err);
     this.logger.warn({ mediaSessionId: id, err: detail }, what);
+  }
+}
+
+/** Whether an offer puts us on hold: every active stream sendonly or inactive from the offerer (RFC 3264 §8.4). */
+function isHolding(offer: string): boolean {
+  try {
+    const dir = getDirection(offer);
+    return dir === 'sendonly' || dir === 'inactive';
+  } catch {
+    return false;
   }
 }
 

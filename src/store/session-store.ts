@@ -18,8 +18,12 @@ export interface MediaSession {
   callType: 'REGULAR' | 'EMERGENCY';
   locationDetails?: Record<string, unknown>;
   status: SessionStatus;
+  /** CAMARA offer/answer of the latest negotiation, from the app's point of view. */
   offer: string;
   answer?: string;
+  /** The SDP the app's side last sent and the far end's last SDP (for hold/resume and re-offers). */
+  localSdp?: string;
+  remoteSdp?: string;
   /** Last SIP response that moved the status (code and reason), for GET and logs. */
   sipCode?: number;
   sipReason?: string;

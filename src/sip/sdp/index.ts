@@ -12,6 +12,7 @@ export {
   resumeDirection,
   answerDirection,
   adaptAnswerToOffer,
+  nextVersion,
 } from './media-direction';
 export type { MediaDirection } from './media-direction';
 export { redactSdp, redactSecrets } from './sdp-redaction';

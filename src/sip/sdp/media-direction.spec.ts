@@ -125,3 +125,11 @@ describe('media direction', () => {
     });
   });
 });
+
+describe('nextVersion', () => {
+  it('increments the o= session version and keeps the rest', () => {
+    const { nextVersion } = jest.requireActual<typeof import('./media-direction')>('./media-direction');
+    const sdp = 'v=0\r\no=- 8066321617929821805 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n';
+    expect(nextVersion(sdp)).toBe(sdp.replace(' 2 IN IP4', ' 3 IN IP4'));
+  });
+});

@@ -151,6 +151,12 @@ function incrementVersion(session: readonly string[]): string[] {
   return out;
 }
 
+/** The same SDP with its `o=` session version incremented: a new offer in an existing session (RFC 3264 §8). */
+export function nextVersion(sdp: string): string {
+  const doc = readDocument(sdp);
+  return writeDocument({ ...doc, session: incrementVersion(doc.session) });
+}
+
 /**
  * Answer to a re-offer (e.g. hold or resume from the IMS side) built from our last
  * SDP: each section's direction is {@link answerDirection} of the new offer's,
