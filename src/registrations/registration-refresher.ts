@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { Clock } from '../store/clock';
@@ -19,7 +19,7 @@ const BATCH = 200;
  * shared by every instance on the same Redis (the first to claim a registration does it).
  */
 @Injectable()
-export class RegistrationRefresher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RegistrationRefresher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -42,7 +42,8 @@ export class RegistrationRefresher implements OnApplicationBootstrap, OnApplicat
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the SIP stack closes (onApplicationShutdown), so the un-REGISTERs still leave. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

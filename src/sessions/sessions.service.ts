@@ -56,8 +56,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.sip.on('dialog.request', (req) => void this.onDialogRequest(req).catch((err: unknown) => this.warn(undefined, 'in-dialog request failed', err)));
     this.sip.on('call.incoming', (inc) => void this.onIncomingCall(inc).catch((err: unknown) => this.refuseIncoming(inc, err)));
-    this.sip.on('call.cancelled', (c) => void this.onRemoteCancel(c.callId).catch((err: unknown) => this.warn(undefined, 'CANCEL handling failed', err)));
-    this.sip.on('call.ack', (a) => void this.onAck(a.callId, a.acked).catch((err: unknown) => this.warn(undefined, 'ACK handling failed', err)));
+    this.sip.on('call.cancelled', (c) => void this.onRemoteCancel(c.transactionKey).catch((err: unknown) => this.warn(undefined, 'CANCEL handling failed', err)));
+    this.sip.on('call.ack', (a) => void this.onAck(a.callId, a.localTag, a.acked).catch((err: unknown) => this.warn(undefined, 'ACK handling failed', err)));
   }
 
   onApplicationShutdown(): void {
@@ -195,8 +195,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   /** A far-end BYE (and, later, re-INVITE/UPDATE) inside one of our dialogs. */
   private async onDialogRequest(req: IncomingDialogRequest): Promise<void> {
     if (req.method === 'ACK') return;
-    const session = await this.store.findByCallId(req.callId).catch(() => undefined);
-    if (!session || !session.dialog || (req.localTag && req.localTag !== session.dialog.localTag)) {
+    const session = req.localTag ? await this.store.findByDialog(req.callId, req.localTag).catch(() => undefined) : undefined;
+    if (!session || !session.dialog) {
       this.sip.respond(req.transactionKey, 481, 'Call/Transaction Does Not Exist');
       return;
     }
@@ -328,10 +328,11 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The caller gave up (CANCEL): the SIP layer answered 487; the session is SessionCancelled. */
-  private async onRemoteCancel(callId: string): Promise<void> {
-    const s = await this.store.findByCallId(callId);
-    if (!s || s.direction !== 'incoming') return;
-    this.pendingInvites.delete(s.mediaSessionId);
+  private async onRemoteCancel(transactionKey: string): Promise<void> {
+    const id = [...this.pendingInvites].find(([, key]) => key === transactionKey)?.[0];
+    if (!id) return;
+    const s = { mediaSessionId: id };
+    this.pendingInvites.delete(id);
     await this.serial(s.mediaSessionId, async () => {
       const cur = this.cache.get(s.mediaSessionId) ?? (await this.store.get(s.mediaSessionId));
       if (!cur || !EARLY_STATUSES.has(cur.status)) return;
@@ -340,8 +341,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The ACK for our 2xx: the answered incoming call is Connected (or, without ACK, failed: BYE). */
-  private async onAck(callId: string, acked: boolean): Promise<void> {
-    const s = await this.store.findByCallId(callId);
+  private async onAck(callId: string, localTag: string, acked: boolean): Promise<void> {
+    const s = await this.store.findByDialog(callId, localTag);
     if (!s || s.direction !== 'incoming') return;
     const id = s.mediaSessionId;
     await this.serial(id, async () => {

@@ -1,7 +1,7 @@
 import { SIP_TELEMETRY, SipTelemetry } from './sip-telemetry';
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import * as sip from 'sip';
 import type { SipMessage } from 'sip';
 import { AppConfig } from '../config/app-config';
@@ -94,7 +94,7 @@ export function parseAssertedIdentity(value: string | undefined): { uri: string;
  * the outbound proxy (the P-CSCF), dialogs as plain JSON so any instance can continue them.
  */
 @Injectable()
-export class KirmSipGateway extends SipGateway implements OnModuleInit, OnModuleDestroy {
+export class KirmSipGateway extends SipGateway implements OnModuleInit, OnApplicationShutdown {
   private readonly stack: SipStack;
   private readonly proxy: { host: string; port: number };
   private readonly cfg: AppConfig['sip'];
@@ -133,7 +133,8 @@ export class KirmSipGateway extends SipGateway implements OnModuleInit, OnModule
     await this.start();
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Last of the shutdown hooks, so that features can still un-REGISTER and hang up before it (beforeApplicationShutdown). */
+  async onApplicationShutdown(): Promise<void> {
     await this.close();
   }
 

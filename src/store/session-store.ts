@@ -51,8 +51,12 @@ export interface MediaSession {
 export abstract class SessionStore {
   abstract create(session: MediaSession, ttlMs: number): Promise<void>;
   abstract get(mediaSessionId: string): Promise<MediaSession | undefined>;
-  abstract findByCallId(callId: string): Promise<MediaSession | undefined>;
-  /** Compare-and-set on `version`; also (re)indexes the dialog's Call-ID. */
+  /**
+   * The session of the dialog (Call-ID, our tag). Both legs of a call between two subscribers of
+   * the same gateway share the Call-ID, so the local tag is part of the key (RFC 3261 §12).
+   */
+  abstract findByDialog(callId: string, localTag: string): Promise<MediaSession | undefined>;
+  /** Compare-and-set on `version`; also (re)indexes the dialog. */
   abstract update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined>;
   /** Number of stored sessions whose status is not final (metrics). */
   abstract countActive(): Promise<number>;

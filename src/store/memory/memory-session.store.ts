@@ -18,7 +18,7 @@ export class MemorySessionStore extends SessionStore {
     if (!e) return undefined;
     if (e.until <= this.clock.now()) {
       this.byId.delete(id);
-      if (e.s.dialog && this.byCallId.get(e.s.dialog.callId) === id) this.byCallId.delete(e.s.dialog.callId);
+      if (e.s.dialog && this.byCallId.get(dialogKey(e.s.dialog)) === id) this.byCallId.delete(dialogKey(e.s.dialog));
       return undefined;
     }
     return e.s;
@@ -27,7 +27,7 @@ export class MemorySessionStore extends SessionStore {
   async create(session: MediaSession, ttlMs: number): Promise<void> {
     const s = { ...structuredClone(session), version: 1 };
     this.byId.set(s.mediaSessionId, { s, until: this.clock.now() + ttlMs });
-    if (s.dialog) this.byCallId.set(s.dialog.callId, s.mediaSessionId);
+    if (s.dialog) this.byCallId.set(dialogKey(s.dialog), s.mediaSessionId);
   }
 
   async get(id: string): Promise<MediaSession | undefined> {
@@ -35,8 +35,8 @@ export class MemorySessionStore extends SessionStore {
     return s && structuredClone(s);
   }
 
-  async findByCallId(callId: string): Promise<MediaSession | undefined> {
-    const id = this.byCallId.get(callId);
+  async findByDialog(callId: string, localTag: string): Promise<MediaSession | undefined> {
+    const id = this.byCallId.get(`${callId}|${localTag}`);
     return id ? this.get(id) : undefined;
   }
 
@@ -45,7 +45,7 @@ export class MemorySessionStore extends SessionStore {
     if (!cur || cur.version !== expectedVersion) return undefined;
     const s = { ...structuredClone(next), version: expectedVersion + 1 };
     this.byId.set(s.mediaSessionId, { s, until: this.clock.now() + ttlMs });
-    if (s.dialog) this.byCallId.set(s.dialog.callId, s.mediaSessionId);
+    if (s.dialog) this.byCallId.set(dialogKey(s.dialog), s.mediaSessionId);
     return structuredClone(s);
   }
 
@@ -58,3 +58,5 @@ export class MemorySessionStore extends SessionStore {
     return n;
   }
 }
+
+const dialogKey = (d: { callId: string; localTag: string }): string => `${d.callId}|${d.localTag}`;

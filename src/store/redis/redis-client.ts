@@ -31,5 +31,6 @@ export const keys = (prefix: string) => ({
   registrationByDevice: (phoneNumber: string, deviceId: string) => `${prefix}regdev:${phoneNumber}|${deviceId}`,
   registrationsDue: () => `${prefix}regdue`,
   session: (id: string) => `${prefix}sess:${id}`,
-  sessionByCallId: (callId: string) => `${prefix}sesscall:${callId}`,
+  /** `dialog` is `<Call-ID>|<local tag>`. */
+  sessionByCallId: (dialog: string) => `${prefix}sessdlg:${dialog}`,
 });

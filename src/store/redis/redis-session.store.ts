@@ -45,7 +45,7 @@ export class RedisSessionStore extends SessionStore {
   }
 
   async create(s: MediaSession, ttlMs: number): Promise<void> {
-    const callId = s.dialog?.callId ?? '';
+    const callId = s.dialog ? `${s.dialog.callId}|${s.dialog.localTag}` : '';
     await guard('session.create', () =>
       this.redis.sessCreate(
         this.k.session(s.mediaSessionId),
@@ -68,13 +68,13 @@ export class RedisSessionStore extends SessionStore {
     return s;
   }
 
-  async findByCallId(callId: string): Promise<MediaSession | undefined> {
-    const id = await guard('session.findByCallId', () => this.redis.get(this.k.sessionByCallId(callId)));
+  async findByDialog(callId: string, localTag: string): Promise<MediaSession | undefined> {
+    const id = await guard('session.findByDialog', () => this.redis.get(this.k.sessionByCallId(`${callId}|${localTag}`)));
     return id ? this.get(id) : undefined;
   }
 
   async update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined> {
-    const callId = next.dialog?.callId ?? '';
+    const callId = next.dialog ? `${next.dialog.callId}|${next.dialog.localTag}` : '';
     const ok = await guard('session.update', () =>
       this.redis.sessUpdate(
         this.k.session(next.mediaSessionId),
