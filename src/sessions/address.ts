@@ -16,6 +16,12 @@ export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 export const isEmergencyUrn = (address: string): boolean => /^urn:service:sos(\.|$)/.test(address);
 
+/**
+ * A dialled short code (`tel:112`, `tel:911`): not a CAMARA Address, but what a handset dials for
+ * an emergency; accepted by validation and allowed only for the configured emergency numbers.
+ */
+export const SHORT_CODE = /^tel:[0-9]{2,6}$/;
+
 /** The E.164 number an address designates (`tel:+N`, `sip:+N@…`), if any. */
 export function phoneNumberOf(address: string): string | undefined {
   const tel = /^tel:(\+[1-9][0-9]{4,14})$/.exec(address);

@@ -13,7 +13,8 @@ import { adaptAnswerToOffer, getDirection, holdDirection, nextVersion, parseOffe
 import { EventPublisher, WebrtcEventType } from '../events/event-publisher';
 import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
 import { RegistrationsService } from '../registrations/registrations.service';
-import { ANONYMOUS_URI, camaraAddressOf, E164, isEmergencyUrn, phoneNumberOf, toSipUri } from './address';
+import { ANONYMOUS_URI, camaraAddressOf, E164, phoneNumberOf, SHORT_CODE, toSipUri } from './address';
+import { classifyCall, emergencyNotSupported, LocationInput, planEmergencyInvite, planLocatedInvite, planLocationUpdate, toApiError } from './emergency';
 import { MediaSessionCreate, MediaSessionResponse, MediaSessionStatusChange } from './dto/media-session.dto';
 import { toEventData, toMediaSessionResponse } from './media-session.mapper';
 import { EARLY_STATUSES, ESTABLISHED_STATUSES, isFinal, NetworkSignal, onNetworkSignal, SessionStatus } from './session-status';
@@ -69,40 +70,23 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
 
   async create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {
     const phoneNumber = requirePhoneNumber(principal);
-    if (this.isEmergency(body)) {
-      throw new ApiError(501, 'CALLTYPE_EMERGENCY_NOT_SUPPORTED', 'Server does not support call type EMERGENCY.');
-    }
+    const cls = classifyCall(body, this.config.emergency.numbers);
+    if (cls.emergency && !this.config.emergency.enabled) throw emergencyNotSupported();
     if (body.receiverAddress === ANONYMOUS_URI) throw invalidArgument('receiverAddress must not be the anonymous URI.');
-    const offer = this.parseSdp(body.offer.sdp);
+    if (!cls.emergency && SHORT_CODE.test(body.receiverAddress)) {
+      throw invalidArgument('receiverAddress: a local number needs a phone-context (tel:<digits>;phone-context=…).');
+    }
     const anonymous = body.originatorAddress === ANONYMOUS_URI;
     if (!anonymous && phoneNumberOf(body.originatorAddress) !== phoneNumber) throw invalidTokenContext('originatorAddress');
+    if (cls.emergency && cls.serviceUrn) return this.createEmergency(principal, phoneNumber, registrationId, body, cls.serviceUrn);
 
+    const offer = this.parseSdp(body.offer.sdp);
     const reg = await this.registrations.own(principal, registrationId);
     const credentials = this.credentials.get(phoneNumber);
     if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${phoneNumber} on this gateway.`);
 
-    const now = this.clock.now();
-    const session: MediaSession = {
-      mediaSessionId: randomUUID(),
-      direction: 'outgoing',
-      phoneNumber,
-      registrationId: reg.registrationId,
-      deviceId: reg.deviceId,
-      originatorAddress: body.originatorAddress,
-      ...(body.originatorName !== undefined && { originatorName: body.originatorName }),
-      receiverAddress: body.receiverAddress,
-      ...(body.receiverName !== undefined && { receiverName: body.receiverName }),
-      callType: 'REGULAR',
-      status: 'Initial',
-      offer,
-      localSdp: offer,
-      sequenceNumber: 0,
-      createdAt: now,
-      updatedAt: now,
-      version: 0,
-    };
     const identity = `sip:${phoneNumber}@${this.config.sip.domain}`;
-    const call: OutgoingCall = {
+    let call: OutgoingCall = {
       contactUser: reg.registrationId,
       // RFC 3323/3325: an anonymous caller's From hides it; the network still learns who it is.
       from: anonymous ? { uri: ANONYMOUS_URI, displayName: 'Anonymous' } : { uri: identity, ...(body.originatorName !== undefined && { displayName: body.originatorName }) },
@@ -112,7 +96,81 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       headers: anonymous ? { 'P-Asserted-Identity': `<${identity}>`, Privacy: 'id' } : {},
       credentials,
     };
+    if (body.locationDetails) {
+      // A located regular call: the location travels as PIDF-LO with Geolocation-Routing: no (RFC 6442).
+      const location = body.locationDetails;
+      call = this.planned(() =>
+        planLocatedInvite(call, location as LocationInput, { domain: this.config.sip.domain, entity: anonymous ? ANONYMOUS_URI : identity, deviceId: `urn:uuid:${reg.deviceId}`, now: () => new Date(this.clock.now()) }),
+      );
+    }
+    return this.launch(this.newOutgoing(phoneNumber, body, offer, 'REGULAR', reg), call);
+  }
 
+  /**
+   * An emergency call (3GPP TS 24.229 §5.1.6.8, RFC 6881): to the service URN, the subscriber's
+   * identity asserted, the location as PIDF-LO. It goes out with or without a registration.
+   */
+  private async createEmergency(principal: Principal, phoneNumber: string, registrationId: string, body: MediaSessionCreate, serviceUrn: string): Promise<MediaSessionResponse> {
+    const reg = await this.registrations.own(principal, registrationId).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return undefined; // unregistered emergency session
+      throw err;
+    });
+    const credentials = reg ? this.credentials.get(phoneNumber) : undefined;
+    const plan = this.planned(() =>
+      planEmergencyInvite({
+        serviceUrn,
+        phoneNumber,
+        domain: this.config.sip.domain,
+        originatorAddress: body.originatorAddress,
+        ...(body.originatorName !== undefined && { originatorName: body.originatorName }),
+        ...(body.receiverName !== undefined && { receiverName: body.receiverName }),
+        offerSdp: body.offer.sdp,
+        sdpProfile: this.config.sdp.profile,
+        ...(body.locationDetails && { location: body.locationDetails as LocationInput }),
+        ...(reg && { deviceId: `urn:uuid:${reg.deviceId}`, contactUser: reg.registrationId }),
+        identityHeader: this.config.emergency.identityHeader,
+        ...(credentials && { credentials }),
+        now: () => new Date(this.clock.now()),
+      }),
+    );
+    if (plan.dropped.length > 0) this.logger.warn({ dropped: plan.dropped.length, lines: plan.dropped.map((l) => l.slice(0, 80)) }, 'emergency call: unparseable SDP lines dropped');
+    return this.launch(this.newOutgoing(phoneNumber, body, plan.offer, 'EMERGENCY', reg), plan.call);
+  }
+
+  /** Runs a pure planner, turning its location/SDP errors into CAMARA 400s. */
+  private planned<T>(plan: () => T): T {
+    try {
+      return plan();
+    } catch (err) {
+      throw toApiError(err) ?? err;
+    }
+  }
+
+  private newOutgoing(phoneNumber: string, body: MediaSessionCreate, offer: string, callType: 'REGULAR' | 'EMERGENCY', reg: { registrationId: string; deviceId: string } | undefined): MediaSession {
+    const now = this.clock.now();
+    return {
+      mediaSessionId: randomUUID(),
+      direction: 'outgoing',
+      phoneNumber,
+      ...(reg && { registrationId: reg.registrationId, deviceId: reg.deviceId }),
+      originatorAddress: body.originatorAddress,
+      ...(body.originatorName !== undefined && { originatorName: body.originatorName }),
+      receiverAddress: body.receiverAddress,
+      ...(body.receiverName !== undefined && { receiverName: body.receiverName }),
+      callType,
+      ...(body.locationDetails && { locationDetails: body.locationDetails }),
+      status: 'Initial',
+      offer,
+      localSdp: offer,
+      sequenceNumber: 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
+  }
+
+  /** Stores the session, sends the INVITE (201 as soon as it is on the wire) and arms the ring timer. */
+  private async launch(session: MediaSession, call: OutgoingCall): Promise<MediaSessionResponse> {
     await this.store.create(session, ACTIVE_SESSION_TTL_MS);
     const stored = { ...session, version: 1 };
     this.cache.set(session.mediaSessionId, stored);
@@ -125,7 +183,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
         this.setup.set(session.mediaSessionId, { startedAt: this.clock.now(), provisional: false, answered: false });
         this.metrics.callStarted('outgoing');
         sent = await this.mutate(session.mediaSessionId, (s) => ({ ...s, dialog: mergeDialog(s.dialog, handle.dialog) }));
-        log.info({ callId: handle.callId, to: call.requestUri }, 'INVITE sent');
+        log.info({ callId: handle.callId, to: call.requestUri, callType: session.callType }, 'INVITE sent');
       } catch (err) {
         await this.mutate(session.mediaSessionId, (s) => this.finalise(s, 'Failed', undefined, err instanceof Error ? err.message : String(err)));
         this.cache.delete(session.mediaSessionId);
@@ -137,12 +195,6 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     });
     this.startRingTimer(session.mediaSessionId);
     return toMediaSessionResponse(sent ?? stored);
-  }
-
-  private isEmergency(body: MediaSessionCreate): boolean {
-    if (body.callType === 'EMERGENCY' || isEmergencyUrn(body.receiverAddress)) return true;
-    const dialled = /^tel:([0-9]{2,6})$/.exec(body.receiverAddress)?.[1] ?? /^tel:([0-9]{2,6});/.exec(body.receiverAddress)?.[1];
-    return dialled !== undefined && this.config.emergency.numbers.includes(dialled);
   }
 
   private parseSdp(sdp: string, field = 'offer.sdp'): string {
@@ -439,6 +491,10 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
             await this.reoffer(s, this.parseSdp(body.offer.sdp), s.status, 'INVITE');
             return;
           }
+          if (body.locationDetails) {
+            await this.updateLocation(s, body.locationDetails as LocationInput);
+            return;
+          }
           throw incompatibleState(`The session is already ${s.status}; send a new offer to change its media.`);
         }
         default:
@@ -488,6 +544,33 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       default:
         throw incompatibleState(`Status ${body.status} does not answer an incoming call (use Ringing, InProgress, Connected or Declined).`);
     }
+  }
+
+  /** A new location on an established call: in-dialog UPDATE with Geolocation and the PIDF-LO (RFC 6442 §4.3). */
+  private async updateLocation(s: MediaSession, location: LocationInput): Promise<void> {
+    if (!s.dialog) throw incompatibleState('The session has no SIP dialog yet.');
+    const update = this.planned(() =>
+      planLocationUpdate(location, {
+        domain: this.config.sip.domain,
+        entity: `sip:${s.phoneNumber}@${this.config.sip.domain}`,
+        ...(s.deviceId && { deviceId: `urn:uuid:${s.deviceId}` }),
+        now: () => new Date(this.clock.now()),
+        routing: s.callType === 'EMERGENCY',
+      }),
+    );
+    const credentials = this.credentials.get(s.phoneNumber);
+    const res = await this.sip
+      .request(s.dialog, 'UPDATE', { headers: update.headers, body: update.body, ...(credentials && { credentials }) })
+      .catch((err: unknown) => {
+        throw unavailable(`The location UPDATE could not be delivered (${err instanceof Error ? err.message : String(err)}).`);
+      });
+    const saved = await this.mutate(s.mediaSessionId, (x) => ({
+      ...x,
+      dialog: res.dialog,
+      ...(res.code < 300 && { locationDetails: location as unknown as Record<string, unknown>, sequenceNumber: x.sequenceNumber + 1 }),
+    }));
+    if (res.code >= 300) throw badGateway(`The far end refused the location UPDATE (${res.code} ${res.reason}).`);
+    if (saved) await this.publish(saved);
   }
 
   /** Sends a response to the pending incoming INVITE (final ones release it). */

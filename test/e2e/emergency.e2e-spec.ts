@@ -180,10 +180,9 @@ describe('emergency calls over a real IMS core (Kamailio routes urn:service:sos 
     await hangUp((res.body as Session).mediaSessionId);
   });
 
-  it('treats a dialled emergency number (tel:911) as an emergency call to urn:service:sos', async () => {
+  it.each(['tel:911', 'tel:911;phone-context=+1'])('treats a dialled emergency number (%s) as an emergency call to urn:service:sos', async (receiverAddress) => {
     const from = await mark();
-    // NOTE: the CAMARA Address pattern needs a phone-context for a local number; bare tel:911 is a 400.
-    const res = await post({ receiverAddress: 'tel:911;phone-context=+1', receiverName: undefined });
+    const res = await post({ receiverAddress, receiverName: undefined });
     expect(res.status).toBe(201);
     expect((res.body as Session).callType).toBe('EMERGENCY');
     const invite = await received(from, 'INVITE');
@@ -192,6 +191,12 @@ describe('emergency calls over a real IMS core (Kamailio routes urn:service:sos 
     expect(header(invite, 'Content-Type')).toBe('application/sdp');
     expect(invite.headers['geolocation']).toBeUndefined();
     await hangUp((res.body as Session).mediaSessionId);
+  });
+
+  it('refuses a dialled short code that is not an emergency number with 400', async () => {
+    const res = await post({ receiverAddress: 'tel:1234', receiverName: undefined });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('keeps a sub-service URN (urn:service:sos.police)', async () => {

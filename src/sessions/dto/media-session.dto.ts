@@ -1,6 +1,9 @@
 import { Type } from 'class-transformer';
 import { Equals, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
-import { ADDRESS_PATTERN } from '../address';
+import { ADDRESS_PATTERN, SHORT_CODE } from '../address';
+
+/** CAMARA Address, or a dialled short code (checked against EMERGENCY_NUMBERS by the service). */
+const RECEIVER_PATTERN = new RegExp(`${ADDRESS_PATTERN.source}|${SHORT_CODE.source}`);
 import { SESSION_STATUSES, SessionStatus } from '../session-status';
 
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
@@ -30,7 +33,7 @@ export class MediaSessionCreate {
 
   @IsString()
   @MaxLength(256)
-  @Matches(ADDRESS_PATTERN, { message: 'receiverAddress must be a tel:, sip: or urn:service:sos address (CAMARA Address)' })
+  @Matches(RECEIVER_PATTERN, { message: 'receiverAddress must be a tel:, sip: or urn:service:sos address (CAMARA Address)' })
   receiverAddress!: string;
 
   @IsOptional()
