@@ -18,7 +18,8 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
+  // bodyParser: false — Fastify's own JSON parser is the only one (no urlencoded, no text): anything else is 415.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(camaraValidationPipe());
   app.enableShutdownHooks();

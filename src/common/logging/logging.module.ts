@@ -49,7 +49,8 @@ export function createRootLogger(level: string, destination?: pino.DestinationSt
           customProps: (req: IncomingMessage) => ({ correlator: correlatorOf(req) }),
           quietReqLogger: true,
           customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
-            err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
+            // 502-504 are the network or the store being away (logged where they happen): warn, not error.
+            res.statusCode === 500 || (err && res.statusCode < 500) ? 'error' : res.statusCode >= 500 ? 'warn' : res.statusCode >= 400 ? 'info' : 'debug',
           autoLogging: { ignore: (req: IncomingMessage) => /^\/(health|metrics)/.test(req.url ?? '') },
           serializers: {
             req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
