@@ -43,13 +43,13 @@ const sub = (over: Partial<StoredSubscription> = {}): StoredSubscription => ({
 function setup(maxAttempts = 4) {
   const clock = Clock.system; // Date.now, faked by Jest
   const store = new MemorySubscriptionStore(clock);
-  const queue = new MemoryEventQueue(clock);
+  const queue = new MemoryEventQueue(clock, store);
   const sink = new ScriptedSink();
   const metrics = new EventMetrics(queue);
   const lifecycle = new SubscriptionLifecycle(store, queue, logger, clock);
   const random = () => 0.5; // no jitter: 100, 200, 400 ms
-  const worker = new DeliveryWorker(store, queue, sink, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts, baseMs: 100, random }), pollMs: 50, concurrency: 2 }, clock);
-  const publisher = new QueueingEventPublisher(store, queue, () => worker.nudge(), clock);
+  const worker = new DeliveryWorker(store, queue, sink, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts, baseMs: 100, random }), pollMs: 50, idlePollMs: 50, concurrency: 2 }, clock);
+  const publisher = new QueueingEventPublisher(store, queue, worker, clock);
   return { store, queue, sink, metrics, worker, publisher, lifecycle };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RootLogger } from '../common/logging/root-logger';
 import { Clock } from '../store/clock';
-import { EventQueue, QueueHead } from '../store/event-queue';
+import { ClaimedQueue, EventQueue, QueueHead } from '../store/event-queue';
 import { StoredSubscription, SubscriptionStore } from '../store/subscription-store';
 import { DEFAULT_EVENT_SOURCE, toCloudEvent } from './cloud-event';
 import { WebrtcEventType } from './event-publisher';
@@ -14,22 +14,48 @@ export interface DeliveryWorkerOptions {
   schedule: RetrySchedule;
   /** CloudEvent `source`. */
   source?: string;
-  /** Subscriptions drained at the same time by this instance. */
+  /** Subscriptions drained at the same time by this instance (handed-off ones included). */
   concurrency?: number;
-  /** A claimed subscription is this instance's for this long (renewed before each attempt). */
+  /**
+   * A claimed subscription is this instance's for this long. Every ack that fetches the next event
+   * extends it; an attempt never starts with less than half of it left (else it is renewed first).
+   */
   leaseMs?: number;
-  /** How often the queue and the expiry index are polled. */
+  /**
+   * Safety-net poll of the shared queue (other instances' leftovers, restarts, expired leases) and
+   * of the expiry index, after a poll that found work. Events this instance enqueues are handed
+   * off in-process and retries are timed locally, so neither waits for a poll.
+   */
   pollMs?: number;
+  /** The poll interval doubles after each poll that found nothing, up to this. */
+  idlePollMs?: number;
   /** Events delivered per claim before the subscription is released (fairness). */
   batch?: number;
   tokenNoticeMs?: number;
   instanceId?: string;
 }
 
+/** How the publisher hands the queues it just leased (on enqueue) to this instance's worker. */
+export interface DeliveryHandOff {
+  /** The lease to take on enqueue; undefined while this instance is not delivering. */
+  leaseFor(): { owner: string; leaseMs: number } | undefined;
+  /** Delivers queues leased at `leasedAt` (epoch ms, taken before the lease was requested). */
+  handOff(claimed: readonly ClaimedQueue[], leasedAt: number): void;
+}
+
+type Step = { kind: 'stop' } | { kind: 'next'; next: ClaimedQueue; leasedAt: number };
+const STOP: Step = { kind: 'stop' };
+
 /**
  * Drains the per-subscription queues to the sinks. Each subscription is drained by one instance
  * at a time, in order (a failing head blocks its own subscription only); different subscriptions
  * run concurrently up to `concurrency`. Also ends subscriptions that reach their `endsAt`.
+ *
+ * Work arrives three ways: handed off by the publisher of this instance (the queue was leased
+ * in the enqueue script, delivery starts at once), from the `ackAndNext` of a running drain (a
+ * burst is delivered back-to-back under one lease), and from the poll (`claimReadyHeads`), which is
+ * only the safety net: other instances' leftovers, expired leases, restarts, and retries whose
+ * time has come (this instance also sets a timer for its own retries).
  *
  * Per head:  2xx → ack (a delivered `subscription-ended` purges the subscription)
  *            410 → subscription ends NETWORK_TERMINATED, its queue is dropped
@@ -38,15 +64,22 @@ export interface DeliveryWorkerOptions {
  *            other 4xx, forbidden address → dropped
  * Every drop is counted and logged at error with event and subscription ids.
  */
-export class DeliveryWorker {
+export class DeliveryWorker implements DeliveryHandOff {
   readonly instanceId: string;
   private readonly source: string;
   private readonly concurrency: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
+  private readonly idlePollMs: number;
   private readonly batch: number;
   private readonly tokenNoticeMs: number;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Leased (handed off) while every slot was busy; started as slots free up. */
+  private readonly pending: { claimed: ClaimedQueue; leasedAt: number }[] = [];
+  private readonly pendingIds = new Set<string>();
+  private pollDelay: number;
+  /** The last poll filled every free slot: there may be more ready work. */
+  private saturated = false;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
   private ticking: Promise<void> | undefined;
@@ -68,9 +101,13 @@ export class DeliveryWorker {
     this.source = opts.source ?? DEFAULT_EVENT_SOURCE;
     this.concurrency = opts.concurrency ?? 64;
     this.leaseMs = opts.leaseMs ?? 30_000;
-    this.pollMs = opts.pollMs ?? 500;
+    this.pollMs = opts.pollMs ?? 250;
+    this.idlePollMs = Math.max(this.pollMs, opts.idlePollMs ?? 2000);
+    this.pollDelay = this.pollMs;
     this.batch = opts.batch ?? 20;
     this.tokenNoticeMs = opts.tokenNoticeMs ?? DEFAULT_TOKEN_NOTICE_MS;
+    // A `subscription-ended` is enqueued without a hand-off: poll for it at once.
+    lifecycle.onEnqueued(() => this.nudge());
   }
 
   /** Starts polling. */
@@ -80,9 +117,28 @@ export class DeliveryWorker {
     this.schedule(0);
   }
 
-  /** Asks for a tick soon (something was just enqueued). */
+  /** Asks for a poll soon (something was enqueued without a hand-off). */
   nudge(): void {
+    this.pollDelay = this.pollMs;
     if (this.running) this.schedule(0);
+  }
+
+  leaseFor(): { owner: string; leaseMs: number } | undefined {
+    return this.running && !this.closing ? { owner: this.instanceId, leaseMs: this.leaseMs } : undefined;
+  }
+
+  handOff(claimed: readonly ClaimedQueue[], leasedAt: number): void {
+    for (const c of claimed) {
+      // Our own drain of it is still running (its lease had lapsed and was re-taken): it goes on
+      // with ackAndNext under the new lease, which has the same owner.
+      if (this.inFlight.has(c.subscriptionId) || this.pendingIds.has(c.subscriptionId)) continue;
+      if (!this.running || this.closing) this.giveBack(c.subscriptionId, 0);
+      else if (this.inFlight.size < this.concurrency) this.start1(c, leasedAt);
+      else {
+        this.pending.push({ claimed: c, leasedAt });
+        this.pendingIds.add(c.subscriptionId);
+      }
+    }
   }
 
   /** Stops polling and waits for in-flight deliveries; leases of unfinished work expire for others. Idempotent. */
@@ -91,6 +147,8 @@ export class DeliveryWorker {
       this.running = false;
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
+      for (const p of this.pending.splice(0)) this.giveBack(p.claimed.subscriptionId, 0);
+      this.pendingIds.clear();
       await this.ticking;
       await Promise.allSettled([...this.inFlight.values()]);
       await this.transport.close();
@@ -115,7 +173,7 @@ export class DeliveryWorker {
       this.timer = undefined;
       this.tick()
         .catch((err: unknown) => this.logger.warn({ err }, 'event delivery tick failed'))
-        .finally(() => this.schedule(this.pollMs));
+        .finally(() => this.schedule(this.pollDelay));
     }, delayMs);
   }
 
@@ -126,11 +184,13 @@ export class DeliveryWorker {
       return this.ticking;
     }
     this.ticking = (async () => {
+      let found = false;
       do {
         this.again = false;
-        await this.sweepExpired();
-        await this.claim();
+        found = (await this.sweepExpired()) || found;
+        found = (await this.claim()) || found;
       } while (this.again && !this.closing);
+      this.pollDelay = found ? this.pollMs : Math.min(this.idlePollMs, this.pollDelay * 2);
     })().finally(() => {
       this.ticking = undefined;
     });
@@ -145,48 +205,97 @@ export class DeliveryWorker {
     }
   }
 
-  private async sweepExpired(): Promise<void> {
+  private async sweepExpired(): Promise<boolean> {
     const due = await this.store.claimDue(this.clock.now(), 100, this.leaseMs);
     for (const sub of due) {
       await this.lifecycle.end(sub, dueReason(sub, this.tokenNoticeMs));
     }
+    return due.length > 0;
   }
 
-  private async claim(): Promise<void> {
-    const free = this.concurrency - this.inFlight.size;
-    if (free <= 0 || this.closing) return;
-    const ids = await this.queue.claimReady(this.clock.now(), free, this.leaseMs, this.instanceId);
-    for (const id of ids) {
-      const p = this.drain(id)
-        .catch(async (err: unknown) => {
-          this.logger.error({ err, subscriptionId: id }, 'event delivery failed unexpectedly; retrying later');
-          await this.queue.release(id, this.instanceId, this.clock.now() + 1000).catch(() => undefined);
-        })
-        .finally(() => {
-          this.inFlight.delete(id);
-          this.nudge();
-        });
-      this.inFlight.set(id, p);
+  private async claim(): Promise<boolean> {
+    const free = this.concurrency - this.inFlight.size - this.pending.length;
+    if (free <= 0 || this.closing) {
+      this.saturated = true;
+      return false;
+    }
+    const leasedAt = this.clock.now();
+    const claimed = await this.queue.claimReadyHeads(leasedAt, free, this.leaseMs, this.instanceId);
+    this.saturated = claimed.length >= free;
+    for (const c of claimed) {
+      if (this.inFlight.has(c.subscriptionId)) continue;
+      if (this.closing) this.giveBack(c.subscriptionId, 0);
+      else this.start1(c, leasedAt);
+    }
+    return claimed.length > 0;
+  }
+
+  private start1(c: ClaimedQueue, leasedAt: number): void {
+    const id = c.subscriptionId;
+    const p = this.drain(c, leasedAt)
+      .catch(async (err: unknown) => {
+        this.logger.error({ err, subscriptionId: id }, 'event delivery failed unexpectedly; retrying later');
+        await this.queue.release(id, this.instanceId, this.clock.now() + 1000).catch(() => undefined);
+        this.schedule(1000);
+      })
+      .finally(() => {
+        this.inFlight.delete(id);
+        this.next();
+      });
+    this.inFlight.set(id, p);
+  }
+
+  /** A slot is free: start a pending hand-off, or poll again if the last poll left work behind. */
+  private next(): void {
+    const p = this.pending.shift();
+    if (p) {
+      this.pendingIds.delete(p.claimed.subscriptionId);
+      if (this.closing) this.giveBack(p.claimed.subscriptionId, 0);
+      else this.start1(p.claimed, p.leasedAt);
+      return;
+    }
+    if (this.saturated) this.nudge();
+  }
+
+  private giveBack(subscriptionId: string, delayMs: number): void {
+    this.queue.release(subscriptionId, this.instanceId, this.clock.now() + delayMs).catch((err: unknown) => this.logger.warn({ err, subscriptionId }, 'could not release an event queue; its lease will expire'));
+  }
+
+  private async drain(first: ClaimedQueue, leasedAt: number): Promise<void> {
+    const id = first.subscriptionId;
+    let cur = first;
+    let since = leasedAt;
+    for (let n = 1; ; n++) {
+      const sub = cur.subscription;
+      if (!sub) return this.dropQueue(id, 'subscription no longer exists');
+      if (this.clock.now() - since > this.leaseMs / 2) {
+        const at = this.clock.now();
+        if (!(await this.queue.renew(id, this.instanceId, this.leaseMs))) return; // lease lost: someone else has it
+        since = at;
+      }
+      const step = await this.attempt(sub, cur.head);
+      if (step.kind === 'stop') return;
+      cur = step.next;
+      since = step.leasedAt;
+      if (n >= this.batch || this.closing) {
+        await this.queue.release(id, this.instanceId, this.clock.now());
+        if (!this.closing) this.nudge();
+        return;
+      }
     }
   }
 
-  private async drain(subscriptionId: string): Promise<void> {
-    for (let n = 0; n < this.batch; n++) {
-      const head = await this.queue.head(subscriptionId);
-      if (!head) return this.queue.release(subscriptionId, this.instanceId, this.clock.now());
-      const sub = await this.store.get(subscriptionId);
-      if (!sub) return this.dropQueue(subscriptionId, 'subscription no longer exists');
-      if (!(await this.queue.renew(subscriptionId, this.instanceId, this.leaseMs))) return; // lease lost: someone else has it
-      const done = await this.attempt(sub, head);
-      if (done) return;
-    }
-    await this.queue.release(subscriptionId, this.instanceId, this.clock.now());
+  /** Acks the head and fetches the next one under the same lease. */
+  private async ackNext(subscriptionId: string, eventId: string): Promise<Step | undefined> {
+    const at = this.clock.now();
+    const r = await this.queue.ackAndNext(subscriptionId, eventId, this.instanceId, this.leaseMs);
+    if (r.kind === 'lost') return undefined;
+    return r.kind === 'next' ? { kind: 'next', next: r.next, leasedAt: at } : STOP;
   }
 
-  /** One delivery attempt of the head. Resolves true when this drain must stop. */
-  private async attempt(sub: StoredSubscription, head: QueueHead): Promise<boolean> {
+  /** One delivery attempt of the head; then what the drain does next. */
+  private async attempt(sub: StoredSubscription, head: QueueHead): Promise<Step> {
     const { event } = head;
-    const log = this.logger.child({ subscriptionId: sub.id, eventId: event.id, eventType: event.type, ...(event.correlator ? { correlator: event.correlator } : {}) });
     const outcome = await this.transport.post({
       sink: sub.sink,
       body: JSON.stringify(toCloudEvent(event, this.source)),
@@ -194,30 +303,30 @@ export class DeliveryWorker {
       ...(sub.sinkCredential ? { bearerToken: sub.sinkCredential.accessToken } : {}),
     });
     const ending = event.type === WebrtcEventType.subscriptionEnded;
+    const ids = () => ({ subscriptionId: sub.id, eventId: event.id, eventType: event.type, ...(event.correlator ? { correlator: event.correlator } : {}) });
     switch (outcome.kind) {
       case 'delivered':
         this.metrics.delivered += 1;
-        log.debug({ status: outcome.status }, 'event delivered');
-        if (!(await this.queue.ack(sub.id, event.id, this.instanceId))) return true;
+        if (this.logger.isLevelEnabled('debug')) this.logger.debug({ ...ids(), status: outcome.status }, 'event delivered');
         if (ending) {
-          await this.finish(sub.id);
-          return true;
+          if (await this.queue.ack(sub.id, event.id, this.instanceId)) await this.finish(sub.id);
+          return STOP;
         }
-        return false;
+        return (await this.ackNext(sub.id, event.id)) ?? STOP;
       case 'gone':
         this.metrics.failedAttempts += 1;
-        log.warn('sink answered 410 Gone: subscription ends (NETWORK_TERMINATED); subscription-ended cannot be delivered to it');
+        this.logger.warn(ids(), 'sink answered 410 Gone: subscription ends (NETWORK_TERMINATED); subscription-ended cannot be delivered to it');
         await this.lifecycle.end(sub, 'NETWORK_TERMINATED');
         await this.dropQueue(sub.id, 'sink answered 410 Gone');
-        return true;
+        return STOP;
       case 'retry': {
         this.metrics.failedAttempts += 1;
         const attempts = head.attempts + 1;
         if (attempts >= this.opts.schedule.maxAttempts) return this.drop(sub.id, head, `${outcome.reason}; ${attempts} attempts spent`, ending);
         const delay = this.opts.schedule.delayMs(attempts, outcome.retryAfterMs);
-        log.warn({ attempts, retryInMs: delay }, `event delivery failed (${outcome.reason}); will retry`);
-        await this.queue.retryAt(sub.id, event.id, attempts, this.clock.now() + delay, this.instanceId);
-        return true;
+        this.logger.warn({ ...ids(), attempts, retryInMs: delay }, `event delivery failed (${outcome.reason}); will retry`);
+        if (await this.queue.retryAt(sub.id, event.id, attempts, this.clock.now() + delay, this.instanceId)) this.schedule(delay + 2);
+        return STOP;
       }
       case 'reject':
         this.metrics.failedAttempts += 1;
@@ -225,15 +334,21 @@ export class DeliveryWorker {
     }
   }
 
-  private async drop(subscriptionId: string, head: QueueHead, reason: string, ending: boolean): Promise<boolean> {
-    if (!(await this.queue.ack(subscriptionId, head.event.id, this.instanceId))) return true;
-    this.metrics.dropped += 1;
-    this.logger.error({ subscriptionId, eventId: head.event.id, eventType: head.event.type, attempts: head.attempts + 1 }, `event dropped: ${reason}`);
+  private async drop(subscriptionId: string, head: QueueHead, reason: string, ending: boolean): Promise<Step> {
+    const log = () => {
+      this.metrics.dropped += 1;
+      this.logger.error({ subscriptionId, eventId: head.event.id, eventType: head.event.type, attempts: head.attempts + 1 }, `event dropped: ${reason}`);
+    };
     if (ending) {
+      if (!(await this.queue.ack(subscriptionId, head.event.id, this.instanceId))) return STOP;
+      log();
       await this.finish(subscriptionId);
-      return true;
+      return STOP;
     }
-    return false;
+    const step = await this.ackNext(subscriptionId, head.event.id);
+    if (!step) return STOP;
+    log();
+    return step;
   }
 
   /** After `subscription-ended`: nothing more goes to this sink. */

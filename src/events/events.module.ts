@@ -47,10 +47,10 @@ const providers: Provider[] = [
   },
   {
     provide: EventQueue,
-    inject: [AppConfig, { token: RedisClient, optional: true }, Clock],
-    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock) => {
+    inject: [AppConfig, { token: RedisClient, optional: true }, Clock, SubscriptionStore],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, subscriptions: SubscriptionStore) => {
       const r = redisOf(config, redis);
-      return r ? new RedisEventQueue(r.redis, r.prefix, clock) : new MemoryEventQueue(clock);
+      return r ? new RedisEventQueue(r.redis, r.prefix, clock) : new MemoryEventQueue(clock, subscriptions);
     },
   },
   { provide: SinkPolicy, inject: [AppConfig], useFactory: (config: AppConfig) => new SinkPolicy(config.events.allowPrivateSinks) },
@@ -78,7 +78,7 @@ const providers: Provider[] = [
   {
     provide: EventPublisher,
     inject: [SubscriptionStore, EventQueue, DeliveryWorker, Clock],
-    useFactory: (store: SubscriptionStore, queue: EventQueue, worker: DeliveryWorker, clock: Clock) => new QueueingEventPublisher(store, queue, () => worker.nudge(), clock),
+    useFactory: (store: SubscriptionStore, queue: EventQueue, worker: DeliveryWorker, clock: Clock) => new QueueingEventPublisher(store, queue, worker, clock),
   },
   {
     provide: SubscriptionsService,

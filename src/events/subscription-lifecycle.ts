@@ -38,12 +38,19 @@ export function dueReason(sub: Pick<StoredSubscription, 'subscriptionExpireTime'
  * delivery worker purges the subscription once that event has been handled.
  */
 export class SubscriptionLifecycle {
+  private readonly listeners: (() => void)[] = [];
+
   constructor(
     private readonly store: SubscriptionStore,
     private readonly queue: EventQueue,
     private readonly logger: RootLogger,
     private readonly clock: Clock = Clock.system,
   ) {}
+
+  /** Called after each `subscription-ended` is enqueued (the delivery worker polls at once). */
+  onEnqueued(listener: () => void): void {
+    this.listeners.push(listener);
+  }
 
   /** Resolves false when `sub` had already ended. */
   async end(sub: StoredSubscription, reason: TerminationReason, correlator?: string): Promise<boolean> {
@@ -60,6 +67,7 @@ export class SubscriptionLifecycle {
       });
     }
     const ended = await this.store.end(sub.id, reason);
+    if (reason !== 'NETWORK_TERMINATED') for (const l of this.listeners) l();
     if (ended) this.logger.info({ subscriptionId: sub.id, terminationReason: reason }, `subscription ${sub.id} ended (${reason})`);
     return ended !== undefined;
   }

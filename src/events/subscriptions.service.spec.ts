@@ -30,7 +30,7 @@ async function dto<T extends object>(cls: new () => T, body: unknown): Promise<T
 function setup() {
   const clock = new ManualClock(Date.UTC(2030, 0, 1));
   const store = new MemorySubscriptionStore(clock);
-  const queue = new MemoryEventQueue(clock);
+  const queue = new MemoryEventQueue(clock, store);
   const registrations = new MemoryRegistrationStore(clock);
   const lifecycle = new SubscriptionLifecycle(store, queue, pino({ level: 'silent' }), clock);
   const policy = new SinkPolicy(false, async () => [{ address: '93.184.216.34', family: 4 }]);

@@ -1,4 +1,5 @@
 import type { WebrtcEventType } from '../events/event-publisher';
+import type { StoredSubscription } from './subscription-store';
 
 /** One event waiting for delivery to one subscription's sink. Plain JSON. */
 export interface QueuedEvent {
@@ -20,6 +21,46 @@ export interface QueueHead {
   event: QueuedEvent;
   attempts: number;
 }
+
+/**
+ * A subscription's queue leased to the caller, with what delivering its head needs: the head and
+ * the subscription record (any state; undefined when the record is gone, so the queue must be
+ * dropped). Returned by the combined operations below so that a delivery costs no extra reads.
+ */
+export interface ClaimedQueue {
+  subscriptionId: string;
+  head: QueueHead;
+  subscription: StoredSubscription | undefined;
+}
+
+/** One `fanOut`: the event (without its per-subscription id) for every matching subscription of a device. */
+export interface FanOutRequest {
+  phoneNumber: string;
+  deviceId: string;
+  type: Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>;
+  time: string;
+  data: Record<string, unknown>;
+  correlator?: string;
+  /** Event ids to use, one per matching subscription, in order. */
+  ids: string[];
+  /** Lease each queue that is free and due to `owner` at once, and return its head (in-process hand-off). */
+  claim?: { owner: string; leaseMs: number };
+}
+
+export type FanOutResult =
+  /** Every matching subscription got its event (persisted); `claimed` are the queues now leased to the owner. */
+  | { kind: 'enqueued'; events: QueuedEvent[]; claimed: ClaimedQueue[] }
+  /** More subscriptions match than `ids` were given: nothing was written; call again with `needed` ids. */
+  | { kind: 'need-ids'; needed: number };
+
+/** What `ackAndNext` found. */
+export type AckNext =
+  /** The lease was lost or the head is not `eventId`: nothing changed, stop draining. */
+  | { kind: 'lost' }
+  /** Acked; the queue is empty and the lease has ended. */
+  | { kind: 'empty' }
+  /** Acked; the lease was extended and this is the next head. */
+  | { kind: 'next'; next: ClaimedQueue };
 
 /**
  * The durable outbox: one FIFO per subscription. An event is persisted here before anybody tries
@@ -46,4 +87,22 @@ export abstract class EventQueue {
   abstract discard(subscriptionId: string): Promise<string[]>;
   /** Events waiting across all subscriptions (metrics). */
   abstract backlog(): Promise<number>;
+
+  // ----- combined operations (one store round trip each) used by the delivery path
+
+  /**
+   * Atomically: finds the ACTIVE subscriptions of (phoneNumber, deviceId) not past `endsAt` that
+   * asked for `type` (as `SubscriptionStore.findByDevice` would) and appends one event to each
+   * one's queue (`enqueue` semantics). With `claim`, each of those queues that has no lease and a
+   * due head is leased to `claim.owner` (as `claimReady` would) and returned with its head, so the
+   * caller can deliver at once instead of waiting for a poll.
+   */
+  abstract fanOut(req: FanOutRequest): Promise<FanOutResult>;
+  /** `claimReady`, returning each claimed queue's head and subscription record (one round trip). */
+  abstract claimReadyHeads(now: number, limit: number, leaseMs: number, owner: string): Promise<ClaimedQueue[]>;
+  /**
+   * `ack`, then in the same atomic step: if the queue has a next event, extend `owner`'s lease by
+   * `leaseMs` and return that head; otherwise end the lease (as `release` would).
+   */
+  abstract ackAndNext(subscriptionId: string, eventId: string, owner: string, leaseMs: number): Promise<AckNext>;
 }

@@ -97,7 +97,7 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const transport = new UndiciSinkTransport(new SinkPolicy(allowPrivateSinks), 5000);
     const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts: 50, baseMs: 20, capMs: 200 }), pollMs: 20, leaseMs: 1000 });
     workers.push(worker);
-    const publisher = new QueueingEventPublisher(store, queue, () => worker.nudge());
+    const publisher = new QueueingEventPublisher(store, queue, worker);
     return { store, queue, metrics, worker, publisher, lifecycle };
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../clock';
-import { EventQueue, QueuedEvent, QueueHead } from '../event-queue';
+import { AckNext, ClaimedQueue, EventQueue, FanOutRequest, FanOutResult, QueuedEvent, QueueHead } from '../event-queue';
+import type { SubscriptionStore } from '../subscription-store';
 
 interface Fifo {
   events: QueuedEvent[];
@@ -9,14 +10,90 @@ interface Fifo {
   lease?: { owner: string; until: number };
 }
 
-/** In-memory EventQueue (single process): same semantics as the Redis one, copies on read and write. */
+/**
+ * In-memory EventQueue (single process): same semantics as the Redis one, copies on read and write.
+ * The combined operations (`fanOut`, `claimReadyHeads`, `ackAndNext`) read subscriptions from
+ * `subscriptions`, which must be given for them.
+ */
 @Injectable()
 export class MemoryEventQueue extends EventQueue {
   private readonly fifos = new Map<string, Fifo>();
   private readonly sequences = new Map<string, number>();
 
-  constructor(private readonly clock: Clock = Clock.system) {
+  constructor(
+    private readonly clock: Clock = Clock.system,
+    private readonly subscriptions?: SubscriptionStore,
+  ) {
     super();
+  }
+
+  private subs(): SubscriptionStore {
+    if (!this.subscriptions) throw new Error('MemoryEventQueue: the combined operations need the SubscriptionStore (constructor argument)');
+    return this.subscriptions;
+  }
+
+  private async claimed(subscriptionId: string, f: Fifo): Promise<ClaimedQueue | undefined> {
+    const e = f.events[0];
+    if (!e) return undefined;
+    const head: QueueHead = { event: structuredClone(e), attempts: f.attempts };
+    return { subscriptionId, head, subscription: await this.subs().get(subscriptionId) };
+  }
+
+  async fanOut(req: FanOutRequest): Promise<FanOutResult> {
+    const subs = (await this.subs().findByDevice(req.phoneNumber, req.deviceId)).filter((s) => s.types.includes(req.type));
+    if (subs.length > req.ids.length) return { kind: 'need-ids', needed: subs.length };
+    const now = this.clock.now();
+    const events: QueuedEvent[] = [];
+    const toClaim: [string, Fifo][] = [];
+    subs.forEach((sub, i) => {
+      const f = this.fifos.get(sub.id);
+      const free = !f || ((!f.lease || f.lease.until <= now) && f.readyAt <= now);
+      const stored = this.push({
+        id: req.ids[i] ?? '',
+        subscriptionId: sub.id,
+        type: req.type,
+        time: req.time,
+        data: req.data,
+        ...(req.correlator !== undefined ? { correlator: req.correlator } : {}),
+      });
+      events.push(stored);
+      const fifo = this.fifos.get(sub.id);
+      if (req.claim && free && fifo) {
+        fifo.lease = { owner: req.claim.owner, until: now + req.claim.leaseMs };
+        fifo.readyAt = now + req.claim.leaseMs;
+        toClaim.push([sub.id, fifo]);
+      }
+    });
+    const claimed: ClaimedQueue[] = [];
+    for (const [id, f] of toClaim) {
+      const c = await this.claimed(id, f);
+      if (c) claimed.push(c);
+    }
+    return { kind: 'enqueued', events, claimed };
+  }
+
+  async claimReadyHeads(now: number, limit: number, leaseMs: number, owner: string): Promise<ClaimedQueue[]> {
+    const out: ClaimedQueue[] = [];
+    for (const id of await this.claimReady(now, limit, leaseMs, owner)) {
+      const f = this.fifos.get(id);
+      const c = f && (await this.claimed(id, f));
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  async ackAndNext(subscriptionId: string, eventId: string, owner: string, leaseMs: number): Promise<AckNext> {
+    if (!(await this.ack(subscriptionId, eventId, owner))) return { kind: 'lost' };
+    const f = this.fifos.get(subscriptionId);
+    if (!f || f.events.length === 0) {
+      await this.release(subscriptionId, owner, this.clock.now());
+      return { kind: 'empty' };
+    }
+    const until = this.clock.now() + leaseMs;
+    f.lease = { owner, until };
+    f.readyAt = until;
+    const next = await this.claimed(subscriptionId, f);
+    return next ? { kind: 'next', next } : { kind: 'empty' };
   }
 
   private leased(f: Fifo | undefined, owner: string): f is Fifo {
@@ -24,6 +101,10 @@ export class MemoryEventQueue extends EventQueue {
   }
 
   async enqueue(event: Omit<QueuedEvent, 'sequence'>): Promise<QueuedEvent> {
+    return this.push(event);
+  }
+
+  private push(event: Omit<QueuedEvent, 'sequence'>): QueuedEvent {
     const sequence = (this.sequences.get(event.subscriptionId) ?? 0) + 1;
     this.sequences.set(event.subscriptionId, sequence);
     const stored: QueuedEvent = { ...structuredClone(event), sequence };

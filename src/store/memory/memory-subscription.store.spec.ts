@@ -4,7 +4,8 @@ import { aSubscription, ManualClock, subscriptionStoreContract } from '../subscr
 
 subscriptionStoreContract('memory', async () => {
   const clock = new ManualClock();
-  return { store: new MemorySubscriptionStore(clock), queue: new MemoryEventQueue(clock), clock };
+  const store = new MemorySubscriptionStore(clock);
+  return { store, queue: new MemoryEventQueue(clock, store), clock };
 });
 
 describe(MemorySubscriptionStore.name, () => {
