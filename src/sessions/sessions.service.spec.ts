@@ -229,3 +229,163 @@ describe('call-setup metrics', () => {
     expect(metrics.callSetupSnapshot().failures[0]).toMatchObject({ status: 'Busy', sipCode: 486 });
   });
 });
+
+describe('incoming calls', () => {
+  const BOB_SDP = SDP.replace('o=- 1 1', 'o=bob 7 7');
+  const incoming = (registrationId: string, key = 'tx1') => ({
+    transactionKey: key,
+    contactUser: registrationId,
+    requestUri: `sip:${registrationId}@127.0.0.1:5070`,
+    from: { uri: 'sip:+15550001234@127.0.0.1:5080', displayName: 'Carol' },
+    to: { uri: `sip:${ALICE}@ims.lab` },
+    sdp: SDP,
+    dialog: { callId: `in-${key}`, role: 'uas' as const, localTag: 'ours', remoteTag: 'theirs', localUri: `sip:${ALICE}@ims.lab`, remoteUri: 'sip:+15550001234@127.0.0.1', localSeq: 0, remoteSeq: 1, remoteTarget: 'sip:c@127.0.0.1:5080', routeSet: [], localContact: 'sip:x@127.0.0.1:5070', state: 'early' as const },
+  });
+  const responses = (sip: FakeSipGateway) => sip.calls.flatMap((c) => (c.op === 'respond' ? [c.code] : []));
+
+  async function ring() {
+    const t = await setup();
+    t.sip.emit('call.incoming', incoming(t.reg.registrationId));
+    await flush();
+    await flush();
+    const invitation = t.events.published.find((p) => p.type.endsWith('session-invitation'));
+    return { ...t, invitation, id: String(invitation?.data.mediaSessionId) };
+  }
+
+  it('offers the call to the app with a session-invitation event', async () => {
+    const { invitation } = await ring();
+    expect(invitation?.data).toMatchObject({ originatorAddress: 'tel:+15550001234', originatorName: 'Carol', receiverAddress: `tel:${ALICE}`, status: 'Initial', offer: { sdp: SDP } });
+  });
+
+  it('answers 480 when the device has no subscription, and stores nothing', async () => {
+    const t = await setup();
+    t.events.subscribed = false;
+    t.sip.emit('call.incoming', incoming(t.reg.registrationId));
+    await flush();
+    expect(responses(t.sip)).toEqual([480]);
+    expect(t.events.published).toHaveLength(0);
+  });
+
+  it('answers 480 for an unknown registration', async () => {
+    const t = await setup();
+    t.sip.emit('call.incoming', incoming('no-such-registration'));
+    await flush();
+    expect(responses(t.sip)).toEqual([480]);
+  });
+
+  it('rings (180), answers (200 with the app SDP) and connects on the ACK', async () => {
+    const { sessions, sip, id, events } = await ring();
+    expect((await sessions.updateStatus(principal(), id, { status: 'Ringing' })).status).toBe('Ringing');
+    const answering = sessions.updateStatus(principal(), id, { status: 'Connected', answer: { sdp: BOB_SDP } });
+    await flush();
+    await flush();
+    expect(responses(sip)).toEqual([180, 200]);
+    sip.emit('call.ack', { callId: 'in-tx1', localTag: 'ours', acked: true });
+    const res = await answering;
+    expect(res.status).toBe('Connected');
+    expect(res.answer?.sdp).toContain('o=bob');
+    expect(events.statuses()).toEqual(['Ringing', 'Connected']);
+  });
+
+  it('sends 183 with early media when the app rings with an SDP', async () => {
+    const { sessions, sip, id } = await ring();
+    await sessions.updateStatus(principal(), id, { status: 'InProgress', answer: { sdp: BOB_SDP } });
+    const r = sip.calls.find((c) => c.op === 'respond');
+    expect(r).toMatchObject({ code: 183, body: { contentType: 'application/sdp' } });
+  });
+
+  it('declines with 603', async () => {
+    const { sessions, sip, id } = await ring();
+    expect((await sessions.updateStatus(principal(), id, { status: 'Declined' })).status).toBe('Declined');
+    expect(responses(sip)).toEqual([603]);
+  });
+
+  it('declines with 603 on DELETE before answering', async () => {
+    const { sessions, sip, id } = await ring();
+    await sessions.remove(principal(), id);
+    expect(responses(sip)).toEqual([603]);
+  });
+
+  it('reports SessionCancelled when the caller CANCELs', async () => {
+    const { sip, id, store, events } = await ring();
+    sip.emit('call.cancelled', { callId: 'in-tx1', transactionKey: 'tx1' });
+    await flush();
+    await flush();
+    expect((await store.get(id))?.status).toBe('SessionCancelled');
+    expect(events.statuses()).toEqual(['SessionCancelled']);
+  });
+
+  it('refuses Connected without an answer (400) and Hold before answering (409)', async () => {
+    const { sessions, id } = await ring();
+    await expect(sessions.updateStatus(principal(), id, { status: 'Connected' })).rejects.toMatchObject({ status: 400 });
+    await expect(sessions.updateStatus(principal(), id, { status: 'Hold' })).rejects.toMatchObject({ status: 409, code: 'INCOMPATIBLE_STATE' });
+  });
+});
+
+describe('session updates', () => {
+  async function connected() {
+    const t = await setup();
+    const { mediaSessionId } = await t.sessions.create(principal(), t.reg.registrationId, t.body());
+    const { callId } = t.lastInvite();
+    t.sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: SDP.replace('o=- 1 1', 'o=far 1 1'), dialog: t.sip.answeredDialog(callId) });
+    await flush();
+    return { ...t, id: mediaSessionId, callId };
+  }
+  const lastRequest = (sip: FakeSipGateway) => [...sip.calls].reverse().find((c) => c.op === 'request');
+
+  it('holds with a re-INVITE offering sendonly, then resumes with sendrecv', async () => {
+    const { sessions, sip, id } = await connected();
+    sip.requestAnswer = SDP.replace('o=- 1 1', 'o=far 1 2') + 'a=recvonly\r\n';
+    expect((await sessions.updateStatus(principal(), id, { status: 'Hold' })).status).toBe('Hold');
+    const hold = lastRequest(sip);
+    expect(hold).toMatchObject({ method: 'INVITE' });
+    expect(hold?.op === 'request' && hold.body?.content).toMatch(/a=sendonly/);
+    expect(hold?.op === 'request' && hold.body?.content).toMatch(/^o=- 1 2 /m);
+    expect((await sessions.updateStatus(principal(), id, { status: 'Resume' })).status).toBe('Resume');
+    const resume = lastRequest(sip);
+    expect(resume?.op === 'request' && resume.body?.content).toMatch(/a=sendrecv/);
+  });
+
+  it('leaves the session unchanged and answers 502 when the far end refuses the re-INVITE', async () => {
+    const { sessions, sip, id } = await connected();
+    sip.requestOutcome = () => 488;
+    await expect(sessions.updateStatus(principal(), id, { status: 'Hold' })).rejects.toMatchObject({ status: 502 });
+    expect((await sessions.get(principal(), id)).status).toBe('Connected');
+  });
+
+  it('retries a re-INVITE that met glare (491) after a random delay', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+    try {
+      const { sessions, sip, id } = await connected();
+      let n = 0;
+      sip.requestOutcome = () => (n++ === 0 ? 491 : 200);
+      const p = sessions.updateStatus(principal(), id, { status: 'Hold' });
+      await flush();
+      await flush();
+      jest.advanceTimersByTime(4000);
+      expect((await p).status).toBe('Hold');
+      expect(sip.calls.filter((c) => c.op === 'request' && c.method === 'INVITE')).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('answers a far-end re-INVITE that holds us with recvonly and reports Hold', async () => {
+    const { sip, id, callId, store, events } = await connected();
+    const offer = SDP.replace('o=- 1 1', 'o=far 1 2') + 'a=sendonly\r\n';
+    sip.emit('dialog.request', { transactionKey: 'r1', method: 'INVITE', callId, localTag: 'lt', remoteTag: 'rt', cseq: 5, sdp: offer, headers: {} });
+    await flush();
+    await flush();
+    const r = sip.calls.find((c) => c.op === 'respond' && c.key === 'r1');
+    expect(r).toMatchObject({ code: 200 });
+    expect(r?.op === 'respond' && r.body?.content).toMatch(/a=recvonly/);
+    expect((await store.get(id))?.status).toBe('Hold');
+    expect(events.statuses().at(-1)).toBe('Hold');
+  });
+
+  it('refuses Connected on an outgoing call that is still ringing with 409', async () => {
+    const t = await setup();
+    const { mediaSessionId } = await t.sessions.create(principal(), t.reg.registrationId, t.body());
+    await expect(t.sessions.updateStatus(principal(), mediaSessionId, { status: 'Connected', answer: { sdp: SDP } })).rejects.toMatchObject({ status: 409, code: 'INCOMPATIBLE_STATE' });
+  });
+});

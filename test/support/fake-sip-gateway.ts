@@ -30,6 +30,8 @@ export class FakeSipGateway extends SipGateway {
     grantedExpiresS: t.expiresS,
   });
   requestOutcome: (method: string) => number = () => 200;
+  /** SDP the far end answers in-dialog offers with. */
+  requestAnswer: string | undefined = undefined;
   private readonly inviteListeners = new Map<string, (s: CallSignal) => void>();
 
   async register(target: RegistrationTarget): Promise<RegistrationGrant> {
@@ -94,7 +96,8 @@ export class FakeSipGateway extends SipGateway {
 
   async request(dialog: DialogState, method: string, opts?: { body?: SipBody }): Promise<InDialogResult> {
     this.calls.push({ op: 'request', method, dialog, ...(opts?.body && { body: opts.body }) });
-    return { code: this.requestOutcome(method), reason: 'OK', dialog: { ...dialog, localSeq: dialog.localSeq + 1 } };
+    const code = this.requestOutcome(method);
+    return { code, reason: code === 200 ? 'OK' : 'Nope', ...(this.requestAnswer && code < 300 && { sdp: this.requestAnswer }), dialog: { ...dialog, localSeq: dialog.localSeq + 1 } };
   }
 
   respond(key: string, code: number, reason: string, opts?: { body?: SipBody }): void {
