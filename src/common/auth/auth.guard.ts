@@ -19,6 +19,7 @@ const ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly getKey: JWTVerifyGetKey | undefined;
+  private static warned = false;
 
   constructor(
     private readonly reflector: Reflector,
@@ -26,7 +27,10 @@ export class AuthGuard implements CanActivate {
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
   ) {
     this.getKey = config.auth.jwksUrl ? jwksKeySource(config.auth.jwksUrl) : undefined;
-    if (!this.getKey) logger.warn('AUTH_JWKS_URL is not set: every API request will be refused with 401');
+    if (!this.getKey && !AuthGuard.warned) {
+      AuthGuard.warned = true;
+      logger.warn('AUTH_JWKS_URL is not set: every API request will be refused with 401');
+    }
   }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
