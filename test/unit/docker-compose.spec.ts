@@ -2,7 +2,7 @@
  * docker-compose.yml cannot be run in CI (no Docker), so check what can be checked statically:
  * the services exist, and every host path it mounts or builds from exists in the repo.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 
@@ -45,8 +45,8 @@ describe('docker-compose.yml', () => {
   const doc = asRecord(parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')), 'docker-compose.yml');
   const services = asRecord(doc['services'], 'services');
 
-  it('defines the gateway, redis, kamailio and sipp-uas services', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['gateway', 'redis', 'kamailio', 'sipp-uas']));
+  it('defines the gateway, redis, kamailio, sipp-uas, prometheus and grafana services', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['gateway', 'redis', 'kamailio', 'sipp-uas', 'prometheus', 'grafana']));
   });
 
   it.each(Object.keys(services))('service %s only references host paths that exist in the repo', (name) => {
@@ -86,5 +86,16 @@ describe('docker-compose.yml', () => {
     const cfg = readFileSync(join(ROOT, 'test/lab/kamailio/kamailio.cfg'), 'utf8');
     const fromCfg = Object.fromEntries([...cfg.matchAll(/\$sht\(subs=>(\+\d+)\) = "([^"]+)";/g)].map((m) => [m[1], { password: m[2] }]));
     expect(creds).toEqual(fromCfg);
+  });
+});
+
+describe('docker-compose monitoring', () => {
+  it('Prometheus scrapes the gateway service, and Grafana loads the dashboard from the mounted folder', () => {
+    const prom = readFileSync(resolve(__dirname, '..', '..', 'deploy', 'prometheus', 'prometheus.yml'), 'utf8');
+    expect(prom).toContain("gateway:8080");
+    const provider = readFileSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards', readdirSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards'))[0]!), 'utf8');
+    expect(provider).toContain('/var/lib/grafana/dashboards');
+    const dashboard = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'dashboards', 'gateway.json'), 'utf8')) as { panels?: unknown[] };
+    expect(dashboard.panels?.length).toBeGreaterThan(3);
   });
 });
