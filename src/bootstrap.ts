@@ -8,6 +8,7 @@ import { correlatorOf, isCorrelatorInvalid } from './common/http/correlator';
 import { sendError } from './common/http/camara-exception.filter';
 import { camaraValidationPipe } from './common/http/validation.pipe';
 import { ApiError } from './common/errors/api-error';
+import { requestContext } from './common/logging/request-context';
 
 /** Largest request body accepted (an SDP offer is ≤ 64 KiB; a PIDF-LO location a few KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -27,7 +28,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const logger = app.get<RootLogger>(ROOT_LOGGER);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', async (req, reply) => {
-    void reply.header('x-correlator', correlatorOf(req.raw));
+    const correlator = correlatorOf(req.raw);
+    requestContext.enterWith({ correlator });
+    void reply.header('x-correlator', correlator);
     if (isCorrelatorInvalid(req.raw)) {
       sendError(reply, req, new ApiError(400, 'INVALID_ARGUMENT', 'x-correlator does not match the pattern ^[a-zA-Z0-9-_:;./<>{}]{0,256}$.'), logger);
       return reply;

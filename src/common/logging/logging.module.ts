@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { AppConfig } from '../../config/app-config';
 import { correlatorOf } from '../http/correlator';
 import { ROOT_LOGGER, RootLogger } from './root-logger';
+import { requestMixin } from './request-context';
 
 /** Log fields that may carry secrets, censored in every line whatever logged them. */
 export const REDACTED_PATHS = [
@@ -27,6 +28,8 @@ export function createRootLogger(level: string, destination?: pino.DestinationSt
       base: { service: 'camara-webrtc-gateway' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Every line written while serving a request carries its x-correlator, whoever logs it.
+      mixin: requestMixin,
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
@@ -46,7 +49,6 @@ export function createRootLogger(level: string, destination?: pino.DestinationSt
         pinoHttp: {
           logger,
           genReqId: (req: IncomingMessage) => correlatorOf(req),
-          customProps: (req: IncomingMessage) => ({ correlator: correlatorOf(req) }),
           quietReqLogger: true,
           customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
             // 502-504 are the network or the store being away (logged where they happen): warn, not error.

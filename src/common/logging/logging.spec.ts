@@ -32,3 +32,16 @@ describe('root logger', () => {
     expect(out).toContain('[redacted]');
   });
 });
+
+describe('request context', () => {
+  it('adds the request correlator to every line written while serving it, and nothing outside', () => {
+    const { requestContext } = jest.requireActual<typeof import('./request-context')>('./request-context');
+    const c = capture();
+    const log = createRootLogger('info', c.stream);
+    requestContext.run({ correlator: 'corr-42' }, () => log.info({ mediaSessionId: 'm1' }, 'inside'));
+    log.info('outside');
+    const [inside, outside] = c.lines().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(inside).toMatchObject({ correlator: 'corr-42', mediaSessionId: 'm1' });
+    expect(outside?.correlator).toBeUndefined();
+  });
+});
