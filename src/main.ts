@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/app-config';
 import { createApp } from './bootstrap';
+import { ROOT_LOGGER, RootLogger } from './common/logging/root-logger';
 
 async function main(): Promise<void> {
   let config;
@@ -14,7 +15,12 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await createApp(config);
+  const logger = app.get<RootLogger>(ROOT_LOGGER);
+  // Safety net: every promise has its own .catch; one that slips through is a bug to log, not a
+  // reason to drop every call in progress (Node would otherwise exit on it).
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (bug)'));
   await app.listen(config.http.port, config.http.host);
+  logger.info({ port: config.http.port, store: config.store.kind, sipProxy: config.sip.outboundProxy }, 'gateway listening');
 }
 
 main().catch((err: unknown) => {
