@@ -3,7 +3,7 @@ import { Clock } from '../store/clock';
 import { MemoryEventQueue } from '../store/memory/memory-event-queue';
 import { MemorySubscriptionStore } from '../store/memory/memory-subscription.store';
 import type { StoredSubscription } from '../store/subscription-store';
-import { DeliveryWorker } from './delivery-worker';
+import { DeliveryWorker, DeliveryWorkerOptions } from './delivery-worker';
 import { WebrtcEventType } from './event-publisher';
 import { EventMetrics } from './event-metrics';
 import { QueueingEventPublisher } from './queueing-event-publisher';
@@ -40,7 +40,7 @@ const sub = (over: Partial<StoredSubscription> = {}): StoredSubscription => ({
   ...over,
 });
 
-function setup(maxAttempts = 4) {
+function setup(maxAttempts = 4, over: Partial<DeliveryWorkerOptions> = {}) {
   const clock = Clock.system; // Date.now, faked by Jest
   const store = new MemorySubscriptionStore(clock);
   const queue = new MemoryEventQueue(clock, store);
@@ -48,7 +48,7 @@ function setup(maxAttempts = 4) {
   const metrics = new EventMetrics(queue);
   const lifecycle = new SubscriptionLifecycle(store, queue, logger, clock);
   const random = () => 0.5; // no jitter: 100, 200, 400 ms
-  const worker = new DeliveryWorker(store, queue, sink, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts, baseMs: 100, random }), pollMs: 50, idlePollMs: 50, concurrency: 2 }, clock);
+  const worker = new DeliveryWorker(store, queue, sink, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts, baseMs: 100, random }), pollMs: 50, idlePollMs: 50, concurrency: 2, ...over }, clock);
   const publisher = new QueueingEventPublisher(store, queue, worker, clock);
   return { store, queue, sink, metrics, worker, publisher, lifecycle };
 }
@@ -76,6 +76,64 @@ describe(DeliveryWorker.name, () => {
     ]);
     expect(t.metrics.delivered).toBe(3);
     expect(await t.metrics.backlog()).toBe(0);
+    await t.worker.close();
+  });
+
+  it('delivers what this instance enqueues at once (hand-off), a burst back-to-back under one lease, without polling', async () => {
+    const t = setup(4, { pollMs: 3_600_000, idlePollMs: 3_600_000 });
+    const s = sub();
+    await t.store.create(s);
+    t.worker.start();
+    await jest.advanceTimersByTimeAsync(1); // the start-up poll
+    const claims = jest.spyOn(t.queue, 'claimReadyHeads');
+    const acks = jest.spyOn(t.queue, 'ackAndNext');
+    const renewals = jest.spyOn(t.queue, 'renew');
+    await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(t.sink.received.map((r) => r.event.data.reason)).toEqual(['r1']);
+    for (let i = 2; i <= 4; i++) await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(i));
+    for (let i = 0; i < 10; i++) await jest.advanceTimersByTimeAsync(0); // microtasks only: no timer is due
+    expect(t.sink.received.map((r) => r.event.data.reason)).toEqual(['r1', 'r2', 'r3', 'r4']);
+    expect(claims).not.toHaveBeenCalled();
+    expect(renewals).not.toHaveBeenCalled();
+    expect(acks).toHaveBeenCalledTimes(4);
+    expect(await t.metrics.backlog()).toBe(0);
+    await t.worker.close();
+  });
+
+  it('times its own retries instead of waiting for a poll', async () => {
+    const t = setup(4, { pollMs: 3_600_000, idlePollMs: 3_600_000 });
+    await t.store.create(sub());
+    let failures = 1;
+    t.sink.answer = () => (failures-- > 0 ? { kind: 'retry', reason: '503', status: 503 } : { kind: 'delivered', status: 204 });
+    t.worker.start();
+    await jest.advanceTimersByTimeAsync(1);
+    await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
+    await jest.advanceTimersByTimeAsync(90);
+    expect(t.sink.received).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(20); // backoff 100 ms
+    expect(t.sink.received).toHaveLength(2);
+    expect(t.metrics).toMatchObject({ delivered: 1, failedAttempts: 1 });
+    await t.worker.close();
+  });
+
+  it('renews a lease that is half spent before the next attempt', async () => {
+    const t = setup(4, { leaseMs: 1000, concurrency: 1 });
+    await t.store.create(sub({ sink: 'https://slow.example.com/' }));
+    await t.store.create(sub({ phoneNumber: '+34600000009', owner: '+34600000009', sink: 'https://next.example.com/' }));
+    t.sink.post = async (req) => {
+      if (req.sink.includes('slow')) await new Promise((r) => setTimeout(r, 700));
+      t.sink.received.push({ ...req, event: JSON.parse(req.body) as { id: string; type: string; data: Record<string, unknown> } });
+      return { kind: 'delivered', status: 204 };
+    };
+    t.worker.start();
+    await jest.advanceTimersByTimeAsync(1);
+    const renewals = jest.spyOn(t.queue, 'renew');
+    await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1)); // takes the only slot for 700 ms
+    await t.publisher.publish({ phoneNumber: '+34600000009', deviceId: audience.deviceId }, WebrtcEventType.sessionStatus, status(2)); // waits, leased
+    await jest.advanceTimersByTimeAsync(800);
+    expect(t.sink.received.map((r) => r.sink)).toEqual(['https://slow.example.com/', 'https://next.example.com/']);
+    expect(renewals).toHaveBeenCalledTimes(1);
     await t.worker.close();
   });
 

@@ -43,6 +43,9 @@ export interface DeliveryHandOff {
   handOff(claimed: readonly ClaimedQueue[], leasedAt: number): void;
 }
 
+/** Hand-offs kept waiting for a free slot, per slot of `concurrency`; beyond that they go back to the shared queue. */
+const PENDING_PER_SLOT = 16;
+
 type Step = { kind: 'stop' } | { kind: 'next'; next: ClaimedQueue; leasedAt: number };
 const STOP: Step = { kind: 'stop' };
 
@@ -77,6 +80,8 @@ export class DeliveryWorker implements DeliveryHandOff {
   /** Leased (handed off) while every slot was busy; started as slots free up. */
   private readonly pending: { claimed: ClaimedQueue; leasedAt: number }[] = [];
   private readonly pendingIds = new Set<string>();
+  /** Leased again (hand-off or poll) while our previous drain of the same queue was finishing. */
+  private readonly followUps = new Map<string, { claimed: ClaimedQueue; leasedAt: number }>();
   private pollDelay: number;
   /** The last poll filled every free slot: there may be more ready work. */
   private saturated = false;
@@ -129,11 +134,10 @@ export class DeliveryWorker implements DeliveryHandOff {
 
   handOff(claimed: readonly ClaimedQueue[], leasedAt: number): void {
     for (const c of claimed) {
-      // Our own drain of it is still running (its lease had lapsed and was re-taken): it goes on
-      // with ackAndNext under the new lease, which has the same owner.
-      if (this.inFlight.has(c.subscriptionId) || this.pendingIds.has(c.subscriptionId)) continue;
+      if (this.followUp(c, leasedAt)) continue;
       if (!this.running || this.closing) this.giveBack(c.subscriptionId, 0);
       else if (this.inFlight.size < this.concurrency) this.start1(c, leasedAt);
+      else if (this.pending.length >= this.concurrency * PENDING_PER_SLOT) this.giveBack(c.subscriptionId, 0); // overloaded: left to the poll
       else {
         this.pending.push({ claimed: c, leasedAt });
         this.pendingIds.add(c.subscriptionId);
@@ -223,11 +227,24 @@ export class DeliveryWorker implements DeliveryHandOff {
     const claimed = await this.queue.claimReadyHeads(leasedAt, free, this.leaseMs, this.instanceId);
     this.saturated = claimed.length >= free;
     for (const c of claimed) {
-      if (this.inFlight.has(c.subscriptionId)) continue;
+      if (this.followUp(c, leasedAt)) continue;
       if (this.closing) this.giveBack(c.subscriptionId, 0);
       else this.start1(c, leasedAt);
     }
     return claimed.length > 0;
+  }
+
+  /**
+   * A queue was leased to us while our drain of it is still finishing: that drain has already
+   * ended its lease (ack of the last event, retry, release) but not yet returned. The new lease
+   * is delivered right after it. Resolves true when `c` was taken care of this way.
+   */
+  private followUp(c: ClaimedQueue, leasedAt: number): boolean {
+    const id = c.subscriptionId;
+    if (this.pendingIds.has(id)) return true; // already waiting, under the same (re-taken) lease
+    if (!this.inFlight.has(id)) return false;
+    this.followUps.set(id, { claimed: c, leasedAt });
+    return true;
   }
 
   private start1(c: ClaimedQueue, leasedAt: number): void {
@@ -240,7 +257,11 @@ export class DeliveryWorker implements DeliveryHandOff {
       })
       .finally(() => {
         this.inFlight.delete(id);
-        this.next();
+        const f = this.followUps.get(id);
+        this.followUps.delete(id);
+        if (!f) this.next();
+        else if (this.closing) this.giveBack(id, 0);
+        else this.start1(f.claimed, f.leasedAt);
       });
     this.inFlight.set(id, p);
   }

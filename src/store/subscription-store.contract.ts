@@ -186,6 +186,109 @@ export function subscriptionStoreContract(name: string, make: () => Promise<Subs
       expect(await h.queue.renew('s1', 'A', 60_000)).toBe(false);
     });
 
+    const fan = (sub: StoredSubscription, ids: string[], claim?: { owner: string; leaseMs: number }) => ({
+      phoneNumber: sub.phoneNumber,
+      deviceId: sub.deviceId,
+      type: 'org.camaraproject.webrtc-events.v0.session-status' as const,
+      time: '2030-01-01T00:00:00.000Z',
+      data: { mediaSessionId: 'm1', status: 'Ringing', nested: { list: [] as unknown[] } },
+      correlator: 'c-1',
+      ids,
+      ...(claim ? { claim } : {}),
+    });
+
+    it('fanOut: one event per ACTIVE subscription of the device that asked for the type, atomically with the lookup', async () => {
+      const a = aSubscription();
+      const b = aSubscription();
+      const otherType = aSubscription({ types: ['org.camaraproject.webrtc-events.v0.session-invitation'] });
+      const otherDevice = aSubscription({ deviceId: '3fa85f64-5717-4562-b3fc-2c963f66afa6' });
+      const past = aSubscription({ endsAt: h.clock.now() + 10 });
+      const ended = aSubscription();
+      for (const s of [a, b, otherType, otherDevice, past, ended]) await h.store.create(s);
+      await h.store.end(ended.id, 'SUBSCRIPTION_DELETED');
+      h.clock.advance(10);
+      const r = await h.queue.fanOut(fan(a, ['e1', 'e2', 'e3']));
+      expect(r.kind).toBe('enqueued');
+      if (r.kind !== 'enqueued') return;
+      expect(r.claimed).toEqual([]);
+      expect(r.events.map((e) => e.subscriptionId).sort()).toEqual([a.id, b.id].sort());
+      expect(r.events.map((e) => e.id)).toEqual(['e1', 'e2']);
+      for (const e of r.events) {
+        expect(e).toEqual({ ...event(e.subscriptionId, e.id), correlator: 'c-1', sequence: 1 });
+        expect(await h.queue.head(e.subscriptionId)).toEqual({ event: e, attempts: 0 });
+      }
+      expect(await h.queue.backlog()).toBe(2);
+      const again = await h.queue.fanOut(fan(a, ['e4', 'e5']));
+      expect(again.kind === 'enqueued' && again.events.map((e) => e.sequence)).toEqual([2, 2]);
+      expect((await h.queue.claimReady(h.clock.now(), 10, 1000, 'A')).sort()).toEqual([a.id, b.id].sort());
+    });
+
+    it('fanOut asks for more ids, writing nothing, when more subscriptions match', async () => {
+      const a = aSubscription();
+      await h.store.create(a);
+      await h.store.create(aSubscription());
+      expect(await h.queue.fanOut(fan(a, ['e1']))).toEqual({ kind: 'need-ids', needed: 2 });
+      expect(await h.queue.backlog()).toBe(0);
+      expect(await h.queue.fanOut({ ...fan(a, []), phoneNumber: '+34999999999' })).toEqual({ kind: 'enqueued', events: [], claimed: [] });
+    });
+
+    it('fanOut with claim leases a free queue to the owner and returns its head and subscription', async () => {
+      const a = aSubscription();
+      await h.store.create(a);
+      const r = await h.queue.fanOut(fan(a, ['e1'], { owner: 'A', leaseMs: 1000 }));
+      expect(r.kind === 'enqueued' && r.claimed).toEqual([
+        { subscriptionId: a.id, head: { event: { ...event(a.id, 'e1'), correlator: 'c-1', sequence: 1 }, attempts: 0 }, subscription: { ...a, version: 1, state: 'ACTIVE' } },
+      ]);
+      // Leased: nobody else claims it, and a second fan-out does not hand it off again.
+      expect(await h.queue.claimReady(h.clock.now(), 10, 1000, 'B')).toEqual([]);
+      const second = await h.queue.fanOut(fan(a, ['e2'], { owner: 'A', leaseMs: 1000 }));
+      expect(second.kind === 'enqueued' && second.claimed).toEqual([]);
+      // ackAndNext: the burst is drained under the same lease.
+      expect(await h.queue.ackAndNext(a.id, 'e2', 'A', 1000)).toEqual({ kind: 'lost' });
+      expect(await h.queue.ackAndNext(a.id, 'e1', 'B', 1000)).toEqual({ kind: 'lost' });
+      const next = await h.queue.ackAndNext(a.id, 'e1', 'A', 1000);
+      expect(next).toMatchObject({ kind: 'next', next: { subscriptionId: a.id, head: { event: { id: 'e2', sequence: 2 }, attempts: 0 }, subscription: { id: a.id, version: 1 } } });
+      h.clock.advance(900);
+      expect(await h.queue.claimReady(h.clock.now(), 10, 1000, 'B')).toEqual([]); // the lease was extended
+      expect(await h.queue.ackAndNext(a.id, 'e2', 'A', 1000)).toEqual({ kind: 'empty' });
+      expect(await h.queue.backlog()).toBe(0);
+      // Empty: the lease has ended, the next fan-out claims again (for anyone).
+      const third = await h.queue.fanOut(fan(a, ['e3'], { owner: 'B', leaseMs: 1000 }));
+      expect(third.kind === 'enqueued' && third.claimed.map((c) => [c.subscriptionId, c.head.event.id])).toEqual([[a.id, 'e3']]);
+    });
+
+    it('fanOut with claim does not take a queue whose head waits for a retry, and hands off the oldest event first', async () => {
+      const a = aSubscription();
+      await h.store.create(a);
+      const now = h.clock.now();
+      await h.queue.fanOut(fan(a, ['e1']));
+      await h.queue.claimReady(now, 10, 1000, 'A');
+      await h.queue.retryAt(a.id, 'e1', 2, now + 500, 'A');
+      const r = await h.queue.fanOut(fan(a, ['e2'], { owner: 'A', leaseMs: 1000 }));
+      expect(r.kind === 'enqueued' && r.claimed).toEqual([]);
+      h.clock.advance(500);
+      const due = await h.queue.fanOut(fan(a, ['e3'], { owner: 'B', leaseMs: 1000 }));
+      expect(due.kind === 'enqueued' && due.claimed.map((c) => [c.head.event.id, c.head.attempts])).toEqual([['e1', 2]]);
+    });
+
+    it('claimReadyHeads leases ready queues with their heads, attempts and subscription records', async () => {
+      const a = aSubscription();
+      await h.store.create(a);
+      const now = h.clock.now();
+      await h.queue.fanOut(fan(a, ['e1']));
+      await h.queue.enqueue(event('orphan', 'e9'));
+      await h.queue.claimReady(now, 10, 1000, 'A');
+      await h.queue.retryAt(a.id, 'e1', 1, now, 'A');
+      await h.queue.release('orphan', 'A', now);
+      const claimed = await h.queue.claimReadyHeads(now, 10, 1000, 'B');
+      expect(claimed.sort((x, y) => x.subscriptionId.localeCompare(y.subscriptionId))).toEqual([
+        { subscriptionId: 'orphan', head: { event: { ...event('orphan', 'e9'), sequence: 1 }, attempts: 0 }, subscription: undefined },
+        { subscriptionId: a.id, head: { event: { ...event(a.id, 'e1'), correlator: 'c-1', sequence: 1 }, attempts: 1 }, subscription: { ...a, version: 1, state: 'ACTIVE' } },
+      ].sort((x, y) => x.subscriptionId.localeCompare(y.subscriptionId)));
+      expect(await h.queue.claimReadyHeads(now, 10, 1000, 'C')).toEqual([]);
+      expect(await h.queue.ack(a.id, 'e1', 'B')).toBe(true);
+    });
+
     it('discards a queue and reports what was in it', async () => {
       await h.queue.enqueue(event('s1', 'e1'));
       await h.queue.enqueue(event('s1', 'e2'));

@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { freePort } from '../support/ports';
-import { DeliveryWorker } from '../../src/events/delivery-worker';
+import { DeliveryWorker, DeliveryWorkerOptions } from '../../src/events/delivery-worker';
 import { WebrtcEventType } from '../../src/events/event-publisher';
 import { EventMetrics } from '../../src/events/event-metrics';
 import { QueueingEventPublisher } from '../../src/events/queueing-event-publisher';
@@ -87,7 +87,7 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
   });
 
   /** One "gateway instance": its own Redis connection, stores, worker. */
-  function instance(prefix: string, allowPrivateSinks = true) {
+  function instance(prefix: string, allowPrivateSinks = true, over: Partial<DeliveryWorkerOptions> = {}) {
     const redis = new Redis(lab.url);
     clients.push(redis);
     const store = new RedisSubscriptionStore(redis, prefix);
@@ -95,7 +95,7 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const metrics = new EventMetrics(queue);
     const lifecycle = new SubscriptionLifecycle(store, queue, logger);
     const transport = new UndiciSinkTransport(new SinkPolicy(allowPrivateSinks), 5000);
-    const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts: 50, baseMs: 20, capMs: 200 }), pollMs: 20, leaseMs: 1000 });
+    const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts: 50, baseMs: 20, capMs: 200 }), pollMs: 20, leaseMs: 1000, ...over });
     workers.push(worker);
     const publisher = new QueueingEventPublisher(store, queue, worker);
     return { store, queue, metrics, worker, publisher, lifecycle };
@@ -172,6 +172,62 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(sink.received).toHaveLength(0);
     await until(() => sink.received.length === 1);
+    await sink.down();
+  });
+
+  /**
+   * The delivery path's cost, counted with MONITOR (client commands only: what runs inside a Lua
+   * script is not a round trip). Per delivered event at most N = 2: the fan-out script (lookup +
+   * enqueue + lease, hand-off in-process) and the ack-and-next script (ack + next head, or release).
+   * Polls (2 per poll interval, with the interval growing to `idlePollMs` when idle) come on top
+   * and are kept out of this window by a long poll interval.
+   */
+  it('costs at most 2 Redis round trips per delivered event, one at a time or in a burst', async () => {
+    const N = 2;
+    const sink = new Sink(await freePort('tcp'));
+    await sink.up();
+    const gw = instance(`rt${++n}:`, true, { pollMs: 60_000, idlePollMs: 60_000 });
+    await gw.store.create(subscription(sink.url));
+    gw.worker.start();
+    await new Promise((r) => setTimeout(r, 50)); // the start-up poll
+    await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Connected', reason: 'warm-up' }); // scripts loaded (no NOSCRIPT retry below)
+    await until(() => sink.received.length === 1);
+    await gw.worker.idle();
+    sink.received.length = 0;
+
+    const mon = await new Redis(lab.url).monitor();
+    const by: Record<string, number> = {};
+    let roundTrips = 0;
+    let inLua = 0;
+    mon.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua' || source.endsWith(' lua')) {
+        inLua += 1;
+        return;
+      }
+      const cmd = (args[0] ?? '').toLowerCase();
+      by[cmd] = (by[cmd] ?? 0) + 1;
+      roundTrips += 1;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+
+    const single = 20;
+    for (let i = 1; i <= single; i++) {
+      await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Connected', reason: `s${i}` });
+      await until(() => sink.received.length === i);
+    }
+    const burst = 20;
+    for (let i = 1; i <= burst; i++) await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Connected', reason: `b${i}` });
+    await until(() => sink.received.length === single + burst);
+    await gw.worker.idle();
+    await new Promise((r) => setTimeout(r, 100)); // let MONITOR catch up
+    mon.disconnect();
+
+    const events = single + burst;
+    expect(sink.received.map((r) => r.body.data.sequenceNumber)).toEqual(Array.from({ length: events }, (_, i) => i + 2));
+    expect(Object.keys(by)).toEqual(['evalsha']);
+    expect(roundTrips).toBeLessThanOrEqual(N * events);
+    expect(inLua / events).toBeLessThan(25);
+    expect(await gw.metrics.backlog()).toBe(0);
     await sink.down();
   });
 

@@ -83,10 +83,13 @@ export class MemoryEventQueue extends EventQueue {
   }
 
   async ackAndNext(subscriptionId: string, eventId: string, owner: string, leaseMs: number): Promise<AckNext> {
-    if (!(await this.ack(subscriptionId, eventId, owner))) return { kind: 'lost' };
+    // No await until the state is settled: it is one atomic step, like the Redis script.
     const f = this.fifos.get(subscriptionId);
-    if (!f || f.events.length === 0) {
-      await this.release(subscriptionId, owner, this.clock.now());
+    if (!this.leased(f, owner) || f.events[0]?.id !== eventId) return { kind: 'lost' };
+    f.events.shift();
+    f.attempts = 0;
+    if (f.events.length === 0) {
+      this.fifos.delete(subscriptionId);
       return { kind: 'empty' };
     }
     const until = this.clock.now() + leaseMs;
