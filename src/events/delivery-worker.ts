@@ -327,7 +327,7 @@ export class DeliveryWorker implements DeliveryHandOff {
     const ids = () => ({ subscriptionId: sub.id, eventId: event.id, eventType: event.type, ...(event.correlator ? { correlator: event.correlator } : {}) });
     switch (outcome.kind) {
       case 'delivered':
-        this.metrics.delivered += 1;
+        this.metrics.recordDelivered(this.clock.now() - Date.parse(event.time));
         if (this.logger.isLevelEnabled('debug')) this.logger.debug({ ...ids(), status: outcome.status }, 'event delivered');
         if (ending) {
           if (await this.queue.ack(sub.id, event.id, this.instanceId)) await this.finish(sub.id);
@@ -335,13 +335,13 @@ export class DeliveryWorker implements DeliveryHandOff {
         }
         return (await this.ackNext(sub.id, event.id)) ?? STOP;
       case 'gone':
-        this.metrics.failedAttempts += 1;
+        this.metrics.recordFailedAttempt('http_error');
         this.logger.warn(ids(), 'sink answered 410 Gone: subscription ends (NETWORK_TERMINATED); subscription-ended cannot be delivered to it');
         await this.lifecycle.end(sub, 'NETWORK_TERMINATED');
         await this.dropQueue(sub.id, 'sink answered 410 Gone');
         return STOP;
       case 'retry': {
-        this.metrics.failedAttempts += 1;
+        this.metrics.recordFailedAttempt(outcome.status !== undefined ? 'http_error' : /timeout/i.test(outcome.reason) ? 'timeout' : 'network_error');
         const attempts = head.attempts + 1;
         if (attempts >= this.opts.schedule.maxAttempts) return this.drop(sub.id, head, `${outcome.reason}; ${attempts} attempts spent`, ending);
         const delay = this.opts.schedule.delayMs(attempts, outcome.retryAfterMs);
@@ -350,14 +350,14 @@ export class DeliveryWorker implements DeliveryHandOff {
         return STOP;
       }
       case 'reject':
-        this.metrics.failedAttempts += 1;
+        this.metrics.recordFailedAttempt(outcome.status !== undefined ? 'http_error' : 'refused');
         return this.drop(sub.id, head, outcome.reason, ending);
     }
   }
 
   private async drop(subscriptionId: string, head: QueueHead, reason: string, ending: boolean): Promise<Step> {
     const log = () => {
-      this.metrics.dropped += 1;
+      this.metrics.recordDropped(/attempts spent/.test(reason) ? 'retries_exhausted' : 'rejected');
       this.logger.error({ subscriptionId, eventId: head.event.id, eventType: head.event.type, attempts: head.attempts + 1 }, `event dropped: ${reason}`);
     };
     if (ending) {
@@ -380,7 +380,7 @@ export class DeliveryWorker implements DeliveryHandOff {
   private async dropQueue(subscriptionId: string, reason: string): Promise<void> {
     const ids = await this.queue.discard(subscriptionId);
     for (const eventId of ids) {
-      this.metrics.dropped += 1;
+      this.metrics.recordDropped(/410/.test(reason) ? 'sink_gone' : 'subscription_deleted');
       this.logger.error({ subscriptionId, eventId }, `event dropped: ${reason}`);
     }
     await this.store.purge(subscriptionId);

@@ -12,13 +12,42 @@ export interface EventDeliveryStats {
   backlog(): Promise<number>;
 }
 
-/** The counters behind `EventDeliveryStats`; the delivery worker increments them. */
+/** What event delivery reports for monitoring (implemented by the observability module's GatewayMetrics). */
+export interface EventTelemetry {
+  eventDeliveryAttempt(outcome: 'delivered' | 'http_error' | 'network_error' | 'timeout' | 'refused'): void;
+  eventDelivered(latencyMs: number): void;
+  eventDropped(reason: 'retries_exhausted' | 'rejected' | 'sink_gone' | 'subscription_deleted'): void;
+}
+
+/** Optional DI token for an EventTelemetry. */
+export const EVENT_TELEMETRY = Symbol('EVENT_TELEMETRY');
+
+/** The counters behind `EventDeliveryStats`; the delivery worker records through it. */
 export class EventMetrics implements EventDeliveryStats {
   delivered = 0;
   failedAttempts = 0;
   dropped = 0;
 
-  constructor(private readonly queue: EventQueue) {}
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly telemetry?: EventTelemetry,
+  ) {}
+
+  recordDelivered(latencyMs: number): void {
+    this.delivered += 1;
+    this.telemetry?.eventDeliveryAttempt('delivered');
+    this.telemetry?.eventDelivered(Math.max(0, latencyMs));
+  }
+
+  recordFailedAttempt(outcome: 'http_error' | 'network_error' | 'timeout' | 'refused'): void {
+    this.failedAttempts += 1;
+    this.telemetry?.eventDeliveryAttempt(outcome);
+  }
+
+  recordDropped(reason: 'retries_exhausted' | 'rejected' | 'sink_gone' | 'subscription_deleted'): void {
+    this.dropped += 1;
+    this.telemetry?.eventDropped(reason);
+  }
 
   backlog(): Promise<number> {
     return this.queue.backlog();

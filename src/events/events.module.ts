@@ -12,7 +12,7 @@ import { RegistrationStore } from '../store/registration-store';
 import { SubscriptionStore } from '../store/subscription-store';
 import { DeliveryWorker } from './delivery-worker';
 import { EventPublisher } from './event-publisher';
-import { EventMetrics } from './event-metrics';
+import { EVENT_TELEMETRY, EventMetrics, EventTelemetry } from './event-metrics';
 import { QueueingEventPublisher } from './queueing-event-publisher';
 import { exponentialBackoff } from './retry-schedule';
 import { SinkPolicy } from './sink-address';
@@ -55,7 +55,11 @@ const providers: Provider[] = [
   },
   { provide: SinkPolicy, inject: [AppConfig], useFactory: (config: AppConfig) => new SinkPolicy(config.events.allowPrivateSinks) },
   { provide: SinkTransport, inject: [SinkPolicy], useFactory: (policy: SinkPolicy) => new UndiciSinkTransport(policy) },
-  { provide: EventMetrics, inject: [EventQueue], useFactory: (queue: EventQueue) => new EventMetrics(queue) },
+  {
+    provide: EventMetrics,
+    inject: [EventQueue, { token: EVENT_TELEMETRY, optional: true }],
+    useFactory: (queue: EventQueue, telemetry?: EventTelemetry) => new EventMetrics(queue, telemetry),
+  },
   {
     provide: SubscriptionLifecycle,
     inject: [SubscriptionStore, EventQueue, ROOT_LOGGER, Clock],

@@ -2,6 +2,8 @@ import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { SipModule } from '../sip/sip.module';
 import { SIP_TELEMETRY } from '../sip/sip-telemetry';
+import { EVENT_TELEMETRY } from '../events/event-metrics';
+import { EventsModule } from '../events/events.module';
 import { DashboardAccessGuard } from './dashboard/dashboard-access.guard';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { HealthController } from './health/health.controller';
@@ -24,9 +26,9 @@ import { OpenApiController } from './openapi/openapi.controller';
   // Terminus logs every failed check at error level; readiness is polled every few seconds, so
   // SipProxyProbe logs state changes instead.
   // SipModule is a static module: importing it shares the app's one SipGateway instance.
-  imports: [TerminusModule.forRoot({ logger: false }), SipModule],
+  imports: [TerminusModule.forRoot({ logger: false }), SipModule, EventsModule],
   controllers: [MetricsController, HealthController, DashboardController, OpenApiController],
-  providers: [GatewayMetrics, { provide: SIP_TELEMETRY, useExisting: GatewayMetrics }, StoreGauges, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
-  exports: [GatewayMetrics, SIP_TELEMETRY],
+  providers: [GatewayMetrics, { provide: SIP_TELEMETRY, useExisting: GatewayMetrics }, { provide: EVENT_TELEMETRY, useExisting: GatewayMetrics }, StoreGauges, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
+  exports: [GatewayMetrics, SIP_TELEMETRY, EVENT_TELEMETRY],
 })
 export class ObservabilityModule {}

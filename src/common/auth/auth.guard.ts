@@ -8,8 +8,19 @@ import { jwksKeySource } from './jwks-key-source';
 import type { Principal } from './principal';
 import { PUBLIC_KEY, requireScopes, SCOPES_KEY } from './scopes.decorator';
 
+/**
+ * Verified tokens, by their exact text: an app sends the same access token with every request,
+ * and an ES256/RS256 verification costs far more than the rest of a request. An entry lives until
+ * the token's `exp`, at most VERIFIED_TTL_MS (so a key removed from the JWKS stops working
+ * within that time), and the cache is bounded (oldest first out).
+ */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 10_000;
+
 /** Asymmetric algorithms only: never `none`, never HS* (a shared secret would let any holder mint tokens). */
 const ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
+/** CAMARA PhoneNumber: a `phone_number` claim of another shape binds the token to no subscriber. */
+const E164 = /^\+[1-9][0-9]{4,14}$/;
 
 /**
  * Verifies the Bearer JWT (CAMARA security profile) and the operation's scopes.
@@ -20,6 +31,7 @@ const ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
 export class AuthGuard implements CanActivate {
   private readonly getKey: JWTVerifyGetKey | undefined;
   private static warned = false;
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -48,6 +60,12 @@ export class AuthGuard implements CanActivate {
     const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(value ?? '');
     if (!match?.[1]) throw unauthenticated('Missing or malformed Authorization header: a Bearer access token is required.');
     if (!this.getKey) throw unauthenticated('No token signing keys are configured on this gateway (AUTH_JWKS_URL).');
+    const now = Date.now();
+    const cached = this.verified.get(match[1]);
+    if (cached) {
+      if (cached.until > now) return cached.principal;
+      this.verified.delete(match[1]);
+    }
     try {
       const { payload } = await jwtVerify(match[1], this.getKey, {
         algorithms: ALGORITHMS,
@@ -56,7 +74,13 @@ export class AuthGuard implements CanActivate {
       });
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
       const phone = typeof payload.phone_number === 'string' ? payload.phone_number : undefined;
-      return { subject: payload.sub, phoneNumber: phone, scopes: new Set(scope.split(' ').filter((s) => s !== '')) };
+      const principal: Principal = { subject: payload.sub, phoneNumber: phone !== undefined && E164.test(phone) ? phone : undefined, scopes: new Set(scope.split(' ').filter((s) => s !== '')) };
+      const until = Math.min(now + VERIFIED_TTL_MS, typeof payload.exp === 'number' ? payload.exp * 1000 : now);
+      if (until > now) {
+        if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value as string);
+        this.verified.set(match[1], { principal, until });
+      }
+      return principal;
     } catch (err) {
       if (err instanceof ApiError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired.');
