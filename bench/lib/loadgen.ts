@@ -245,7 +245,8 @@ export interface CallTiming {
   post: number;
   /** Connected seen at the sink, ms after the scheduled start */
   connected: number;
-  ringing: number;
+  /** undefined when the far end's 180 was overtaken by its 200 (Kamailio's UDP workers can reorder them; the gateway then ignores the late 180 and reports Connected only). */
+  ringing: number | undefined;
   /** DELETE answered, ms after it was sent */
   del: number;
   /** Terminated seen at the sink, ms after DELETE was sent */
@@ -289,8 +290,7 @@ export async function fullCall(client: GatewayClient, sink: EventSink, app: Virt
     const tDel = performance.now();
     if (del.status !== 204 && del.status !== 200) throw new Error(`DELETE /sessions: ${describeError(del)}`);
     const tTerm = await withTimeout(w.wait('Terminated'), o.stepTimeoutMs, 'Terminated event');
-    if (!ring) throw new Error('no Ringing event before Connected');
-    return { post: tPost - scheduledAt, ringing: ring.at - scheduledAt, connected: tConn - scheduledAt, del: tDel - tDel0, terminated: tTerm - tDel0 };
+    return { post: tPost - scheduledAt, ringing: ring ? ring.at - scheduledAt : undefined, connected: tConn - scheduledAt, del: tDel - tDel0, terminated: tTerm - tDel0 };
   } finally {
     // late events of this session are ignored (a new watch would be created and never read: keep it bounded)
     setTimeout(() => sink.forget(id), 2000).unref();

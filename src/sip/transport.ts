@@ -2,6 +2,9 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { makeStreamFramer } from './wire';
 
+/** Socket buffer asked for the UDP listener (capped by the kernel). */
+export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export type SipProtocol = 'UDP' | 'TCP';
 
 export interface Peer {
@@ -46,7 +49,10 @@ export class SipTransport {
 
   async listen(): Promise<void> {
     if (this.protocol === 'UDP') {
-      const socket = dgram.createSocket({ type: net.isIPv6(this.address) ? 'udp6' : 'udp4', reuseAddr: false });
+      // One socket carries every subscriber's signalling: bursts (a wave of REGISTER refreshes, a
+      // call spike) overflow the kernel's default ~200 KB buffers, and every lost datagram costs a
+      // T1 (500 ms) retransmission. Ask for 4 MiB; Linux caps it at net.core.[rw]mem_max.
+      const socket = dgram.createSocket({ type: net.isIPv6(this.address) ? 'udp6' : 'udp4', reuseAddr: false, recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
       this.udp = socket;
       socket.on('message', (buf, rinfo) => this.events.onMessage(buf, { protocol: 'UDP', address: rinfo.address, port: rinfo.port }));
       await new Promise<void>((resolve, reject) => {
