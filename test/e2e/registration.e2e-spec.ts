@@ -117,6 +117,16 @@ describe('webrtc-registration over a real IMS core (Kamailio)', () => {
     }
   });
 
+  it('removes its bindings at graceful shutdown when it is their last holder (in-memory store)', async () => {
+    const solo = await startGateway(lab, idp, {});
+    const res = await solo.request('POST', BASE, { token, body: { deviceId: randomUUID() } });
+    expect(res.status).toBe(201);
+    const { registrationId } = res.body as { registrationId: string };
+    expect((await lab.kamailio.locations(ALICE)).some((b) => b.contact.includes(registrationId))).toBe(true);
+    await solo.close();
+    expect((await lab.kamailio.locations(ALICE)).some((b) => b.contact.includes(registrationId))).toBe(false);
+  });
+
   it('answers 403 PERMISSION_DENIED when the IMS core refuses the credentials, and stores nothing', async () => {
     const wrong = await startGateway(lab, idp, { SIP_CREDENTIALS_FILE: writeCredentialsFile({ [ALICE]: 'wrong-password' }) });
     try {
