@@ -195,7 +195,9 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     await gw.worker.idle();
     sink.received.length = 0;
 
-    const mon = await new Redis(lab.url).monitor();
+    const base = new Redis(lab.url);
+    clients.push(base); // monitor() opens its own connection; the base one is closed with the others
+    const mon = await base.monitor();
     const by: Record<string, number> = {};
     let roundTrips = 0;
     let inLua = 0;
