@@ -183,7 +183,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
         this.setup.set(session.mediaSessionId, { startedAt: this.clock.now(), provisional: false, answered: false });
         this.metrics.callStarted('outgoing');
         sent = await this.mutate(session.mediaSessionId, (s) => ({ ...s, dialog: mergeDialog(s.dialog, handle.dialog) }));
-        log.info({ callId: handle.callId, to: call.requestUri, callType: session.callType }, 'INVITE sent');
+        log.debug({ callId: handle.callId, to: call.requestUri, callType: session.callType }, 'INVITE sent');
       } catch (err) {
         await this.mutate(session.mediaSessionId, (s) => this.finalise(s, 'Failed', undefined, err instanceof Error ? err.message : String(err)));
         this.cache.delete(session.mediaSessionId);

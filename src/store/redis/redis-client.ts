@@ -8,6 +8,9 @@ export function createRedisClient(url: string): Redis {
   return new Redis(url, {
     // Fail fast instead of queueing while Redis is away: requests get 503, not a hang.
     enableOfflineQueue: false,
+    // Commands issued in the same tick (several calls' transitions, an event fan-out) go out in
+    // one write: fewer syscalls per call under load.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: 2000,
     connectTimeout: 2000,
