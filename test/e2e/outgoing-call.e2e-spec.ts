@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
-import { Lab, startLab } from '../support/lab';
-import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
+import { freePort, Lab, startLab } from '../support/lab';
+import { eventually, GatewayUnderTest, spawnGatewayProcess, startGateway } from '../support/gateway';
 
 const ALICE = '+17085852753';
 const REG = '/webrtc-registration/v0.4/sessions';
@@ -157,9 +157,9 @@ describe('outgoing calls over a real IMS core (Kamailio + SIPp far ends)', () =>
     expect(unknown.status).toBe(404);
   });
 
-  it('a session created on one gateway is ended (BYE) by another sharing the same Redis', async () => {
+  it('a session created by one gateway process is ended (BYE) by another process sharing the same Redis', async () => {
     const a = await startGateway(lab, idp, { REDIS_KEY_PREFIX: 'shared:' });
-    const b = await startGateway(lab, idp, { REDIS_KEY_PREFIX: 'shared:' });
+    const b = await spawnGatewayProcess({ ...a.env, SIP_LISTEN_PORT: String(await freePort('both')) });
     try {
       const reg = await a.request('POST', REG, { token, body: { deviceId: randomUUID() } });
       const rid = (reg.body as { registrationId: string }).registrationId;
@@ -178,7 +178,7 @@ describe('outgoing calls over a real IMS core (Kamailio + SIPp far ends)', () =>
       expect((await a.request('GET', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(404);
     } finally {
       await a.close();
-      await b.close();
+      await b.stop();
     }
   });
 });

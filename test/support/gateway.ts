@@ -98,3 +98,49 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The gateway as its own OS process (`src/main.ts` under ts-node), for tests that need two processes. */
+export interface GatewayProcess {
+  base: string;
+  sipPort: number;
+  request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  stop(): Promise<void>;
+}
+
+export async function spawnGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const { ManagedProcess, makeLabDir, REPO_ROOT } = await import('./proc');
+  const httpPort = await freePort('tcp');
+  const sipPort = Number(env.SIP_LISTEN_PORT ?? (await freePort('both')));
+  const dir = makeLabDir('gateway-process');
+  const proc = await ManagedProcess.start({
+    name: 'gateway',
+    command: process.execPath,
+    args: ['--require', 'ts-node/register/transpile-only', join(REPO_ROOT, 'src', 'main.ts')],
+    cwd: REPO_ROOT,
+    logFile: join(dir, 'gateway.log'),
+    env: { ...process.env, ...env, PORT: String(httpPort), HOST: '127.0.0.1', SIP_LISTEN_PORT: String(sipPort), LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
+  });
+  const base = `http://127.0.0.1:${httpPort}`;
+  await eventually(async () => (await fetch(`${base}/health/live`).then((r) => r.ok, () => false)) || undefined, 30_000, 'gateway process to listen');
+  return {
+    base,
+    sipPort,
+    async request(method, url, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${base}${url}`, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) });
+      const text = await res.text();
+      let body: unknown = undefined;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = text;
+      }
+      return { status: res.status, headers: Object.fromEntries(res.headers), body, text };
+    },
+    async stop() {
+      await proc.stop();
+    },
+  };
+}
