@@ -427,7 +427,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
         await this.mutate(id, (x) => ({ ...x, deleted: true }), false);
         return;
       }
-      this.cache.set(id, s);
+      // Refresh the copy only of a session this instance drives (the cache must not grow with others').
+      if (this.cache.has(id)) this.cache.set(id, s);
       if (EARLY_STATUSES.has(s.status) && s.direction === 'incoming') {
         // RFC 3261 §21.6.2: the callee does not want to take the call.
         this.answerPending(id, 603, 'Decline');
@@ -459,7 +460,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     await this.serial(id, async () => {
       const s = (await this.store.get(id)) ?? undefined;
       if (!s || s.deleted) throw notFound(`Session ${id} not found.`);
-      this.cache.set(id, s);
+      // Refresh the copy only of a session this instance drives (the cache must not grow with others').
+      if (this.cache.has(id)) this.cache.set(id, s);
       if (isFinal(s.status)) throw incompatibleState(`The session is ${s.status}: its status cannot change any more.`);
       if (s.direction === 'incoming' && EARLY_STATUSES.has(s.status)) {
         waitAck = await this.answerIncoming(s, body);
