@@ -19,6 +19,16 @@ export function createRedisClient(url: string): Redis {
   });
 }
 
+/**
+ * Registers Lua scripts as ioredis commands (EVALSHA, loaded on first use) on a client shared by
+ * several stores: each command is defined once, whichever store comes first.
+ */
+export function defineScripts(redis: Redis, scripts: Record<string, { keys: number; lua: string }>): void {
+  for (const [name, { keys: numberOfKeys, lua }] of Object.entries(scripts)) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  }
+}
+
 /** Runs a Redis operation, translating connection failures into StoreUnavailableError. */
 export async function guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
   try {

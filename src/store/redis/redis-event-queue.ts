@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import { Clock } from '../clock';
 import { AckNext, ClaimedQueue, EventQueue, FanOutRequest, FanOutResult, QueuedEvent, QueueHead } from '../event-queue';
 import type { StoredSubscription } from '../subscription-store';
-import { guard } from './redis-client';
+import { defineScripts, guard } from './redis-client';
 import { subscriptionKeys } from './redis-subscription.store';
 
 /** Every key the event queue writes. NOTE: kept here, like `subscriptionKeys`, until folded into `keys()`. */
@@ -226,20 +226,18 @@ export class RedisEventQueue extends EventQueue {
     super();
     this.k = eventQueueKeys(prefix);
     this.sk = subscriptionKeys(prefix);
-    if (!('evEnqueue' in redis)) {
-      redis.defineCommand('evEnqueue', { numberOfKeys: 4, lua: ENQUEUE });
-      redis.defineCommand('evClaim', { numberOfKeys: 1, lua: CLAIM });
-      redis.defineCommand('evRenew', { numberOfKeys: 2, lua: RENEW });
-      redis.defineCommand('evAck', { numberOfKeys: 4, lua: ACK });
-      redis.defineCommand('evRetry', { numberOfKeys: 4, lua: RETRY });
-      redis.defineCommand('evRelease', { numberOfKeys: 3, lua: RELEASE });
-      redis.defineCommand('evDiscard', { numberOfKeys: 6, lua: DISCARD });
-    }
-    if (!('evFanOut' in redis)) {
-      redis.defineCommand('evFanOut', { numberOfKeys: 0, lua: FANOUT });
-      redis.defineCommand('evClaimHeads', { numberOfKeys: 1, lua: CLAIM_HEADS });
-      redis.defineCommand('evAckNext', { numberOfKeys: 6, lua: ACK_NEXT });
-    }
+    defineScripts(redis, {
+      evEnqueue: { keys: 4, lua: ENQUEUE },
+      evClaim: { keys: 1, lua: CLAIM },
+      evRenew: { keys: 2, lua: RENEW },
+      evAck: { keys: 4, lua: ACK },
+      evRetry: { keys: 4, lua: RETRY },
+      evRelease: { keys: 3, lua: RELEASE },
+      evDiscard: { keys: 6, lua: DISCARD },
+      evFanOut: { keys: 0, lua: FANOUT },
+      evClaimHeads: { keys: 1, lua: CLAIM_HEADS },
+      evAckNext: { keys: 6, lua: ACK_NEXT },
+    });
     this.redis = redis as Redis & Scripts;
   }
 

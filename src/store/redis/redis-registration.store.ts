@@ -1,6 +1,6 @@
 import { Registration, REGISTRATION_GRACE_MS, RegistrationStore } from '../registration-store';
 import { Clock } from '../clock';
-import { guard, keys } from './redis-client';
+import { defineScripts, guard, keys } from './redis-client';
 import type Redis from 'ioredis';
 
 // Records are hashes { v: version, d: JSON }; CAS and indexes are kept consistent by Lua scripts
@@ -58,12 +58,12 @@ export class RedisRegistrationStore extends RegistrationStore {
   constructor(redis: Redis, prefix: string, private readonly clock: Clock = Clock.system) {
     super();
     this.k = keys(prefix);
-    if (!('regCreate' in redis)) {
-      redis.defineCommand('regCreate', { numberOfKeys: 3, lua: CREATE });
-      redis.defineCommand('regUpdate', { numberOfKeys: 3, lua: UPDATE });
-      redis.defineCommand('regDelete', { numberOfKeys: 3, lua: DELETE });
-      redis.defineCommand('regClaim', { numberOfKeys: 1, lua: CLAIM });
-    }
+    defineScripts(redis, {
+      regCreate: { keys: 3, lua: CREATE },
+      regUpdate: { keys: 3, lua: UPDATE },
+      regDelete: { keys: 3, lua: DELETE },
+      regClaim: { keys: 1, lua: CLAIM },
+    });
     this.redis = redis as Redis & Scripts;
   }
 

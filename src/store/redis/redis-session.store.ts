@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { MediaSession, SessionStore } from '../session-store';
 import { isFinal } from '../../sessions/session-status';
-import { guard, keys } from './redis-client';
+import { defineScripts, guard, keys } from './redis-client';
 
 // Hash { v: version, d: JSON }. Create and CAS update are one Lua call each (one round trip),
 // and keep the dialog index and the index of active sessions in step.
@@ -48,11 +48,11 @@ export class RedisSessionStore extends SessionStore {
   constructor(redis: Redis, private readonly prefix: string) {
     super();
     this.k = keys(prefix);
-    if (!('sessCountActive' in redis)) {
-      redis.defineCommand('sessCreate', { numberOfKeys: 3, lua: CREATE });
-      redis.defineCommand('sessUpdate', { numberOfKeys: 3, lua: UPDATE });
-      redis.defineCommand('sessCountActive', { numberOfKeys: 1, lua: COUNT_ACTIVE });
-    }
+    defineScripts(redis, {
+      sessCreate: { keys: 3, lua: CREATE },
+      sessUpdate: { keys: 3, lua: UPDATE },
+      sessCountActive: { keys: 1, lua: COUNT_ACTIVE },
+    });
     this.redis = redis as Redis & Scripts;
   }
 

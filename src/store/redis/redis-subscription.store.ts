@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { Clock } from '../clock';
 import { StoredSubscription, SUBSCRIPTION_GRACE_MS, SubscriptionStore, TerminationReason } from '../subscription-store';
-import { guard } from './redis-client';
+import { defineScripts, guard } from './redis-client';
 
 /**
  * Every key the subscription store writes. `prefix` is REDIS_KEY_PREFIX.
@@ -96,13 +96,13 @@ export class RedisSubscriptionStore extends SubscriptionStore {
   constructor(redis: Redis, prefix: string, private readonly clock: Clock = Clock.system) {
     super();
     this.k = subscriptionKeys(prefix);
-    if (!('subCreate' in redis)) {
-      redis.defineCommand('subCreate', { numberOfKeys: 5, lua: CREATE });
-      redis.defineCommand('subUpdate', { numberOfKeys: 4, lua: UPDATE });
-      redis.defineCommand('subEnd', { numberOfKeys: 5, lua: END });
-      redis.defineCommand('subPurge', { numberOfKeys: 5, lua: PURGE });
-      redis.defineCommand('subClaim', { numberOfKeys: 1, lua: CLAIM });
-    }
+    defineScripts(redis, {
+      subCreate: { keys: 5, lua: CREATE },
+      subUpdate: { keys: 4, lua: UPDATE },
+      subEnd: { keys: 5, lua: END },
+      subPurge: { keys: 5, lua: PURGE },
+      subClaim: { keys: 1, lua: CLAIM },
+    });
     this.redis = redis as Redis & Scripts;
   }
 
