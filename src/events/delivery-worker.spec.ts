@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { MemoryEventQueue } from '../store/memory/memory-event-queue';
 import { MemorySubscriptionStore } from '../store/memory/memory-subscription.store';
 import type { StoredSubscription } from '../store/subscription-store';

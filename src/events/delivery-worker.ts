@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RootLogger } from '../common/logging/root-logger';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { ClaimedQueue, EventQueue, QueueHead } from '../store/event-queue';
 import { StoredSubscription, SubscriptionStore } from '../store/subscription-store';
 import { DEFAULT_EVENT_SOURCE, toCloudEvent } from './cloud-event';

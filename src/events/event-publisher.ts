@@ -3,13 +3,9 @@
  * module turns each call into one CloudEvent per matching active subscription, persisted before
  * `publish` resolves (at-least-once delivery to the subscription's sink).
  */
-export const WebrtcEventType = {
-  sessionStatus: 'org.camaraproject.webrtc-events.v0.session-status',
-  sessionInvitation: 'org.camaraproject.webrtc-events.v0.session-invitation',
-  registrationEnds: 'org.camaraproject.webrtc-events.v0.registration-ends',
-  subscriptionEnded: 'org.camaraproject.webrtc-events.v0.subscription-ended',
-} as const;
-export type WebrtcEventType = (typeof WebrtcEventType)[keyof typeof WebrtcEventType];
+import { WebrtcEventType } from '../domain/webrtc-event-type';
+
+export { WebrtcEventType };
 
 /** The device an event is about: subscriptions are made per (phone number of the token, deviceId). */
 export interface EventAudience {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { AppConfig } from '../config/app-config';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { EventQueue } from '../store/event-queue';
 import { MemoryEventQueue } from '../store/memory/memory-event-queue';
 import { MemorySubscriptionStore } from '../store/memory/memory-subscription.store';

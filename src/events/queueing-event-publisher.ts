@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { EventQueue } from '../store/event-queue';
 import { SubscriptionStore } from '../store/subscription-store';
 import type { DeliveryHandOff } from './delivery-worker';

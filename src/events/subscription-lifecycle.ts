@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RootLogger } from '../common/logging/root-logger';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { EventQueue } from '../store/event-queue';
 import { StoredSubscription, SubscriptionStore, TerminationReason } from '../store/subscription-store';
 import { WebrtcEventType } from './event-publisher';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../common/auth/principal';
 import { requirePhoneNumber, requireScopes } from '../common/auth/scopes.decorator';
 import { ApiError, ApiErrorCode, invalidArgument, notFound } from '../common/errors/api-error';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { RegistrationStore } from '../store/registration-store';
 import { AccessTokenSinkCredential, StoredSubscription, SubscriptionStore } from '../store/subscription-store';
 import { SinkCredentialDto, SubscriptionRequest, SubscriptionUpdateRequest } from './dto/subscription-request.dto';

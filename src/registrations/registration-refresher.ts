@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { Registration, RegistrationStore } from '../store/registration-store';
 import { SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';

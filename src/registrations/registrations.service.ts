@@ -5,7 +5,7 @@ import { requirePhoneNumber } from '../common/auth/scopes.decorator';
 import type { Principal } from '../common/auth/principal';
 import { alreadyExists, ApiError, badGateway, notFound, permissionDenied, unavailable } from '../common/errors/api-error';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { Registration, RegistrationStore } from '../store/registration-store';
 import { RegistrationTarget, SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';

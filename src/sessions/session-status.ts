@@ -14,43 +14,10 @@
  * Misfits: a network signal that does not fit (a late 180 after the 200, a retransmission) is
  * ignored; a client request that does not fit gets 409 INCOMPATIBLE_STATE (decided by the service).
  */
-export const SESSION_STATUSES = [
-  'Initial',
-  'InProgress',
-  'Ringing',
-  'Proceeding',
-  'Connected',
-  'Terminated',
-  'Hold',
-  'Resume',
-  'SessionCancelled',
-  'Declined',
-  'Failed',
-  'Waiting',
-  'NoAnswer',
-  'NotReachable',
-  'Busy',
-] as const;
-export type SessionStatus = (typeof SESSION_STATUSES)[number];
+import { EARLY_STATUSES, FINAL_STATUSES, isFinal, SESSION_STATUSES, SessionStatus } from '../domain/media-session-status';
 
-/** Statuses after which nothing more happens in the session. */
-export const FINAL_STATUSES: ReadonlySet<SessionStatus> = new Set<SessionStatus>([
-  'Terminated',
-  'SessionCancelled',
-  'Declined',
-  'Failed',
-  'NoAnswer',
-  'NotReachable',
-  'Busy',
-]);
-
-/** Before any final answer: a DELETE cancels (CANCEL / 603) instead of hanging up (BYE). */
-export const EARLY_STATUSES: ReadonlySet<SessionStatus> = new Set<SessionStatus>(['Initial', 'InProgress', 'Ringing', 'Proceeding', 'Waiting']);
-
-/** Established: BYE ends it; re-INVITE/UPDATE may change it. */
-export const ESTABLISHED_STATUSES: ReadonlySet<SessionStatus> = new Set<SessionStatus>(['Connected', 'Hold', 'Resume']);
-
-export const isFinal = (s: SessionStatus): boolean => FINAL_STATUSES.has(s);
+export { EARLY_STATUSES, ESTABLISHED_STATUSES, FINAL_STATUSES, isFinal, SESSION_STATUSES } from '../domain/media-session-status';
+export type { SessionStatus };
 
 /** What the network (or a timer) says about an outgoing INVITE. */
 export type NetworkSignal =

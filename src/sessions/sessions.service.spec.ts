@@ -2,7 +2,7 @@ import pino from 'pino';
 import { loadConfig } from '../config/app-config';
 import { Secret } from '../config/secret';
 import type { Principal } from '../common/auth/principal';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { MemoryRegistrationStore } from '../store/memory/memory-registration.store';
 import { MemorySessionStore } from '../store/memory/memory-session.store';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';

@@ -5,7 +5,7 @@ import type { Principal } from '../common/auth/principal';
 import { requirePhoneNumber } from '../common/auth/scopes.decorator';
 import { ApiError, badGateway, incompatibleState, invalidArgument, invalidTokenContext, notFound, permissionDenied, unavailable } from '../common/errors/api-error';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
-import { Clock } from '../store/clock';
+import { Clock } from '../common/clock';
 import { MediaSession, SessionStore } from '../store/session-store';
 import { CallSignal, DialogState, IncomingCall, IncomingDialogRequest, NameAddr, OutgoingCall, SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';

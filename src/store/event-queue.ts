@@ -1,4 +1,4 @@
-import type { WebrtcEventType } from '../events/event-publisher';
+import type { WebrtcEventType } from '../domain/webrtc-event-type';
 import type { StoredSubscription } from './subscription-store';
 
 /** One event waiting for delivery to one subscription's sink. Plain JSON. */

@@ -1,4 +1,4 @@
-import type { RegistrationBinding } from '../sip/sip-gateway';
+import type { RegistrationBinding } from '../domain/registration-binding';
 
 /** A device registration (webrtc-registration) and its SIP binding, as stored. Plain JSON. */
 export interface Registration {

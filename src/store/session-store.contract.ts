@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DialogState } from '../sip/sip-gateway';
+import type { DialogState } from '../domain/dialog-state';
 import type { MediaSession, SessionStore } from './session-store';
 
 /** A SIP dialog as a test would store it; `over` replaces fields. */

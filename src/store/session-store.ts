@@ -1,5 +1,5 @@
-import type { DialogState } from '../sip/sip-gateway';
-import type { SessionStatus } from '../sessions/session-status';
+import type { DialogState } from '../domain/dialog-state';
+import type { SessionStatus } from '../domain/media-session-status';
 
 /** A media session (webrtc-call-handling) and its SIP dialog, as stored. Plain JSON. */
 export interface MediaSession {

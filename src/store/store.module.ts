@@ -1,7 +1,7 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit, Optional, Provider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
-import { Clock } from './clock';
+import { Clock } from '../common/clock';
 import { MemoryRegistrationStore } from './memory/memory-registration.store';
 import { RedisRegistrationStore } from './redis/redis-registration.store';
 import { createRedisClient, RedisClient } from './redis/redis-client';

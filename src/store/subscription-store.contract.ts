@@ -1,4 +1,4 @@
-import { Clock } from './clock';
+import { Clock } from '../common/clock';
 import type { EventQueue } from './event-queue';
 import type { StoredSubscription, SubscriptionStore } from './subscription-store';
 

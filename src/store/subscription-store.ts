@@ -1,4 +1,4 @@
-import type { WebrtcEventType } from '../events/event-publisher';
+import type { WebrtcEventType } from '../domain/webrtc-event-type';
 
 /** The event types a client may subscribe to (`subscription-ended` is implicit, spec `SubscriptionEventType`). */
 export type SubscriptionEventType = Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
 import { SipGateway } from '../../sip/sip-gateway';
-import { Clock } from '../../store/clock';
+import { Clock } from '../../common/clock';
 import { withTimeout } from '../metrics/gateway-metrics';
 
 /** How often the outbound proxy is sent an OPTIONS (readiness reads the cached answer). */

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { Clock } from '../../store/clock';
+import { Clock } from '../../common/clock';
 import type { RegistrationStore } from '../../store/registration-store';
 import type { SessionStore } from '../../store/session-store';
 import { distribution, PerSecondSeries, percentile, RingBuffer } from './call-window';

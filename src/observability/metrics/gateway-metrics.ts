@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
 import type { SessionStatus } from '../../sessions/session-status';
-import { Clock } from '../../store/clock';
+import { Clock } from '../../common/clock';
 import { distribution, Distribution, PerSecondSeries, RecentSamples, RingBuffer, SecondCounts, WINDOW_S } from './call-window';
 import {
   CallDirection,

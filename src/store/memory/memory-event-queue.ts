@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../clock';
+import { Clock } from '../../common/clock';
 import { AckNext, ClaimedQueue, EventQueue, FanOutRequest, FanOutResult, QueuedEvent, QueueHead } from '../event-queue';
 import type { SubscriptionStore } from '../subscription-store';
 

@@ -1,4 +1,4 @@
-import { Clock } from '../clock';
+import { Clock } from '../../common/clock';
 import { registrationStoreContract } from '../registration-store.contract';
 import { MemoryRegistrationStore } from './memory-registration.store';
 

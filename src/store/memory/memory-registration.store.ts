@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Registration, REGISTRATION_GRACE_MS, RegistrationStore } from '../registration-store';
-import { Clock } from '../clock';
+import { Clock } from '../../common/clock';
 
 /** In-memory RegistrationStore: copies on read and write and honours TTLs, like the Redis one. */
 @Injectable()

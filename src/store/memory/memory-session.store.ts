@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../clock';
+import { Clock } from '../../common/clock';
 import { MediaSession, SessionStore } from '../session-store';
-import { isFinal } from '../../sessions/session-status';
+import { isFinal } from '../../domain/media-session-status';
 
 /** In-memory SessionStore: copies on read and write and honours TTLs, like the Redis one. */
 @Injectable()

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { Clock } from '../clock';
+import { Clock } from '../../common/clock';
 import { AckNext, ClaimedQueue, EventQueue, FanOutRequest, FanOutResult, QueuedEvent, QueueHead } from '../event-queue';
 import type { StoredSubscription } from '../subscription-store';
 import { defineScripts, guard } from './redis-client';

@@ -1,5 +1,5 @@
 import { Registration, REGISTRATION_GRACE_MS, RegistrationStore } from '../registration-store';
-import { Clock } from '../clock';
+import { Clock } from '../../common/clock';
 import { defineScripts, guard, keys } from './redis-client';
 import type Redis from 'ioredis';
 

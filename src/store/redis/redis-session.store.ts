@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { MediaSession, SessionStore } from '../session-store';
-import { isFinal } from '../../sessions/session-status';
+import { isFinal } from '../../domain/media-session-status';
 import { defineScripts, guard, keys } from './redis-client';
 
 // Hash { v: version, d: JSON }. Create and CAS update are one Lua call each (one round trip),

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { Clock } from '../clock';
+import { Clock } from '../../common/clock';
 import { StoredSubscription, SUBSCRIPTION_GRACE_MS, SubscriptionStore, TerminationReason } from '../subscription-store';
 import { defineScripts, guard } from './redis-client';
 
