@@ -118,3 +118,15 @@ export function inDialogRequest(d: DialogState, method: string, seq: number): Si
 export function ackFor2xx(d: DialogState, inviteSeq: number): SipMessage {
   return inDialogRequest(d, 'ACK', inviteSeq);
 }
+
+/**
+ * The stored dialog updated with what a newer response says: newer data wins, the CSeq never goes
+ * back (an in-dialog request may have advanced it), and the CANCEL data of the pending INVITE is
+ * kept until the dialog is confirmed (RFC 3261 §9.1).
+ */
+export function mergeDialog(prev: DialogState | undefined, next: DialogState | undefined): DialogState | undefined {
+  if (!next) return prev;
+  if (!prev) return next;
+  const invite = next.invite ?? prev.invite;
+  return { ...prev, ...next, localSeq: Math.max(prev.localSeq, next.localSeq), ...(invite && next.state !== 'confirmed' && { invite }) };
+}

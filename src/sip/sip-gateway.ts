@@ -70,7 +70,7 @@ export interface SipBody {
 }
 
 
-/** What the network says about an outgoing INVITE (or a re-INVITE / UPDATE we sent). */
+/** What the network says about an outgoing INVITE. Every dialog carried is complete (merge with `mergeDialog`). */
 export type CallSignal =
   | { kind: 'provisional'; code: number; reason: string; sdp?: string; dialog?: DialogState }
   | { kind: 'answered'; code: number; reason: string; sdp?: string; dialog: DialogState }
@@ -99,8 +99,11 @@ export interface CallHandle {
 
 /** A request from the network that opens a call towards one of our registrations. */
 export interface IncomingCall {
-  /** Opaque key for `respond()`; valid on the instance that received the INVITE while the transaction lives. */
-  transactionKey: string;
+  /**
+   * Names the pending INVITE for `progress`, `answer` and `reject`; valid on the instance that
+   * received it while the INVITE transaction lives.
+   */
+  key: string;
   /** Request-URI user (our registrationId), or To user as fallback. */
   contactUser: string;
   requestUri: string;
@@ -113,38 +116,106 @@ export interface IncomingCall {
   dialog: DialogState;
 }
 
-/** An in-dialog request from the network (BYE, re-INVITE, UPDATE, INFO...) or a CANCEL / ACK. */
-export interface IncomingDialogRequest {
-  transactionKey: string;
-  method: string;
+/** Why we refuse an incoming call; the port picks the SIP response (RFC 3261 §21). */
+export type RejectCause =
+  /** The app declined it: 603 Decline. */
+  | 'declined'
+  /** Nobody can take it now (no registration, no subscriber, ring timeout): 480 Temporarily Unavailable. */
+  | 'unavailable'
+  /** Its offer (or the lack of one) cannot be answered: 488 Not Acceptable Here. */
+  | 'not-acceptable'
+  /** A fault on our side: 500 Server Internal Error. */
+  | 'error';
+
+/** An early response to an incoming INVITE: 180 Ringing, or 183 Session Progress (with early media when `sdp`). */
+export interface Progress {
+  kind: 'ringing' | 'session-progress';
+  sdp?: string;
+}
+
+/** A change of media the app asks for on a dialog (RFC 3264 §8). */
+export type MediaChange =
+  /** A new offer as given. */
+  | { kind: 'offer'; sdp: string }
+  /** Put the far end on hold: `localSdp` (our current SDP) with sendonly/inactive and a new o= version. */
+  | { kind: 'hold'; localSdp: string }
+  /** Take it off hold: `localSdp` back to sendrecv/recvonly with a new o= version. */
+  | { kind: 'resume'; localSdp: string };
+
+/** The outcome of `modify`. `dialog` is the dialog after the exchange (CSeq advanced): persist it. */
+export type ModifyResult =
+  | { outcome: 'accepted'; code: number; reason: string; offer: string; answer?: string; dialog: DialogState }
+  /** The far end refused the offer; the session is unchanged (RFC 3261 §14.1). */
+  | { outcome: 'refused'; code: number; reason: string; dialog: DialogState }
+  /** 481/408: the dialog no longer exists on the far end (RFC 3261 §12.2.1.2). */
+  | { outcome: 'gone'; code: number; reason: string; dialog: DialogState };
+
+/** A location update carried in an UPDATE (RFC 6442 §4.3): Geolocation headers and the multipart body. */
+export interface LocationUpdate {
+  headers: Record<string, string>;
+  body: SipBody;
+}
+
+export interface LocationResult {
+  delivered: boolean;
+  code: number;
+  reason: string;
+  dialog: DialogState;
+}
+
+interface DialogRequestBase {
   callId: string;
-  /** Our tag (the request's To tag), their tag (From tag). */
-  localTag?: string;
+  /** Our tag (the request's To tag). */
+  localTag: string;
+  /** Their tag (From tag). */
   remoteTag?: string;
   cseq: number;
-  sdp?: string;
-  body?: SipBody;
-  headers: Record<string, string>;
+}
+
+/** A request from the network inside one of our dialogs (RFC 3261 §12.2.2). */
+export type RemoteDialogRequest =
+  | (DialogRequestBase & { kind: 'bye' })
+  /** re-INVITE or UPDATE; without `sdp` it asks us for an offer (RFC 3261 §14.2). */
+  | (DialogRequestBase & { kind: 'offer'; method: 'INVITE' | 'UPDATE'; sdp?: string })
+  | (DialogRequestBase & { kind: 'info'; body?: SipBody })
+  | (DialogRequestBase & { kind: 'other'; method: string });
+
+/** How a feature answers a `RemoteDialogRequest`; the port picks the response. Call exactly one. */
+export interface DialogReply {
+  /**
+   * 200 OK. For an offer: `sdp` is our answer, or our offer when the request had none; `dialog`
+   * is the session's dialog (its Contact goes in the 2xx).
+   */
+  accept(media?: { sdp: string; dialog: DialogState }): void;
+  /** 481: no session knows this dialog. */
+  unknownDialog(): void;
+  /** 488: the offer cannot be answered (RFC 3264 §6). */
+  notAcceptable(): void;
+  /** 491: an offer/answer exchange of ours is pending (RFC 3261 §14.2). */
+  pending(): void;
+  /** 405 with Allow. */
+  notAllowed(): void;
 }
 
 export interface SipEventMap {
   'call.incoming': [IncomingCall];
-  /** In-dialog request; the listener must call `respond(req.transactionKey, …)` except for ACK. */
-  'dialog.request': [IncomingDialogRequest];
-  /** A CANCEL matched one of our pending incoming INVITEs: the layer already answered 200 to the CANCEL. */
-  'call.cancelled': [{ callId: string; transactionKey: string }];
-  /** The ACK for a 2xx we sent arrived (or the 2xx retransmissions gave up: `acked: false`). */
-  'call.ack': [{ callId: string; localTag: string; acked: boolean }];
+  /** The caller CANCELled a pending incoming INVITE: the port already answered 200 (CANCEL) and 487 (INVITE). */
+  'call.cancelled': [{ callId: string; key: string }];
+  /** The ACK for our 2xx to an incoming INVITE arrived: the dialog is confirmed. */
+  'call.confirmed': [{ callId: string; localTag: string }];
+  /**
+   * Our 2xx was never ACKed (64·T1): the port already ended the dialog with BYE
+   * (RFC 3261 §13.3.1.4).
+   */
+  'call.unconfirmed': [{ callId: string; localTag: string }];
+  /** In-dialog request from the network; the listener must call exactly one method of the reply. */
+  'dialog.request': [RemoteDialogRequest, DialogReply];
 }
 
-export interface InDialogResult {
-  code: number;
-  reason: string;
-  sdp?: string;
-  /** The dialog after the request: `localSeq` advanced. Persist it. */
-  dialog: DialogState;
-}
-
+/**
+ * The SIP port speaks call verbs. Response codes, CANCEL-versus-BYE, ACKs, glare back-off and
+ * the BYE after a missing ACK are decided behind it, in `sip/`.
+ */
 export abstract class SipGateway extends EventEmitter<SipEventMap> {
   /** REGISTER (or refresh when `target.binding` is set), answering one digest challenge. */
   abstract register(target: RegistrationTarget): Promise<RegistrationGrant>;
@@ -153,19 +224,30 @@ export abstract class SipGateway extends EventEmitter<SipEventMap> {
 
   /** Sends an INVITE; resolves once it is on the wire. `onSignal` receives every response (after auth). */
   abstract invite(call: OutgoingCall, onSignal: (signal: CallSignal) => void): Promise<CallHandle>;
+
+  /** 180 or 183 to an incoming INVITE. */
+  abstract progress(key: string, progress: Progress): void;
   /**
-   * CANCEL a pending INVITE (works from any instance with the stored `dialog.invite`).
-   * The INVITE's 487 arrives through `onSignal` on the instance that sent it.
+   * 200 OK with our SDP to an incoming INVITE, retransmitted until the ACK (RFC 3261 §13.3.1.4);
+   * then `call.confirmed`, or `call.unconfirmed` after the port's BYE.
    */
-  abstract cancel(dialog: DialogState): Promise<void>;
-  /** BYE / re-INVITE / UPDATE / INFO in a dialog. A 2xx to a re-INVITE is ACKed by the layer. */
-  abstract request(dialog: DialogState, method: string, opts?: { body?: SipBody; headers?: Record<string, string>; credentials?: SipCredentials }): Promise<InDialogResult>;
+  abstract answer(key: string, sdp: string): void;
+  /** A final refusal of an incoming INVITE. */
+  abstract reject(key: string, cause: RejectCause): void;
 
   /**
-   * Answer a request received from the network (incoming INVITE or in-dialog request).
-   * For a 2xx to an INVITE the layer retransmits it until the ACK (RFC 3261 §13.3.1.4) and emits `call.ack`.
+   * Ends our side of a dialog: CANCEL while our INVITE is pending (RFC 3261 §9.1, from any
+   * instance with the stored `dialog.invite`), BYE once it is confirmed (§15). Best effort:
+   * failures are logged, never thrown.
    */
-  abstract respond(transactionKey: string, code: number, reason: string, opts?: { body?: SipBody; headers?: Record<string, string>; dialog?: DialogState }): void;
+  abstract hangUp(dialog: DialogState, credentials?: SipCredentials): Promise<void>;
+  /**
+   * New media on a dialog: re-INVITE when confirmed, UPDATE when early (RFC 3311). A 491 glare is
+   * retried after the RFC 3261 §14.1 back-off. Throws SipFailure on timeout or transport error.
+   */
+  abstract modify(dialog: DialogState, change: MediaChange, credentials?: SipCredentials): Promise<ModifyResult>;
+  /** A new location in an UPDATE (RFC 6442 §4.3). Throws SipFailure on timeout or transport error. */
+  abstract sendLocation(dialog: DialogState, update: LocationUpdate, credentials?: SipCredentials): Promise<LocationResult>;
 
   /** SIP OPTIONS to the outbound proxy; resolves with the status code or throws SipFailure. */
   abstract ping(): Promise<number>;
