@@ -148,3 +148,15 @@ export function sdpOf(contentType: string | undefined, content: string | undefin
 export function headerString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
 }
+
+/** First name-addr of a P-Asserted-Identity value (RFC 3325 §9.1), display name unquoted. */
+export function parseAssertedIdentity(value: string | undefined): NameAddr | undefined {
+  if (!value) return undefined;
+  const m = /^\s*(?:"((?:[^"\\]|\\.)*)"|([^<",]*?))\s*<([^>]+)>/.exec(value);
+  if (m?.[3]) {
+    const name = m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]?.trim();
+    return name ? { uri: m[3], displayName: name } : { uri: m[3] };
+  }
+  const bare = /^\s*([^\s,;<>]+)/.exec(value);
+  return bare?.[1] ? { uri: bare[1] } : undefined;
+}

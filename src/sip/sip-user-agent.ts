@@ -1,0 +1,210 @@
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import * as sip from 'sip';
+import type { SipMessage } from 'sip';
+import { AppConfig } from '../config/app-config';
+import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
+import {
+  CallHandle,
+  CallSignal,
+  DialogState,
+  LocationResult,
+  LocationUpdate,
+  MediaChange,
+  ModifyResult,
+  OutgoingCall,
+  Progress,
+  RegistrationBinding,
+  RegistrationGrant,
+  RegistrationTarget,
+  RejectCause,
+  SipCredentials,
+  SipGateway,
+} from './sip-gateway';
+import { SipStack } from './sip-stack';
+import { SIP_TELEMETRY, SipTelemetry } from './sip-telemetry';
+import { SIP_TIMERS, SipTimers } from './sip-timers';
+import { generateCallId, generateTag, SipSyntaxError } from './sip-syntax';
+import { InDialogClient } from './user-agents/in-dialog-client';
+import { InviteClient } from './user-agents/invite-client';
+import { NonInviteClient } from './user-agents/non-invite-client';
+import { RegisterClient } from './user-agents/register-client';
+import { UserAgentServer } from './user-agents/server';
+import type { UserAgentCore } from './user-agents/user-agent-core';
+
+export { SIP_TIMERS } from './sip-timers';
+
+const USER_PART = /^[A-Za-z0-9\-_.!~*'()+%&=$,;?/]+$/;
+
+function parseProxy(uri: string): { host: string; port: number } {
+  const u = sip.parseUri(uri);
+  if (!u) throw new SipSyntaxError(`SIP outbound proxy ${uri} is not a SIP URI`);
+  return { host: u.host, port: u.port && Number.isFinite(u.port) ? u.port : 5060 };
+}
+
+/**
+ * The gateway's SIP side: one stack per instance, every request sent to the outbound proxy (the
+ * P-CSCF), dialogs as plain JSON so any instance can continue them. The SIP work is done by one
+ * user agent per role (user-agents/); this class wires them and decides CANCEL versus BYE.
+ */
+@Injectable()
+export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicationShutdown {
+  private readonly stack: SipStack;
+  private readonly proxy: { host: string; port: number };
+  private readonly cfg: AppConfig['sip'];
+  private readonly hostPort: string;
+  private readonly nonInvite: NonInviteClient;
+  private readonly registrar: RegisterClient;
+  private readonly inDialog: InDialogClient;
+  private readonly inviteClient: InviteClient;
+  private readonly server: UserAgentServer;
+  private started?: Promise<void>;
+  private closed = false;
+
+  constructor(
+    config: AppConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+    @Optional() @Inject(SIP_TIMERS) timers?: Partial<SipTimers>,
+    @Optional() @Inject(SIP_TELEMETRY) telemetry?: SipTelemetry,
+  ) {
+    super();
+    this.cfg = config.sip;
+    this.proxy = parseProxy(this.cfg.outboundProxy);
+    this.hostPort = `${this.cfg.advertisedAddress}:${this.cfg.listenPort}`;
+    this.stack = new SipStack(
+      {
+        protocol: this.cfg.transport === 'tcp' ? 'TCP' : 'UDP',
+        listenAddress: this.cfg.listenAddress,
+        listenPort: this.cfg.listenPort,
+        advertisedHost: this.cfg.advertisedAddress,
+        // resolved in start() when the proxy is given by name (no SRV: RFC 3263 is not implemented)
+        outboundProxy: { address: this.proxy.host, port: this.proxy.port },
+        timers: { uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
+        ...(telemetry && { telemetry }),
+      },
+      logger.child({ component: 'sip' }),
+    );
+    const core: UserAgentCore = { stack: this.stack, logger, isClosed: () => this.closed, proxyName: this.cfg.outboundProxy };
+    const contactFor = (user: string): string => this.contactFor(user);
+    this.nonInvite = new NonInviteClient(core);
+    this.registrar = new RegisterClient(core, this.nonInvite, this.cfg.domain, contactFor);
+    this.inDialog = new InDialogClient(core);
+    this.inviteClient = new InviteClient(core, this.inDialog);
+    this.server = new UserAgentServer(core, this, this.inDialog, contactFor);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.start();
+  }
+
+  /** Last of the shutdown hooks, so that features can still un-REGISTER and hang up before it (beforeApplicationShutdown). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  /** Binds the socket (idempotent). */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      if (!isIP(this.proxy.host)) {
+        const { address } = await lookup(this.proxy.host, { family: 4 });
+        this.stack.options.outboundProxy.address = address;
+      }
+      await this.stack.start({
+        onRequest: (rq, tx) => this.server.onRequest(rq, tx),
+        onAck: (rq, matched) => this.server.onAck(rq, matched),
+        on2xxTimeout: (callId, localTag) => this.server.on2xxTimeout(callId, localTag),
+      });
+      this.logger.info({ listen: `${this.cfg.listenAddress}:${this.cfg.listenPort}`, transport: this.cfg.transport, proxy: this.cfg.outboundProxy }, 'SIP stack listening');
+    })();
+    return this.started;
+  }
+
+  /** Idempotent: stops every SIP timer and closes the socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.inviteClient.clear();
+    this.server.clear();
+    await this.started?.catch(() => undefined);
+    await this.stack.close();
+  }
+
+  isListening(): boolean {
+    return this.stack.listening;
+  }
+
+  /** Our Contact for a user part (RFC 3261 §8.1.1.8). */
+  contactFor(user: string): string {
+    if (!USER_PART.test(user)) throw new SipSyntaxError('contact user contains characters not allowed in a SIP URI user part');
+    return `sip:${user}@${this.hostPort}${this.cfg.transport === 'tcp' ? ';transport=tcp' : ''}`;
+  }
+
+  register(target: RegistrationTarget): Promise<RegistrationGrant> {
+    return this.registrar.register(target);
+  }
+
+  unregister(target: RegistrationTarget & { binding: RegistrationBinding }): Promise<void> {
+    return this.registrar.unregister(target);
+  }
+
+  async invite(call: OutgoingCall, onSignal: (signal: CallSignal) => void): Promise<CallHandle> {
+    return this.inviteClient.invite(call, this.contactFor(call.contactUser), onSignal);
+  }
+
+  progress(key: string, progress: Progress): void {
+    this.server.progress(key, progress);
+  }
+
+  answer(key: string, sdp: string): void {
+    this.server.answer(key, sdp);
+  }
+
+  reject(key: string, cause: RejectCause): void {
+    this.server.reject(key, cause);
+  }
+
+  /**
+   * CANCEL while our INVITE is pending (RFC 3261 §9.1: role uac, early, with the INVITE's data),
+   * BYE otherwise (§15). Best effort: failures are logged, never thrown.
+   */
+  async hangUp(dialog: DialogState, credentials?: SipCredentials): Promise<void> {
+    try {
+      if (dialog.role === 'uac' && dialog.state === 'early' && dialog.invite) {
+        this.inviteClient.cancel(dialog);
+        return;
+      }
+      const res = await this.inDialog.bye(dialog, credentials);
+      if (res.code >= 300) this.logger.warn({ callId: dialog.callId, status: res.code }, 'BYE refused');
+    } catch (err) {
+      this.logger.warn({ err, callId: dialog.callId }, 'hang-up failed');
+    }
+  }
+
+  modify(dialog: DialogState, change: MediaChange, credentials?: SipCredentials): Promise<ModifyResult> {
+    return this.inDialog.modify(dialog, change, credentials);
+  }
+
+  sendLocation(dialog: DialogState, update: LocationUpdate, credentials?: SipCredentials): Promise<LocationResult> {
+    return this.inDialog.sendLocation(dialog, update, credentials);
+  }
+
+  /** OPTIONS to the outbound proxy (keepalive and health check). */
+  async ping(): Promise<number> {
+    const target = `sip:${this.proxy.host}:${this.proxy.port}`;
+    const rq: SipMessage = {
+      method: 'OPTIONS',
+      uri: target,
+      headers: {
+        to: { uri: target, params: {} },
+        from: { uri: `sip:gateway@${this.cfg.domain}`, params: { tag: generateTag() } },
+        'call-id': generateCallId(),
+        cseq: { seq: 1, method: 'OPTIONS' },
+        'max-forwards': 70,
+        accept: 'application/sdp',
+      },
+    };
+    const { response } = await this.nonInvite.transact(rq, undefined);
+    return response.status ?? 0;
+  }
+}

@@ -1,0 +1,242 @@
+import type { SipMessage } from 'sip';
+import { buildAuthenticatedRequest, isChallenge } from '../digest-auth';
+import { ackFor2xx, uacDialogFromResponse } from '../dialog';
+import type { SentRequest } from '../sip-stack';
+import { CallHandle, CallSignal, DialogState, OutgoingCall, SipCredentials, SipFailure } from '../sip-gateway';
+import { assertHeaderValue, assertUri, extraHeaders, generateCallId, generateTag, headerString, sdpOf, toAor } from '../sip-syntax';
+import type { InDialogClient } from './in-dialog-client';
+import { ALLOW, UserAgentCore } from './user-agent-core';
+
+/** An outgoing INVITE while it is pending (and shortly after, for ACKing 2xx retransmissions). */
+interface PendingInvite {
+  base: DialogState;
+  onSignal: (signal: CallSignal) => void;
+  credentials?: SipCredentials;
+  authed: boolean;
+  request: SipMessage;
+  sent: SentRequest;
+  provisionalSeen: boolean;
+  cancelRequested: boolean;
+  final: boolean;
+  /** Remote tag of the dialog the first 2xx confirmed. */
+  confirmedTag?: string;
+  /** ACK bytes per remote tag, re-sent for each retransmitted 2xx (RFC 3261 §13.2.2.4). */
+  acks: Map<string, { wire: Buffer; msg: SipMessage }>;
+}
+
+/**
+ * The UAC side of an initial INVITE (RFC 3261 §13.2): signals every response to the feature,
+ * answers one digest challenge, ACKs every 2xx and CANCELs (§9.1) on request.
+ */
+export class InviteClient {
+  private readonly pending = new Map<string, PendingInvite>();
+
+  constructor(
+    private readonly core: UserAgentCore,
+    private readonly inDialog: InDialogClient,
+  ) {}
+
+  /** Forgets every pending INVITE (gateway closing). */
+  clear(): void {
+    this.pending.clear();
+  }
+
+  /** Sends the INVITE; throws SipSyntaxError before sending anything when a value would inject CR/LF. */
+  invite(call: OutgoingCall, localContact: string, onSignal: (signal: CallSignal) => void): CallHandle {
+    if (this.core.isClosed()) throw new SipFailure('transport', 'SIP gateway closed');
+    const requestUri = assertUri(call.requestUri, 'Request-URI');
+    const callId = generateCallId();
+    const localTag = generateTag();
+    const rq: SipMessage = {
+      method: 'INVITE',
+      uri: requestUri,
+      headers: {
+        to: toAor(call.to),
+        from: toAor(call.from, { tag: localTag }),
+        'call-id': callId,
+        cseq: { seq: 1, method: 'INVITE' },
+        contact: [{ uri: localContact, params: {} }],
+        'max-forwards': 70,
+        allow: ALLOW,
+        ...extraHeaders(call.headers),
+        'content-type': assertHeaderValue(call.body.contentType, 'Content-Type'),
+      },
+      content: call.body.content,
+    };
+    const base: DialogState = {
+      callId,
+      role: 'uac',
+      localTag,
+      localUri: call.from.uri,
+      remoteUri: call.to.uri,
+      localSeq: 1,
+      remoteTarget: requestUri,
+      routeSet: [],
+      localContact,
+      state: 'early',
+    };
+    if (call.from.displayName) base.localDisplayName = call.from.displayName;
+    if (call.to.displayName) base.remoteDisplayName = call.to.displayName;
+    const state: PendingInvite = {
+      base,
+      onSignal,
+      ...(call.credentials && { credentials: call.credentials }),
+      authed: false,
+      request: rq,
+      sent: { branch: '', via: '' },
+      provisionalSeen: false,
+      cancelRequested: false,
+      final: false,
+      acks: new Map(),
+    };
+    this.pending.set(callId, state);
+    this.send(state, rq);
+    return { callId, dialog: { ...state.base } };
+  }
+
+  /**
+   * CANCEL (RFC 3261 §9.1). The instance that sent the INVITE uses the INVITE actually pending
+   * (after an auth retry: new branch and CSeq) and waits for a provisional response before
+   * cancelling; any other instance sends it from the stored `dialog.invite`.
+   */
+  cancel(dialog: DialogState): void {
+    const local = this.pending.get(dialog.callId);
+    if (!local) return this.sendCancel(dialog);
+    if (local.final) return;
+    // §9.1: no CANCEL before a provisional response; it is sent when one arrives
+    if (!local.provisionalSeen) {
+      local.cancelRequested = true;
+      return;
+    }
+    this.sendCancel(local.base);
+  }
+
+  private send(call: PendingInvite, rq: SipMessage): void {
+    call.request = rq;
+    call.provisionalSeen = false;
+    call.sent = this.core.stack.sendRequest(rq, {
+      onResponse: (rs) => this.onResponse(call, rq, rs),
+      onTimeout: () => this.finish(call, { kind: 'timeout' }),
+      onTransportError: (err) => this.finish(call, { kind: 'transport', message: err.message }),
+    });
+    const seq = rq.headers.cseq?.seq ?? 1;
+    // CANCEL data always follows the INVITE actually pending (after an auth retry: new branch, CSeq)
+    call.base = { ...call.base, localSeq: seq, invite: { requestUri: String(rq.uri), branch: call.sent.branch, cseq: seq, via: call.sent.via } };
+  }
+
+  /** Same R-URI, Call-ID, From, To (no tag), CSeq number and top Via as the INVITE (RFC 3261 §9.1). */
+  private sendCancel(d: DialogState): void {
+    const inv = d.invite;
+    if (!inv) throw new SipFailure('rejected', 'dialog has no pending INVITE to cancel');
+    const remote = { uri: d.remoteUri, ...(d.remoteDisplayName ? { displayName: d.remoteDisplayName } : {}) };
+    const local = { uri: d.localUri, ...(d.localDisplayName ? { displayName: d.localDisplayName } : {}) };
+    const rq: SipMessage = {
+      method: 'CANCEL',
+      uri: assertUri(inv.requestUri, 'Request-URI'),
+      headers: {
+        to: toAor(remote),
+        from: toAor(local, { tag: d.localTag }),
+        'call-id': d.callId,
+        cseq: { seq: inv.cseq, method: 'CANCEL' },
+        'max-forwards': 70,
+      },
+    };
+    // when another instance sent the INVITE, the proxy answers the CANCEL to that instance's Via:
+    // our transaction then just times out quietly
+    this.core.stack.sendRequest(
+      rq,
+      {
+        onResponse: (rs) => this.core.logger.debug({ callId: d.callId, status: rs.status }, 'CANCEL answered'),
+        onTimeout: () => this.core.logger.debug({ callId: d.callId }, 'CANCEL not answered here'),
+        onTransportError: (err) => this.core.logger.warn({ err, callId: d.callId }, 'CANCEL could not be sent'),
+      },
+      { via: assertHeaderValue(inv.via, 'Via') },
+    );
+  }
+
+  private finish(call: PendingInvite, signal: CallSignal): void {
+    if (call.final) return;
+    call.final = true;
+    if (this.pending.get(call.base.callId) === call) this.pending.delete(call.base.callId);
+    this.signal(call, signal);
+  }
+
+  private signal(call: PendingInvite, signal: CallSignal): void {
+    try {
+      call.onSignal(signal);
+    } catch (err) {
+      this.core.logger.warn({ err, callId: call.base.callId }, 'onSignal listener threw');
+    }
+  }
+
+  private onResponse(call: PendingInvite, rq: SipMessage, rs: SipMessage): void {
+    if (rq !== call.request) return; // a response to a superseded (challenged) INVITE
+    const status = rs.status ?? 0;
+    if (status < 200) return this.onProvisional(call, rs, status);
+    if (status < 300) return this.on2xx(call, rq, rs, status);
+    if (isChallenge(rs) && call.credentials && !call.authed && !call.final) {
+      call.authed = true;
+      try {
+        // the 401/407 itself was ACKed by the transaction layer (§17.1.1.3)
+        this.send(call, buildAuthenticatedRequest(rq, rs, call.credentials));
+        return;
+      } catch (err) {
+        this.core.logger.warn({ err, callId: call.base.callId }, 'unusable digest challenge on INVITE');
+      }
+    }
+    this.finish(call, { kind: 'rejected', code: status, reason: rs.reason ?? '' });
+  }
+
+  private onProvisional(call: PendingInvite, rs: SipMessage, status: number): void {
+    call.provisionalSeen = true;
+    if (call.cancelRequested) {
+      // §9.1: the CANCEL held back until this first provisional response
+      call.cancelRequested = false;
+      this.sendCancel(call.base);
+    }
+    const sdp = sdpOf(headerString(rs.headers['content-type']), rs.content);
+    // a late 1xx (Kamailio may relay a 180 after the 200): passed on, but never (re)creates a dialog
+    let dialog: DialogState | undefined;
+    if (call.confirmedTag === undefined && !call.final) {
+      dialog = toTagOf(rs) !== undefined && status > 100 ? this.tryDialog(call.base, rs) : { ...call.base };
+    }
+    this.signal(call, { kind: 'provisional', code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), ...(dialog && { dialog }) });
+  }
+
+  private on2xx(call: PendingInvite, rq: SipMessage, rs: SipMessage, status: number): void {
+    const tag = toTagOf(rs) ?? '';
+    const known = call.acks.get(tag);
+    if (known) {
+      this.core.stack.resend(known.wire, known.msg); // §13.2.2.4: retransmitted 2xx, same ACK again
+      return;
+    }
+    const dialog = this.tryDialog(call.base, rs);
+    if (!dialog) return;
+    // §13.2.2.4: every 2xx is ACKed, even after a CANCEL
+    const ack = ackFor2xx(dialog, rq.headers.cseq?.seq ?? 1);
+    call.acks.set(tag, { wire: this.core.stack.sendStateless(ack), msg: ack });
+    if (call.confirmedTag === undefined) {
+      call.confirmedTag = tag;
+      const sdp = sdpOf(headerString(rs.headers['content-type']), rs.content);
+      this.finish(call, { kind: 'answered', code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), dialog });
+      return;
+    }
+    // RFC 3261 §13.2.2.4: a 2xx from another fork is ACKed, then that dialog is ended with a BYE
+    this.core.logger.info({ callId: call.base.callId }, 'second 2xx from another fork: ACK + BYE');
+    this.inDialog.bye(dialog, call.credentials).catch((err: unknown) => this.core.logger.warn({ err, callId: call.base.callId }, 'BYE to extra fork failed'));
+  }
+
+  private tryDialog(base: DialogState, rs: SipMessage): DialogState | undefined {
+    try {
+      return uacDialogFromResponse(base, rs);
+    } catch (err) {
+      this.core.logger.warn({ err, callId: base.callId }, 'cannot build a dialog from the response');
+      return undefined;
+    }
+  }
+}
+
+function toTagOf(rs: SipMessage): string | undefined {
+  const t = rs.headers.to?.params.tag;
+  return typeof t === 'string' ? t : undefined;
+}

@@ -1,0 +1,269 @@
+import type { EventEmitter } from 'node:events';
+import * as sip from 'sip';
+import type { SipMessage } from 'sip';
+import { uasDialogFromInvite } from '../dialog';
+import type { ServerTransaction } from '../sip-stack';
+import { DialogReply, DialogState, IncomingCall, Progress, RejectCause, RemoteDialogRequest, SipEventMap } from '../sip-gateway';
+import { assertHeaderValue, fromAor, generateTag, headerString, parseAssertedIdentity, sdpOf, uriUser } from '../sip-syntax';
+import type { InDialogClient } from './in-dialog-client';
+import { ALLOW, UserAgentCore } from './user-agent-core';
+
+/** The final response for each way of refusing a call (RFC 3261 §21). */
+export const REJECT_RESPONSES = {
+  declined: { code: 603, reason: 'Decline' },
+  unavailable: { code: 480, reason: 'Temporarily Unavailable' },
+  'not-acceptable': { code: 488, reason: 'Not Acceptable Here' },
+  error: { code: 500, reason: 'Server Internal Error' },
+} as const satisfies Record<RejectCause, { code: number; reason: string }>;
+
+/** The responses a `DialogReply` sends, by method. */
+const DIALOG_REPLIES = {
+  unknownDialog: { code: 481, reason: 'Call/Transaction Does Not Exist' },
+  notAcceptable: { code: 488, reason: 'Not Acceptable Here' },
+  pending: { code: 491, reason: 'Request Pending' },
+  notAllowed: { code: 405, reason: 'Method Not Allowed' },
+} as const satisfies Record<Exclude<keyof DialogReply, 'accept'>, { code: number; reason: string }>;
+
+/** Where the server's events go: the gateway itself (listener throws reach the stack, which answers 500). */
+export type ServerEvents = Pick<EventEmitter<SipEventMap>, 'emit' | 'listenerCount'>;
+
+interface ResponseOptions {
+  /** The early dialog of an initial INVITE: our To tag, and Contact + Record-Route on a 2xx (§12.1.1). */
+  early?: DialogState;
+  /** Contact of a 2xx to an in-dialog target refresh (§12.2.2). */
+  contact?: string;
+  sdp?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Requests from the network (the UAS core, RFC 3261 §8.2): OPTIONS, CANCEL, initial INVITEs and
+ * requests inside our dialogs. Also owns what follows our 2xx to an INVITE: the ACK, or the BYE
+ * when none comes (§13.3.1.4).
+ */
+export class UserAgentServer {
+  /** Initial INVITEs waiting for the feature's answer, by IncomingCall.key. */
+  private readonly pending = new Map<string, { tx: ServerTransaction; dialog: DialogState }>();
+  /** Dialogs of answered INVITEs until their ACK (or 64·T1), by `${callId}|${localTag}`. */
+  private readonly answered = new Map<string, DialogState>();
+
+  constructor(
+    private readonly core: UserAgentCore,
+    private readonly events: ServerEvents,
+    private readonly inDialog: InDialogClient,
+    /** Our Contact for a user part; throws when the user part is not one we could have registered. */
+    private readonly contactFor: (user: string) => string,
+  ) {}
+
+  /** Forgets pending INVITEs and answered dialogs (gateway closing). */
+  clear(): void {
+    this.pending.clear();
+    this.answered.clear();
+  }
+
+  onRequest(rq: SipMessage, tx: ServerTransaction): void {
+    const method = rq.method ?? '';
+    if (method === 'CANCEL') return this.onCancel(rq, tx);
+    if (method === 'OPTIONS') return this.reply(tx, 200, 'OK', { allow: ALLOW, accept: 'application/sdp' });
+    const toTag = rq.headers.to?.params.tag;
+    if (typeof toTag === 'string' && toTag !== '') return this.onDialogRequest(rq, tx, toTag);
+    if (method !== 'INVITE') {
+      // §12.2.2: a mid-dialog method without To tag matches no dialog
+      if (method === 'BYE' || method === 'UPDATE' || method === 'INFO' || method === 'PRACK') return this.reply(tx, 481, 'Call/Transaction Does Not Exist');
+      return this.reply(tx, 405, 'Method Not Allowed', { allow: ALLOW });
+    }
+    this.onInvite(rq, tx);
+  }
+
+  /** 180 Ringing or 183 Session Progress (with early media when `sdp`). */
+  progress(key: string, progress: Progress): void {
+    const ringing = progress.kind === 'ringing';
+    this.respondPending(key, ringing ? 180 : 183, ringing ? 'Ringing' : 'Session Progress', progress.sdp);
+  }
+
+  /** 200 OK with our SDP; its dialog is kept until the ACK arrives or the 2xx times out. */
+  answer(key: string, sdp: string): void {
+    const entry = this.pending.get(key);
+    if (!this.respondPending(key, 200, 'OK', sdp) || !entry) return;
+    this.answered.set(`${entry.dialog.callId}|${entry.dialog.localTag}`, { ...entry.dialog, state: 'confirmed' });
+  }
+
+  reject(key: string, cause: RejectCause): void {
+    const { code, reason } = REJECT_RESPONSES[cause];
+    this.respondPending(key, code, reason);
+  }
+
+  /** An ACK that stopped our 2xx retransmissions (`matched`), or a stray one. */
+  onAck(rq: SipMessage, matched: boolean): void {
+    const callId = rq.headers['call-id'] ?? '';
+    const localTag = typeof rq.headers.to?.params.tag === 'string' ? rq.headers.to.params.tag : '';
+    if (!matched) {
+      this.core.logger.debug({ callId }, 'ACK without a pending 2xx (retransmission or not ours); ignored');
+      return;
+    }
+    // the ACK for a 2xx to a re-INVITE only stops the retransmissions
+    if (!this.answered.delete(`${callId}|${localTag}`)) return;
+    this.emitSafe('call.confirmed', { callId, localTag });
+  }
+
+  /** RFC 3261 §13.3.1.4: no ACK for our 2xx within 64·T1: the dialog is confirmed, but we end it with a BYE. */
+  on2xxTimeout(callId: string, localTag: string): void {
+    const key = `${callId}|${localTag}`;
+    const dialog = this.answered.get(key);
+    if (!dialog) {
+      this.core.logger.warn({ callId }, 'no ACK for our 2xx to a re-INVITE');
+      return;
+    }
+    this.answered.delete(key);
+    this.core.logger.warn({ callId }, 'no ACK for our 2xx: ending the dialog with BYE');
+    this.inDialog.bye(dialog).catch((err: unknown) => this.core.logger.warn({ err, callId }, 'BYE after the missing ACK failed'));
+    this.emitSafe('call.unconfirmed', { callId, localTag });
+  }
+
+  private onInvite(rq: SipMessage, tx: ServerTransaction): void {
+    // initial INVITE: demultiplex on the Request-URI user (our Contact user = registrationId), To as fallback
+    const requestUri = String(rq.uri);
+    const to = fromAor(rq.headers.to);
+    const from = fromAor(rq.headers.from);
+    const contactUser = uriUser(requestUri) ?? uriUser(to?.uri);
+    const localContact = contactUser !== undefined ? this.contactOrUndefined(contactUser) : undefined;
+    if (!to || !from || !contactUser || !localContact) return this.reply(tx, 404, 'Not Found');
+    if (this.events.listenerCount('call.incoming') === 0) return this.reply(tx, 480, 'Temporarily Unavailable');
+    const dialog = uasDialogFromInvite(rq, localContact);
+    this.pending.set(tx.id, { tx, dialog });
+    const sdp = sdpOf(headerString(rq.headers['content-type']), rq.content);
+    const pai = parseAssertedIdentity(headerString(rq.headers['p-asserted-identity']));
+    const incoming: IncomingCall = {
+      key: tx.id,
+      contactUser,
+      requestUri,
+      from,
+      to,
+      ...(pai && { assertedIdentity: pai }),
+      ...(sdp !== undefined && { sdp }),
+      dialog,
+    };
+    this.events.emit('call.incoming', incoming);
+  }
+
+  private onCancel(rq: SipMessage, tx: ServerTransaction): void {
+    const invite = this.core.stack.findInvite(rq);
+    if (!invite) return this.reply(tx, 481, 'Call/Transaction Does Not Exist');
+    // §9.2: 200 to the CANCEL; if the INVITE has no final response yet, 487 to it
+    this.reply(tx, 200, 'OK');
+    if (invite.state !== 'proceeding') return;
+    this.respondPending(invite.id, 487, 'Request Terminated');
+    this.emitSafe('call.cancelled', { callId: rq.headers['call-id'] ?? '', key: invite.id });
+  }
+
+  /** §12.2.2: the feature finds the dialog by Call-ID and tags, and answers through the DialogReply. */
+  private onDialogRequest(rq: SipMessage, tx: ServerTransaction, localTag: string): void {
+    if (this.events.listenerCount('dialog.request') === 0) return this.reply(tx, 481, 'Call/Transaction Does Not Exist');
+    const method = rq.method ?? '';
+    const fromTag = rq.headers.from?.params.tag;
+    const ct = headerString(rq.headers['content-type']);
+    const base = {
+      callId: rq.headers['call-id'] ?? '',
+      localTag,
+      ...(typeof fromTag === 'string' && { remoteTag: fromTag }),
+      cseq: rq.headers.cseq?.seq ?? 0,
+    };
+    let request: RemoteDialogRequest;
+    if (method === 'BYE') request = { ...base, kind: 'bye' };
+    else if (method === 'INVITE' || method === 'UPDATE') {
+      const sdp = sdpOf(ct, rq.content);
+      request = { ...base, kind: 'offer', method, ...(sdp !== undefined && { sdp }) };
+    } else if (method === 'INFO') request = { ...base, kind: 'info', ...(ct !== undefined && rq.content && { body: { contentType: ct, content: rq.content } }) };
+    else request = { ...base, kind: 'other', method };
+    this.events.emit('dialog.request', request, this.dialogReply(tx, request));
+  }
+
+  /** A DialogReply whose first call answers the transaction; later calls are ignored (logged at debug). */
+  private dialogReply(tx: ServerTransaction, request: RemoteDialogRequest): DialogReply {
+    let used = false;
+    const once = (what: string, fn: () => void): void => {
+      if (used) {
+        this.core.logger.debug({ callId: request.callId, reply: what }, 'dialog request already answered; reply ignored');
+        return;
+      }
+      used = true;
+      fn();
+    };
+    const send = (name: keyof typeof DIALOG_REPLIES, headers?: Record<string, string>): void =>
+      once(name, () => this.respond(tx, DIALOG_REPLIES[name].code, DIALOG_REPLIES[name].reason, headers ? { headers } : {}));
+    return {
+      // a 2xx to a re-INVITE is retransmitted by the stack until its ACK (§13.3.1.4)
+      accept: (media) => once('accept', () => this.respond(tx, 200, 'OK', media ? { sdp: media.sdp, contact: media.dialog.localContact } : {})),
+      unknownDialog: () => send('unknownDialog'),
+      notAcceptable: () => send('notAcceptable'),
+      pending: () => send('pending'),
+      notAllowed: () => send('notAllowed', { allow: ALLOW }),
+    };
+  }
+
+  /** A response to a pending initial INVITE; a final one releases it. False when nothing was sent. */
+  private respondPending(key: string, code: number, reason: string, sdp?: string): boolean {
+    const entry = this.pending.get(key);
+    if (!entry || entry.tx.state !== 'proceeding') {
+      this.core.logger.debug({ key, code }, 'incoming INVITE gone or already answered; response not sent');
+      this.pending.delete(key);
+      return false;
+    }
+    if (code >= 200) this.pending.delete(key);
+    return this.respond(entry.tx, code, reason, { early: entry.dialog, ...(sdp !== undefined && { sdp }) });
+  }
+
+  private respond(tx: ServerTransaction, code: number, reason: string, opts: ResponseOptions): boolean {
+    const rq = tx.request;
+    const rs = sip.makeResponse(rq, code, reason);
+    const method = rq.method ?? '';
+    const success = code >= 200 && code < 300;
+    if (opts.early && code > 100) {
+      // §8.2.6.2 / §12.1.1: our To tag on every response but 100; Contact and Record-Route on the dialog-forming ones
+      const to = rq.headers.to;
+      if (to) rs.headers.to = { ...to, params: { ...to.params, tag: opts.early.localTag } };
+      if (code < 300) {
+        rs.headers.contact = [{ uri: opts.early.localContact, params: {} }];
+        if (rq.headers['record-route']?.length) rs.headers['record-route'] = rq.headers['record-route'];
+      }
+    } else if (success && (method === 'INVITE' || method === 'UPDATE')) {
+      // §12.2.2: a 2xx to a target refresh carries our Contact; the R-URI of the request is our Contact
+      rs.headers.contact = [{ uri: assertHeaderValue(opts.contact ?? String(rq.uri), 'Contact'), params: {} }];
+    }
+    if (success && method === 'INVITE') rs.headers.allow = ALLOW;
+    if (opts.headers) Object.assign(rs.headers, opts.headers);
+    if (opts.sdp !== undefined) {
+      rs.headers['content-type'] = 'application/sdp';
+      rs.content = opts.sdp;
+    }
+    const sent = this.core.stack.respond(tx, rs);
+    if (!sent) this.core.logger.debug({ callId: rq.headers['call-id'], code }, 'transaction gone or already answered; response not sent');
+    return sent;
+  }
+
+  /** Answers outside the feature (OPTIONS, CANCEL, no dialog, no listener): a To tag of our own when the request had none. */
+  private reply(tx: ServerTransaction, code: number, reason: string, headers: Record<string, string> = {}): void {
+    const rq = tx.request;
+    const rs = sip.makeResponse(rq, code, reason);
+    if (code > 100 && rq.headers.to && !rq.headers.to.params.tag) rs.headers.to = { ...rq.headers.to, params: { ...rq.headers.to.params, tag: generateTag() } };
+    Object.assign(rs.headers, headers);
+    this.core.stack.respond(tx, rs);
+  }
+
+  private contactOrUndefined(user: string): string | undefined {
+    try {
+      return this.contactFor(user);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** For events the network already got its answer for: a listener's throw is logged, not answered. */
+  private emitSafe<K extends 'call.cancelled' | 'call.confirmed' | 'call.unconfirmed'>(event: K, ...args: SipEventMap[K]): void {
+    try {
+      (this.events.emit as (e: K, ...a: SipEventMap[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.core.logger.warn({ err, event }, 'SIP event listener threw');
+    }
+  }
+}
