@@ -1,4 +1,12 @@
 import type { EventQueue } from '../store/event-queue';
+import type { PermanentFailure, RetryableFailure } from './sink-client';
+
+/** How one delivery attempt ended: the `outcome` label of the attempt metric (observability's EventDeliveryOutcome). */
+export type AttemptOutcome = 'delivered' | FailedAttempt;
+/** Why an attempt did not deliver. */
+export type FailedAttempt = RetryableFailure | PermanentFailure;
+/** Why an event was given up on: the `reason` label of the drop metric (observability's EventDropReason). */
+export type DropReason = 'retries_exhausted' | 'rejected' | 'sink_gone' | 'subscription_deleted';
 
 /** What a metrics module can read about event delivery (this instance's counters, the shared backlog). */
 export interface EventDeliveryStats {
@@ -14,9 +22,9 @@ export interface EventDeliveryStats {
 
 /** What event delivery reports for monitoring (implemented by the observability module's GatewayMetrics). */
 export interface EventTelemetry {
-  eventDeliveryAttempt(outcome: 'delivered' | 'http_error' | 'network_error' | 'timeout' | 'refused'): void;
+  eventDeliveryAttempt(outcome: AttemptOutcome): void;
   eventDelivered(latencyMs: number): void;
-  eventDropped(reason: 'retries_exhausted' | 'rejected' | 'sink_gone' | 'subscription_deleted'): void;
+  eventDropped(reason: DropReason): void;
 }
 
 /** Optional DI token for an EventTelemetry. */
@@ -39,12 +47,12 @@ export class EventMetrics implements EventDeliveryStats {
     this.telemetry?.eventDelivered(Math.max(0, latencyMs));
   }
 
-  recordFailedAttempt(outcome: 'http_error' | 'network_error' | 'timeout' | 'refused'): void {
+  recordFailedAttempt(outcome: FailedAttempt): void {
     this.failedAttempts += 1;
     this.telemetry?.eventDeliveryAttempt(outcome);
   }
 
-  recordDropped(reason: 'retries_exhausted' | 'rejected' | 'sink_gone' | 'subscription_deleted'): void {
+  recordDropped(reason: DropReason): void {
     this.dropped += 1;
     this.telemetry?.eventDropped(reason);
   }

@@ -3,15 +3,22 @@ import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import { SinkPolicy, SinkRejectedError } from './sink-address';
 
-/** What happened to one POST to a sink. */
+/**
+ * Why an attempt did not deliver, classified where the error is known (here, not from reason
+ * strings later). The values are the `outcome` labels of the attempt metric (`EventTelemetry`).
+ */
+export type RetryableFailure = 'http_error' | 'network_error' | 'timeout';
+export type PermanentFailure = 'http_error' | 'refused';
+
+/** What happened to one POST to a sink. `reason` is for logs only. */
 export type DeliveryOutcome =
   | { kind: 'delivered'; status: number }
   /** 410 Gone: the consumer withdrew the sink; the subscription ends (NETWORK_TERMINATED). */
   | { kind: 'gone' }
   /** Worth trying again: network error, timeout, 408, 425, 429, 5xx. `retryAfterMs` from `Retry-After`. */
-  | { kind: 'retry'; reason: string; status?: number; retryAfterMs?: number }
+  | { kind: 'retry'; failure: RetryableFailure; reason: string; status?: number; retryAfterMs?: number }
   /** Retrying cannot help (other 4xx, forbidden address). */
-  | { kind: 'reject'; reason: string; status?: number };
+  | { kind: 'reject'; failure: PermanentFailure; reason: string; status?: number };
 
 export interface SinkRequest {
   sink: string;
@@ -42,9 +49,9 @@ export function classifyStatus(status: number, retryAfterMs: number | undefined)
   if (status >= 200 && status < 300) return { kind: 'delivered', status };
   if (status === 410) return { kind: 'gone' };
   if (status === 408 || status === 425 || status === 429 || status >= 500) {
-    return { kind: 'retry', reason: `sink answered ${status}`, status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    return { kind: 'retry', failure: 'http_error', reason: `sink answered ${status}`, status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
-  return { kind: 'reject', reason: `sink answered ${status}`, status };
+  return { kind: 'reject', failure: 'http_error', reason: `sink answered ${status}`, status };
 }
 
 function rejectedCause(err: unknown): SinkRejectedError | undefined {
@@ -52,6 +59,11 @@ function rejectedCause(err: unknown): SinkRejectedError | undefined {
     if (e instanceof SinkRejectedError) return e;
   }
   return undefined;
+}
+
+/** undici's connect/headers/body timeouts (`UND_ERR_*_TIMEOUT`) and `AbortSignal.timeout` (`TimeoutError`). */
+function isTimeout(e: Error, code: unknown): boolean {
+  return e.name === 'TimeoutError' || e.name.endsWith('TimeoutError') || (typeof code === 'string' && code.endsWith('_TIMEOUT'));
 }
 
 /**
@@ -97,7 +109,7 @@ export class UndiciSinkTransport extends SinkTransport {
       const host = url.hostname.replace(/^\[|\]$/g, '');
       if (isIP(host) !== 0) await this.policy.resolveAllowed(host);
     } catch (err) {
-      return { kind: 'reject', reason: err instanceof Error ? err.message : String(err) };
+      return { kind: 'reject', failure: 'refused', reason: err instanceof Error ? err.message : String(err) };
     }
     const headers: Record<string, string> = {
       'content-type': 'application/cloudevents+json',
@@ -116,10 +128,12 @@ export class UndiciSinkTransport extends SinkTransport {
       return classifyStatus(res.statusCode, parseRetryAfter(res.headers['retry-after'], this.now()));
     } catch (err) {
       const rejected = rejectedCause(err);
-      if (rejected) return rejected.transient ? { kind: 'retry', reason: rejected.message } : { kind: 'reject', reason: rejected.message };
+      // A name that does not resolve (yet) is worth retrying; a forbidden address is not.
+      if (rejected) return rejected.transient ? { kind: 'retry', failure: 'network_error', reason: rejected.message } : { kind: 'reject', failure: 'refused', reason: rejected.message };
       const e = err instanceof Error ? err : new Error(String(err));
       const code = (e as { code?: unknown }).code;
-      return { kind: 'retry', reason: `${e.name}${typeof code === 'string' ? ` ${code}` : ''}: ${e.message}` };
+      const reason = `${e.name}${typeof code === 'string' ? ` ${code}` : ''}: ${e.message}`;
+      return { kind: 'retry', failure: isTimeout(e, code) ? 'timeout' : 'network_error', reason };
     }
   }
 
