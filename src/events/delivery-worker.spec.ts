@@ -105,7 +105,7 @@ describe(DeliveryWorker.name, () => {
     const t = setup(4, { pollMs: 3_600_000, idlePollMs: 3_600_000 });
     await t.store.create(sub());
     let failures = 1;
-    t.sink.answer = () => (failures-- > 0 ? { kind: 'retry', reason: '503', status: 503 } : { kind: 'delivered', status: 204 });
+    t.sink.answer = () => (failures-- > 0 ? { kind: 'retry', failure: 'http_error', reason: '503', status: 503 } : { kind: 'delivered', status: 204 });
     t.worker.start();
     await jest.advanceTimersByTimeAsync(1);
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
@@ -141,7 +141,7 @@ describe(DeliveryWorker.name, () => {
     const t = setup();
     await t.store.create(sub());
     let failures = 2;
-    t.sink.answer = () => (failures-- > 0 ? { kind: 'retry', reason: '503', status: 503 } : { kind: 'delivered', status: 204 });
+    t.sink.answer = () => (failures-- > 0 ? { kind: 'retry', failure: 'http_error', reason: '503', status: 503 } : { kind: 'delivered', status: 204 });
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(2));
     t.worker.start();
@@ -161,7 +161,7 @@ describe(DeliveryWorker.name, () => {
     const t = setup();
     await t.store.create(sub());
     let first = true;
-    t.sink.answer = () => (first ? ((first = false), { kind: 'retry', reason: '429', status: 429, retryAfterMs: 5000 }) : { kind: 'delivered', status: 204 });
+    t.sink.answer = () => (first ? ((first = false), { kind: 'retry', failure: 'http_error', reason: '429', status: 429, retryAfterMs: 5000 }) : { kind: 'delivered', status: 204 });
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
     t.worker.start();
     await jest.advanceTimersByTimeAsync(4900);
@@ -174,7 +174,7 @@ describe(DeliveryWorker.name, () => {
   it('drops an event after maxAttempts, counts and logs it at error, and moves on', async () => {
     const t = setup(3);
     await t.store.create(sub());
-    t.sink.answer = (req) => ((JSON.parse(req.body) as { data: { reason: string } }).data.reason === 'r1' ? { kind: 'retry', reason: 'ECONNREFUSED' } : { kind: 'delivered', status: 204 });
+    t.sink.answer = (req) => ((JSON.parse(req.body) as { data: { reason: string } }).data.reason === 'r1' ? { kind: 'retry', failure: 'network_error', reason: 'ECONNREFUSED' } : { kind: 'delivered', status: 204 });
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(2));
     t.worker.start();
@@ -191,7 +191,7 @@ describe(DeliveryWorker.name, () => {
     const t = setup();
     await t.store.create(sub({ sink: 'https://down.example.com/' }));
     await t.store.create(sub({ sink: 'https://up.example.com/' }));
-    t.sink.answer = (req) => (req.sink.includes('down') ? { kind: 'retry', reason: 'timeout' } : { kind: 'delivered', status: 204 });
+    t.sink.answer = (req) => (req.sink.includes('down') ? { kind: 'retry', failure: 'timeout', reason: 'timeout' } : { kind: 'delivered', status: 204 });
     for (let i = 1; i <= 3; i++) await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(i));
     t.worker.start();
     await jest.advanceTimersByTimeAsync(10);
@@ -203,7 +203,7 @@ describe(DeliveryWorker.name, () => {
   it('drops at once what the sink rejects permanently (4xx)', async () => {
     const t = setup();
     await t.store.create(sub());
-    t.sink.answer = () => ({ kind: 'reject', reason: 'sink answered 400', status: 400 });
+    t.sink.answer = () => ({ kind: 'reject', failure: 'http_error', reason: 'sink answered 400', status: 400 });
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
     t.worker.start();
     await jest.advanceTimersByTimeAsync(10);

@@ -4,8 +4,10 @@ import { Clock } from '../common/clock';
 import { ClaimedQueue, EventQueue, QueueHead } from '../store/event-queue';
 import { StoredSubscription, SubscriptionStore } from '../store/subscription-store';
 import { DEFAULT_EVENT_SOURCE, toCloudEvent } from './cloud-event';
+import { decideDelivery, DeliveryDecision, DROP_DESCRIPTIONS } from './delivery-policy';
+import { DeliverySlots, Lease } from './delivery-slots';
 import { WebrtcEventType } from './event-publisher';
-import { EventMetrics } from './event-metrics';
+import { DropReason, EventMetrics } from './event-metrics';
 import { RetrySchedule } from './retry-schedule';
 import { SinkTransport } from './sink-client';
 import { dueReason, DEFAULT_TOKEN_NOTICE_MS, SubscriptionLifecycle } from './subscription-lifecycle';
@@ -43,16 +45,14 @@ export interface DeliveryHandOff {
   handOff(claimed: readonly ClaimedQueue[], leasedAt: number): void;
 }
 
-/** Hand-offs kept waiting for a free slot, per slot of `concurrency`; beyond that they go back to the shared queue. */
-const PENDING_PER_SLOT = 16;
-
-type Step = { kind: 'stop' } | { kind: 'next'; next: ClaimedQueue; leasedAt: number };
+type Step = { kind: 'stop' } | { kind: 'next'; lease: Lease };
 const STOP: Step = { kind: 'stop' };
 
 /**
  * Drains the per-subscription queues to the sinks. Each subscription is drained by one instance
  * at a time, in order (a failing head blocks its own subscription only); different subscriptions
- * run concurrently up to `concurrency`. Also ends subscriptions that reach their `endsAt`.
+ * run concurrently up to `concurrency` (`DeliverySlots`). Also ends subscriptions that reach their
+ * `endsAt`.
  *
  * Work arrives three ways: handed off by the publisher of this instance (the queue was leased
  * in the enqueue script, delivery starts at once), from the `ackAndNext` of a running drain (a
@@ -60,28 +60,19 @@ const STOP: Step = { kind: 'stop' };
  * only the safety net: other instances' leftovers, expired leases, restarts, and retries whose
  * time has come (this instance also sets a timer for its own retries).
  *
- * Per head:  2xx → ack (a delivered `subscription-ended` purges the subscription)
- *            410 → subscription ends NETWORK_TERMINATED, its queue is dropped
- *            retryable (network, timeout, 408/425/429/5xx) → retry after the schedule's delay,
- *                       dropped once `maxAttempts` is spent
- *            other 4xx, forbidden address → dropped
- * Every drop is counted and logged at error with event and subscription ids.
+ * What follows each attempt is decided by `decideDelivery` (delivery-policy.ts); this class only
+ * claims, sends and applies the decision. Every drop is counted and logged at error with event and
+ * subscription ids.
  */
 export class DeliveryWorker implements DeliveryHandOff {
   readonly instanceId: string;
   private readonly source: string;
-  private readonly concurrency: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly idlePollMs: number;
   private readonly batch: number;
   private readonly tokenNoticeMs: number;
-  private readonly inFlight = new Map<string, Promise<void>>();
-  /** Leased (handed off) while every slot was busy; started as slots free up. */
-  private readonly pending: { claimed: ClaimedQueue; leasedAt: number }[] = [];
-  private readonly pendingIds = new Set<string>();
-  /** Leased again (hand-off or poll) while our previous drain of the same queue was finishing. */
-  private readonly followUps = new Map<string, { claimed: ClaimedQueue; leasedAt: number }>();
+  private readonly slots: DeliverySlots;
   private pollDelay: number;
   /** The last poll filled every free slot: there may be more ready work. */
   private saturated = false;
@@ -104,13 +95,21 @@ export class DeliveryWorker implements DeliveryHandOff {
   ) {
     this.instanceId = opts.instanceId ?? randomUUID();
     this.source = opts.source ?? DEFAULT_EVENT_SOURCE;
-    this.concurrency = opts.concurrency ?? 64;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 250;
     this.idlePollMs = Math.max(this.pollMs, opts.idlePollMs ?? 2000);
     this.pollDelay = this.pollMs;
     this.batch = opts.batch ?? 20;
     this.tokenNoticeMs = opts.tokenNoticeMs ?? DEFAULT_TOKEN_NOTICE_MS;
+    this.slots = new DeliverySlots(
+      opts.concurrency ?? 64,
+      (lease) => this.drainOrRelease(lease),
+      (id) => this.giveBack(id, 0),
+      () => {
+        if (this.saturated) this.nudge(); // the last poll left work behind
+      },
+      logger,
+    );
     // A `subscription-ended` is enqueued without a hand-off: poll for it at once.
     lifecycle.onEnqueued(() => this.nudge());
   }
@@ -134,14 +133,8 @@ export class DeliveryWorker implements DeliveryHandOff {
 
   handOff(claimed: readonly ClaimedQueue[], leasedAt: number): void {
     for (const c of claimed) {
-      if (this.followUp(c, leasedAt)) continue;
       if (!this.running || this.closing) this.giveBack(c.subscriptionId, 0);
-      else if (this.inFlight.size < this.concurrency) this.start1(c, leasedAt);
-      else if (this.pending.length >= this.concurrency * PENDING_PER_SLOT) this.giveBack(c.subscriptionId, 0); // overloaded: left to the poll
-      else {
-        this.pending.push({ claimed: c, leasedAt });
-        this.pendingIds.add(c.subscriptionId);
-      }
+      else this.slots.offer({ claimed: c, leasedAt });
     }
   }
 
@@ -151,10 +144,9 @@ export class DeliveryWorker implements DeliveryHandOff {
       this.running = false;
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
-      for (const p of this.pending.splice(0)) this.giveBack(p.claimed.subscriptionId, 0);
-      this.pendingIds.clear();
+      this.slots.close();
       await this.ticking;
-      await Promise.allSettled([...this.inFlight.values()]);
+      await this.slots.settled();
       await this.transport.close();
     })();
     return this.closing;
@@ -162,7 +154,7 @@ export class DeliveryWorker implements DeliveryHandOff {
 
   /** Number of subscriptions being drained right now. */
   get active(): number {
-    return this.inFlight.size;
+    return this.slots.active;
   }
 
   private schedule(delayMs: number): void {
@@ -203,9 +195,9 @@ export class DeliveryWorker implements DeliveryHandOff {
 
   /** Resolves when every drain started so far has finished (tests). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0 || this.ticking) {
+    while (this.slots.active > 0 || this.ticking) {
       await this.ticking;
-      await Promise.allSettled([...this.inFlight.values()]);
+      await this.slots.settled();
     }
   }
 
@@ -218,7 +210,7 @@ export class DeliveryWorker implements DeliveryHandOff {
   }
 
   private async claim(): Promise<boolean> {
-    const free = this.concurrency - this.inFlight.size - this.pending.length;
+    const free = this.slots.free;
     if (free <= 0 || this.closing) {
       this.saturated = true;
       return false;
@@ -227,77 +219,42 @@ export class DeliveryWorker implements DeliveryHandOff {
     const claimed = await this.queue.claimReadyHeads(leasedAt, free, this.leaseMs, this.instanceId);
     this.saturated = claimed.length >= free;
     for (const c of claimed) {
-      if (this.followUp(c, leasedAt)) continue;
       if (this.closing) this.giveBack(c.subscriptionId, 0);
-      else this.start1(c, leasedAt);
+      else this.slots.offer({ claimed: c, leasedAt });
     }
     return claimed.length > 0;
-  }
-
-  /**
-   * A queue was leased to us while our drain of it is still finishing: that drain has already
-   * ended its lease (ack of the last event, retry, release) but not yet returned. The new lease
-   * is delivered right after it. Resolves true when `c` was taken care of this way.
-   */
-  private followUp(c: ClaimedQueue, leasedAt: number): boolean {
-    const id = c.subscriptionId;
-    if (this.pendingIds.has(id)) return true; // already waiting, under the same (re-taken) lease
-    if (!this.inFlight.has(id)) return false;
-    this.followUps.set(id, { claimed: c, leasedAt });
-    return true;
-  }
-
-  private start1(c: ClaimedQueue, leasedAt: number): void {
-    const id = c.subscriptionId;
-    const p = this.drain(c, leasedAt)
-      .catch(async (err: unknown) => {
-        this.logger.error({ err, subscriptionId: id }, 'event delivery failed unexpectedly; retrying later');
-        await this.queue.release(id, this.instanceId, this.clock.now() + 1000).catch(() => undefined);
-        this.schedule(1000);
-      })
-      .finally(() => {
-        this.inFlight.delete(id);
-        const f = this.followUps.get(id);
-        this.followUps.delete(id);
-        if (!f) this.next();
-        else if (this.closing) this.giveBack(id, 0);
-        else this.start1(f.claimed, f.leasedAt);
-      });
-    this.inFlight.set(id, p);
-  }
-
-  /** A slot is free: start a pending hand-off, or poll again if the last poll left work behind. */
-  private next(): void {
-    const p = this.pending.shift();
-    if (p) {
-      this.pendingIds.delete(p.claimed.subscriptionId);
-      if (this.closing) this.giveBack(p.claimed.subscriptionId, 0);
-      else this.start1(p.claimed, p.leasedAt);
-      return;
-    }
-    if (this.saturated) this.nudge();
   }
 
   private giveBack(subscriptionId: string, delayMs: number): void {
     this.queue.release(subscriptionId, this.instanceId, this.clock.now() + delayMs).catch((err: unknown) => this.logger.warn({ err, subscriptionId }, 'could not release an event queue; its lease will expire'));
   }
 
-  private async drain(first: ClaimedQueue, leasedAt: number): Promise<void> {
-    const id = first.subscriptionId;
+  private async drainOrRelease(lease: Lease): Promise<void> {
+    const id = lease.claimed.subscriptionId;
+    try {
+      await this.drain(lease);
+    } catch (err) {
+      this.logger.error({ err, subscriptionId: id }, 'event delivery failed unexpectedly; retrying later');
+      await this.queue.release(id, this.instanceId, this.clock.now() + 1000).catch((e: unknown) => this.logger.warn({ err: e, subscriptionId: id }, 'could not release an event queue; its lease will expire'));
+      this.schedule(1000);
+    }
+  }
+
+  /** Delivers the leased queue head after head, up to `batch`, while the lease holds. */
+  private async drain(first: Lease): Promise<void> {
+    const id = first.claimed.subscriptionId;
     let cur = first;
-    let since = leasedAt;
     for (let n = 1; ; n++) {
-      const sub = cur.subscription;
-      if (!sub) return this.dropQueue(id, 'subscription no longer exists');
-      if (this.clock.now() - since > this.leaseMs / 2) {
+      const sub = cur.claimed.subscription;
+      if (!sub) return this.dropQueue(id, 'subscription_deleted', 'subscription no longer exists');
+      if (this.clock.now() - cur.leasedAt > this.leaseMs / 2) {
         const at = this.clock.now();
         if (!(await this.queue.renew(id, this.instanceId, this.leaseMs))) return; // lease lost: someone else has it
-        since = at;
+        cur = { ...cur, leasedAt: at };
       }
-      const step = await this.attempt(sub, cur.head);
+      const step = await this.attempt(sub, cur.claimed.head);
       if (step.kind === 'stop') return;
-      cur = step.next;
-      since = step.leasedAt;
+      cur = step.lease;
       if (n >= this.batch || this.closing) {
         await this.queue.release(id, this.instanceId, this.clock.now());
         if (!this.closing) this.nudge();
@@ -306,15 +263,7 @@ export class DeliveryWorker implements DeliveryHandOff {
     }
   }
 
-  /** Acks the head and fetches the next one under the same lease. */
-  private async ackNext(subscriptionId: string, eventId: string): Promise<Step | undefined> {
-    const at = this.clock.now();
-    const r = await this.queue.ackAndNext(subscriptionId, eventId, this.instanceId, this.leaseMs);
-    if (r.kind === 'lost') return undefined;
-    return r.kind === 'next' ? { kind: 'next', next: r.next, leasedAt: at } : STOP;
-  }
-
-  /** One delivery attempt of the head; then what the drain does next. */
+  /** One delivery attempt of the head, then the policy's decision applied. */
   private async attempt(sub: StoredSubscription, head: QueueHead): Promise<Step> {
     const { event } = head;
     const outcome = await this.transport.post({
@@ -323,66 +272,61 @@ export class DeliveryWorker implements DeliveryHandOff {
       correlator: event.correlator ?? event.id,
       ...(sub.sinkCredential ? { bearerToken: sub.sinkCredential.accessToken } : {}),
     });
-    const ending = event.type === WebrtcEventType.subscriptionEnded;
-    const ids = () => ({ subscriptionId: sub.id, eventId: event.id, eventType: event.type, ...(event.correlator ? { correlator: event.correlator } : {}) });
-    switch (outcome.kind) {
-      case 'delivered':
-        this.metrics.recordDelivered(this.clock.now() - Date.parse(event.time));
-        if (this.logger.isLevelEnabled('debug')) this.logger.debug({ ...ids(), status: outcome.status }, 'event delivered');
-        if (ending) {
-          if (await this.queue.ack(sub.id, event.id, this.instanceId)) await this.finish(sub.id);
-          return STOP;
-        }
-        return (await this.ackNext(sub.id, event.id)) ?? STOP;
-      case 'gone':
-        this.metrics.recordFailedAttempt('http_error');
-        this.logger.warn(ids(), 'sink answered 410 Gone: subscription ends (NETWORK_TERMINATED); subscription-ended cannot be delivered to it');
-        await this.lifecycle.end(sub, 'NETWORK_TERMINATED');
-        await this.dropQueue(sub.id, 'sink answered 410 Gone');
+    const decision = decideDelivery(outcome, head.attempts, this.opts.schedule);
+    if (decision.kind === 'ack') this.metrics.recordDelivered(this.clock.now() - Date.parse(event.time));
+    else this.metrics.recordFailedAttempt(decision.attempt);
+    return this.apply(decision, sub, head);
+  }
+
+  private async apply(d: DeliveryDecision, sub: StoredSubscription, head: QueueHead): Promise<Step> {
+    const { event } = head;
+    const ids = { subscriptionId: sub.id, eventId: event.id, eventType: event.type, ...(event.correlator ? { correlator: event.correlator } : {}) };
+    switch (d.kind) {
+      case 'ack':
+        if (this.logger.isLevelEnabled('debug')) this.logger.debug(ids, 'event delivered');
+        return this.done(sub.id, head, undefined);
+      case 'retry':
+        this.logger.warn({ ...ids, attempts: d.attempts, retryInMs: d.delayMs }, `event delivery failed (${d.detail}); will retry`);
+        if (await this.queue.retryAt(sub.id, event.id, d.attempts, this.clock.now() + d.delayMs, this.instanceId)) this.schedule(d.delayMs + 2);
         return STOP;
-      case 'retry': {
-        this.metrics.recordFailedAttempt(outcome.status !== undefined ? 'http_error' : /timeout/i.test(outcome.reason) ? 'timeout' : 'network_error');
-        const attempts = head.attempts + 1;
-        if (attempts >= this.opts.schedule.maxAttempts) return this.drop(sub.id, head, `${outcome.reason}; ${attempts} attempts spent`, ending);
-        const delay = this.opts.schedule.delayMs(attempts, outcome.retryAfterMs);
-        this.logger.warn({ ...ids(), attempts, retryInMs: delay }, `event delivery failed (${outcome.reason}); will retry`);
-        if (await this.queue.retryAt(sub.id, event.id, attempts, this.clock.now() + delay, this.instanceId)) this.schedule(delay + 2);
+      case 'drop':
+        return this.done(sub.id, head, () => this.logDrop(sub.id, event.id, d.reason, d.detail, { eventType: event.type, attempts: d.attempts }));
+      case 'end-subscription':
+        this.logger.warn(ids, 'sink answered 410 Gone: subscription ends (NETWORK_TERMINATED); subscription-ended cannot be delivered to it');
+        await this.lifecycle.end(sub, d.reason);
+        await this.dropQueue(sub.id, d.queueDropped, 'the sink is gone');
         return STOP;
-      }
-      case 'reject':
-        this.metrics.recordFailedAttempt(outcome.status !== undefined ? 'http_error' : 'refused');
-        return this.drop(sub.id, head, outcome.reason, ending);
     }
   }
 
-  private async drop(subscriptionId: string, head: QueueHead, reason: string, ending: boolean): Promise<Step> {
-    const log = () => {
-      this.metrics.recordDropped(/attempts spent/.test(reason) ? 'retries_exhausted' : 'rejected');
-      this.logger.error({ subscriptionId, eventId: head.event.id, eventType: head.event.type, attempts: head.attempts + 1 }, `event dropped: ${reason}`);
-    };
-    if (ending) {
+  /**
+   * Removes the head (delivered, or dropped: `dropped` then records the drop once the removal
+   * is ours) and goes on with the next head under the same lease. After `subscription-ended`
+   * nothing more goes to this sink: the queue is dropped and the subscription purged.
+   */
+  private async done(subscriptionId: string, head: QueueHead, dropped: (() => void) | undefined): Promise<Step> {
+    if (head.event.type === WebrtcEventType.subscriptionEnded) {
       if (!(await this.queue.ack(subscriptionId, head.event.id, this.instanceId))) return STOP;
-      log();
-      await this.finish(subscriptionId);
+      dropped?.();
+      await this.dropQueue(subscriptionId, 'subscription_deleted', 'enqueued after subscription-ended');
       return STOP;
     }
-    const step = await this.ackNext(subscriptionId, head.event.id);
-    if (!step) return STOP;
-    log();
-    return step;
+    const at = this.clock.now();
+    const r = await this.queue.ackAndNext(subscriptionId, head.event.id, this.instanceId, this.leaseMs);
+    if (r.kind === 'lost') return STOP;
+    dropped?.();
+    return r.kind === 'next' ? { kind: 'next', lease: { claimed: r.next, leasedAt: at } } : STOP;
   }
 
-  /** After `subscription-ended`: nothing more goes to this sink. */
-  private async finish(subscriptionId: string): Promise<void> {
-    await this.dropQueue(subscriptionId, 'enqueued after subscription-ended');
+  private logDrop(subscriptionId: string, eventId: string, reason: DropReason, detail: string, extra: Record<string, unknown> = {}): void {
+    this.metrics.recordDropped(reason);
+    this.logger.error({ subscriptionId, eventId, ...extra, dropReason: reason }, `event dropped (${DROP_DESCRIPTIONS[reason]}): ${detail}`);
   }
 
-  private async dropQueue(subscriptionId: string, reason: string): Promise<void> {
+  /** Drops every queued event of the subscription (each counted as `reason`) and forgets the subscription. */
+  private async dropQueue(subscriptionId: string, reason: Extract<DropReason, 'sink_gone' | 'subscription_deleted'>, detail: string): Promise<void> {
     const ids = await this.queue.discard(subscriptionId);
-    for (const eventId of ids) {
-      this.metrics.recordDropped(/410/.test(reason) ? 'sink_gone' : 'subscription_deleted');
-      this.logger.error({ subscriptionId, eventId }, `event dropped: ${reason}`);
-    }
+    for (const eventId of ids) this.logDrop(subscriptionId, eventId, reason, detail);
     await this.store.purge(subscriptionId);
   }
 }
