@@ -1,12 +1,12 @@
 /**
- * KirmSipGateway against a real Kamailio ("IMS core") and SIPp far ends (test/support/lab.ts).
+ * SipUserAgent against a real Kamailio ("IMS core") and SIPp far ends (test/support/lab.ts).
  */
 import pino from 'pino';
 import { loadConfig } from '../../src/config/app-config';
 import { Secret } from '../../src/config/secret';
-import { KirmSipGateway } from '../../src/sip/kirm-sip.gateway';
-import { CallSignal, DialogState, IncomingCall, IncomingDialogRequest, SipFailure } from '../../src/sip/sip-gateway';
-import { SipTimers } from '../../src/sip/sip-stack';
+import { SipUserAgent } from '../../src/sip/sip-user-agent';
+import { CallSignal, DialogState, IncomingCall, RemoteDialogRequest, SipFailure } from '../../src/sip/sip-gateway';
+import { SipTimers } from '../../src/sip/sip-timers';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,9 +52,9 @@ function fixedNoAnswerScenario(): string {
   writeFileSync(path, xml);
   return path;
 }
-const gateways: KirmSipGateway[] = [];
+const gateways: SipUserAgent[] = [];
 
-async function gateway(opts: { transport?: 'udp' | 'tcp'; proxy?: string; timers?: Partial<SipTimers> } = {}): Promise<KirmSipGateway> {
+async function gateway(opts: { transport?: 'udp' | 'tcp'; proxy?: string; timers?: Partial<SipTimers> } = {}): Promise<SipUserAgent> {
   const port = await freePort(opts.transport === 'tcp' ? 'tcp' : 'udp');
   const config = loadConfig({
     SIP_OUTBOUND_PROXY: opts.proxy ?? (opts.transport === 'tcp' ? lab.kamailio.outboundProxyTcp : lab.kamailio.outboundProxy),
@@ -63,7 +63,7 @@ async function gateway(opts: { transport?: 'udp' | 'tcp'; proxy?: string; timers
     SIP_LISTEN_PORT: String(port),
     SIP_TRANSPORT: opts.transport ?? 'udp',
   });
-  const gw = new KirmSipGateway(config, logger, opts.timers);
+  const gw = new SipUserAgent(config, logger, opts.timers);
   gateways.push(gw);
   await gw.start();
   return gw;
@@ -191,7 +191,7 @@ describe('REGISTER', () => {
 });
 
 describe('outgoing calls', () => {
-  it('answered after the 407 challenge: 180, 200 with SDP, ACK sent, BYE 200; dialog usable from a SECOND instance', async () => {
+  it('answered after the 407 challenge: 180, 200 with SDP, ACK sent, hold by re-INVITE accepted and ACKed, BYE 200 from a SECOND instance', async () => {
     const gw = await gateway();
     const c = callSignals();
     const handle = await gw.invite(outgoing(lab.numbers.answer), c.onSignal);
@@ -206,12 +206,22 @@ describe('outgoing calls', () => {
     expect(final.dialog.routeSet.length).toBeGreaterThan(0); // Kamailio record-routes
     await lab.uas.answer.waitForMessage(new RegExp(`ACK [^\\r\\n]+\\r?\\n(?:[^\\r\\n]+\\r?\\n)*?Call-I[Dd]: ${handle.callId}`), 5000);
 
+    // re-INVITE putting the far end on hold (RFC 3264 §8.4): 200 with SDP, ACKed
+    const held = await gw.modify(final.dialog, { kind: 'hold', localSdp: SDP }, creds(USER));
+    if (held.outcome !== 'accepted') throw new Error(`hold not accepted: ${JSON.stringify(held)}`);
+    expect(held.offer).toMatch(/a=sendonly/);
+    expect(held.offer).toMatch(/^o=- 1 2 IN IP4/m); // §8: a new offer has a new o= version
+    expect(held.answer).toContain('m=audio');
+    expect(held.dialog.localSeq).toBe(3);
+    await lab.uas.answer.waitForMessage(new RegExp(`ACK [^\\r\\n]+\\r?\\n(?:[^\\r\\n]+\\r?\\n)*?Call-I[Dd]: ${handle.callId}(?:\\r?\\n[^\\r\\n]+)*?\\r?\\nCSeq: 3 ACK`), 5000);
+
     // the dialog as JSON, used by another gateway instance (other port) for the BYE
-    const stored = JSON.parse(JSON.stringify(final.dialog)) as DialogState;
+    const stored = JSON.parse(JSON.stringify(held.dialog)) as DialogState;
     const other = await gateway();
-    const bye = await other.request(stored, 'BYE', { credentials: creds(USER) });
-    expect(bye.code).toBe(200);
-    expect(bye.dialog.localSeq).toBe(3);
+    await other.hangUp(stored, creds(USER));
+    await lab.uas.answer.waitForMessage(new RegExp(`BYE [^\\r\\n]+\\r?\\n(?:[^\\r\\n]+\\r?\\n)*?Call-I[Dd]: ${handle.callId}(?:\\r?\\n[^\\r\\n]+)*?\\r?\\nCSeq: 4 BYE`), 5000);
+    // …and SIPp answered it 200 (§15.1.2)
+    await lab.uas.answer.waitForMessage(new RegExp(`SIP/2\\.0 200 OK(?:\\r?\\n[^\\r\\n]+)*?\\r?\\nCall-I[Dd]: ${handle.callId}(?:\\r?\\n[^\\r\\n]+)*?\\r?\\nCSeq: 4 BYE`), 5000);
   });
 
   it('busy -> rejected 486', async () => {
@@ -227,7 +237,7 @@ describe('outgoing calls', () => {
     const handle = await gw.invite(outgoing(lab.numbers.noAnswer), c.onSignal);
     const ringing = await c.firstProvisional;
     expect(ringing).toMatchObject({ kind: 'provisional', code: 180 });
-    await gw.cancel(handle.dialog); // stale CANCEL data (pre-407): the owning instance uses the current INVITE's
+    await gw.hangUp(handle.dialog); // early + INVITE data: CANCEL; stale (pre-407) data: the owning instance uses the current INVITE's
     expect(await c.final).toMatchObject({ kind: 'rejected', code: 487 });
   });
 
@@ -238,7 +248,7 @@ describe('outgoing calls', () => {
     await gw.invite(outgoing(lab.numbers.noAnswer), c.onSignal);
     const ringing = await c.firstProvisional;
     if (ringing.kind !== 'provisional' || !ringing.dialog) throw new Error('no early dialog');
-    await other.cancel(JSON.parse(JSON.stringify(ringing.dialog)) as DialogState);
+    await other.hangUp(JSON.parse(JSON.stringify(ringing.dialog)) as DialogState);
     expect(await c.final).toMatchObject({ kind: 'rejected', code: 487 });
   });
 
@@ -257,7 +267,7 @@ describe('outgoing calls', () => {
     expect(block).toBeDefined();
     const cl = /Content-Length:\s*(\d+)/i.exec(block ?? '');
     expect(Number(cl?.[1])).toBe(Buffer.byteLength(body, 'utf8'));
-    if (final.kind === 'answered') await gw.request(final.dialog, 'BYE', { credentials: creds(USER) });
+    if (final.kind === 'answered') await gw.hangUp(final.dialog, creds(USER));
   });
 
   it('refuses header injection before anything is sent', async () => {
@@ -273,17 +283,20 @@ describe('incoming calls', () => {
     const reg = { registrationId: `reg-in-${transport}`, phoneNumber: USER, deviceId: DEVICE, expiresS: 120, credentials: creds(USER) };
     const grant = await gw.register(reg);
     const incoming: IncomingCall[] = [];
-    const acks: Array<{ acked: boolean }> = [];
-    const dialogRequests: IncomingDialogRequest[] = [];
+    const confirmed: Array<{ callId: string; localTag: string }> = [];
+    const dialogRequests: RemoteDialogRequest[] = [];
     gw.on('call.incoming', (call) => {
       incoming.push(call);
-      gw.respond(call.transactionKey, 180, 'Ringing');
-      setTimeout(() => gw.respond(call.transactionKey, 200, 'OK', { body: { contentType: 'application/sdp', content: SDP } }), 100);
+      gw.progress(call.key, { kind: 'ringing' });
+      setTimeout(() => gw.answer(call.key, SDP), 100);
     });
-    gw.on('call.ack', (a) => acks.push(a));
-    gw.on('dialog.request', (rq) => {
+    gw.on('call.confirmed', (c) => confirmed.push(c));
+    gw.on('call.unconfirmed', () => {
+      throw new Error('the ACK was not matched');
+    });
+    gw.on('dialog.request', (rq, reply) => {
       dialogRequests.push(rq);
-      gw.respond(rq.transactionKey, 200, 'OK');
+      reply.accept();
     });
     const result = await runSippUac({ scenario: 'uac-call-answered', proxyPort: lab.kamailio.port, callee: USER, holdMs: 300, timeoutS: 15 });
     expect(result.exitCode).toBe(0);
@@ -294,9 +307,20 @@ describe('incoming calls', () => {
     expect(call?.sdp).toContain('m=audio');
     expect(call?.dialog).toMatchObject({ role: 'uas', state: 'early', remoteUri: expect.stringContaining('+15550001234') as unknown });
     expect(call?.dialog.routeSet.length).toBeGreaterThan(0);
-    expect(acks).toEqual([expect.objectContaining({ acked: true, callId: call?.dialog.callId, localTag: call?.dialog.localTag })]);
-    expect(dialogRequests.map((r) => r.method)).toEqual(['BYE']);
+    expect(confirmed).toEqual([{ callId: call?.dialog.callId, localTag: call?.dialog.localTag }]);
+    expect(dialogRequests.map((r) => r.kind)).toEqual(['bye']);
     expect(dialogRequests[0]?.localTag).toBe(call?.dialog.localTag);
+    await gw.unregister({ ...reg, binding: grant.binding });
+  });
+
+  it('the app declines -> 603 Decline', async () => {
+    const gw = await gateway();
+    const reg = { registrationId: 'reg-decline', phoneNumber: USER2, deviceId: DEVICE, expiresS: 120, credentials: creds(USER2) };
+    const grant = await gw.register(reg);
+    gw.on('call.incoming', (call) => gw.reject(call.key, 'declined'));
+    const result = await runSippUac({ scenario: 'uac-call-answered', proxyPort: lab.kamailio.port, callee: USER2, timeoutS: 10 });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.messages).toMatch(/SIP\/2\.0 603 Decline/);
     await gw.unregister({ ...reg, binding: grant.binding });
   });
 
