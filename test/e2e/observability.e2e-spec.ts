@@ -1,8 +1,8 @@
 /**
- * Observability end to end: the real app (createApp) on real ports, probed over HTTP, and the
- * dashboard rendered in a headless Chromium (playwright-core + Debian's /usr/bin/chromium).
+ * Observability end to end: the real app (createApp) on real ports, probed over HTTP. The
+ * dashboard rendered in a headless Chromium is dashboard.e2e-spec.ts.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModulesContainer } from '@nestjs/core';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
@@ -10,18 +10,13 @@ import { RequestMethod } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { chromium } from 'playwright-core';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config/app-config';
-import { GatewayMetrics } from '../../src/observability/metrics/gateway-metrics';
 import type { OpenApiDocument } from '../../src/observability/openapi/openapi-document';
 import { freePort } from '../support/ports';
 import { startKamailio, type KamailioInstance } from '../support/lab';
 
-
 const ADMIN_TOKEN = 'e2e-admin-token-5d1f0c7e9a8b4c3d';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', 'artifacts');
 
 async function boot(env: Record<string, string>): Promise<{ app: NestFastifyApplication; base: string }> {
   const port = await freePort('tcp');
