@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
 import { RegistrationsModule } from '../registrations/registrations.module';
+import { IncomingCalls } from './incoming-calls';
+import { OutgoingCalls } from './outgoing-calls';
+import { SessionTransitions } from './session-transitions';
+import { SessionUpdates } from './session-updates';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
 
@@ -7,7 +11,7 @@ import { SessionsService } from './sessions.service';
 @Module({
   imports: [RegistrationsModule],
   controllers: [SessionsController],
-  providers: [SessionsService],
+  providers: [SessionTransitions, OutgoingCalls, IncomingCalls, SessionUpdates, SessionsService],
   exports: [SessionsService],
 })
 export class SessionsModule {}

@@ -10,6 +10,10 @@ import { RegistrationsService } from '../registrations/registrations.service';
 import { FakeSipGateway } from '../../test/support/fake-sip-gateway';
 import { RecordingEventPublisher } from '../../test/support/recording-event-publisher';
 import { SessionsService } from './sessions.service';
+import { SessionTransitions } from './session-transitions';
+import { OutgoingCalls } from './outgoing-calls';
+import { IncomingCalls } from './incoming-calls';
+import { SessionUpdates } from './session-updates';
 import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
 import type { MediaSessionCreate } from './dto/media-session.dto';
 
@@ -27,7 +31,15 @@ async function setup(env: Record<string, string> = {}) {
   const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
   const store = new MemorySessionStore();
   const metrics = new GatewayMetrics(Clock.system, logger);
-  const sessions = new SessionsService(config, store, sip, creds, registrations, events, Clock.system, metrics, logger);
+  const transitions = new SessionTransitions(config, store, events, Clock.system, logger, metrics);
+  const incomingCalls = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger);
+  const sessions = new SessionsService(
+    sip,
+    transitions,
+    new OutgoingCalls(config, transitions, sip, creds, registrations, Clock.system, logger),
+    incomingCalls,
+    new SessionUpdates(config, transitions, incomingCalls, sip, creds, Clock.system),
+  );
   sessions.onModuleInit();
   const reg = await registrations.create(principal(), { deviceId: '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b' });
   const body = (over: Partial<MediaSessionCreate> = {}): MediaSessionCreate =>
@@ -39,6 +51,9 @@ async function setup(env: Record<string, string> = {}) {
   };
   return { config, sip, events, sessions, store, reg, body, lastInvite, metrics };
 }
+
+/** The dialog state of each hang-up: early → the port CANCELs, confirmed → it sends BYE. */
+const hangUps = (sip: FakeSipGateway) => sip.calls.flatMap((c) => (c.op === 'hangUp' ? [c.dialog.state] : []));
 
 describe(SessionsService.name, () => {
   describe('create', () => {
@@ -125,7 +140,7 @@ describe(SessionsService.name, () => {
       sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
       await flush();
       await sessions.remove(principal(), mediaSessionId);
-      expect(sip.ops()).toContain('request:BYE');
+      expect(hangUps(sip)).toEqual(['confirmed']);
       expect(events.statuses()).toEqual(['Connected', 'Terminated']);
       await expect(sessions.get(principal(), mediaSessionId)).rejects.toMatchObject({ status: 404 });
       await expect(sessions.remove(principal(), mediaSessionId)).rejects.toMatchObject({ status: 404 });
@@ -137,10 +152,10 @@ describe(SessionsService.name, () => {
       const { callId } = lastInvite();
       sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
       await flush();
-      sip.emit('dialog.request', { transactionKey: 'k1', method: 'BYE', callId, localTag: 'lt', remoteTag: 'rt', cseq: 2, headers: {} });
+      const answered = await sip.dialogRequest({ kind: 'bye', callId, localTag: 'lt', remoteTag: 'rt', cseq: 2 });
       await flush();
       await flush();
-      expect(sip.calls).toContainEqual({ op: 'respond', key: 'k1', code: 200, reason: 'OK' });
+      expect(answered.reply).toBe('accept');
       expect((await sessions.get(principal(), mediaSessionId)).status).toBe('Terminated');
     });
   });
@@ -164,7 +179,7 @@ describe(SessionsService.name, () => {
       sip.signal(callId, { kind: 'provisional', code: 180, reason: 'Ringing' });
       await flush();
       await sessions.remove(principal(), mediaSessionId);
-      expect(sip.ops()).toContain('cancel');
+      expect(hangUps(sip)).toEqual(['early']);
       sip.signal(callId, { kind: 'rejected', code: 487, reason: 'Request Terminated' });
       await flush();
       expect(events.statuses()).toEqual(['Ringing', 'SessionCancelled']);
@@ -178,7 +193,8 @@ describe(SessionsService.name, () => {
       sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
       await flush();
       await flush();
-      expect(sip.ops()).toEqual(expect.arrayContaining(['cancel', 'request:BYE']));
+      // CANCEL of the pending INVITE, then BYE of the dialog the 200 made (RFC 3261 §15)
+      expect(hangUps(sip)).toEqual(['early', 'confirmed']);
     });
   });
 
@@ -194,7 +210,7 @@ describe(SessionsService.name, () => {
       jest.advanceTimersByTime(5000);
       await flush();
       await flush();
-      expect(sip.ops()).toContain('cancel');
+      expect(hangUps(sip)).toEqual(['early']);
       expect((await store.get(mediaSessionId))?.status).toBe('NoAnswer');
       sip.signal(callId, { kind: 'rejected', code: 487, reason: 'Request Terminated' });
       await flush();
@@ -233,7 +249,7 @@ describe('call-setup metrics', () => {
 describe('incoming calls', () => {
   const BOB_SDP = SDP.replace('o=- 1 1', 'o=bob 7 7');
   const incoming = (registrationId: string, key = 'tx1') => ({
-    transactionKey: key,
+    key,
     contactUser: registrationId,
     requestUri: `sip:${registrationId}@127.0.0.1:5070`,
     from: { uri: 'sip:+15550001234@127.0.0.1:5080', displayName: 'Carol' },
@@ -241,7 +257,9 @@ describe('incoming calls', () => {
     sdp: SDP,
     dialog: { callId: `in-${key}`, role: 'uas' as const, localTag: 'ours', remoteTag: 'theirs', localUri: `sip:${ALICE}@ims.lab`, remoteUri: 'sip:+15550001234@127.0.0.1', localSeq: 0, remoteSeq: 1, remoteTarget: 'sip:c@127.0.0.1:5080', routeSet: [], localContact: 'sip:x@127.0.0.1:5070', state: 'early' as const },
   });
-  const responses = (sip: FakeSipGateway) => sip.calls.flatMap((c) => (c.op === 'respond' ? [c.code] : []));
+  /** What the app's answers became on the pending INVITE. */
+  const responses = (sip: FakeSipGateway) =>
+    sip.calls.flatMap((c) => (c.op === 'progress' ? [c.progress.kind] : c.op === 'answer' ? ['answer'] : c.op === 'reject' ? [`reject:${c.cause}`] : []));
 
   async function ring() {
     const t = await setup();
@@ -262,7 +280,7 @@ describe('incoming calls', () => {
     t.events.subscribed = false;
     t.sip.emit('call.incoming', incoming(t.reg.registrationId));
     await flush();
-    expect(responses(t.sip)).toEqual([480]);
+    expect(responses(t.sip)).toEqual(['reject:unavailable']);
     expect(t.events.published).toHaveLength(0);
   });
 
@@ -270,7 +288,7 @@ describe('incoming calls', () => {
     const t = await setup();
     t.sip.emit('call.incoming', incoming('no-such-registration'));
     await flush();
-    expect(responses(t.sip)).toEqual([480]);
+    expect(responses(t.sip)).toEqual(['reject:unavailable']);
   });
 
   it('rings (180), answers (200 with the app SDP) and connects on the ACK', async () => {
@@ -279,36 +297,46 @@ describe('incoming calls', () => {
     const answering = sessions.updateStatus(principal(), id, { status: 'Connected', answer: { sdp: BOB_SDP } });
     await flush();
     await flush();
-    expect(responses(sip)).toEqual([180, 200]);
-    sip.emit('call.ack', { callId: 'in-tx1', localTag: 'ours', acked: true });
+    expect(responses(sip)).toEqual(['ringing', 'answer']);
+    sip.emit('call.confirmed', { callId: 'in-tx1', localTag: 'ours' });
     const res = await answering;
     expect(res.status).toBe('Connected');
     expect(res.answer?.sdp).toContain('o=bob');
     expect(events.statuses()).toEqual(['Ringing', 'Connected']);
   });
 
+  it('fails the call when our 200 is never ACKed (the SIP layer ended the dialog with BYE)', async () => {
+    const { sessions, sip, id, events } = await ring();
+    const answering = sessions.updateStatus(principal(), id, { status: 'Connected', answer: { sdp: BOB_SDP } });
+    await flush();
+    await flush();
+    sip.emit('call.unconfirmed', { callId: 'in-tx1', localTag: 'ours' });
+    expect((await answering).status).toBe('Failed');
+    expect(events.statuses()).toEqual(['Failed']);
+  });
+
   it('sends 183 with early media when the app rings with an SDP', async () => {
     const { sessions, sip, id } = await ring();
     await sessions.updateStatus(principal(), id, { status: 'InProgress', answer: { sdp: BOB_SDP } });
-    const r = sip.calls.find((c) => c.op === 'respond');
-    expect(r).toMatchObject({ code: 183, body: { contentType: 'application/sdp' } });
+    const r = sip.calls.find((c) => c.op === 'progress');
+    expect(r).toMatchObject({ progress: { kind: 'session-progress', sdp: expect.stringContaining('o=bob') } });
   });
 
   it('declines with 603', async () => {
     const { sessions, sip, id } = await ring();
     expect((await sessions.updateStatus(principal(), id, { status: 'Declined' })).status).toBe('Declined');
-    expect(responses(sip)).toEqual([603]);
+    expect(responses(sip)).toEqual(['reject:declined']);
   });
 
   it('declines with 603 on DELETE before answering', async () => {
     const { sessions, sip, id } = await ring();
     await sessions.remove(principal(), id);
-    expect(responses(sip)).toEqual([603]);
+    expect(responses(sip)).toEqual(['reject:declined']);
   });
 
   it('reports SessionCancelled when the caller CANCELs', async () => {
     const { sip, id, store, events } = await ring();
-    sip.emit('call.cancelled', { callId: 'in-tx1', transactionKey: 'tx1' });
+    sip.emit('call.cancelled', { callId: 'in-tx1', key: 'tx1' });
     await flush();
     await flush();
     expect((await store.get(id))?.status).toBe('SessionCancelled');
@@ -331,19 +359,34 @@ describe('session updates', () => {
     await flush();
     return { ...t, id: mediaSessionId, callId };
   }
-  const lastRequest = (sip: FakeSipGateway) => [...sip.calls].reverse().find((c) => c.op === 'request');
+  const lastModify = (sip: FakeSipGateway) => [...sip.calls].reverse().find((c) => c.op === 'modify');
 
-  it('holds with a re-INVITE offering sendonly, then resumes with sendrecv', async () => {
-    const { sessions, sip, id } = await connected();
+  it('holds with our SDP put on hold, then resumes it, and reports both', async () => {
+    const { sessions, sip, id, events } = await connected();
     sip.requestAnswer = SDP.replace('o=- 1 1', 'o=far 1 2') + 'a=recvonly\r\n';
     expect((await sessions.updateStatus(principal(), id, { status: 'Hold' })).status).toBe('Hold');
-    const hold = lastRequest(sip);
-    expect(hold).toMatchObject({ method: 'INVITE' });
-    expect(hold?.op === 'request' && hold.body?.content).toMatch(/a=sendonly/);
-    expect(hold?.op === 'request' && hold.body?.content).toMatch(/^o=- 1 2 /m);
+    expect(lastModify(sip)).toMatchObject({ change: { kind: 'hold', localSdp: SDP } });
+    const held = await sessions.get(principal(), id);
+    expect(held.offer.sdp).toMatch(/a=sendonly/);
+    expect(held.answer?.sdp).toMatch(/a=recvonly/);
     expect((await sessions.updateStatus(principal(), id, { status: 'Resume' })).status).toBe('Resume');
-    const resume = lastRequest(sip);
-    expect(resume?.op === 'request' && resume.body?.content).toMatch(/a=sendrecv/);
+    expect(lastModify(sip)).toMatchObject({ change: { kind: 'resume', localSdp: expect.stringMatching(/a=sendonly/) } });
+    expect(events.statuses()).toEqual(['Connected', 'Hold', 'Resume']);
+  });
+
+  it('sends the app\'s new offer on a connected call and reports the new media with the same status', async () => {
+    const { sessions, sip, id, events } = await connected();
+    const offer = SDP.replace('o=- 1 1', 'o=- 1 5');
+    expect((await sessions.updateStatus(principal(), id, { status: 'Connected', offer: { sdp: offer } })).status).toBe('Connected');
+    expect(lastModify(sip)).toMatchObject({ change: { kind: 'offer', sdp: offer } });
+    expect(events.statuses()).toEqual(['Connected', 'Connected']);
+  });
+
+  it('ends the session as Terminated and answers 409 when the far end no longer knows the dialog (481)', async () => {
+    const { sessions, sip, id } = await connected();
+    sip.requestOutcome = () => 481;
+    await expect(sessions.updateStatus(principal(), id, { status: 'Hold' })).rejects.toMatchObject({ status: 409, code: 'INCOMPATIBLE_STATE' });
+    expect((await sessions.get(principal(), id)).status).toBe('Terminated');
   });
 
   it('leaves the session unchanged and answers 502 when the far end refuses the re-INVITE', async () => {
@@ -353,34 +396,20 @@ describe('session updates', () => {
     expect((await sessions.get(principal(), id)).status).toBe('Connected');
   });
 
-  it('retries a re-INVITE that met glare (491) after a random delay', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
-    try {
-      const { sessions, sip, id } = await connected();
-      let n = 0;
-      sip.requestOutcome = () => (n++ === 0 ? 491 : 200);
-      const p = sessions.updateStatus(principal(), id, { status: 'Hold' });
-      await flush();
-      await flush();
-      jest.advanceTimersByTime(4000);
-      expect((await p).status).toBe('Hold');
-      expect(sip.calls.filter((c) => c.op === 'request' && c.method === 'INVITE')).toHaveLength(2);
-    } finally {
-      jest.useRealTimers();
-    }
-  });
-
   it('answers a far-end re-INVITE that holds us with recvonly and reports Hold', async () => {
     const { sip, id, callId, store, events } = await connected();
     const offer = SDP.replace('o=- 1 1', 'o=far 1 2') + 'a=sendonly\r\n';
-    sip.emit('dialog.request', { transactionKey: 'r1', method: 'INVITE', callId, localTag: 'lt', remoteTag: 'rt', cseq: 5, sdp: offer, headers: {} });
+    const answered = await sip.dialogRequest({ kind: 'offer', method: 'INVITE', callId, localTag: 'lt', remoteTag: 'rt', cseq: 5, sdp: offer });
+    expect(answered.reply).toBe('accept');
+    expect(answered.media?.sdp).toMatch(/a=recvonly/);
     await flush();
-    await flush();
-    const r = sip.calls.find((c) => c.op === 'respond' && c.key === 'r1');
-    expect(r).toMatchObject({ code: 200 });
-    expect(r?.op === 'respond' && r.body?.content).toMatch(/a=recvonly/);
     expect((await store.get(id))?.status).toBe('Hold');
     expect(events.statuses().at(-1)).toBe('Hold');
+  });
+
+  it('answers 481 to a request in a dialog no session knows', async () => {
+    const { sip } = await connected();
+    expect((await sip.dialogRequest({ kind: 'bye', callId: 'unknown', localTag: 'lt', cseq: 2 })).reply).toBe('unknownDialog');
   });
 
   it('refuses Connected on an outgoing call that is still ringing with 409', async () => {

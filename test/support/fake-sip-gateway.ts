@@ -2,12 +2,18 @@ import { randomUUID } from 'node:crypto';
 import {
   CallHandle,
   CallSignal,
+  DialogReply,
   DialogState,
-  InDialogResult,
+  LocationResult,
+  LocationUpdate,
+  MediaChange,
+  ModifyResult,
   OutgoingCall,
+  Progress,
   RegistrationGrant,
   RegistrationTarget,
-  SipBody,
+  RejectCause,
+  RemoteDialogRequest,
   SipFailure,
   SipGateway,
 } from '../../src/sip/sip-gateway';
@@ -17,9 +23,15 @@ export type SipCall =
   | { op: 'register'; target: RegistrationTarget }
   | { op: 'unregister'; target: RegistrationTarget }
   | { op: 'invite'; call: OutgoingCall; callId: string }
-  | { op: 'cancel'; dialog: DialogState }
-  | { op: 'request'; method: string; dialog: DialogState; body?: SipBody }
-  | { op: 'respond'; key: string; code: number; reason: string; body?: SipBody };
+  | { op: 'progress'; key: string; progress: Progress }
+  | { op: 'answer'; key: string; sdp: string }
+  | { op: 'reject'; key: string; cause: RejectCause }
+  | { op: 'hangUp'; dialog: DialogState }
+  | { op: 'modify'; dialog: DialogState; change: MediaChange }
+  | { op: 'sendLocation'; dialog: DialogState; update: LocationUpdate };
+
+/** How the feature answered an in-dialog request the test played. */
+export type ReplyGiven = 'accept' | 'unknownDialog' | 'notAcceptable' | 'pending' | 'notAllowed';
 
 /** In-process SipGateway for unit tests of features: records calls, lets the test play the network. */
 export class FakeSipGateway extends SipGateway {
@@ -29,8 +41,9 @@ export class FakeSipGateway extends SipGateway {
     binding: { callId: t.binding?.callId ?? randomUUID(), cseq: (t.binding?.cseq ?? 0) + 1, contact: `sip:${t.registrationId}@127.0.0.1:5070` },
     grantedExpiresS: t.expiresS,
   });
-  requestOutcome: (method: string) => number = () => 200;
-  /** SDP the far end answers in-dialog offers with. */
+  /** Final response code of the far end to `modify` / `sendLocation`. */
+  requestOutcome: (what: 'modify' | 'sendLocation') => number = () => 200;
+  /** SDP the far end answers our new offers with. */
   requestAnswer: string | undefined = undefined;
   private readonly inviteListeners = new Map<string, (s: CallSignal) => void>();
 
@@ -90,18 +103,51 @@ export class FakeSipGateway extends SipGateway {
     };
   }
 
-  async cancel(dialog: DialogState): Promise<void> {
-    this.calls.push({ op: 'cancel', dialog });
+  /** Plays an in-dialog request from the network; resolves with how the feature answered it. */
+  dialogRequest(req: RemoteDialogRequest): Promise<{ reply: ReplyGiven; media?: { sdp: string; dialog: DialogState } }> {
+    return new Promise((resolve) => {
+      const reply: DialogReply = {
+        accept: (media) => resolve({ reply: 'accept', ...(media && { media }) }),
+        unknownDialog: () => resolve({ reply: 'unknownDialog' }),
+        notAcceptable: () => resolve({ reply: 'notAcceptable' }),
+        pending: () => resolve({ reply: 'pending' }),
+        notAllowed: () => resolve({ reply: 'notAllowed' }),
+      };
+      this.emit('dialog.request', req, reply);
+    });
   }
 
-  async request(dialog: DialogState, method: string, opts?: { body?: SipBody }): Promise<InDialogResult> {
-    this.calls.push({ op: 'request', method, dialog, ...(opts?.body && { body: opts.body }) });
-    const code = this.requestOutcome(method);
-    return { code, reason: code === 200 ? 'OK' : 'Nope', ...(this.requestAnswer && code < 300 && { sdp: this.requestAnswer }), dialog: { ...dialog, localSeq: dialog.localSeq + 1 } };
+  progress(key: string, progress: Progress): void {
+    this.calls.push({ op: 'progress', key, progress });
   }
 
-  respond(key: string, code: number, reason: string, opts?: { body?: SipBody }): void {
-    this.calls.push({ op: 'respond', key, code, reason, ...(opts?.body && { body: opts.body }) });
+  answer(key: string, sdp: string): void {
+    this.calls.push({ op: 'answer', key, sdp });
+  }
+
+  reject(key: string, cause: RejectCause): void {
+    this.calls.push({ op: 'reject', key, cause });
+  }
+
+  async hangUp(dialog: DialogState): Promise<void> {
+    this.calls.push({ op: 'hangUp', dialog });
+  }
+
+  async modify(dialog: DialogState, change: MediaChange): Promise<ModifyResult> {
+    this.calls.push({ op: 'modify', dialog, change });
+    const code = this.requestOutcome('modify');
+    const next = { ...dialog, localSeq: dialog.localSeq + 1 };
+    const reason = code === 200 ? 'OK' : 'Nope';
+    if (code === 481 || code === 408) return { outcome: 'gone', code, reason, dialog: next };
+    if (code >= 300) return { outcome: 'refused', code, reason, dialog: next };
+    const offer = change.kind === 'offer' ? change.sdp : `${change.localSdp}a=${change.kind === 'hold' ? 'sendonly' : 'sendrecv'}\r\n`;
+    return { outcome: 'accepted', code, reason, offer, ...(this.requestAnswer !== undefined && { answer: this.requestAnswer }), dialog: next };
+  }
+
+  async sendLocation(dialog: DialogState, update: LocationUpdate): Promise<LocationResult> {
+    this.calls.push({ op: 'sendLocation', dialog, update });
+    const code = this.requestOutcome('sendLocation');
+    return { delivered: code < 300, code, reason: code === 200 ? 'OK' : 'Nope', dialog: { ...dialog, localSeq: dialog.localSeq + 1 } };
   }
 
   async ping(): Promise<number> {
@@ -113,6 +159,6 @@ export class FakeSipGateway extends SipGateway {
   }
 
   ops(): string[] {
-    return this.calls.map((c) => (c.op === 'request' ? `request:${c.method}` : c.op));
+    return this.calls.map((c) => c.op);
   }
 }

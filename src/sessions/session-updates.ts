@@ -1,0 +1,188 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { badGateway, incompatibleState, notFound, unavailable } from '../common/errors/api-error';
+import { adaptAnswerToOffer, getDirection } from '../sip/sdp';
+import { DialogReply, MediaChange, RemoteDialogRequest, SipCredentials, SipGateway } from '../sip/sip-gateway';
+import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
+import { MediaSession } from '../store/session-store';
+import { parseAppSdp } from './app-sdp';
+import { MediaSessionStatusChange } from './dto/media-session.dto';
+import { LocationInput, planLocationUpdate, toApiError } from './emergency';
+import { IncomingCalls } from './incoming-calls';
+import { Action, PHASE } from './session-status';
+import { localSdpOf, refusalError, SessionTransitions } from './session-transitions';
+
+/**
+ * Changes to a session after it was set up, from either side: the app holds, resumes, re-offers,
+ * sends a new location or deletes; the far end re-offers (re-INVITE / UPDATE) or hangs up (BYE).
+ */
+@Injectable()
+export class SessionUpdates {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly transitions: SessionTransitions,
+    private readonly incoming: IncomingCalls,
+    private readonly sip: SipGateway,
+    private readonly credentials: SipCredentialsProvider,
+    private readonly clock: Clock,
+  ) {}
+
+  /** PUT /status on an outgoing call in setup or an established call (runs in the session's queue). */
+  async change(s: MediaSession, body: MediaSessionStatusChange): Promise<void> {
+    const offer = body.offer ? parseAppSdp(body.offer.sdp, this.config.sdp.profile, 'offer.sdp') : undefined;
+    const { decision, session } = await this.transitions.handle(
+      s.mediaSessionId,
+      { kind: 'app-status', status: body.status, hasOffer: offer !== undefined, hasAnswer: body.answer !== undefined, hasLocation: body.locationDetails !== undefined },
+      { fresh: true },
+    );
+    if (decision?.kind !== 'go' || !session) return;
+    for (const a of decision.actions) {
+      if (a.kind === 'modify') await this.modify(session, modification(a.change, offer, session));
+      else if (a.kind === 'send-location' && body.locationDetails) await this.sendLocation(session, body.locationDetails as LocationInput);
+      else throw new Error(`session update: unexpected action ${a.kind}`);
+    }
+  }
+
+  /** DELETE: CANCEL or 603 before a final answer, BYE once connected; 204 either way, then 404. */
+  async remove(id: string): Promise<void> {
+    const { decision, session } = await this.transitions.handle(id, { kind: 'app-delete' }, { fresh: true, view: { holdsInvite: this.incoming.holds(id) } });
+    if (!session) throw notFound(`Session ${id} not found.`);
+    if (decision?.kind === 'go') await this.perform(decision.actions, session);
+  }
+
+  /** A request from the far end inside one of our dialogs. */
+  async onDialogRequest(req: RemoteDialogRequest, reply: DialogReply): Promise<void> {
+    const found = await this.transitions.findByDialog(req.callId, req.localTag).catch(() => undefined);
+    if (!found?.dialog) {
+      reply.unknownDialog();
+      return;
+    }
+    const id = found.mediaSessionId;
+    switch (req.kind) {
+      case 'bye':
+        reply.accept();
+        await this.transitions.serial(id, () => this.transitions.handle(id, { kind: 'remote-bye' }));
+        return;
+      case 'offer':
+        await this.transitions.serial(id, () => this.onRemoteOffer(id, req, reply));
+        return;
+      case 'info':
+        // RFC 6086 §4.2.2: an INFO we have no use for is still answered 200.
+        reply.accept();
+        return;
+      case 'other':
+        reply.notAllowed();
+        return;
+    }
+  }
+
+  /**
+   * A re-INVITE or UPDATE from the network, answered with our last SDP adapted to the new offer's
+   * direction (RFC 3264 §8); the state machine decides Hold / Resume / new media.
+   */
+  private async onRemoteOffer(id: string, req: Extract<RemoteDialogRequest, { kind: 'offer' }>, reply: DialogReply): Promise<void> {
+    const cur = await this.transitions.load(id);
+    if (!cur?.dialog || PHASE[cur.status] === 'final') {
+      reply.unknownDialog();
+      return;
+    }
+    const local = localSdpOf(cur);
+    let answer: string | undefined;
+    if (local !== undefined && req.sdp) {
+      try {
+        answer = adaptAnswerToOffer(local, req.sdp);
+      } catch (err) {
+        reply.notAcceptable();
+        this.transitions.warn(id, 'could not answer the re-offer', err);
+        return;
+      }
+    }
+    const dialog = { ...cur.dialog, remoteSeq: req.cseq };
+    const { decision } = await this.transitions.handle(
+      id,
+      { kind: 'remote-offer', method: req.method, offer: req.sdp ? (isHolding(req.sdp) ? 'holds' : 'active') : 'none' },
+      { edit: (x) => ({ ...x, dialog, ...(req.sdp && answer !== undefined && { offer: req.sdp, answer, localSdp: answer, remoteSdp: req.sdp }) }) },
+    );
+    const actions = decision?.kind === 'go' ? decision.actions : [];
+    if (actions.some((a) => a.kind === 'offer-pending')) reply.pending();
+    else if (actions.some((a) => a.kind === 'accept-offer')) reply.accept({ sdp: answer ?? local ?? '', dialog });
+    else reply.unknownDialog();
+  }
+
+  /** New media from the app's side: the SIP port sends it (re-INVITE, or UPDATE when early) and the answer decides. */
+  private async modify(s: MediaSession, change: MediaChange): Promise<void> {
+    if (!s.dialog) throw incompatibleState('The session has no SIP dialog yet.');
+    const result = await this.sip.modify(s.dialog, change, this.credentialsOf(s)).catch((err: unknown) => {
+      throw unavailable(`The new offer could not be delivered (${err instanceof Error ? err.message : String(err)}).`);
+    });
+    const method = s.dialog.state === 'confirmed' ? 'INVITE' : 'UPDATE';
+    await this.transitions.patch(s.mediaSessionId, (x) => ({ ...x, dialog: result.dialog }), false);
+    const { decision } = await this.transitions.handle(
+      s.mediaSessionId,
+      { kind: 'modified', change: change.kind, method, outcome: result.outcome, code: result.code, reason: result.reason },
+      { edit: (x) => (result.outcome === 'accepted' ? { ...x, offer: result.offer, localSdp: result.offer, ...(result.answer !== undefined && { answer: result.answer, remoteSdp: result.answer }) } : x) },
+    );
+    if (decision?.kind === 'go' && decision.fail) throw refusalError(decision.fail);
+  }
+
+  /** A new location on an established call: in-dialog UPDATE with Geolocation and the PIDF-LO (RFC 6442 §4.3). */
+  private async sendLocation(s: MediaSession, location: LocationInput): Promise<void> {
+    if (!s.dialog) throw incompatibleState('The session has no SIP dialog yet.');
+    let update: ReturnType<typeof planLocationUpdate>;
+    try {
+      update = planLocationUpdate(location, {
+        domain: this.config.sip.domain,
+        entity: `sip:${s.phoneNumber}@${this.config.sip.domain}`,
+        ...(s.deviceId && { deviceId: `urn:uuid:${s.deviceId}` }),
+        now: () => new Date(this.clock.now()),
+        routing: s.callType === 'EMERGENCY',
+      });
+    } catch (err) {
+      throw toApiError(err) ?? err;
+    }
+    const res = await this.sip.sendLocation(s.dialog, { headers: update.headers, body: update.body }, this.credentialsOf(s)).catch((err: unknown) => {
+      throw unavailable(`The location UPDATE could not be delivered (${err instanceof Error ? err.message : String(err)}).`);
+    });
+    const saved = await this.transitions.patch(s.mediaSessionId, (x) => ({
+      ...x,
+      dialog: res.dialog,
+      ...(res.delivered && { locationDetails: location as unknown as Record<string, unknown>, sequenceNumber: x.sequenceNumber + 1 }),
+    }));
+    if (!res.delivered) throw badGateway(`The far end refused the location UPDATE (${res.code} ${res.reason}).`);
+    if (saved) await this.transitions.publish(saved);
+  }
+
+  /** Actions of a DELETE. */
+  private async perform(actions: readonly Action[], s: MediaSession): Promise<void> {
+    for (const a of actions) {
+      if (a.kind === 'hang-up') {
+        if (s.dialog) await this.sip.hangUp(s.dialog, this.credentialsOf(s)).catch((err: unknown) => this.transitions.warn(s.mediaSessionId, 'hang-up failed', err));
+      } else {
+        this.incoming.perform([a], s);
+      }
+    }
+  }
+
+  private credentialsOf(s: MediaSession): SipCredentials | undefined {
+    return this.credentials.get(s.phoneNumber);
+  }
+}
+
+/** What a `modify` action sends: the app's new offer, or our current SDP put on hold / resumed. */
+function modification(change: MediaChange['kind'], offer: string | undefined, s: MediaSession): MediaChange {
+  const local = localSdpOf(s);
+  if (change === 'offer' && offer !== undefined) return { kind: 'offer', sdp: offer };
+  if (change !== 'offer' && local !== undefined) return { kind: change, localSdp: local };
+  throw new Error(`session ${s.mediaSessionId}: ${change} without the SDP it needs`);
+}
+
+/** Whether an offer puts us on hold: every active stream sendonly or inactive from the offerer (RFC 3264 §8.4). */
+function isHolding(offer: string): boolean {
+  try {
+    const dir = getDirection(offer);
+    return dir === 'sendonly' || dir === 'inactive';
+  } catch {
+    return false;
+  }
+}
