@@ -1,4 +1,4 @@
-import { assertHeaderValue, extraHeaders, fromAor, generateBranch, generateTag, quoteString, sdpOf, SipSyntaxError, toAor, unquoteString, uriUser } from './sip-syntax';
+import { assertHeaderValue, extraHeaders, fromAor, generateBranch, generateTag, parseAssertedIdentity, quoteString, sdpOf, SipSyntaxError, toAor, unquoteString, uriUser } from './sip-syntax';
 
 describe('sip-syntax', () => {
   it('generates strong, unique z9hG4bK branches and tags', () => {
@@ -54,5 +54,17 @@ describe('sip-syntax', () => {
     expect(sdpOf('multipart/mixed; boundary="b1"', mp)).toBe('v=0\r\ns=-\r\n');
     expect(sdpOf('text/plain', 'x')).toBeUndefined();
     expect(sdpOf(undefined, 'x')).toBeUndefined();
+  });
+});
+
+describe('parseAssertedIdentity', () => {
+  it.each([
+    ['"Bob \\"B\\"" <sip:+15550001234@ims.lab>', { uri: 'sip:+15550001234@ims.lab', displayName: 'Bob "B"' }],
+    ['Bob B <sip:+15550001234@ims.lab>, <tel:+15550001234>', { uri: 'sip:+15550001234@ims.lab', displayName: 'Bob B' }],
+    ['<tel:+15550001234>', { uri: 'tel:+15550001234' }],
+    ['sip:+15550001234@ims.lab;user=phone', { uri: 'sip:+15550001234@ims.lab' }],
+    ['', undefined],
+  ])('reads the first identity of %j (RFC 3325 §9.1)', (value, expected) => {
+    expect(parseAssertedIdentity(value)).toEqual(expected);
   });
 });
