@@ -7,8 +7,8 @@ import { RedisRegistrationStore } from './redis/redis-registration.store';
 import { createRedisClient, RedisClient } from './redis/redis-client';
 import { RegistrationStore } from './registration-store';
 import { SessionStore } from './session-store';
-import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
-import { instrumentStore } from '../observability/metrics/instrument-store';
+import { instrumentStore } from './instrument-store';
+import { STORE_TELEMETRY, StoreTelemetry } from './store-telemetry';
 import { MemorySessionStore } from './memory/memory-session.store';
 import { RedisSessionStore } from './redis/redis-session.store';
 
@@ -34,6 +34,11 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/** The store, timed and counted when a StoreTelemetry is provided (the observability module provides one). */
+function instrumented<T extends object>(store: T, name: string, telemetry: StoreTelemetry | undefined): T {
+  return telemetry ? instrumentStore(store, name, telemetry) : store;
+}
+
 const providers: Provider[] = [
   { provide: Clock, useValue: Clock.system },
   {
@@ -43,19 +48,19 @@ const providers: Provider[] = [
   },
   {
     provide: RegistrationStore,
-    inject: [AppConfig, RedisClient, Clock, GatewayMetrics],
-    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, metrics: GatewayMetrics) =>
-      instrumentStore(
+    inject: [AppConfig, RedisClient, Clock, { token: STORE_TELEMETRY, optional: true }],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, telemetry: StoreTelemetry | undefined) =>
+      instrumented(
         config.store.kind === 'redis' && redis ? new RedisRegistrationStore(redis, config.store.keyPrefix, clock) : new MemoryRegistrationStore(clock),
         'registration',
-        metrics,
+        telemetry,
       ),
   },
   {
     provide: SessionStore,
-    inject: [AppConfig, RedisClient, Clock, GatewayMetrics],
-    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, metrics: GatewayMetrics) =>
-      instrumentStore(config.store.kind === 'redis' && redis ? new RedisSessionStore(redis, config.store.keyPrefix) : new MemorySessionStore(clock), 'session', metrics),
+    inject: [AppConfig, RedisClient, Clock, { token: STORE_TELEMETRY, optional: true }],
+    useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, telemetry: StoreTelemetry | undefined) =>
+      instrumented(config.store.kind === 'redis' && redis ? new RedisSessionStore(redis, config.store.keyPrefix) : new MemorySessionStore(clock), 'session', telemetry),
   },
   RedisLifecycle,
 ];

@@ -1,17 +1,17 @@
-import type { StoreOperationSink } from './gateway-metrics';
+import type { StoreTelemetry } from './store-telemetry';
 
 /**
  * Wraps a store so that every method call is timed and every failure counted, by store and
  * operation (method name), without touching the store's code:
  *
- *   useFactory: (redis, metrics: GatewayMetrics) => instrumentStore(new RedisSessionStore(redis), 'session', metrics)
+ *   useFactory: (redis, telemetry: StoreTelemetry) => instrumentStore(new RedisSessionStore(redis), 'session', telemetry)
  *
  * A method returning a promise is measured until it settles (a rejection counts as an error: this
  * is how "Redis is down" shows up); a synchronous method is measured as is, a throw counts as an
  * error. The error is always re-thrown unchanged. `instanceof` still holds (the proxy keeps the
  * prototype), and methods run with the real store as `this` (private fields keep working).
  */
-export function instrumentStore<T extends object>(store: T, name: string, metrics: StoreOperationSink): T {
+export function instrumentStore<T extends object>(store: T, name: string, telemetry: StoreTelemetry): T {
   const wrapped = new Map<PropertyKey, { fn: unknown; timed: unknown }>();
   return new Proxy(store, {
     get(target, prop, receiver): unknown {
@@ -23,7 +23,7 @@ export function instrumentStore<T extends object>(store: T, name: string, metric
       const operation = prop;
       const timed = function (this: unknown, ...args: unknown[]): unknown {
         const started = performance.now();
-        const done = (failed: boolean): void => metrics.storeOperation(name, operation, performance.now() - started, failed);
+        const done = (failed: boolean): void => telemetry.storeOperation(name, operation, performance.now() - started, failed);
         let result: unknown;
         try {
           result = fn.apply(target, args);

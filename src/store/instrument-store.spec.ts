@@ -1,5 +1,5 @@
 import { instrumentStore } from './instrument-store';
-import type { StoreOperationSink } from './gateway-metrics';
+import type { StoreTelemetry } from './store-telemetry';
 
 abstract class Store {
   abstract get(id: string): Promise<string | undefined>;
@@ -23,7 +23,7 @@ class MemoryStore extends Store {
   }
 }
 
-function sink(): StoreOperationSink & { records: Array<{ store: string; operation: string; failed: boolean; durationMs: number }> } {
+function sink(): StoreTelemetry & { records: Array<{ store: string; operation: string; failed: boolean; durationMs: number }> } {
   const records: Array<{ store: string; operation: string; failed: boolean; durationMs: number }> = [];
   return { records, storeOperation: (store, operation, durationMs, failed) => records.push({ store, operation, durationMs, failed }) };
 }
