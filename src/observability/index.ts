@@ -7,10 +7,8 @@ export type {
   EventDropReason,
   RegistrationRefreshFailure,
   SipTransportErrorKind,
-  StoreOperationSink,
   CallFailure,
   CallSetupSnapshot,
 } from './metrics/gateway-metrics';
-export { instrumentStore } from './metrics/instrument-store';
 export { DASHBOARD_SCOPE, DashboardAccessGuard, isAdminToken } from './dashboard/dashboard-access.guard';
 export { buildOpenApiDocument } from './openapi/openapi-document';

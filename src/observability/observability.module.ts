@@ -3,6 +3,9 @@ import { TerminusModule } from '@nestjs/terminus';
 import { SipModule } from '../sip/sip.module';
 import { SIP_TELEMETRY } from '../sip/sip-telemetry';
 import { EVENT_TELEMETRY } from '../events/event-metrics';
+import { CALL_TELEMETRY } from '../sessions/call-telemetry';
+import { REGISTRATION_TELEMETRY } from '../registrations/registration-telemetry';
+import { STORE_TELEMETRY } from '../store/store-telemetry';
 import { EventsModule } from '../events/events.module';
 import { DashboardAccessGuard } from './dashboard/dashboard-access.guard';
 import { DashboardController } from './dashboard/dashboard.controller';
@@ -14,10 +17,14 @@ import { MetricsController } from './metrics/metrics.controller';
 import { StoreGauges } from './metrics/store-gauges';
 import { OpenApiController } from './openapi/openapi.controller';
 
+/** The telemetry interfaces other modules declare (and inject optionally); GatewayMetrics implements each. */
+const TELEMETRY_TOKENS = [SIP_TELEMETRY, EVENT_TELEMETRY, CALL_TELEMETRY, REGISTRATION_TELEMETRY, STORE_TELEMETRY];
+
 /**
  * Call-setup observability: Prometheus metrics (`/metrics`), health (`/health/live`,
  * `/health/ready`), the live dashboard (`/dashboard`) and the API description (`/openapi.json`,
- * `/docs`). Global: features inject `GatewayMetrics` and call its typed methods.
+ * `/docs`). Global: other modules inject the telemetry interface they declare (SIP_TELEMETRY,
+ * EVENT_TELEMETRY, CALL_TELEMETRY, REGISTRATION_TELEMETRY, STORE_TELEMETRY), never GatewayMetrics.
  *
  * Needs, from global modules: AppConfig, ROOT_LOGGER, Clock, RegistrationStore, SessionStore; SipGateway via SipModule.
  */
@@ -28,7 +35,7 @@ import { OpenApiController } from './openapi/openapi.controller';
   // SipModule is a static module: importing it shares the app's one SipGateway instance.
   imports: [TerminusModule.forRoot({ logger: false }), SipModule, EventsModule],
   controllers: [MetricsController, HealthController, DashboardController, OpenApiController],
-  providers: [GatewayMetrics, { provide: SIP_TELEMETRY, useExisting: GatewayMetrics }, { provide: EVENT_TELEMETRY, useExisting: GatewayMetrics }, StoreGauges, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
-  exports: [GatewayMetrics, SIP_TELEMETRY, EVENT_TELEMETRY],
+  providers: [GatewayMetrics, ...TELEMETRY_TOKENS.map((token) => ({ provide: token, useExisting: GatewayMetrics })), StoreGauges, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
+  exports: [GatewayMetrics, ...TELEMETRY_TOKENS],
 })
 export class ObservabilityModule {}

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { Clock } from '../common/clock';
@@ -7,7 +7,7 @@ import { SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { refreshAt, requestedExpiresS, retryDelayMs } from './registration-timing';
 import { RegistrationsService } from './registrations.service';
-import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
+import { REGISTRATION_TELEMETRY, RegistrationTelemetry } from './registration-telemetry';
 
 /** How long one instance holds a due registration before another may take it (crash safety). */
 const LEASE_MS = 30_000;
@@ -33,8 +33,8 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
     private readonly credentials: SipCredentialsProvider,
     private readonly registrations: RegistrationsService,
     private readonly clock: Clock,
-    private readonly metrics: GatewayMetrics,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+    @Optional() @Inject(REGISTRATION_TELEMETRY) private readonly telemetry?: RegistrationTelemetry,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -107,7 +107,7 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
       );
       log.debug({ grantedExpiresS: grant.grantedExpiresS, saved: saved !== undefined }, 'registration refreshed');
     } catch (err) {
-      this.metrics.registrationRefreshFailed(err instanceof SipFailure ? err.kind : 'transport');
+      this.telemetry?.registrationRefreshFailed(err instanceof SipFailure ? err.kind : 'transport');
       if (err instanceof SipFailure && err.kind === 'rejected') {
         await this.terminate(reg, `The IMS core refused the refresh (${err.status ?? ''} ${err.reason ?? ''}).`);
         return;

@@ -1,7 +1,12 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
-import type { SessionStatus } from '../../sessions/session-status';
+import type { SessionStatus } from '../../domain/media-session-status';
+import type { CallTelemetry } from '../../sessions/call-telemetry';
+import type { SipTelemetry } from '../../sip/sip-telemetry';
+import type { EventTelemetry } from '../../events/event-metrics';
+import type { RegistrationTelemetry } from '../../registrations/registration-telemetry';
+import type { StoreTelemetry } from '../../store/store-telemetry';
 import { Clock } from '../../common/clock';
 import { distribution, Distribution, PerSecondSeries, RecentSamples, RingBuffer, SecondCounts, WINDOW_S } from './call-window';
 import {
@@ -90,18 +95,14 @@ export function setupTotals(c: SecondCounts): SetupTotals {
   return { ...c, serPct: pct(c.answered, den), seerPct: pct(c.answered + c.effectiveFailures, den), asrPct: pct(c.answered, concluded) };
 }
 
-/** Records into a store-operation histogram (what `instrumentStore` needs). */
-export interface StoreOperationSink {
-  storeOperation(store: string, operation: string, durationMs: number, failed: boolean): void;
-}
-
 /**
  * Every metric the gateway exports, on its own prom-client Registry (not the global one: tests
- * build several apps in one process). Features call the typed methods; nothing here takes an id,
- * a URI or a phone number, so no label can grow without bound.
+ * build several apps in one process). Other modules report through the telemetry interfaces they
+ * declare (the observability module provides this class under each token); nothing here takes an
+ * id, a URI or a phone number, so no label can grow without bound.
  */
 @Injectable()
-export class GatewayMetrics implements StoreOperationSink, OnModuleDestroy {
+export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemetry, RegistrationTelemetry, StoreTelemetry, OnModuleDestroy {
   readonly registry = new Registry();
 
   private readonly callAttempts: Counter<'direction'>;

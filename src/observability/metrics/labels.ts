@@ -1,4 +1,4 @@
-import { SESSION_STATUSES, SessionStatus } from '../../sessions/session-status';
+import { SESSION_STATUSES, SessionStatus } from '../../domain/media-session-status';
 
 /**
  * Label values are normalised here so that no caller can create an unbounded series: nothing
