@@ -2,6 +2,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import { RedisEventQueue } from '../../src/store/redis/redis-event-queue';
+import { keys } from '../../src/store/redis/redis-client';
 import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription.store';
 import { ManualClock, subscriptionStoreContract } from '../../src/store/subscription-store.contract';
 
@@ -67,10 +68,11 @@ describe('Redis subscription store and event queue', () => {
   it('gives a crashed owner\'s lease to another instance once it expires', async () => {
     const q = new RedisEventQueue(redis, 'lease:');
     await q.enqueue({ id: 'e1', subscriptionId: 's1', type: 'org.camaraproject.webrtc-events.v0.session-status', time: new Date().toISOString(), data: {} });
-    expect(await q.claimReady(Date.now(), 10, 200, 'A')).toEqual(['s1']);
-    expect(await q.claimReady(Date.now(), 10, 200, 'B')).toEqual([]);
+    const claim = async (owner: string) => (await q.claimReadyHeads(Date.now(), 10, 200, owner)).map((c) => c.subscriptionId);
+    expect(await claim('A')).toEqual(['s1']);
+    expect(await claim('B')).toEqual([]);
     await new Promise((r) => setTimeout(r, 250));
-    expect(await q.claimReady(Date.now(), 10, 200, 'B')).toEqual(['s1']);
+    expect(await claim('B')).toEqual(['s1']);
     expect(await q.ack('s1', 'e1', 'A')).toBe(false);
     expect(await q.ack('s1', 'e1', 'B')).toBe(true);
   });
@@ -80,8 +82,31 @@ describe('Redis subscription store and event queue', () => {
     const base = { owner: '+1', phoneNumber: '+1', deviceId: 'd', protocol: 'HTTP' as const, sink: 'https://x', types: ['org.camaraproject.webrtc-events.v0.session-status' as const], startsAt: '', state: 'ACTIVE' as const, version: 0 };
     await store.create({ ...base, id: 'a', endsAt: Date.now() + 10_000 });
     await store.create({ ...base, id: 'b' });
-    expect(await redis.pttl('ttl:sub:a')).toBeGreaterThan(0);
-    expect(await redis.pttl('ttl:sub:b')).toBe(-1);
-    expect(await redis.pttl('ttl:subdev:+1|d')).toBe(-1);
+    const k = keys('ttl:');
+    expect(await redis.pttl(k.subscription('a'))).toBeGreaterThan(0);
+    expect(await redis.pttl(k.subscription('b'))).toBe(-1);
+    expect(await redis.pttl(k.subscriptionsByDevice('+1', 'd'))).toBe(-1);
+  });
+
+  it('fans out to a subscription another instance created after this one cached the device (stale keys are refused, then retried)', async () => {
+    const prefix = 'stale:';
+    const store = new RedisSubscriptionStore(redis, prefix);
+    const first = new RedisEventQueue(redis, prefix);
+    const base = { owner: '+1', phoneNumber: '+1', deviceId: 'd', protocol: 'HTTP' as const, sink: 'https://x', types: ['org.camaraproject.webrtc-events.v0.session-status' as const], startsAt: '', state: 'ACTIVE' as const, version: 0 };
+    const fan = (ids: string[]) => ({ phoneNumber: '+1', deviceId: 'd', type: 'org.camaraproject.webrtc-events.v0.session-status' as const, time: new Date().toISOString(), data: {}, ids });
+    await store.create({ ...base, id: 'a' });
+    expect(await first.fanOut(fan(['e1', 'e2']))).toMatchObject({ kind: 'enqueued', events: [{ subscriptionId: 'a' }] });
+    await store.create({ ...base, id: 'b' }); // as another instance would
+    const r = await first.fanOut(fan(['e3', 'e4']));
+    expect(r.kind === 'enqueued' && r.events.map((e) => e.subscriptionId).sort()).toEqual(['a', 'b']);
+    await store.purge('a');
+    const after = await first.fanOut(fan(['e5', 'e6']));
+    expect(after.kind === 'enqueued' && after.events.map((e) => e.subscriptionId)).toEqual(['b']);
+  });
+
+  it('gives every key of the event store the {ev} hash tag (one Cluster slot per script)', () => {
+    const k = keys('gw:');
+    const eventKeys = [k.subscription('s'), k.subscriptionsByDevice('+1', 'd'), k.subscriptionsByOwner('+1'), k.subscriptionsDue(), k.queue('s'), k.queueHead('s'), k.queueSequence('s'), k.queueLease('s'), k.queuesReady(), k.queueBacklog()];
+    for (const key of eventKeys) expect(key).toMatch(/^gw:\{ev\}:/);
   });
 });

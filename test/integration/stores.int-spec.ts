@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { REGISTRATION_GRACE_MS } from '../../src/store/registration-store';
 import { aRegistration, registrationStoreContract } from '../../src/store/registration-store.contract';
+import { keys } from '../../src/store/redis/redis-client';
 import { RedisRegistrationStore } from '../../src/store/redis/redis-registration.store';
 import { RedisSessionStore } from '../../src/store/redis/redis-session.store';
 import { aSession, sessionStoreContract } from '../../src/store/session-store.contract';
@@ -48,7 +49,8 @@ describe('Redis session and registration stores (real Redis)', () => {
       const r = aRegistration(clock.now(), { expiresAt: clock.now() + 60_000 });
       await store.create(r);
       const expected = 60_000 + REGISTRATION_GRACE_MS;
-      for (const key of [`${prefix}reg:${r.registrationId}`, `${prefix}regdev:${r.phoneNumber}|${r.deviceId}`]) {
+      const k = keys(prefix);
+      for (const key of [k.registration(r.registrationId), k.registrationByDevice(r.phoneNumber, r.deviceId)]) {
         const pttl = await redis.pttl(key);
         expect(pttl).toBeGreaterThan(expected - 2000);
         expect(pttl).toBeLessThanOrEqual(expected);
@@ -70,7 +72,7 @@ describe('Redis session and registration stores (real Redis)', () => {
       expect(await store.count()).toBe(0);
     });
 
-    it('does not trip over the plain SET `sessactive` left by earlier versions', async () => {
+    it('does not trip over the plain SET `sessactive` left by versions before the sorted set', async () => {
       const prefix = freshPrefix();
       await redis.sadd(`${prefix}sessactive`, 'old-1', 'old-2');
       const store = new RedisSessionStore(redis, prefix);
@@ -84,11 +86,11 @@ describe('Redis session and registration stores (real Redis)', () => {
       const s = aSession(Date.now(), { status: 'Ringing' });
       await store.create(s, 60_000);
       const [sec] = await redis.time();
-      const score = Number(await redis.zscore(`${prefix}sessactive:z`, s.mediaSessionId));
+      const score = Number(await redis.zscore(keys(prefix).sessionsActive(), s.mediaSessionId));
       expect(score).toBeGreaterThan(Number(sec) * 1000 + 55_000);
       expect(score).toBeLessThanOrEqual(Number(sec) * 1000 + 61_000);
       await store.update({ ...s, status: 'Terminated' }, 1, 60_000);
-      expect(await redis.zscore(`${prefix}sessactive:z`, s.mediaSessionId)).toBeNull();
+      expect(await redis.zscore(keys(prefix).sessionsActive(), s.mediaSessionId)).toBeNull();
     });
   });
 });

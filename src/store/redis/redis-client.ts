@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { StoreUnavailableError } from '../../common/errors/store-unavailable.error';
+import type { LuaScript } from './lua-scripts';
 
 /** DI token for the one ioredis client of the process (quit in onModuleDestroy by the StoreModule). */
 export abstract class RedisClient extends Redis {}
@@ -21,11 +22,13 @@ export function createRedisClient(url: string): Redis {
 
 /**
  * Registers Lua scripts as ioredis commands (EVALSHA, loaded on first use) on a client shared by
- * several stores: each command is defined once, whichever store comes first.
+ * several stores: each command is defined once, whichever store comes first. A script with
+ * `keysPerItem` takes a variable number of keys: its caller passes `numkeys` first.
  */
-export function defineScripts(redis: Redis, scripts: Record<string, { keys: number; lua: string }>): void {
-  for (const [name, { keys: numberOfKeys, lua }] of Object.entries(scripts)) {
-    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+export function defineScripts(redis: Redis, scripts: Record<string, LuaScript>): void {
+  for (const [name, script] of Object.entries(scripts)) {
+    if (name in redis) continue;
+    redis.defineCommand(name, script.keysPerItem ? { lua: script.lua } : { numberOfKeys: script.keys.length, lua: script.lua });
   }
 }
 
@@ -38,12 +41,30 @@ export async function guard<T>(operation: string, fn: () => Promise<T>): Promise
   }
 }
 
-/** Every key the gateway writes, from one place. `prefix` is REDIS_KEY_PREFIX. */
-export const keys = (prefix: string) => ({
-  registration: (id: string) => `${prefix}reg:${id}`,
-  registrationByDevice: (phoneNumber: string, deviceId: string) => `${prefix}regdev:${phoneNumber}|${deviceId}`,
-  registrationsDue: () => `${prefix}regdue`,
-  session: (id: string) => `${prefix}sess:${id}`,
-  /** `dialog` is `<Call-ID>|<local tag>`. */
-  sessionByCallId: (dialog: string) => `${prefix}sessdlg:${dialog}`,
-});
+/** Every key the gateway writes. `prefix` is REDIS_KEY_PREFIX; the layout (hash tags) is described in lua-scripts.ts. */
+export const keys = (prefix: string) => {
+  const reg = `${prefix}{reg}:`;
+  const sess = `${prefix}{sess}:`;
+  const ev = `${prefix}{ev}:`;
+  return {
+    registration: (id: string) => `${reg}rec:${id}`,
+    registrationByDevice: (phoneNumber: string, deviceId: string) => `${reg}dev:${phoneNumber}|${deviceId}`,
+    registrationsDue: () => `${reg}due`,
+    session: (id: string) => `${sess}rec:${id}`,
+    /** `dialog` is `<Call-ID>|<local tag>`. */
+    sessionByCallId: (dialog: string) => `${sess}dlg:${dialog}`,
+    sessionsActive: () => `${sess}active`,
+    subscription: (id: string) => `${ev}sub:${id}`,
+    subscriptionsByDevice: (phoneNumber: string, deviceId: string) => `${ev}subdev:${phoneNumber}|${deviceId}`,
+    subscriptionsByOwner: (owner: string) => `${ev}subown:${owner}`,
+    subscriptionsDue: () => `${ev}subdue`,
+    queue: (subscriptionId: string) => `${ev}q:${subscriptionId}`,
+    queueHead: (subscriptionId: string) => `${ev}qhead:${subscriptionId}`,
+    queueSequence: (subscriptionId: string) => `${ev}qseq:${subscriptionId}`,
+    queueLease: (subscriptionId: string) => `${ev}qlease:${subscriptionId}`,
+    queuesReady: () => `${ev}qready`,
+    queueBacklog: () => `${ev}qbacklog`,
+  };
+};
+export type Keys = ReturnType<typeof keys>;
+

@@ -1,188 +1,23 @@
 import type Redis from 'ioredis';
 import { Clock } from '../../common/clock';
-import { AckNext, ClaimedQueue, EventQueue, FanOutRequest, FanOutResult, QueuedEvent, QueueHead } from '../event-queue';
+import { AckNext, ClaimedQueue, EventQueue, FanOutRequest, FanOutResult, QueuedEvent } from '../event-queue';
 import type { StoredSubscription } from '../subscription-store';
-import { defineScripts, guard } from './redis-client';
-import { subscriptionKeys } from './redis-subscription.store';
+import { eventQueueScripts } from './lua-scripts';
+import { defineScripts, guard, Keys, keys } from './redis-client';
 
-/** Every key the event queue writes. NOTE: kept here, like `subscriptionKeys`, until folded into `keys()`. */
-export const eventQueueKeys = (prefix: string) => ({
-  /** List of `<eventId>\n<QueuedEvent JSON>`, oldest first. */
-  queue: (subscriptionId: string) => `${prefix}evq:${subscriptionId}`,
-  /** Hash { attempts } of the queue's head. */
-  head: (subscriptionId: string) => `${prefix}evhead:${subscriptionId}`,
-  sequence: (subscriptionId: string) => `${prefix}evseq:${subscriptionId}`,
-  /** String: the owner (worker instance) holding the subscription's delivery lease; PX = lease. */
-  lease: (subscriptionId: string) => `${prefix}evlease:${subscriptionId}`,
-  /** Sorted set subscriptionId → when its head is due (or its lease ends). */
-  ready: () => `${prefix}evready`,
-  backlog: () => `${prefix}evbacklog`,
-});
-
-// KEYS: queue, seq, ready, backlog  ARGV: id, json, now, subscriptionId
-const ENQUEUE = `
-local seq = redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[1], ARGV[1] .. '\\n{"sequence":' .. seq .. ',' .. string.sub(ARGV[2], 2))
-redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[3]), ARGV[4])
-redis.call('INCR', KEYS[4])
-return seq`;
-// KEYS: ready  ARGV: now, limit, lease, owner, queuePrefix, leasePrefix
-const CLAIM = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local leaseKey = ARGV[6] .. id
-  if redis.call('LLEN', ARGV[5] .. id) == 0 then
-    if redis.call('EXISTS', leaseKey) == 0 then redis.call('ZREM', KEYS[1], id) end
-  elseif redis.call('SET', leaseKey, ARGV[4], 'NX', 'PX', tonumber(ARGV[3])) then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    table.insert(out, id)
-  else
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + math.max(redis.call('PTTL', leaseKey), 0), id)
-  end
-end
-return out`;
-// KEYS: lease, ready  ARGV: owner, leaseMs, now, id
-const RENEW = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[2], 'GT', tonumber(ARGV[3]) + tonumber(ARGV[2]), ARGV[4])
-return 1`;
-// KEYS: lease, queue, head, backlog  ARGV: owner, '<eventId>\\n'
-const ACK = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local h = redis.call('LINDEX', KEYS[2], 0)
-if not h or string.sub(h, 1, #ARGV[2]) ~= ARGV[2] then return 0 end
-redis.call('LPOP', KEYS[2])
-redis.call('DEL', KEYS[3])
-redis.call('DECR', KEYS[4])
-return 1`;
-// KEYS: lease, queue, head, ready  ARGV: owner, '<eventId>\\n', attempts, notBefore, id
-const RETRY = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local h = redis.call('LINDEX', KEYS[2], 0)
-if not h or string.sub(h, 1, #ARGV[2]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[3], 'attempts', ARGV[3])
-redis.call('ZADD', KEYS[4], tonumber(ARGV[4]), ARGV[5])
-redis.call('DEL', KEYS[1])
-return 1`;
-// KEYS: lease, queue, ready  ARGV: owner, readyAt, id
-const RELEASE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-if redis.call('LLEN', KEYS[2]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3])
-else redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[3]) end
-return 1`;
-// KEYS: queue, seq, head, lease, ready, backlog  ARGV: id
-const DISCARD = `
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-redis.call('ZREM', KEYS[5], ARGV[1])
-if #items > 0 then redis.call('DECRBY', KEYS[6], #items) end
-return items`;
-
-// One script per publish: the subscription lookup of `findByDevice` (same rules: ACTIVE, not past
-// endsAt, dangling index entries dropped) plus the `types` filter, an ENQUEUE per match and, with an
-// owner, the CLAIM of each matching queue that is free and due (the in-process hand-off).
-// ARGV: devKey, subPrefix, queuePrefix, seqPrefix, leasePrefix, headPrefix, ready, backlog, type,
-//       now, restJson ('{"type":…' without id/subscriptionId), owner ('' none), leaseMs, nIds, ids…
-// Returns {0, {{id, seq, 0} | {id, seq, 1, head, attempts, v, s, d}, …}} or {needed, {}}.
-const FANOUT = `
-local now = tonumber(ARGV[10])
-local members = redis.call('SMEMBERS', ARGV[1])
-local matches, dangling = {}, {}
-for _, id in ipairs(members) do
-  local rec = redis.call('HMGET', ARGV[2] .. id, 's', 'd')
-  if rec[1] ~= 'ACTIVE' or not rec[2] then
-    table.insert(dangling, id)
-  else
-    local sub = cjson.decode(rec[2])
-    if type(sub.endsAt) ~= 'number' or sub.endsAt > now then
-      if type(sub.types) == 'table' then
-        for _, t in ipairs(sub.types) do
-          if t == ARGV[9] then table.insert(matches, id) break end
-        end
-      end
-    end
-  end
-end
-if #dangling > 0 then redis.call('SREM', ARGV[1], unpack(dangling)) end
-if #matches > tonumber(ARGV[14]) then return {#matches, {}} end
-local rest = string.sub(ARGV[11], 2)
-local leaseMs = tonumber(ARGV[13])
-local out = {}
-for i, id in ipairs(matches) do
-  local eid = ARGV[14 + i]
-  local q = ARGV[3] .. id
-  local seq = redis.call('INCR', ARGV[4] .. id)
-  redis.call('RPUSH', q, eid .. '\\n{"sequence":' .. seq .. ',"id":' .. cjson.encode(eid) .. ',"subscriptionId":' .. cjson.encode(id) .. ',' .. rest)
-  redis.call('INCR', ARGV[8])
-  local claimed = false
-  if ARGV[12] ~= '' then
-    local score = redis.call('ZSCORE', ARGV[7], id)
-    if (not score or tonumber(score) <= now) and redis.call('SET', ARGV[5] .. id, ARGV[12], 'NX', 'PX', leaseMs) then
-      redis.call('ZADD', ARGV[7], now + leaseMs, id)
-      claimed = true
-    end
-  end
-  if claimed then
-    local rec = redis.call('HMGET', ARGV[2] .. id, 'v', 's', 'd')
-    table.insert(out, {id, seq, 1, redis.call('LINDEX', q, 0), redis.call('HGET', ARGV[6] .. id, 'attempts') or '0', rec[1], rec[2], rec[3]})
-  else
-    redis.call('ZADD', ARGV[7], 'NX', now, id)
-    table.insert(out, {id, seq, 0})
-  end
-end
-return {0, out}`;
-// CLAIM, returning each claimed queue's head, attempts and subscription record.
-// KEYS: ready  ARGV: now, limit, lease, owner, queuePrefix, leasePrefix, headPrefix, subPrefix
-// Returns {{id, head, attempts, v, s, d}, …}
-const CLAIM_HEADS = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local leaseKey = ARGV[6] .. id
-  local head = redis.call('LINDEX', ARGV[5] .. id, 0)
-  if not head then
-    if redis.call('EXISTS', leaseKey) == 0 then redis.call('ZREM', KEYS[1], id) end
-  elseif redis.call('SET', leaseKey, ARGV[4], 'NX', 'PX', tonumber(ARGV[3])) then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    local rec = redis.call('HMGET', ARGV[8] .. id, 'v', 's', 'd')
-    table.insert(out, {id, head, redis.call('HGET', ARGV[7] .. id, 'attempts') or '0', rec[1], rec[2], rec[3]})
-  else
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + math.max(redis.call('PTTL', leaseKey), 0), id)
-  end
-end
-return out`;
-// ACK, then either the next head under an extended lease, or RELEASE of the empty queue.
-// KEYS: lease, queue, head, backlog, ready, rec  ARGV: owner, '<eventId>\n', leaseMs, now, id
-// Returns {0} (lost), {1} (empty, released) or {2, head, v, s, d}.
-const ACK_NEXT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
-local h = redis.call('LINDEX', KEYS[2], 0)
-if not h or string.sub(h, 1, #ARGV[2]) ~= ARGV[2] then return {0} end
-redis.call('LPOP', KEYS[2])
-redis.call('DEL', KEYS[3])
-redis.call('DECR', KEYS[4])
-local nxt = redis.call('LINDEX', KEYS[2], 0)
-if not nxt then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[5], ARGV[5])
-  return {1}
-end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-redis.call('ZADD', KEYS[5], tonumber(ARGV[4]) + tonumber(ARGV[3]), ARGV[5])
-local rec = redis.call('HMGET', KEYS[6], 'v', 's', 'd')
-return {2, nxt, rec[1], rec[2], rec[3]}`;
+/** Devices whose subscription ids this instance remembers for `evFanOut` (see `DeviceMembers`). */
+const MAX_CACHED_DEVICES = 10_000;
+/** `evFanOut` answers "stale" at most this often in a row before the publish fails. */
+const MAX_STALE_REPLIES = 5;
 
 type Reply = string | number | null | Reply[];
 
 type Scripts = {
-  evFanOut(...args: (string | number)[]): Promise<Reply[]>;
+  /** numkeys, keys…, argv… (a variable number of keys). */
+  evFanOut(numkeys: number, ...args: (string | number)[]): Promise<Reply[]>;
   evClaimHeads(ready: string, now: number, limit: number, lease: number, owner: string, qPrefix: string, leasePrefix: string, headPrefix: string, subPrefix: string): Promise<Reply[]>;
   evAckNext(lease: string, q: string, head: string, backlog: string, ready: string, rec: string, owner: string, idPrefix: string, leaseMs: number, now: number, id: string): Promise<Reply[]>;
   evEnqueue(q: string, seq: string, ready: string, backlog: string, id: string, json: string, now: number, sub: string): Promise<number>;
-  evClaim(ready: string, now: number, limit: number, lease: number, owner: string, qPrefix: string, leasePrefix: string): Promise<string[]>;
   evRenew(lease: string, ready: string, owner: string, leaseMs: number, now: number, id: string): Promise<number>;
   evAck(lease: string, q: string, head: string, backlog: string, owner: string, idPrefix: string): Promise<number>;
   evRetry(lease: string, q: string, head: string, ready: string, owner: string, idPrefix: string, attempts: number, notBefore: number, id: string): Promise<number>;
@@ -196,6 +31,7 @@ function parseEntry(entry: string): QueuedEvent {
 }
 
 const str = (r: Reply | undefined): string | undefined => (typeof r === 'string' ? r : undefined);
+const strings = (r: Reply | undefined): string[] => (Array.isArray(r) ? r.filter((x): x is string => typeof x === 'string') : []);
 
 /** A subscription record from its hash fields { v, s, d } (as `RedisSubscriptionStore#get`). */
 function parseSubscription(v: Reply | undefined, s: Reply | undefined, d: Reply | undefined): StoredSubscription | undefined {
@@ -216,28 +52,39 @@ function claimedFrom(subscriptionId: string, row: Reply[], i: number): ClaimedQu
   return { subscriptionId, head: { event: parseEntry(entry), attempts }, subscription: parseSubscription(row[i + 2], row[i + 3], row[i + 4]) };
 }
 
+/**
+ * The subscription ids of each device's index, as this instance last saw them. `evFanOut` must be
+ * given every key it touches, so the caller names the subscriptions before the script reads the
+ * index; the script checks the names against the index and answers "stale" (with the actual ids)
+ * when they differ. Remembering them keeps a publish at one round trip; a device whose
+ * subscriptions changed elsewhere costs one more. Least recently used devices are forgotten first.
+ */
+class DeviceMembers {
+  private readonly ids = new Map<string, string[]>();
+  get(device: string): string[] {
+    const ids = this.ids.get(device);
+    if (!ids) return [];
+    this.ids.delete(device);
+    this.ids.set(device, ids);
+    return ids;
+  }
+  set(device: string, ids: string[]): void {
+    this.ids.delete(device);
+    this.ids.set(device, ids);
+    if (this.ids.size > MAX_CACHED_DEVICES) this.ids.delete(this.ids.keys().next().value ?? device);
+  }
+}
+
 /** EventQueue on Redis: a list per subscription, a `ready` sorted set and per-subscription lease keys. */
 export class RedisEventQueue extends EventQueue {
-  private readonly k;
-  private readonly sk;
+  private readonly k: Keys;
   private readonly redis: Redis & Scripts;
+  private readonly members = new DeviceMembers();
 
   constructor(redis: Redis, prefix: string, private readonly clock: Clock = Clock.system) {
     super();
-    this.k = eventQueueKeys(prefix);
-    this.sk = subscriptionKeys(prefix);
-    defineScripts(redis, {
-      evEnqueue: { keys: 4, lua: ENQUEUE },
-      evClaim: { keys: 1, lua: CLAIM },
-      evRenew: { keys: 2, lua: RENEW },
-      evAck: { keys: 4, lua: ACK },
-      evRetry: { keys: 4, lua: RETRY },
-      evRelease: { keys: 3, lua: RELEASE },
-      evDiscard: { keys: 6, lua: DISCARD },
-      evFanOut: { keys: 0, lua: FANOUT },
-      evClaimHeads: { keys: 1, lua: CLAIM_HEADS },
-      evAckNext: { keys: 6, lua: ACK_NEXT },
-    });
+    this.k = keys(prefix);
+    defineScripts(redis, eventQueueScripts);
     this.redis = redis as Redis & Scripts;
   }
 
@@ -245,37 +92,21 @@ export class RedisEventQueue extends EventQueue {
     const { k } = this;
     const s = event.subscriptionId;
     const sequence = await guard('eventQueue.enqueue', () =>
-      this.redis.evEnqueue(k.queue(s), k.sequence(s), k.ready(), k.backlog(), event.id, JSON.stringify(event), this.clock.now(), s),
+      this.redis.evEnqueue(k.queue(s), k.queueSequence(s), k.queuesReady(), k.queueBacklog(), event.id, JSON.stringify(event), this.clock.now(), s),
     );
     return { ...structuredClone(event), sequence };
   }
 
-  async claimReady(now: number, limit: number, leaseMs: number, owner: string): Promise<string[]> {
-    const { k } = this;
-    return guard('eventQueue.claimReady', () => this.redis.evClaim(k.ready(), now, limit, leaseMs, owner, k.queue(''), k.lease('')));
-  }
-
-  async head(subscriptionId: string): Promise<QueueHead | undefined> {
-    const { k } = this;
-    const res = await guard('eventQueue.head', async () =>
-      this.redis.multi().lindex(k.queue(subscriptionId), 0).hget(k.head(subscriptionId), 'attempts').exec(),
-    );
-    const entry = res?.[0]?.[1];
-    const attempts = res?.[1]?.[1];
-    if (typeof entry !== 'string') return undefined;
-    return { event: parseEntry(entry), attempts: typeof attempts === 'string' ? Number(attempts) : 0 };
-  }
-
   async renew(subscriptionId: string, owner: string, leaseMs: number): Promise<boolean> {
     const { k } = this;
-    const ok = await guard('eventQueue.renew', () => this.redis.evRenew(k.lease(subscriptionId), k.ready(), owner, leaseMs, this.clock.now(), subscriptionId));
+    const ok = await guard('eventQueue.renew', () => this.redis.evRenew(k.queueLease(subscriptionId), k.queuesReady(), owner, leaseMs, this.clock.now(), subscriptionId));
     return ok === 1;
   }
 
   async ack(subscriptionId: string, eventId: string, owner: string): Promise<boolean> {
     const { k } = this;
     const s = subscriptionId;
-    const ok = await guard('eventQueue.ack', () => this.redis.evAck(k.lease(s), k.queue(s), k.head(s), k.backlog(), owner, `${eventId}\n`));
+    const ok = await guard('eventQueue.ack', () => this.redis.evAck(k.queueLease(s), k.queue(s), k.queueHead(s), k.queueBacklog(), owner, `${eventId}\n`));
     return ok === 1;
   }
 
@@ -283,7 +114,7 @@ export class RedisEventQueue extends EventQueue {
     const { k } = this;
     const s = subscriptionId;
     const ok = await guard('eventQueue.retryAt', () =>
-      this.redis.evRetry(k.lease(s), k.queue(s), k.head(s), k.ready(), owner, `${eventId}\n`, attempts, notBefore, s),
+      this.redis.evRetry(k.queueLease(s), k.queue(s), k.queueHead(s), k.queuesReady(), owner, `${eventId}\n`, attempts, notBefore, s),
     );
     return ok === 1;
   }
@@ -291,46 +122,43 @@ export class RedisEventQueue extends EventQueue {
   async release(subscriptionId: string, owner: string, readyAt: number): Promise<void> {
     const { k } = this;
     const s = subscriptionId;
-    await guard('eventQueue.release', () => this.redis.evRelease(k.lease(s), k.queue(s), k.ready(), owner, readyAt, s));
+    await guard('eventQueue.release', () => this.redis.evRelease(k.queueLease(s), k.queue(s), k.queuesReady(), owner, readyAt, s));
   }
 
   async discard(subscriptionId: string): Promise<string[]> {
     const { k } = this;
     const s = subscriptionId;
     const items = await guard('eventQueue.discard', () =>
-      this.redis.evDiscard(k.queue(s), k.sequence(s), k.head(s), k.lease(s), k.ready(), k.backlog(), s),
+      this.redis.evDiscard(k.queue(s), k.queueSequence(s), k.queueHead(s), k.queueLease(s), k.queuesReady(), k.queueBacklog(), s),
     );
     return items.map((e) => e.slice(0, Math.max(0, e.indexOf('\n'))));
   }
 
   async fanOut(req: FanOutRequest): Promise<FanOutResult> {
-    const { k, sk } = this;
+    const { k } = this;
     const rest: Omit<QueuedEvent, 'id' | 'subscriptionId' | 'sequence'> = {
       type: req.type,
       time: req.time,
       data: req.data,
       ...(req.correlator !== undefined ? { correlator: req.correlator } : {}),
     };
-    const now = this.clock.now();
-    const reply = await guard('eventQueue.fanOut', () =>
-      this.redis.evFanOut(
-        sk.subscriptionsByDevice(req.phoneNumber, req.deviceId),
-        sk.subscription(''),
-        k.queue(''),
-        k.sequence(''),
-        k.lease(''),
-        k.head(''),
-        k.ready(),
-        k.backlog(),
-        req.type,
-        now,
-        JSON.stringify(rest),
-        req.claim?.owner ?? '',
-        req.claim?.leaseMs ?? 0,
-        req.ids.length,
-        ...req.ids,
-      ),
-    );
+    const restJson = JSON.stringify(rest);
+    const device = k.subscriptionsByDevice(req.phoneNumber, req.deviceId);
+    const reply = await guard('eventQueue.fanOut', async () => {
+      for (let stale = 0; ; stale++) {
+        const ids = this.members.get(device);
+        const perSub = ids.flatMap((id) => [k.subscription(id), k.queue(id), k.queueSequence(id), k.queueLease(id), k.queueHead(id)]);
+        const keyList = [device, k.queuesReady(), k.queueBacklog(), ...perSub];
+        const r = await this.redis.evFanOut(keyList.length, ...keyList, req.type, this.clock.now(), restJson, req.claim?.owner ?? '', req.claim?.leaseMs ?? 0, ids.length, ...ids, ...req.ids);
+        if (Number(r[0]) !== -1) {
+          const dangling = new Set(strings(r[2]));
+          if (dangling.size > 0) this.members.set(device, ids.filter((id) => !dangling.has(id)));
+          return r;
+        }
+        this.members.set(device, strings(r[1]));
+        if (stale + 1 >= MAX_STALE_REPLIES) throw new Error(`the subscriptions of ${device} kept changing during a fan-out`);
+      }
+    });
     const needed = Number(reply[0]);
     if (needed > 0) return { kind: 'need-ids', needed };
     const events: QueuedEvent[] = [];
@@ -349,9 +177,9 @@ export class RedisEventQueue extends EventQueue {
   }
 
   async claimReadyHeads(now: number, limit: number, leaseMs: number, owner: string): Promise<ClaimedQueue[]> {
-    const { k, sk } = this;
+    const { k } = this;
     const rows = await guard('eventQueue.claimReadyHeads', () =>
-      this.redis.evClaimHeads(k.ready(), now, limit, leaseMs, owner, k.queue(''), k.lease(''), k.head(''), sk.subscription('')),
+      this.redis.evClaimHeads(k.queuesReady(), now, limit, leaseMs, owner, k.queue(''), k.queueLease(''), k.queueHead(''), k.subscription('')),
     );
     const out: ClaimedQueue[] = [];
     for (const row of rows) {
@@ -363,10 +191,10 @@ export class RedisEventQueue extends EventQueue {
   }
 
   async ackAndNext(subscriptionId: string, eventId: string, owner: string, leaseMs: number): Promise<AckNext> {
-    const { k, sk } = this;
+    const { k } = this;
     const s = subscriptionId;
     const row = await guard('eventQueue.ackAndNext', () =>
-      this.redis.evAckNext(k.lease(s), k.queue(s), k.head(s), k.backlog(), k.ready(), sk.subscription(s), owner, `${eventId}\n`, leaseMs, this.clock.now(), s),
+      this.redis.evAckNext(k.queueLease(s), k.queue(s), k.queueHead(s), k.queueBacklog(), k.queuesReady(), k.subscription(s), owner, `${eventId}\n`, leaseMs, this.clock.now(), s),
     );
     const code = Number(row[0]);
     if (code === 1) return { kind: 'empty' };
@@ -377,7 +205,7 @@ export class RedisEventQueue extends EventQueue {
   }
 
   async backlog(): Promise<number> {
-    const n = await guard('eventQueue.backlog', () => this.redis.get(this.k.backlog()));
+    const n = await guard('eventQueue.backlog', () => this.redis.get(this.k.queueBacklog()));
     return Math.max(0, Number(n ?? 0));
   }
 }

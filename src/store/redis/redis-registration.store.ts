@@ -1,47 +1,8 @@
 import { Registration, REGISTRATION_GRACE_MS, RegistrationStore } from '../registration-store';
 import { Clock } from '../../common/clock';
 import { defineScripts, guard, keys } from './redis-client';
+import { registrationScripts } from './lua-scripts';
 import type Redis from 'ioredis';
-
-// Records are hashes { v: version, d: JSON }; CAS and indexes are kept consistent by Lua scripts
-// (one round trip each, atomic across gateway instances).
-const CREATE = `
-local cur = redis.call('GET', KEYS[2])
-if cur and redis.call('EXISTS', ARGV[5] .. cur) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-return 1`;
-const UPDATE = `
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v or tonumber(v) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-return 1`;
-const DELETE = `
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then redis.call('ZREM', KEYS[3], ARGV[2]) return 0 end
-if ARGV[1] ~= '' and tonumber(v) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
-if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
-redis.call('ZREM', KEYS[3], ARGV[2])
-return 1`;
-const CLAIM = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local rec = redis.call('HMGET', ARGV[4] .. id, 'v', 'd')
-  if rec[1] then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    table.insert(out, rec[1]); table.insert(out, rec[2])
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out`;
 
 type Scripts = {
   regCreate(k1: string, k2: string, k3: string, json: string, ttl: number, due: number, id: string, prefix: string): Promise<number>;
@@ -58,12 +19,7 @@ export class RedisRegistrationStore extends RegistrationStore {
   constructor(redis: Redis, prefix: string, private readonly clock: Clock = Clock.system) {
     super();
     this.k = keys(prefix);
-    defineScripts(redis, {
-      regCreate: { keys: 3, lua: CREATE },
-      regUpdate: { keys: 3, lua: UPDATE },
-      regDelete: { keys: 3, lua: DELETE },
-      regClaim: { keys: 1, lua: CLAIM },
-    });
+    defineScripts(redis, registrationScripts);
     this.redis = redis as Redis & Scripts;
   }
 
