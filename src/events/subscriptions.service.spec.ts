@@ -160,7 +160,8 @@ describe(SubscriptionsService.name, () => {
       const { t, s } = await created();
       expect(await codeOf(t.service.delete(principal('+34699999999'), s.id))).toBe('404 NOT_FOUND');
       await t.service.delete(principal(), s.id, 'corr-1');
-      expect(await t.queue.head(s.id)).toMatchObject({ event: { type: 'org.camaraproject.webrtc-events.v0.subscription-ended', correlator: 'corr-1', data: { terminationReason: 'SUBSCRIPTION_DELETED' } } });
+      const [queued] = await t.queue.claimReadyHeads(t.clock.now(), 10, 1000, 'test');
+      expect(queued?.head).toMatchObject({ event: { type: 'org.camaraproject.webrtc-events.v0.subscription-ended', correlator: 'corr-1', data: { terminationReason: 'SUBSCRIPTION_DELETED' } } });
       expect(await codeOf(t.service.get(principal(), s.id))).toBe('404 NOT_FOUND');
       expect(await codeOf(t.service.delete(principal(), s.id))).toBe('404 NOT_FOUND');
       expect(await t.service.list(principal())).toEqual([]);

@@ -72,9 +72,6 @@ export type AckNext =
 export abstract class EventQueue {
   /** Appends to the subscription's queue, assigning `sequence`; the subscription is ready now unless already queued. */
   abstract enqueue(event: Omit<QueuedEvent, 'sequence'>): Promise<QueuedEvent>;
-  /** Leases up to `limit` ready subscriptions (head due at `now`) to `owner` for `leaseMs`; resolves their ids. */
-  abstract claimReady(now: number, limit: number, leaseMs: number, owner: string): Promise<string[]>;
-  abstract head(subscriptionId: string): Promise<QueueHead | undefined>;
   /** Extends `owner`'s lease; false when the lease was lost (expired and taken). */
   abstract renew(subscriptionId: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Removes the head if it is `eventId` and `owner` holds the lease. */
@@ -94,11 +91,14 @@ export abstract class EventQueue {
    * Atomically: finds the ACTIVE subscriptions of (phoneNumber, deviceId) not past `endsAt` that
    * asked for `type` (as `SubscriptionStore.findByDevice` would) and appends one event to each
    * one's queue (`enqueue` semantics). With `claim`, each of those queues that has no lease and a
-   * due head is leased to `claim.owner` (as `claimReady` would) and returned with its head, so the
+   * due head is leased to `claim.owner` (as `claimReadyHeads` would) and returned with its head, so the
    * caller can deliver at once instead of waiting for a poll.
    */
   abstract fanOut(req: FanOutRequest): Promise<FanOutResult>;
-  /** `claimReady`, returning each claimed queue's head and subscription record (one round trip). */
+  /**
+   * Leases up to `limit` ready subscriptions (head due at `now`, no live lease) to `owner` for
+   * `leaseMs`; resolves each one's head and subscription record (one round trip).
+   */
   abstract claimReadyHeads(now: number, limit: number, leaseMs: number, owner: string): Promise<ClaimedQueue[]>;
   /**
    * `ack`, then in the same atomic step: if the queue has a next event, extend `owner`'s lease by

@@ -74,8 +74,6 @@ export abstract class SubscriptionStore {
    * calling this meanwhile does not get them. A lease ends with `end`, `purge` or `update`.
    */
   abstract claimDue(now: number, limit: number, leaseMs: number): Promise<StoredSubscription[]>;
-  /** Number of ACTIVE subscriptions (metrics). */
-  abstract count(): Promise<number>;
 }
 
 /** How long a record outlives its `endsAt` (or its ending) so that its final events can still be delivered. */

@@ -1,6 +1,5 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { freePort } from '../support/ports';
@@ -166,7 +165,7 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const s = subscription(sink.url);
     await a.store.create(s);
     await a.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing' });
-    expect(await a.queue.claimReady(Date.now(), 10, 300, 'crashed-instance')).toEqual([s.id]);
+    expect((await a.queue.claimReadyHeads(Date.now(), 10, 300, 'crashed-instance')).map((c) => c.subscriptionId)).toEqual([s.id]);
     const b = instance(prefix);
     b.worker.start();
     await new Promise((r) => setTimeout(r, 150));

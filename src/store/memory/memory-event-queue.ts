@@ -74,7 +74,7 @@ export class MemoryEventQueue extends EventQueue {
 
   async claimReadyHeads(now: number, limit: number, leaseMs: number, owner: string): Promise<ClaimedQueue[]> {
     const out: ClaimedQueue[] = [];
-    for (const id of await this.claimReady(now, limit, leaseMs, owner)) {
+    for (const id of this.claimReady(now, limit, leaseMs, owner)) {
       const f = this.fifos.get(id);
       const c = f && (await this.claimed(id, f));
       if (c) out.push(c);
@@ -117,7 +117,7 @@ export class MemoryEventQueue extends EventQueue {
     return structuredClone(stored);
   }
 
-  async claimReady(now: number, limit: number, leaseMs: number, owner: string): Promise<string[]> {
+  private claimReady(now: number, limit: number, leaseMs: number, owner: string): string[] {
     const out: string[] = [];
     for (const [id, f] of this.fifos) {
       if (out.length >= limit) break;
@@ -131,12 +131,6 @@ export class MemoryEventQueue extends EventQueue {
       out.push(id);
     }
     return out;
-  }
-
-  async head(subscriptionId: string): Promise<QueueHead | undefined> {
-    const f = this.fifos.get(subscriptionId);
-    const e = f?.events[0];
-    return f && e ? { event: structuredClone(e), attempts: f.attempts } : undefined;
   }
 
   async renew(subscriptionId: string, owner: string, leaseMs: number): Promise<boolean> {

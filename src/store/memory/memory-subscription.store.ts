@@ -109,12 +109,6 @@ export class MemorySubscriptionStore extends SubscriptionStore {
     }
     return out;
   }
-
-  async count(): Promise<number> {
-    let n = 0;
-    for (const id of [...this.byId.keys()]) if (this.live(id)?.state === 'ACTIVE') n++;
-    return n;
-  }
 }
 
 const deviceKey = (s: { phoneNumber: string; deviceId: string }): string => `${s.phoneNumber}|${s.deviceId}`;
