@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../common/auth/principal';
 import { requirePhoneNumber, requireScopes } from '../common/auth/scopes.decorator';
-import { ApiError, ApiErrorCode, invalidArgument, notFound } from '../common/errors/api-error';
+import { ApiError, invalidArgument, notFound } from '../common/errors/api-error';
 import { Clock } from '../common/clock';
 import { RegistrationStore } from '../store/registration-store';
 import { AccessTokenSinkCredential, StoredSubscription, SubscriptionStore } from '../store/subscription-store';
