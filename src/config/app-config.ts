@@ -89,7 +89,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !(o instanceof Secret)) {
-    Object.values(o).forEach((v) => deepFreeze(v));
+    for (const v of Object.values(o) as unknown[]) deepFreeze(v);
     Object.freeze(o);
   }
   return o;

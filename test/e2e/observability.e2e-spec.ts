@@ -161,7 +161,7 @@ describe('Observability (gateway with an outbound proxy that does not answer)', 
       const fastify = app.getHttpAdapter().getInstance();
       const missing: string[] = [];
       for (const r of routes) {
-        expect(fastify.hasRoute({ method: r.method as 'GET', url: r.path })).toBe(true);
+        expect(fastify.hasRoute({ method: r.method, url: r.path })).toBe(true);
         const openApiPath = r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
         if (!doc.paths[openApiPath]?.[r.method.toLowerCase()]) missing.push(`${r.method} ${openApiPath}`);
       }

@@ -5,6 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '../../src/config/app-config';
 import { createApp } from '../../src/bootstrap';
@@ -69,7 +70,7 @@ export async function startGateway(lab: Lab, idp: TestIdp, env: Record<string, s
         headers['content-type'] ??= 'application/json';
       }
       const res = await fastify.inject({ method, url, headers, ...(payload !== undefined && { payload }) });
-      let body: unknown = undefined;
+      let body: unknown;
       try {
         body = res.body ? JSON.parse(res.body) : undefined;
       } catch {
@@ -94,7 +95,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${last instanceof Error ? last.message : inspect(last)}`}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -131,7 +132,7 @@ export async function spawnGatewayProcess(env: Record<string, string>): Promise<
       if (opts.body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(`${base}${url}`, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) });
       const text = await res.text();
-      let body: unknown = undefined;
+      let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;
       } catch {

@@ -32,7 +32,7 @@ export async function startSink(): Promise<TestSink> {
       for (;;) {
         const hit = events.find(pred);
         if (hit) return hit;
-        if (Date.now() > until) throw new Error(`sink: timed out waiting for ${what}; got ${events.map((e) => `${e.body.type.split('.').pop()}:${String(e.body.data.status ?? '')}`).join(', ')}`);
+        if (Date.now() > until) throw new Error(`sink: timed out waiting for ${what}; got ${events.map((e) => `${e.body.type.split('.').pop()}:${typeof e.body.data.status === 'string' ? e.body.data.status : ''}`).join(', ')}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

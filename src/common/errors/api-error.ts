@@ -32,7 +32,7 @@ export type ApiErrorCode =
 /** The body every error response carries (CAMARA `ErrorInfo`). */
 export interface ErrorInfo {
   status: number;
-  code: ApiErrorCode | string;
+  code: ApiErrorCode;
   message: string;
 }
 

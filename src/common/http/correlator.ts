@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 /** CAMARA `XCorrelator` pattern (CAMARA_common.yaml). */
-export const X_CORRELATOR_PATTERN = /^[a-zA-Z0-9-_:;.\/<>{}]{0,256}$/;
+export const X_CORRELATOR_PATTERN = /^[a-zA-Z0-9-_:;./<>{}]{0,256}$/;
 
 type WithCorrelator = IncomingMessage & { correlator?: string; correlatorInvalid?: boolean };
 

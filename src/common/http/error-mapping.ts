@@ -38,7 +38,7 @@ export function toErrorInfo(err: unknown): ErrorInfo & { unexpected: boolean } {
     const body = err.getResponse();
     let message = err.message;
     if (typeof body === 'object' && body !== null && 'message' in body) {
-      const m = (body as { message: unknown }).message;
+      const m = body.message;
       message = Array.isArray(m) ? m.join('; ') : String(m);
     }
     return { status, code: CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT'), message, unexpected: status >= 500 };

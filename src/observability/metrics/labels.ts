@@ -50,6 +50,7 @@ export function identifierLabel(name: string): string {
 export function sanitizeReason(reason: string | undefined): string | undefined {
   if (reason === undefined) return undefined;
   const clean = reason
+    // eslint-disable-next-line no-control-regex -- control characters are what this strips
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')
     .replace(/\b(?:sips?|tel|urn):[^\s;,>]+/gi, '[uri]')
     .replace(/\+?\d[\d\s().-]{4,}\d/g, '[number]')
