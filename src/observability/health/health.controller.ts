@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../../common/auth/scopes.decorator';
 import { SipGateway } from '../../sip/sip-gateway';
 import { RegistrationStore } from '../../store/registration-store';
-import { withTimeout } from '../metrics/gateway-metrics';
+import { withTimeout } from '../metrics/with-timeout';
 import { SipProxyProbe } from './sip-proxy.probe';
 
 /** A readiness check of the store must be cheap and must not hang. */

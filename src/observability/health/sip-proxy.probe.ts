@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
 import { SipGateway } from '../../sip/sip-gateway';
 import { Clock } from '../../common/clock';
-import { withTimeout } from '../metrics/gateway-metrics';
+import { withTimeout } from '../metrics/with-timeout';
 
 /** How often the outbound proxy is sent an OPTIONS (readiness reads the cached answer). */
 export const SIP_PROBE_INTERVAL_MS = 10_000;

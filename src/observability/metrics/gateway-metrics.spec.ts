@@ -3,7 +3,8 @@ import { Clock } from '../../common/clock';
 import type { RegistrationStore } from '../../store/registration-store';
 import type { SessionStore } from '../../store/session-store';
 import { distribution, PerSecondSeries, percentile, RingBuffer } from './call-window';
-import { GatewayMetrics, setupTotals } from './gateway-metrics';
+import { GatewayMetrics } from './gateway-metrics';
+import { setupTotals } from './call-setup-snapshot';
 import { sanitizeReason, sipCodeLabel, sipMethodLabel } from './labels';
 
 class FakeClock extends Clock {

@@ -5,10 +5,12 @@ import type { SessionStatus } from '../../domain/media-session-status';
 import type { CallTelemetry } from '../../sessions/call-telemetry';
 import type { SipTelemetry } from '../../sip/sip-telemetry';
 import type { EventTelemetry } from '../../events/event-metrics';
-import type { RegistrationTelemetry } from '../../registrations/registration-telemetry';
+import type { RegistrationRefreshFailure, RegistrationTelemetry } from '../../registrations/registration-telemetry';
 import type { StoreTelemetry } from '../../store/store-telemetry';
 import { Clock } from '../../common/clock';
-import { distribution, Distribution, PerSecondSeries, RecentSamples, RingBuffer, SecondCounts, WINDOW_S } from './call-window';
+import { distribution, PerSecondSeries, RecentSamples, RingBuffer, SecondCounts, WINDOW_S } from './call-window';
+import { CallFailure, CallSetupSnapshot, setupTotals } from './call-setup-snapshot';
+import { withTimeout } from './with-timeout';
 import {
   CallDirection,
   directionLabel,
@@ -23,48 +25,13 @@ import {
 
 export type { CallDirection, SipDirection } from './labels';
 
+export type { RegistrationRefreshFailure } from '../../registrations/registration-telemetry';
 /** How a webhook delivery attempt ended. */
-export type EventDeliveryOutcome = 'delivered' | 'http_error' | 'network_error' | 'timeout' | 'refused';
+export type EventDeliveryOutcome = Parameters<EventTelemetry['eventDeliveryAttempt']>[0];
 /** Why an event was given up on (CAMARA events: after the retry budget, or the sink said 410). */
-export type EventDropReason = 'retries_exhausted' | 'rejected' | 'sink_gone' | 'subscription_deleted';
-/** Why a REGISTER refresh failed (`SipFailure.kind`). */
-export type RegistrationRefreshFailure = 'rejected' | 'timeout' | 'transport';
+export type EventDropReason = Parameters<EventTelemetry['eventDropped']>[0];
 /** Where a SIP transport error happened. */
-export type SipTransportErrorKind = 'send' | 'receive' | 'parse' | 'connection';
-
-/** One failed call setup as shown on the dashboard. No phone numbers, no ids. */
-export interface CallFailure {
-  /** ISO 8601 */
-  time: string;
-  direction: CallDirection;
-  status: string;
-  /** SIP final response, `null` when none came (timeout, transport error). */
-  sipCode: number | null;
-  reason: string | null;
-}
-
-/** What the dashboard shows about call setup over the last 15 minutes. */
-export interface CallSetupSnapshot {
-  windowS: number;
-  /** One entry per `bucketS` seconds, oldest first. Rates are per second; ratios are percentages over the preceding minute. */
-  series: { bucketS: number; t: number[]; attemptsPerS: number[]; answeredPerS: number[]; failedPerS: number[]; serPct: Array<number | null> };
-  totals: { last1m: SetupTotals; last5m: SetupTotals; last15m: SetupTotals };
-  /** INVITE → 2xx, ms. */
-  setupTimeMs: Distribution;
-  /** INVITE → first 18x (post-dial delay), ms. */
-  postDialDelayMs: Distribution;
-  /** Newest first. */
-  failures: CallFailure[];
-}
-
-export interface SetupTotals extends SecondCounts {
-  /** RFC 6076 SER, %: answered / (attempts concluded − 3xx). `null` when nothing concluded. */
-  serPct: number | null;
-  /** RFC 6076 SEER, %: (answered + 480/486/600/603) / (concluded − 3xx). */
-  seerPct: number | null;
-  /** ITU-T E.411 ASR, %: answered / concluded. */
-  asrPct: number | null;
-}
+export type SipTransportErrorKind = Parameters<SipTelemetry['sipTransportError']>[0];
 
 const SETUP_BUCKETS_S = [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90, 120];
 const PDD_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30];
@@ -77,23 +44,6 @@ const EFFECTIVE_FAILURE_CODES = new Set([480, 486, 600, 603]);
 export const GAUGE_READ_TIMEOUT_MS = 1000;
 const FAILURE_RING_SIZE = 50;
 const RECENT_SAMPLES = 20_000;
-
-/** Resolves `p`, or rejects after `ms` (the timer is always cleared). */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-const pct = (num: number, den: number): number | null => (den > 0 ? Math.round((1000 * num) / den) / 10 : null);
-
-export function setupTotals(c: SecondCounts): SetupTotals {
-  const concluded = c.answered + c.failed;
-  const den = concluded - c.redirected;
-  return { ...c, serPct: pct(c.answered, den), seerPct: pct(c.answered + c.effectiveFailures, den), asrPct: pct(c.answered, concluded) };
-}
 
 /**
  * Every metric the gateway exports, on its own prom-client Registry (not the global one: tests
