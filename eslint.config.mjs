@@ -97,6 +97,11 @@ export default defineConfig(
     },
   },
   {
+    // A file past 400 lines has more than one reason to change (issue 10): split it by concern.
+    files: ['src/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 400 }] },
+  },
+  {
     // The gateway logs through pino (ROOT_LOGGER): one format, redaction, correlators.
     files: ['src/**/*.ts'],
     ignores: ['**/*.spec.ts', '**/*.contract.ts'],
