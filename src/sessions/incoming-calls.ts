@@ -12,7 +12,7 @@ import { camaraAddressOf } from './address';
 import { parseAppSdp } from './app-sdp';
 import { MediaSessionStatusChange } from './dto/media-session.dto';
 import { toEventData } from './media-session.mapper';
-import { Action } from './session-status';
+import { Action, assertNever } from './session-status';
 import { SessionTransitions } from './session-transitions';
 
 /** How long PUT Connected waits for the caller's ACK before it answers anyway. */
@@ -167,8 +167,15 @@ export class IncomingCalls {
         case 'reject':
           this.reject(id, key, a.cause);
           break;
-        default:
+        case 'hang-up':
+        case 'modify':
+        case 'send-location':
+        case 'accept-offer':
+        case 'offer-pending':
+          // our own code asked for something an incoming call in setup cannot do: a bug
           throw new Error(`incoming call: unexpected action ${a.kind}`);
+        default:
+          assertNever(a);
       }
     }
   }

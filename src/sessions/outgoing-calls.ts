@@ -95,7 +95,7 @@ export class OutgoingCalls {
         ...(body.receiverName !== undefined && { receiverName: body.receiverName }),
         offerSdp: body.offer.sdp,
         sdpProfile: this.config.sdp.profile,
-        ...(body.locationDetails && { location: body.locationDetails as LocationInput }),
+        ...(body.locationDetails && { location: body.locationDetails }),
         ...(reg && { deviceId: `urn:uuid:${reg.deviceId}`, contactUser: reg.registrationId }),
         identityHeader: this.config.emergency.identityHeader,
         ...(credentials && { credentials }),

@@ -122,7 +122,7 @@ describe('session status state machine', () => {
   });
 
   describe('incoming calls', () => {
-    it.each<[SessionEvent, SessionStatus | string, number | undefined, Action[]]>([
+    it.each<[SessionEvent, string, number | undefined, Action[]]>([
       [app('Ringing'), 'Ringing', 180, [{ kind: 'progress', progress: 'ringing' }]],
       [app('Ringing', { hasAnswer: true }), 'Ringing', 183, [{ kind: 'progress', progress: 'session-progress' }]],
       [app('InProgress'), 'InProgress', 183, [{ kind: 'progress', progress: 'session-progress' }]],

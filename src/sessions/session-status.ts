@@ -306,8 +306,20 @@ function onAppStatus(s: SessionView, e: Extract<SessionEvent, { kind: 'app-statu
       if (e.hasOffer) return go(s.status, { actions: [{ kind: 'modify', change: 'offer' }] });
       if (e.hasLocation) return go(s.status, { actions: [{ kind: 'send-location' }] });
       return refuse('INCOMPATIBLE_STATE', `The session is already ${s.status}; send a new offer to change its media.`);
-    default:
+    case 'Initial':
+    case 'Ringing':
+    case 'Proceeding':
+    case 'Waiting':
+    case 'Terminated':
+    case 'SessionCancelled':
+    case 'Declined':
+    case 'Failed':
+    case 'NoAnswer':
+    case 'NotReachable':
+    case 'Busy':
       return refuse('INCOMPATIBLE_STATE', `Status ${e.status} cannot be set on an established session.`);
+    default:
+      return assertNever(e.status);
   }
 }
 

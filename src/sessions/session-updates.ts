@@ -39,7 +39,7 @@ export class SessionUpdates {
     if (decision?.kind !== 'go' || !session) return;
     for (const a of decision.actions) {
       if (a.kind === 'modify') await this.modify(session, modification(a.change, offer, session));
-      else if (a.kind === 'send-location' && body.locationDetails) await this.sendLocation(session, body.locationDetails as LocationInput);
+      else if (a.kind === 'send-location' && body.locationDetails) await this.sendLocation(session, body.locationDetails);
       else throw new Error(`session update: unexpected action ${a.kind}`);
     }
   }

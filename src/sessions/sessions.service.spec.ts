@@ -1,56 +1,6 @@
-import pino from 'pino';
-import { loadConfig } from '../config/app-config';
-import { Secret } from '../config/secret';
-import type { Principal } from '../common/auth/principal';
-import { Clock } from '../common/clock';
-import { MemoryRegistrationStore } from '../store/memory/memory-registration.store';
-import { MemorySessionStore } from '../store/memory/memory-session.store';
-import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
-import { RegistrationsService } from '../registrations/registrations.service';
-import { FakeSipGateway } from '../../test/support/fake-sip-gateway';
-import { RecordingEventPublisher } from '../../test/support/recording-event-publisher';
+import type { FakeSipGateway } from '../../test/support/fake-sip-gateway';
 import { SessionsService } from './sessions.service';
-import { SessionTransitions } from './session-transitions';
-import { OutgoingCalls } from './outgoing-calls';
-import { IncomingCalls } from './incoming-calls';
-import { SessionUpdates } from './session-updates';
-import { GatewayMetrics } from '../observability/metrics/gateway-metrics';
-import type { MediaSessionCreate } from './dto/media-session.dto';
-
-const ALICE = '+17085852753';
-const SDP = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
-const principal = (phone = ALICE): Principal => ({ subject: 'alice', phoneNumber: phone, scopes: new Set() });
-const flush = () => new Promise((r) => setImmediate(r));
-
-async function setup(env: Record<string, string> = {}) {
-  const config = loadConfig({ SIP_RING_TIMEOUT_MS: '5000', ...env });
-  const sip = new FakeSipGateway();
-  const events = new RecordingEventPublisher();
-  const creds = SipCredentialsProvider.of(new Map([[ALICE, { username: ALICE, password: new Secret('pw') }]]));
-  const logger = pino({ level: 'silent' });
-  const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
-  const store = new MemorySessionStore();
-  const metrics = new GatewayMetrics(Clock.system, logger);
-  const transitions = new SessionTransitions(config, store, events, Clock.system, logger, metrics);
-  const incomingCalls = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger);
-  const sessions = new SessionsService(
-    sip,
-    transitions,
-    new OutgoingCalls(config, transitions, sip, creds, registrations, Clock.system, logger),
-    incomingCalls,
-    new SessionUpdates(config, transitions, incomingCalls, sip, creds, Clock.system),
-  );
-  sessions.onModuleInit();
-  const reg = await registrations.create(principal(), { deviceId: '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b' });
-  const body = (over: Partial<MediaSessionCreate> = {}): MediaSessionCreate =>
-    ({ originatorAddress: `tel:${ALICE}`, originatorName: 'Alice', receiverAddress: 'tel:+15550009999', receiverName: 'Bob', offer: { sdp: SDP }, ...over }) as MediaSessionCreate;
-  const lastInvite = () => {
-    const c = [...sip.calls].reverse().find((x) => x.op === 'invite');
-    if (!c || c.op !== 'invite') throw new Error('no INVITE sent');
-    return c;
-  };
-  return { config, sip, events, sessions, store, reg, body, lastInvite, metrics };
-}
+import { ALICE, flush, principal, SDP, setup } from './__testing__/sessions-harness';
 
 /** The dialog state of each hang-up: early → the port CANCELs, confirmed → it sends BYE. */
 const hangUps = (sip: FakeSipGateway) => sip.calls.flatMap((c) => (c.op === 'hangUp' ? [c.dialog.state] : []));
@@ -216,33 +166,6 @@ describe(SessionsService.name, () => {
       await flush();
       expect((await store.get(mediaSessionId))).toMatchObject({ status: 'NoAnswer', cancelledBy: 'ring-timeout' });
     });
-  });
-});
-
-describe('call-setup metrics', () => {
-  it('records setup time and the outcome of an answered call', async () => {
-    const { sessions, reg, body, sip, lastInvite, metrics } = await setup();
-    const { mediaSessionId } = await sessions.create(principal(), reg.registrationId, body());
-    const { callId } = lastInvite();
-    sip.signal(callId, { kind: 'provisional', code: 180, reason: 'Ringing' });
-    sip.signal(callId, { kind: 'answered', code: 200, reason: 'OK', sdp: 'v=0', dialog: sip.answeredDialog(callId) });
-    await flush();
-    await sessions.remove(principal(), mediaSessionId);
-    const text = await metrics.scrape();
-    expect(text).toMatch(/gateway_call_attempts_total\{direction="outgoing"\} 1/);
-    expect(text).toMatch(/gateway_call_setup_duration_seconds_count\{direction="outgoing"\} 1/);
-    expect(text).toMatch(/gateway_call_post_dial_delay_seconds_count\{direction="outgoing"\} 1/);
-    expect(text).toMatch(/gateway_call_outcomes_total\{direction="outgoing",status="Terminated",sip_code="200"\} 1/);
-  });
-
-  it('counts a busy call as a failed setup with its SIP code', async () => {
-    const { sessions, reg, body, sip, lastInvite, metrics } = await setup();
-    await sessions.create(principal(), reg.registrationId, body());
-    sip.signal(lastInvite().callId, { kind: 'rejected', code: 486, reason: 'Busy Here' });
-    await flush();
-    const text = await metrics.scrape();
-    expect(text).toMatch(/gateway_call_outcomes_total\{direction="outgoing",status="Busy",sip_code="486"\} 1/);
-    expect(metrics.callSetupSnapshot().failures[0]).toMatchObject({ status: 'Busy', sipCode: 486 });
   });
 });
 

@@ -6,8 +6,10 @@ import { ADDRESS_PATTERN, SHORT_CODE } from '../address';
 const RECEIVER_PATTERN = new RegExp(`${ADDRESS_PATTERN.source}|${SHORT_CODE.source}`);
 import { SESSION_STATUSES, SessionStatus } from '../session-status';
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they must not reach SIP headers
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 /** SDP may carry CR/LF (line ends) and TAB, nothing else below 0x20. */
+// eslint-disable-next-line no-control-regex -- refuses control characters other than line ends and TAB in SDP
 const SDP_CHARS = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 
 /** CAMARA `WrtcSdpDescriptor`. */

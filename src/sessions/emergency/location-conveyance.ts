@@ -66,7 +66,7 @@ const randomLocalPart = (): string => randomBytes(16).toString('hex');
  */
 export function conveyLocation(location: LocationInput, routing: boolean, opts: LocationConveyanceOptions): ConveyedLocation {
   // buildPidfLo validates the untyped DTO value at run time (shape, ranges, enums).
-  const pidfLo = buildPidfLo(location as LocationDetails, { entity: opts.entity, now: opts.now, ...(opts.deviceId !== undefined && { deviceId: opts.deviceId }) });
+  const pidfLo = buildPidfLo(location, { entity: opts.entity, now: opts.now, ...(opts.deviceId !== undefined && { deviceId: opts.deviceId }) });
   if (!DOMAIN.test(opts.domain)) throw new Error(`Content-ID domain ${JSON.stringify(opts.domain)} is not a host name`);
   const local = (opts.contentIdLocalPart ?? randomLocalPart)();
   if (!LOCAL_PART.test(local)) throw new Error(`Content-ID local part ${JSON.stringify(local)} is not a dot-atom`);

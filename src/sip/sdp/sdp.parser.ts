@@ -66,6 +66,7 @@ const KNOWN_TYPES = new Set(['v', 'o', 's', 'i', 'u', 'e', 'p', 'c', 'b', 't', '
 /** RFC 8866 §5: these may appear only before the first m= line. */
 const SESSION_ONLY_TYPES = new Set(['v', 'o', 's', 'u', 'e', 'p', 't', 'r', 'z']);
 /** Visible characters and space/tab; RFC 8866 §9 excludes NUL, CR, LF from values. */
+// eslint-disable-next-line no-control-regex -- RFC 8866 §9 excludes these control characters from values
 const LINE_FORM = /^([a-z])=([^\x00-\x08\x0a-\x1f\x7f]+)$/;
 const ORIGIN = /^o=\S+ \S+ \d+ \S+ \S+ \S+$/;
 const CONNECTION = /^c=IN IP[46] \S+$/;

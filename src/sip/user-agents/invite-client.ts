@@ -1,3 +1,4 @@
+import * as sip from 'sip';
 import type { SipMessage } from 'sip';
 import { buildAuthenticatedRequest, isChallenge } from '../digest-auth';
 import { ackFor2xx, uacDialogFromResponse } from '../dialog';
@@ -121,7 +122,7 @@ export class InviteClient {
     });
     const seq = rq.headers.cseq?.seq ?? 1;
     // CANCEL data always follows the INVITE actually pending (after an auth retry: new branch, CSeq)
-    call.base = { ...call.base, localSeq: seq, invite: { requestUri: String(rq.uri), branch: call.sent.branch, cseq: seq, via: call.sent.via } };
+    call.base = { ...call.base, localSeq: seq, invite: { requestUri: sip.stringifyUri(rq.uri ?? ''), branch: call.sent.branch, cseq: seq, via: call.sent.via } };
   }
 
   /** Same R-URI, Call-ID, From, To (no tag), CSeq number and top Via as the INVITE (RFC 3261 §9.1). */

@@ -122,7 +122,7 @@ export class UserAgentServer {
 
   private onInvite(rq: SipMessage, tx: ServerTransaction): void {
     // initial INVITE: demultiplex on the Request-URI user (our Contact user = registrationId), To as fallback
-    const requestUri = String(rq.uri);
+    const requestUri = sip.stringifyUri(rq.uri ?? '');
     const to = fromAor(rq.headers.to);
     const from = fromAor(rq.headers.from);
     const contactUser = uriUser(requestUri) ?? uriUser(to?.uri);
@@ -228,7 +228,7 @@ export class UserAgentServer {
       }
     } else if (success && (method === 'INVITE' || method === 'UPDATE')) {
       // §12.2.2: a 2xx to a target refresh carries our Contact; the R-URI of the request is our Contact
-      rs.headers.contact = [{ uri: assertHeaderValue(opts.contact ?? String(rq.uri), 'Contact'), params: {} }];
+      rs.headers.contact = [{ uri: assertHeaderValue(opts.contact ?? sip.stringifyUri(rq.uri ?? ''), 'Contact'), params: {} }];
     }
     if (success && method === 'INVITE') rs.headers.allow = ALLOW;
     if (opts.headers) Object.assign(rs.headers, opts.headers);
