@@ -62,8 +62,50 @@ interface Plan {
 }
 
 const PLAN: Plan = SMOKE
-  ? { regFirst: 10, regRate: 20, regTotal: 30, regRate2: 40, callApps: 5, ringMs: 10, holdMs: 100, steps: [5, 10], stepS: 2, latencyS: 2, profileS: 2, heldCalls: 10, heldRate: 10, heldMs: 2000, probeCalls: 5, sustainMaxS: 2, sipp: [20], sippS: 2, stepTimeoutMs: 5000, budgetS: 120 }
-  : { regFirst: 1000, regRate: 500, regTotal: 10000, regRate2: 1000, callApps: 200, ringMs: 10, holdMs: 1000, steps: [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 1000], stepS: 8, latencyS: 15, profileS: 8, heldCalls: 1000, heldRate: 100, heldMs: 30000, probeCalls: 20, sustainMaxS: 60, sipp: [250, 500, 1000, 2000, 3000], sippS: 4, stepTimeoutMs: 5000, budgetS: 290 };
+  ? {
+      regFirst: 10,
+      regRate: 20,
+      regTotal: 30,
+      regRate2: 40,
+      callApps: 5,
+      ringMs: 10,
+      holdMs: 100,
+      steps: [5, 10],
+      stepS: 2,
+      latencyS: 2,
+      profileS: 2,
+      heldCalls: 10,
+      heldRate: 10,
+      heldMs: 2000,
+      probeCalls: 5,
+      sustainMaxS: 2,
+      sipp: [20],
+      sippS: 2,
+      stepTimeoutMs: 5000,
+      budgetS: 120,
+    }
+  : {
+      regFirst: 1000,
+      regRate: 500,
+      regTotal: 10000,
+      regRate2: 1000,
+      callApps: 200,
+      ringMs: 10,
+      holdMs: 1000,
+      steps: [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 1000],
+      stepS: 8,
+      latencyS: 15,
+      profileS: 8,
+      heldCalls: 1000,
+      heldRate: 100,
+      heldMs: 30000,
+      probeCalls: 20,
+      sustainMaxS: 60,
+      sipp: [250, 500, 1000, 2000, 3000],
+      sippS: 4,
+      stepTimeoutMs: 5000,
+      budgetS: 290,
+    };
 
 // ------------------------------------------------------------------------------------ results
 
@@ -158,7 +200,12 @@ async function runCalls(ctx: Ctx, rate: number, seconds: number, holdMs = PLAN.h
   const cs0 = await commandStats(ctx.redisClient);
   const udp0 = udpRcvbufErrors();
   const apps = ctx.callApps;
-  const r = await openLoop(rate, count, (i, at) => fullCall(ctx.client, ctx.sink, apps[i % apps.length] as VirtualApp, at, { holdMs, stepTimeoutMs: PLAN.stepTimeoutMs }), holdMs + 4 * PLAN.stepTimeoutMs + 1000);
+  const r = await openLoop(
+    rate,
+    count,
+    (i, at) => fullCall(ctx.client, ctx.sink, apps[i % apps.length] as VirtualApp, at, { holdMs, stepTimeoutMs: PLAN.stepTimeoutMs }),
+    holdMs + 4 * PLAN.stepTimeoutMs + 1000,
+  );
   const cpu = ctx.gw.cpuMs() - cpu0;
   const pct = cpuPct(all0, cpuAll(ctx), performance.now() - w0);
   const cs = diffStats(cs0, await commandStats(ctx.redisClient));
@@ -228,7 +275,12 @@ async function probeRoundTrips(ctx: Ctx, label: string): Promise<{ perCall: numb
   const baselinePerS = idle.count.roundTrips / (idle.count.ms / 1000);
   const rate = SMOKE ? 5 : 10;
   const { result, count } = await monitorRoundTrips(ctx.redisClient, async () => {
-    const r = await openLoop(rate, PLAN.probeCalls, (i, at) => fullCall(ctx.client, ctx.sink, ctx.callApps[i % ctx.callApps.length] as VirtualApp, at, { holdMs: 100, stepTimeoutMs: PLAN.stepTimeoutMs }), 25000);
+    const r = await openLoop(
+      rate,
+      PLAN.probeCalls,
+      (i, at) => fullCall(ctx.client, ctx.sink, ctx.callApps[i % ctx.callApps.length] as VirtualApp, at, { holdMs: 100, stepTimeoutMs: PLAN.stepTimeoutMs }),
+      25000,
+    );
     await sleep(600); // acks of the last deliveries
     return r;
   });
@@ -355,7 +407,9 @@ async function main(): Promise<number> {
         perRegistrationFirst: perItem(s0, s1, r1.ok.length),
         perRegistrationAll: perItem(s0, s2, n2),
       };
-      log(`  ${r1.ok.length}/${r1.scheduled} at ${PLAN.regRate}/s p50 ${summarise(r1.ok).p50} ms p99 ${summarise(r1.ok).p99} ms; ${r2.ok.length}/${r2.scheduled} at ${PLAN.regRate2}/s p50 ${summarise(r2.ok).p50} p99 ${summarise(r2.ok).p99}`);
+      log(
+        `  ${r1.ok.length}/${r1.scheduled} at ${PLAN.regRate}/s p50 ${summarise(r1.ok).p50} ms p99 ${summarise(r1.ok).p99} ms; ${r2.ok.length}/${r2.scheduled} at ${PLAN.regRate2}/s p50 ${summarise(r2.ok).p50} p99 ${summarise(r2.ok).p99}`,
+      );
     });
 
     // ---------------------------------------------------------------- subscriptions of the calling apps
@@ -395,7 +449,9 @@ async function main(): Promise<number> {
             }
             const r = await runCalls(c, rate, PLAN.stepS);
             steps.push(r);
-            log(`  ${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag ${r.generatorMaxLagMs} ms cpu% ${JSON.stringify(r.cpuPct)}${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}`);
+            log(
+              `  ${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag ${r.generatorMaxLagMs} ms cpu% ${JSON.stringify(r.cpuPct)}${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}`,
+            );
             if (!r.pass) break;
             knee = rate;
             await sleep(1000);
@@ -436,16 +492,19 @@ async function main(): Promise<number> {
           const n = PLAN.heldCalls;
           const t0 = performance.now();
           const cpu0 = c.gw.cpuMs();
-          const run = openLoop(PLAN.heldRate, n, (i, at) =>
-            fullCall(c.client, c.sink, c.callApps[i % c.callApps.length] as VirtualApp, at, {
-              holdMs: 0,
-              stepTimeoutMs: PLAN.stepTimeoutMs,
-              holdUntil: released,
-              onConnected: () => {
-                if (++connected === n) allUp();
-              },
-            }),
-            PLAN.heldMs + n / PLAN.heldRate * 1000 + 4 * PLAN.stepTimeoutMs + 5000,
+          const run = openLoop(
+            PLAN.heldRate,
+            n,
+            (i, at) =>
+              fullCall(c.client, c.sink, c.callApps[i % c.callApps.length] as VirtualApp, at, {
+                holdMs: 0,
+                stepTimeoutMs: PLAN.stepTimeoutMs,
+                holdUntil: released,
+                onConnected: () => {
+                  if (++connected === n) allUp();
+                },
+              }),
+            PLAN.heldMs + (n / PLAN.heldRate) * 1000 + 4 * PLAN.stepTimeoutMs + 5000,
           );
           const rampMs = (n / PLAN.heldRate) * 1000 + PLAN.stepTimeoutMs;
           await Promise.race([allConnected, sleep(rampMs)]);
@@ -531,7 +590,9 @@ async function main(): Promise<number> {
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   log(`results: ${out}`);
-  const failedPhases = Object.entries(phases).filter(([, p]) => p.status === 'failed').map(([k]) => k);
+  const failedPhases = Object.entries(phases)
+    .filter(([, p]) => p.status === 'failed')
+    .map(([k]) => k);
   if (harnessError) return 2;
   if (SMOKE && failedPhases.length > 0) {
     log(`smoke: failed phases: ${failedPhases.join(', ')}`);
@@ -560,16 +621,44 @@ function evaluateTargets(res: Record<string, unknown>): Target[] {
   const p = phases;
   const t: Target[] = [];
   const cpu = num(res, 'gatewayCpuMsPerCallAllCallPhases');
-  t.push({ name: 'gateway CPU per full call', target: '≤ 0.9 ms', value: cpu === null ? 'n/a' : `${cpu} ms (${cpu ? Math.round(1000 / cpu) : '∞'} calls/s per core)`, met: cpu === null ? null : cpu <= 0.9 });
+  t.push({
+    name: 'gateway CPU per full call',
+    target: '≤ 0.9 ms',
+    value: cpu === null ? 'n/a' : `${cpu} ms (${cpu ? Math.round(1000 / cpu) : '∞'} calls/s per core)`,
+    met: cpu === null ? null : cpu <= 0.9,
+  });
   const knee = num(p.knee, 'kneeCps');
   const sipp = num(p.sippDirect, 'kneeCps');
-  t.push({ name: 'knee (full calls/s, ≤ 0.1 % failures)', target: 'beside peer 350–375', value: knee === null ? 'n/a' : `${knee}/s${p.knee?.brokeAbove ? '' : ' (not broken: highest step)'}; SIPp direct ${sipp ?? 'n/a'}/s${p.sippDirect?.capped ? '+' : ''} → ratio ${knee !== null && sipp ? round(knee / sipp, 3) : 'n/a'}`, met: knee === null ? null : knee >= 375 });
+  t.push({
+    name: 'knee (full calls/s, ≤ 0.1 % failures)',
+    target: 'beside peer 350–375',
+    value:
+      knee === null
+        ? 'n/a'
+        : `${knee}/s${p.knee?.brokeAbove ? '' : ' (not broken: highest step)'}; SIPp direct ${sipp ?? 'n/a'}/s${p.sippDirect?.capped ? '+' : ''} → ratio ${knee !== null && sipp ? round(knee / sipp, 3) : 'n/a'}`,
+    met: knee === null ? null : knee >= 375,
+  });
   const postP99 = num(p.latencyAtHalfKnee, 'postMs', 'p99');
-  t.push({ name: 'POST /sessions p99 at 50 % of knee', target: '≤ 5 ms', value: postP99 === null ? 'n/a' : `${postP99} ms (p50 ${num(p.latencyAtHalfKnee, 'postMs', 'p50')}, p95 ${num(p.latencyAtHalfKnee, 'postMs', 'p95')})`, met: postP99 === null ? null : postP99 <= 5 });
+  t.push({
+    name: 'POST /sessions p99 at 50 % of knee',
+    target: '≤ 5 ms',
+    value: postP99 === null ? 'n/a' : `${postP99} ms (p50 ${num(p.latencyAtHalfKnee, 'postMs', 'p50')}, p95 ${num(p.latencyAtHalfKnee, 'postMs', 'p95')})`,
+    met: postP99 === null ? null : postP99 <= 5,
+  });
   const connP99 = num(p.latencyAtHalfKnee, 'answerToConnectedMs', 'p99');
-  t.push({ name: 'answer → Connected at sink p99 (50 % knee)', target: '≤ 10 ms', value: connP99 === null ? 'n/a' : `${connP99} ms (p50 ${num(p.latencyAtHalfKnee, 'answerToConnectedMs', 'p50')}); upper bound: from POST start, ring time subtracted`, met: connP99 === null ? null : connP99 <= 10 });
+  t.push({
+    name: 'answer → Connected at sink p99 (50 % knee)',
+    target: '≤ 10 ms',
+    value: connP99 === null ? 'n/a' : `${connP99} ms (p50 ${num(p.latencyAtHalfKnee, 'answerToConnectedMs', 'p50')}); upper bound: from POST start, ring time subtracted`,
+    met: connP99 === null ? null : connP99 <= 10,
+  });
   const heapReg = num(p.registrations, 'perRegistrationAll', 'heapBytes');
-  t.push({ name: 'heap per registration', target: '≤ 5 KB', value: heapReg === null ? 'n/a' : `${round(heapReg / 1024, 2)} KB (first ${num(p.registrations, 'perRegistrationFirst', 'heapBytes') ?? 'n/a'} B)`, met: heapReg === null ? null : heapReg <= 5 * 1024 });
+  t.push({
+    name: 'heap per registration',
+    target: '≤ 5 KB',
+    value: heapReg === null ? 'n/a' : `${round(heapReg / 1024, 2)} KB (first ${num(p.registrations, 'perRegistrationFirst', 'heapBytes') ?? 'n/a'} B)`,
+    met: heapReg === null ? null : heapReg <= 5 * 1024,
+  });
   const heapCall = num(p.heldCalls, 'perActiveCall', 'heapBytes');
   t.push({ name: 'heap per active call', target: '≤ 10 KB', value: heapCall === null ? 'n/a' : `${round(heapCall / 1024, 2)} KB`, met: heapCall === null ? null : heapCall <= 10 * 1024 });
   const retained = num(p.sustained, 'retainedPerCall', 'heapBytes');
@@ -588,10 +677,23 @@ function evaluateTargets(res: Record<string, unknown>): Target[] {
   const regP50 = num(p.registrations, 'atTarget', 'latencyMs', 'p50');
   const regRate = num(p.registrations, 'atTarget', 'achievedPerS');
   const regFailed = num(p.registrations, 'atTarget', 'failed');
-  t.push({ name: 'new registrations/s (digest each)', target: '≥ 500/s, p50 ≤ 20 ms', value: regP50 === null ? 'n/a' : `${regRate}/s offered ${PLAN.regRate}/s, p50 ${regP50} ms p99 ${num(p.registrations, 'atTarget', 'latencyMs', 'p99')} ms, failed ${regFailed}; at ${PLAN.regRate2}/s: ${num(p.registrations, 'atHigher', 'achievedPerS')}/s p50 ${num(p.registrations, 'atHigher', 'latencyMs', 'p50')} ms`, met: regP50 === null ? null : regP50 <= 20 && regFailed === 0 && (regRate ?? 0) >= PLAN.regRate * 0.95 });
+  t.push({
+    name: 'new registrations/s (digest each)',
+    target: '≥ 500/s, p50 ≤ 20 ms',
+    value:
+      regP50 === null
+        ? 'n/a'
+        : `${regRate}/s offered ${PLAN.regRate}/s, p50 ${regP50} ms p99 ${num(p.registrations, 'atTarget', 'latencyMs', 'p99')} ms, failed ${regFailed}; at ${PLAN.regRate2}/s: ${num(p.registrations, 'atHigher', 'achievedPerS')}/s p50 ${num(p.registrations, 'atHigher', 'latencyMs', 'p50')} ms`,
+    met: regP50 === null ? null : regP50 <= 20 && regFailed === 0 && (regRate ?? 0) >= PLAN.regRate * 0.95,
+  });
   const rt0 = num(p.roundTrips, 'fewSessions');
   const rt1 = num(p.roundTrips, 'withHeldSessions');
-  t.push({ name: 'store round trips per full call', target: 'fixed (no growth with sessions)', value: rt0 === null ? 'n/a' : `${rt0} with few sessions, ${rt1 ?? 'n/a'} with ${num(p.heldCalls, 'connectedAtSnapshot') ?? '?'} live calls`, met: rt0 === null || rt1 === null ? null : Math.abs(rt1 - rt0) <= Math.max(1, rt0 * 0.1) });
+  t.push({
+    name: 'store round trips per full call',
+    target: 'fixed (no growth with sessions)',
+    value: rt0 === null ? 'n/a' : `${rt0} with few sessions, ${rt1 ?? 'n/a'} with ${num(p.heldCalls, 'connectedAtSnapshot') ?? '?'} live calls`,
+    met: rt0 === null || rt1 === null ? null : Math.abs(rt1 - rt0) <= Math.max(1, rt0 * 0.1),
+  });
   // smoke numbers are tiny and mean nothing: the targets are only judged on a full run
   return SMOKE ? t.map((x) => ({ ...x, met: null, note: 'smoke run: not judged' })) : t;
 }
@@ -603,7 +705,12 @@ function printReport(res: Record<string, unknown>, targets: Target[]): void {
   process.stdout.write(`\n=== gateway benchmark (${SMOKE ? 'SMOKE — tiny numbers, not figures' : 'full'}) ===\n`);
   const m = res.machine as Record<string, unknown>;
   line('machine', `${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memGiB)} GiB, node ${String(m.node)}`);
-  line('phases', Object.entries(phases).map(([k, v]) => `${k}:${v.status}`).join(' '));
+  line(
+    'phases',
+    Object.entries(phases)
+      .map(([k, v]) => `${k}:${v.status}`)
+      .join(' '),
+  );
   for (const [k, v] of Object.entries(phases)) if (v.status === 'failed') line(`  ${k} failed`, String(v.reason ?? ''));
   const steps = (phases.knee?.steps ?? []) as CallPhase[];
   if (steps.length) {
@@ -617,7 +724,10 @@ function printReport(res: Record<string, unknown>, targets: Target[]): void {
   const sr = (phases.sippDirect?.runs ?? []) as SippRun[];
   if (sr.length) process.stdout.write(`\n  SIPp direct: ${sr.map((r) => `${r.rate}/s ${r.pass ? 'ok' : 'FAIL'} (${r.uacCpuMsPerCall} ms/call)`).join(', ')}\n`);
   const mem = phases.registrations?.memory as MemSnap[] | undefined;
-  if (mem) process.stdout.write(`  memory by registrations: ${mem.map((s) => `${s.count}: heap ${s.heapAfterGc === null ? 'n/a' : round(s.heapAfterGc / 1048576, 1)} MiB rss ${round(s.rss / 1048576, 1)} MiB redis ${round(s.redisUsedMemory / 1048576, 1)} MiB`).join(' | ')}\n`);
+  if (mem)
+    process.stdout.write(
+      `  memory by registrations: ${mem.map((s) => `${s.count}: heap ${s.heapAfterGc === null ? 'n/a' : round(s.heapAfterGc / 1048576, 1)} MiB rss ${round(s.rss / 1048576, 1)} MiB redis ${round(s.redisUsedMemory / 1048576, 1)} MiB`).join(' | ')}\n`,
+    );
   const cp = phases.cpuProfile;
   if (cp?.top) {
     process.stdout.write('\n  CPU profile (gateway, 50 % of knee), top self time:\n');

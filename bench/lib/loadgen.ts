@@ -267,7 +267,13 @@ export interface CallOptions {
 export async function fullCall(client: GatewayClient, sink: EventSink, app: VirtualApp, scheduledAt: number, o: CallOptions): Promise<CallTiming> {
   if (!app.registrationId) throw new Error('app not registered');
   const post = await withTimeout(
-    client.call('POST', '/webrtc-call-handling/v0.4/sessions', app.token, { originatorAddress: `tel:${app.phoneNumber}`, receiverAddress: CALLEE, offer: { sdp: OFFER_SDP } }, { registrationId: app.registrationId }),
+    client.call(
+      'POST',
+      '/webrtc-call-handling/v0.4/sessions',
+      app.token,
+      { originatorAddress: `tel:${app.phoneNumber}`, receiverAddress: CALLEE, offer: { sdp: OFFER_SDP } },
+      { registrationId: app.registrationId },
+    ),
     o.stepTimeoutMs,
     'POST /sessions',
   );

@@ -68,7 +68,9 @@ export function rssBytes(pid: number): { rss: number; hwm: number } | null {
 /** Kernel UDP receive-buffer overflow counter (machine-wide) from /proc/net/snmp. */
 export function udpRcvbufErrors(): number {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const hdr = (lines[0] ?? '').split(/\s+/);
     const val = (lines[1] ?? '').split(/\s+/);
     return Number(val[hdr.indexOf('RcvbufErrors')] ?? 0);

@@ -2,100 +2,167 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
-const toBool = ({ value }: { value: unknown }): unknown =>
-  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+const toBool = ({ value }: { value: unknown }): unknown => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
 const toList = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : value;
 
 /**
  * The raw environment, by variable name. Every variable is optional: the defaults (see `loadConfig`)
  * start the gateway with nothing set (in-memory store, loopback SIP).
  */
 export class EnvSchema {
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT?: number;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   HOST?: string;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
-  @IsOptional() @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9:_-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1-64 characters of [A-Za-z0-9:_-]' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9:_-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1-64 characters of [A-Za-z0-9:_-]' })
   REDIS_KEY_PREFIX?: string;
 
-  @IsOptional() @Matches(/^(file:\/\/|https?:\/\/)\S+$/, { message: 'AUTH_JWKS_URL must be a file://, http:// or https:// URL' })
+  @IsOptional()
+  @Matches(/^(file:\/\/|https?:\/\/)\S+$/, { message: 'AUTH_JWKS_URL must be a file://, http:// or https:// URL' })
   AUTH_JWKS_URL?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   AUTH_ISSUER?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   AUTH_AUDIENCE?: string;
 
-  @IsOptional() @Matches(/^sips?:[^\s]+$/, { message: 'SIP_OUTBOUND_PROXY must be a SIP URI, e.g. sip:127.0.0.1:5060;transport=udp' })
+  @IsOptional()
+  @Matches(/^sips?:[^\s]+$/, { message: 'SIP_OUTBOUND_PROXY must be a SIP URI, e.g. sip:127.0.0.1:5060;transport=udp' })
   SIP_OUTBOUND_PROXY?: string;
 
-  @IsOptional() @Matches(/^[A-Za-z0-9.-]{1,253}$/, { message: 'SIP_DOMAIN must be a host name' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.-]{1,253}$/, { message: 'SIP_DOMAIN must be a host name' })
   SIP_DOMAIN?: string;
 
-  @IsOptional() @Matches(/^\d{1,3}(\.\d{1,3}){3}$/, { message: 'SIP_LISTEN_ADDRESS must be an IPv4 address' })
+  @IsOptional()
+  @Matches(/^\d{1,3}(\.\d{1,3}){3}$/, { message: 'SIP_LISTEN_ADDRESS must be an IPv4 address' })
   SIP_LISTEN_ADDRESS?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   SIP_LISTEN_PORT?: number;
 
-  @IsOptional() @Matches(/^[A-Za-z0-9.-]{1,253}$/, { message: 'SIP_ADVERTISED_ADDRESS must be a host name or IPv4 address' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.-]{1,253}$/, { message: 'SIP_ADVERTISED_ADDRESS must be a host name or IPv4 address' })
   SIP_ADVERTISED_ADDRESS?: string;
 
-  @IsOptional() @IsIn(['udp', 'tcp'])
+  @IsOptional()
+  @IsIn(['udp', 'tcp'])
   SIP_TRANSPORT?: 'udp' | 'tcp';
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   SIP_CREDENTIALS_FILE?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
   SIP_RING_TIMEOUT_MS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
   REGISTRATION_MIN_TTL_S?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(7 * 86400)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(7 * 86400)
   REGISTRATION_MAX_TTL_S?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(7 * 86400)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(7 * 86400)
   REGISTRATION_DEFAULT_TTL_S?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(30) @Max(86400)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(30)
+  @Max(86400)
   SIP_REGISTER_EXPIRES_S?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(64000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(64000)
   SIP_TRANSACTION_TIMEOUT_MS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(86400)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
   SESSION_RETENTION_S?: number;
 
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   EVENTS_ALLOW_PRIVATE_SINKS?: boolean;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
   EVENTS_MAX_ATTEMPTS?: number;
 
-  @IsOptional() @IsIn(['enabled', 'disabled'])
+  @IsOptional()
+  @IsIn(['enabled', 'disabled'])
   EMERGENCY_CALLS?: 'enabled' | 'disabled';
 
-  @IsOptional() @Transform(toList) @Matches(/^[0-9]{2,6}$/, { each: true, message: 'EMERGENCY_NUMBERS must be a comma-separated list of short numbers' })
+  @IsOptional()
+  @Transform(toList)
+  @Matches(/^[0-9]{2,6}$/, { each: true, message: 'EMERGENCY_NUMBERS must be a comma-separated list of short numbers' })
   EMERGENCY_NUMBERS?: string[];
 
-  @IsOptional() @IsIn(['p-asserted-identity', 'p-preferred-identity'])
+  @IsOptional()
+  @IsIn(['p-asserted-identity', 'p-preferred-identity'])
   EMERGENCY_IDENTITY_HEADER?: 'p-asserted-identity' | 'p-preferred-identity';
 
-  @IsOptional() @IsIn(['passthrough', 'ims'])
+  @IsOptional()
+  @IsIn(['passthrough', 'ims'])
   SDP_PROFILE?: 'passthrough' | 'ims';
 
-  @ValidateIf((o: EnvSchema) => o.ADMIN_TOKEN !== undefined) @IsString() @Matches(/^\S{16,}$/, { message: 'ADMIN_TOKEN must be at least 16 non-space characters' })
+  @ValidateIf((o: EnvSchema) => o.ADMIN_TOKEN !== undefined)
+  @IsString()
+  @Matches(/^\S{16,}$/, { message: 'ADMIN_TOKEN must be at least 16 non-space characters' })
   ADMIN_TOKEN?: string;
 }

@@ -26,7 +26,9 @@ const mediaSessionStatus = {
     subscriptionId: { type: 'string', maxLength: 256 },
     originatorAddress: address,
     receiverAddress: address,
-    status: { enum: ['Initial', 'InProgress', 'Ringing', 'Proceeding', 'Connected', 'Terminated', 'Hold', 'Resume', 'SessionCancelled', 'Declined', 'Failed', 'Waiting', 'NoAnswer', 'NotReachable', 'Busy'] },
+    status: {
+      enum: ['Initial', 'InProgress', 'Ringing', 'Proceeding', 'Connected', 'Terminated', 'Hold', 'Resume', 'SessionCancelled', 'Declined', 'Failed', 'Waiting', 'NoAnswer', 'NotReachable', 'Busy'],
+    },
     offer: { type: 'object', properties: { sdp: { type: 'string', maxLength: 65536 } } },
     answer: { type: 'object', properties: { sdp: { type: 'string', maxLength: 65536 } } },
     mediaSessionId: { type: 'string', maxLength: 256 },
@@ -37,7 +39,11 @@ const mediaSessionStatus = {
 const registrationEnds = {
   type: 'object',
   required: ['registrationId', 'terminationReason'],
-  properties: { registrationId: { type: 'string', maxLength: 256 }, terminationReason: { enum: ['NETWORK_TERMINATED', 'REGISTRATION_EXPIRED'] }, terminationDescription: { type: 'string', maxLength: 2048 } },
+  properties: {
+    registrationId: { type: 'string', maxLength: 256 },
+    terminationReason: { enum: ['NETWORK_TERMINATED', 'REGISTRATION_EXPIRED'] },
+    terminationDescription: { type: 'string', maxLength: 2048 },
+  },
 };
 const subscriptionEnded = {
   type: 'object',
@@ -57,19 +63,32 @@ const base = { id: 'e1', subscriptionId: 'sub-1', time: '2030-01-01T00:00:00.000
 
 describe(toCloudEvent.name, () => {
   it('builds a session-status event: the full MediaSession plus subscriptionId and sequenceNumber', () => {
-    const ce = toCloudEvent({ ...base, type: WebrtcEventType.sessionStatus, data: { mediaSessionId: 'm1', status: 'Ringing', originatorAddress: 'tel:+34600000001', receiverAddress: 'tel:+34600000002', offer: { sdp: 'v=0' } } }, '/webrtc-events/v0.3');
+    const ce = toCloudEvent(
+      {
+        ...base,
+        type: WebrtcEventType.sessionStatus,
+        data: { mediaSessionId: 'm1', status: 'Ringing', originatorAddress: 'tel:+34600000001', receiverAddress: 'tel:+34600000002', offer: { sdp: 'v=0' } },
+      },
+      '/webrtc-events/v0.3',
+    );
     expect(ajv.validate(withData(WebrtcEventType.sessionStatus, mediaSessionStatus), ce)).toBe(true);
     expect(ce).toMatchObject({ specversion: '1.0', datacontenttype: 'application/json', data: { subscriptionId: 'sub-1', sequenceNumber: 7, offer: { sdp: 'v=0' } } });
   });
 
   it('builds a registration-ends event', () => {
-    const ce = toCloudEvent({ ...base, type: WebrtcEventType.registrationEnds, data: { registrationId: 'r1', terminationReason: 'REGISTRATION_EXPIRED', terminationDescription: 'SIP re-registration required' } }, '/webrtc-events/v0.3');
+    const ce = toCloudEvent(
+      { ...base, type: WebrtcEventType.registrationEnds, data: { registrationId: 'r1', terminationReason: 'REGISTRATION_EXPIRED', terminationDescription: 'SIP re-registration required' } },
+      '/webrtc-events/v0.3',
+    );
     expect(ajv.validate(withData(WebrtcEventType.registrationEnds, registrationEnds), ce)).toBe(true);
     expect(ce.data).not.toHaveProperty('sequenceNumber');
   });
 
   it('builds a subscription-ended event', () => {
-    const ce = toCloudEvent({ ...base, type: WebrtcEventType.subscriptionEnded, data: { terminationReason: 'SUBSCRIPTION_DELETED', terminationDescription: 'x' } }, 'https://gw.example.com/webrtc-events/v0.3');
+    const ce = toCloudEvent(
+      { ...base, type: WebrtcEventType.subscriptionEnded, data: { terminationReason: 'SUBSCRIPTION_DELETED', terminationDescription: 'x' } },
+      'https://gw.example.com/webrtc-events/v0.3',
+    );
     expect(ajv.validate(withData(WebrtcEventType.subscriptionEnded, subscriptionEnded), ce)).toBe(true);
   });
 

@@ -22,7 +22,12 @@ describe(decideDelivery.name, () => {
     ['429 with Retry-After retries after Retry-After', http(429, 5000), 1, { kind: 'retry', attempt: 'http_error', attempts: 2, delayMs: 5000, detail: 'sink answered 429' }],
     ['a timeout retries, labelled timeout', timeout, 2, { kind: 'retry', attempt: 'timeout', attempts: 3, delayMs: 300, detail: 'TimeoutError' }],
     ['a network error retries, labelled network_error', network, 0, { kind: 'retry', attempt: 'network_error', attempts: 1, delayMs: 100, detail: 'ECONNREFUSED' }],
-    ['the last allowed attempt failing drops retries_exhausted', network, 3, { kind: 'drop', attempt: 'network_error', reason: 'retries_exhausted', attempts: 4, detail: 'ECONNREFUSED; 4 attempts spent' }],
+    [
+      'the last allowed attempt failing drops retries_exhausted',
+      network,
+      3,
+      { kind: 'drop', attempt: 'network_error', reason: 'retries_exhausted', attempts: 4, detail: 'ECONNREFUSED; 4 attempts spent' },
+    ],
     ['a 5xx past the budget drops retries_exhausted', http(500), 7, { kind: 'drop', attempt: 'http_error', reason: 'retries_exhausted', attempts: 8, detail: 'sink answered 500; 8 attempts spent' }],
     ['other 4xx drops rejected at once', http(400), 0, { kind: 'drop', attempt: 'http_error', reason: 'rejected', attempts: 1, detail: 'sink answered 400' }],
     ['a forbidden address drops rejected, labelled refused', refused, 0, { kind: 'drop', attempt: 'refused', reason: 'rejected', attempts: 1, detail: 'non-public address' }],

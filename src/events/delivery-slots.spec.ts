@@ -3,7 +3,11 @@ import type { ClaimedQueue } from '../store/event-queue';
 import { DeliverySlots, Lease } from './delivery-slots';
 
 const lease = (subscriptionId: string, leasedAt = 0): Lease => ({
-  claimed: { subscriptionId, head: { event: { id: `e-${subscriptionId}`, subscriptionId, type: 'org.camaraproject.webrtc-events.v0.session-status', time: '', data: {}, sequence: 1 }, attempts: 0 }, subscription: undefined } satisfies ClaimedQueue,
+  claimed: {
+    subscriptionId,
+    head: { event: { id: `e-${subscriptionId}`, subscriptionId, type: 'org.camaraproject.webrtc-events.v0.session-status', time: '', data: {}, sequence: 1 }, attempts: 0 },
+    subscription: undefined,
+  } satisfies ClaimedQueue,
   leasedAt,
 });
 
@@ -15,7 +19,11 @@ function setup(concurrency: number) {
   let idle = 0;
   const slots = new DeliverySlots(
     concurrency,
-    (l) => new Promise<void>((resolve) => { started.push(l); finish.set(l.claimed.subscriptionId, resolve); }),
+    (l) =>
+      new Promise<void>((resolve) => {
+        started.push(l);
+        finish.set(l.claimed.subscriptionId, resolve);
+      }),
     (id) => givenBack.push(id),
     () => (idle += 1),
     pino({ level: 'silent' }),

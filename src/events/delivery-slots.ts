@@ -57,7 +57,8 @@ export class DeliverySlots {
     if (this.inFlight.has(id)) this.followUps.set(id, lease);
     else if (this.closed) this.giveBack(id);
     else if (this.inFlight.size < this.concurrency) this.start(lease);
-    else if (this.pending.size >= this.concurrency * PENDING_PER_SLOT) this.giveBack(id); // overloaded: left to the poll
+    else if (this.pending.size >= this.concurrency * PENDING_PER_SLOT)
+      this.giveBack(id); // overloaded: left to the poll
     else this.pending.set(id, lease);
   }
 

@@ -24,7 +24,15 @@ class ScriptedSink extends SinkTransport {
 }
 
 const logs: { level: number; msg: string; obj: Record<string, unknown> }[] = [];
-const logger = pino({ level: 'debug' }, { write: (line: string) => { const o = JSON.parse(line) as Record<string, unknown>; logs.push({ level: Number(o.level), msg: String(o.msg), obj: o }); } });
+const logger = pino(
+  { level: 'debug' },
+  {
+    write: (line: string) => {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      logs.push({ level: Number(o.level), msg: String(o.msg), obj: o });
+    },
+  },
+);
 
 const audience = { phoneNumber: '+34600000001', deviceId: '7d444840-9dc0-11d1-b245-5ffdce74fad2' };
 const sub = (over: Partial<StoredSubscription> = {}): StoredSubscription => ({
@@ -48,7 +56,16 @@ function setup(maxAttempts = 4, over: Partial<DeliveryWorkerOptions> = {}) {
   const metrics = new EventMetrics(queue);
   const lifecycle = new SubscriptionLifecycle(store, queue, logger, clock);
   const random = () => 0.5; // no jitter: 100, 200, 400 ms
-  const worker = new DeliveryWorker(store, queue, sink, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts, baseMs: 100, random }), pollMs: 50, idlePollMs: 50, concurrency: 2, ...over }, clock);
+  const worker = new DeliveryWorker(
+    store,
+    queue,
+    sink,
+    lifecycle,
+    metrics,
+    logger,
+    { schedule: exponentialBackoff({ maxAttempts, baseMs: 100, random }), pollMs: 50, idlePollMs: 50, concurrency: 2, ...over },
+    clock,
+  );
   const publisher = new QueueingEventPublisher(store, queue, worker, clock);
   return { store, queue, sink, metrics, worker, publisher, lifecycle };
 }
@@ -62,7 +79,7 @@ describe(DeliveryWorker.name, () => {
   });
   afterEach(() => jest.useRealTimers());
 
-  it('delivers each subscription\'s events in order with sequence numbers', async () => {
+  it("delivers each subscription's events in order with sequence numbers", async () => {
     const t = setup();
     const s = sub();
     await t.store.create(s);
@@ -174,7 +191,8 @@ describe(DeliveryWorker.name, () => {
   it('drops an event after maxAttempts, counts and logs it at error, and moves on', async () => {
     const t = setup(3);
     await t.store.create(sub());
-    t.sink.answer = (req) => ((JSON.parse(req.body) as { data: { reason: string } }).data.reason === 'r1' ? { kind: 'retry', failure: 'network_error', reason: 'ECONNREFUSED' } : { kind: 'delivered', status: 204 });
+    t.sink.answer = (req) =>
+      (JSON.parse(req.body) as { data: { reason: string } }).data.reason === 'r1' ? { kind: 'retry', failure: 'network_error', reason: 'ECONNREFUSED' } : { kind: 'delivered', status: 204 };
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
     await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(2));
     t.worker.start();

@@ -226,7 +226,9 @@ export class DeliveryWorker implements DeliveryHandOff {
   }
 
   private giveBack(subscriptionId: string, delayMs: number): void {
-    this.queue.release(subscriptionId, this.instanceId, this.clock.now() + delayMs).catch((err: unknown) => this.logger.warn({ err, subscriptionId }, 'could not release an event queue; its lease will expire'));
+    this.queue
+      .release(subscriptionId, this.instanceId, this.clock.now() + delayMs)
+      .catch((err: unknown) => this.logger.warn({ err, subscriptionId }, 'could not release an event queue; its lease will expire'));
   }
 
   private async drainOrRelease(lease: Lease): Promise<void> {
@@ -235,7 +237,9 @@ export class DeliveryWorker implements DeliveryHandOff {
       await this.drain(lease);
     } catch (err) {
       this.logger.error({ err, subscriptionId: id }, 'event delivery failed unexpectedly; retrying later');
-      await this.queue.release(id, this.instanceId, this.clock.now() + 1000).catch((e: unknown) => this.logger.warn({ err: e, subscriptionId: id }, 'could not release an event queue; its lease will expire'));
+      await this.queue
+        .release(id, this.instanceId, this.clock.now() + 1000)
+        .catch((e: unknown) => this.logger.warn({ err: e, subscriptionId: id }, 'could not release an event queue; its lease will expire'));
       this.schedule(1000);
     }
   }

@@ -18,7 +18,12 @@ export abstract class EventPublisher {
    * Persists one event per active subscription of `audience` that asked for `type`.
    * Resolves with the number of events enqueued (0: nobody subscribed).
    */
-  abstract publish(audience: EventAudience, type: Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>, data: Record<string, unknown>, opts?: { correlator?: string }): Promise<number>;
+  abstract publish(
+    audience: EventAudience,
+    type: Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>,
+    data: Record<string, unknown>,
+    opts?: { correlator?: string },
+  ): Promise<number>;
   /** Whether an active subscription of `audience` asks for `type` (an incoming call with nobody listening is refused). */
   abstract hasSubscribers(audience: EventAudience, type: WebrtcEventType): Promise<boolean>;
 }

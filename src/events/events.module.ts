@@ -68,16 +68,17 @@ const providers: Provider[] = [
   {
     provide: DeliveryWorker,
     inject: [SubscriptionStore, EventQueue, SinkTransport, SubscriptionLifecycle, EventMetrics, ROOT_LOGGER, AppConfig, Clock],
-    useFactory: (
-      store: SubscriptionStore,
-      queue: EventQueue,
-      transport: SinkTransport,
-      lifecycle: SubscriptionLifecycle,
-      metrics: EventMetrics,
-      logger: RootLogger,
-      config: AppConfig,
-      clock: Clock,
-    ) => new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger.child({ component: 'event-delivery' }), { schedule: exponentialBackoff({ maxAttempts: config.events.maxAttempts }) }, clock),
+    useFactory: (store: SubscriptionStore, queue: EventQueue, transport: SinkTransport, lifecycle: SubscriptionLifecycle, metrics: EventMetrics, logger: RootLogger, config: AppConfig, clock: Clock) =>
+      new DeliveryWorker(
+        store,
+        queue,
+        transport,
+        lifecycle,
+        metrics,
+        logger.child({ component: 'event-delivery' }),
+        { schedule: exponentialBackoff({ maxAttempts: config.events.maxAttempts }) },
+        clock,
+      ),
   },
   {
     provide: EventPublisher,

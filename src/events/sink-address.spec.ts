@@ -31,7 +31,10 @@ describe(isForbiddenAddress.name, () => {
 });
 
 describe(SinkPolicy.name, () => {
-  const resolving = (...addresses: string[]) => async () => addresses.map((address) => ({ address, family: address.includes(':') ? (6 as const) : (4 as const) }));
+  const resolving =
+    (...addresses: string[]) =>
+    async () =>
+      addresses.map((address) => ({ address, family: address.includes(':') ? (6 as const) : (4 as const) }));
 
   it('accepts an https sink whose every address is public', async () => {
     await expect(new SinkPolicy(false, resolving('93.184.216.34', '2606:2800:220:1::1')).check('https://sink.example.com/x')).resolves.toBeInstanceOf(URL);

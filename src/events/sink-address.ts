@@ -4,7 +4,10 @@ import { BlockList, isIP } from 'node:net';
 /** Why a sink URL is refused (SSRF protection). */
 export class SinkRejectedError extends Error {
   /** `transient`: the host did not resolve (may be a DNS hiccup at delivery time). */
-  constructor(message: string, readonly transient = false) {
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
     super(message);
     this.name = 'SinkRejectedError';
   }
@@ -18,8 +21,7 @@ export interface ResolvedAddress {
 /** Resolves every address of a host name (`dns.lookup` with `all: true`); injectable for tests. */
 export type ResolveFn = (hostname: string) => Promise<ResolvedAddress[]>;
 
-export const systemResolve: ResolveFn = async (hostname) =>
-  (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+export const systemResolve: ResolveFn = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 
 /**
  * Addresses a sink may never resolve to: loopback, private (RFC 1918, CGNAT, ULA), link-local

@@ -16,7 +16,9 @@ const PHONE = '+34600000001';
 const DEVICE = '7d444840-9dc0-11d1-b245-5ffdce74fad2';
 const STATUS = 'org.camaraproject.webrtc-events.v0.session-status';
 const INVITE = 'org.camaraproject.webrtc-events.v0.session-invitation';
-const allScopes = [STATUS, INVITE, 'org.camaraproject.webrtc-events.v0.registration-ends'].map((t) => `webrtc-events:${t}:create`).concat(['webrtc-events:read', 'webrtc-events:update', 'webrtc-events:delete']);
+const allScopes = [STATUS, INVITE, 'org.camaraproject.webrtc-events.v0.registration-ends']
+  .map((t) => `webrtc-events:${t}:create`)
+  .concat(['webrtc-events:read', 'webrtc-events:update', 'webrtc-events:delete']);
 const principal = (phoneNumber: string | undefined = PHONE, scopes = allScopes): Principal => ({ subject: 'u', phoneNumber, scopes: new Set(scopes) });
 
 /** What the global ValidationPipe does (whitelist, no forbidNonWhitelisted): DTO failures → 400 INVALID_ARGUMENT. */
@@ -40,7 +42,18 @@ function setup() {
 
 async function register(t: ReturnType<typeof setup>, phoneNumber = PHONE, deviceId = DEVICE): Promise<void> {
   const now = t.clock.now();
-  await t.registrations.create({ registrationId: `r-${deviceId}`, deviceId, phoneNumber, createdAt: now, expiresAt: now + 3600_000, binding: { callId: 'c', cseq: 1, contact: 'sip:x@y' }, networkExpiresAt: now + 600_000, dueAt: now + 500_000, refreshFailures: 0, version: 0 });
+  await t.registrations.create({
+    registrationId: `r-${deviceId}`,
+    deviceId,
+    phoneNumber,
+    createdAt: now,
+    expiresAt: now + 3600_000,
+    binding: { callId: 'c', cseq: 1, contact: 'sip:x@y' },
+    networkExpiresAt: now + 600_000,
+    dueAt: now + 500_000,
+    refreshFailures: 0,
+    version: 0,
+  });
 }
 
 const request = (over: Record<string, unknown> = {}) => ({
@@ -136,7 +149,7 @@ describe(SubscriptionsService.name, () => {
       return { t, s };
     }
 
-    it('lists and gets only the caller\'s own subscriptions; someone else\'s is 404', async () => {
+    it("lists and gets only the caller's own subscriptions; someone else's is 404", async () => {
       const { t, s } = await created();
       expect((await t.service.list(principal())).map((x) => x.id)).toEqual([s.id]);
       expect(await t.service.list(principal('+34699999999'))).toEqual([]);

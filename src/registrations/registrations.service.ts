@@ -106,11 +106,9 @@ export class RegistrationsService {
     const reg = await this.own(principal, registrationId);
     const credentials = this.credentials.get(reg.phoneNumber);
     if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${reg.phoneNumber} on this gateway.`);
-    const grant = await this.sip
-      .register({ ...this.targetOf(reg, credentials), expiresS: requestedExpiresS(now, expiresAt, this.config.sip.registerExpiresS) })
-      .catch((err: unknown) => {
-        throw this.networkError(err, reg.phoneNumber);
-      });
+    const grant = await this.sip.register({ ...this.targetOf(reg, credentials), expiresS: requestedExpiresS(now, expiresAt, this.config.sip.registerExpiresS) }).catch((err: unknown) => {
+      throw this.networkError(err, reg.phoneNumber);
+    });
     const done = this.clock.now();
     const next: Registration = {
       ...reg,

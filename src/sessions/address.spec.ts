@@ -13,15 +13,10 @@ describe('CAMARA address', () => {
     'sip:anonymous@anonymous.invalid',
   ])('accepts %s', (a) => expect(ADDRESS_PATTERN.test(a)).toBe(true));
 
-  it.each([
-    'tel:17085852753',
-    'sip:alice@example.com\r\nVia: evil',
-    'sip:"alice"@example.com',
-    'sip:alice@example.com>;x=<y',
-    'urn:service:counseling',
-    'mailto:alice@example.com',
-    'tel:+1\u0000',
-  ])('rejects %j', (a) => expect(ADDRESS_PATTERN.test(a)).toBe(false));
+  it.each(['tel:17085852753', 'sip:alice@example.com\r\nVia: evil', 'sip:"alice"@example.com', 'sip:alice@example.com>;x=<y', 'urn:service:counseling', 'mailto:alice@example.com', 'tel:+1\u0000'])(
+    'rejects %j',
+    (a) => expect(ADDRESS_PATTERN.test(a)).toBe(false),
+  );
 
   it.each([
     ['tel:+17085854000', 'sip:+17085854000@ims.lab;user=phone'],

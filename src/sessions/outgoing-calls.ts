@@ -69,7 +69,12 @@ export class OutgoingCalls {
       const location = body.locationDetails as LocationInput;
       const base = call;
       call = planned(() =>
-        planLocatedInvite(base, location, { domain: this.config.sip.domain, entity: anonymous ? ANONYMOUS_URI : identity, deviceId: `urn:uuid:${reg.deviceId}`, now: () => new Date(this.clock.now()) }),
+        planLocatedInvite(base, location, {
+          domain: this.config.sip.domain,
+          entity: anonymous ? ANONYMOUS_URI : identity,
+          deviceId: `urn:uuid:${reg.deviceId}`,
+          now: () => new Date(this.clock.now()),
+        }),
       );
     }
     return this.launch(this.newSession(phoneNumber, body, offer, 'REGULAR', reg), call);

@@ -178,10 +178,7 @@ export class SessionTransitions implements OnApplicationShutdown {
     const id = saved.mediaSessionId;
     if (d.next !== prev.status) {
       this.kpis.observe(saved, d.next, d.code, d.reason);
-      this.logger.info(
-        { mediaSessionId: id, callId: saved.dialog?.callId, sipCode: d.code, from: prev.status, to: d.next },
-        `session ${id} ${prev.status} → ${d.next}${d.code ? ` (${d.code})` : ''}`,
-      );
+      this.logger.info({ mediaSessionId: id, callId: saved.dialog?.callId, sipCode: d.code, from: prev.status, to: d.next }, `session ${id} ${prev.status} → ${d.next}${d.code ? ` (${d.code})` : ''}`);
     }
     if (isFinal(d.next)) {
       const t = this.ringTimers.get(id);

@@ -121,7 +121,10 @@ export class SessionUpdates {
     const { decision } = await this.transitions.handle(
       s.mediaSessionId,
       { kind: 'modified', change: change.kind, method, outcome: result.outcome, code: result.code, reason: result.reason },
-      { edit: (x) => (result.outcome === 'accepted' ? { ...x, offer: result.offer, localSdp: result.offer, ...(result.answer !== undefined && { answer: result.answer, remoteSdp: result.answer }) } : x) },
+      {
+        edit: (x) =>
+          result.outcome === 'accepted' ? { ...x, offer: result.offer, localSdp: result.offer, ...(result.answer !== undefined && { answer: result.answer, remoteSdp: result.answer }) } : x,
+      },
     );
     if (decision?.kind === 'go' && decision.fail) throw refusalError(decision.fail);
   }

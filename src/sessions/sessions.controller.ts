@@ -12,11 +12,7 @@ export class SessionsController {
 
   @Post(['webrtc-call-handling/v0.4/sessions', 'webrtc/sessions'])
   @Scopes('webrtc-call-handling:sessions:create')
-  create(
-    @CurrentPrincipal() principal: Principal,
-    @RegistrationIdHeader() registrationId: string,
-    @Body() body: MediaSessionCreate,
-  ): Promise<MediaSessionResponse> {
+  create(@CurrentPrincipal() principal: Principal, @RegistrationIdHeader() registrationId: string, @Body() body: MediaSessionCreate): Promise<MediaSessionResponse> {
     return this.sessions.create(principal, registrationId, body);
   }
 

@@ -43,20 +43,20 @@ describe(SessionsService.name, () => {
       await expect(sessions.create(principal('+17085854000'), reg.registrationId, body({ originatorAddress: 'tel:+17085854000' }))).rejects.toMatchObject({ status: 404 });
     });
 
-    it.each([
-      [{ callType: 'EMERGENCY' as const }],
-      [{ receiverAddress: 'urn:service:sos' }],
-      [{ receiverAddress: 'urn:service:sos.police' }],
-      [{ receiverAddress: 'tel:911' }],
-    ])('answers 501 CALLTYPE_EMERGENCY_NOT_SUPPORTED for %j while emergency calls are disabled', async (over) => {
-      const { sessions, reg, body, sip } = await setup();
-      await expect(sessions.create(principal(), reg.registrationId, body(over))).rejects.toMatchObject({ status: 501, code: 'CALLTYPE_EMERGENCY_NOT_SUPPORTED' });
-      expect(sip.ops()).not.toContain('invite');
-    });
+    it.each([[{ callType: 'EMERGENCY' as const }], [{ receiverAddress: 'urn:service:sos' }], [{ receiverAddress: 'urn:service:sos.police' }], [{ receiverAddress: 'tel:911' }]])(
+      'answers 501 CALLTYPE_EMERGENCY_NOT_SUPPORTED for %j while emergency calls are disabled',
+      async (over) => {
+        const { sessions, reg, body, sip } = await setup();
+        await expect(sessions.create(principal(), reg.registrationId, body(over))).rejects.toMatchObject({ status: 501, code: 'CALLTYPE_EMERGENCY_NOT_SUPPORTED' });
+        expect(sip.ops()).not.toContain('invite');
+      },
+    );
 
     it('names the first bad SDP line in a 400 INVALID_ARGUMENT', async () => {
       const { sessions, reg, body } = await setup();
-      await expect(sessions.create(principal(), reg.registrationId, body({ offer: { sdp: 'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n [...]\r\n' } }))).rejects.toMatchObject({
+      await expect(
+        sessions.create(principal(), reg.registrationId, body({ offer: { sdp: 'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n [...]\r\n' } })),
+      ).rejects.toMatchObject({
         status: 400,
         code: 'INVALID_ARGUMENT',
         message: expect.stringContaining('line 7'),
@@ -164,7 +164,7 @@ describe(SessionsService.name, () => {
       expect((await store.get(mediaSessionId))?.status).toBe('NoAnswer');
       sip.signal(callId, { kind: 'rejected', code: 487, reason: 'Request Terminated' });
       await flush();
-      expect((await store.get(mediaSessionId))).toMatchObject({ status: 'NoAnswer', cancelledBy: 'ring-timeout' });
+      expect(await store.get(mediaSessionId)).toMatchObject({ status: 'NoAnswer', cancelledBy: 'ring-timeout' });
     });
   });
 });
@@ -178,11 +178,23 @@ describe('incoming calls', () => {
     from: { uri: 'sip:+15550001234@127.0.0.1:5080', displayName: 'Carol' },
     to: { uri: `sip:${ALICE}@ims.lab` },
     sdp: SDP,
-    dialog: { callId: `in-${key}`, role: 'uas' as const, localTag: 'ours', remoteTag: 'theirs', localUri: `sip:${ALICE}@ims.lab`, remoteUri: 'sip:+15550001234@127.0.0.1', localSeq: 0, remoteSeq: 1, remoteTarget: 'sip:c@127.0.0.1:5080', routeSet: [], localContact: 'sip:x@127.0.0.1:5070', state: 'early' as const },
+    dialog: {
+      callId: `in-${key}`,
+      role: 'uas' as const,
+      localTag: 'ours',
+      remoteTag: 'theirs',
+      localUri: `sip:${ALICE}@ims.lab`,
+      remoteUri: 'sip:+15550001234@127.0.0.1',
+      localSeq: 0,
+      remoteSeq: 1,
+      remoteTarget: 'sip:c@127.0.0.1:5080',
+      routeSet: [],
+      localContact: 'sip:x@127.0.0.1:5070',
+      state: 'early' as const,
+    },
   });
   /** What the app's answers became on the pending INVITE. */
-  const responses = (sip: FakeSipGateway) =>
-    sip.calls.flatMap((c) => (c.op === 'progress' ? [c.progress.kind] : c.op === 'answer' ? ['answer'] : c.op === 'reject' ? [`reject:${c.cause}`] : []));
+  const responses = (sip: FakeSipGateway) => sip.calls.flatMap((c) => (c.op === 'progress' ? [c.progress.kind] : c.op === 'answer' ? ['answer'] : c.op === 'reject' ? [`reject:${c.cause}`] : []));
 
   async function ring() {
     const t = await setup();
@@ -297,7 +309,7 @@ describe('session updates', () => {
     expect(events.statuses()).toEqual(['Connected', 'Hold', 'Resume']);
   });
 
-  it('sends the app\'s new offer on a connected call and reports the new media with the same status', async () => {
+  it("sends the app's new offer on a connected call and reports the new media with the same status", async () => {
     const { sessions, sip, id, events } = await connected();
     const offer = SDP.replace('o=- 1 1', 'o=- 1 5');
     expect((await sessions.updateStatus(principal(), id, { status: 'Connected', offer: { sdp: offer } })).status).toBe('Connected');

@@ -93,9 +93,19 @@ Contact: <sip:sipp@127.0.0.1:5077>
 Content-Length: 0`);
     const d = uasDialogFromInvite(inv, 'sip:reg1@127.0.0.1:5070', 'mytag');
     expect(d).toEqual({
-      callId: 'in-1', role: 'uas', localTag: 'mytag', remoteTag: 'ft', localUri: 'sip:+17085852753@ims.lab',
-      remoteUri: 'sip:+15550001234@ims.lab', remoteDisplayName: 'Caller "X"', localSeq: 0, remoteSeq: 5,
-      remoteTarget: 'sip:sipp@127.0.0.1:5077', routeSet: ['sip:127.0.0.1;lr;ftag=ft'], localContact: 'sip:reg1@127.0.0.1:5070', state: 'early',
+      callId: 'in-1',
+      role: 'uas',
+      localTag: 'mytag',
+      remoteTag: 'ft',
+      localUri: 'sip:+17085852753@ims.lab',
+      remoteUri: 'sip:+15550001234@ims.lab',
+      remoteDisplayName: 'Caller "X"',
+      localSeq: 0,
+      remoteSeq: 5,
+      remoteTarget: 'sip:sipp@127.0.0.1:5077',
+      routeSet: ['sip:127.0.0.1;lr;ftag=ft'],
+      localContact: 'sip:reg1@127.0.0.1:5070',
+      state: 'early',
     });
     expect(sip.stringifyUri(inDialogRequest({ ...d, state: 'confirmed' }, 'BYE', 1).uri ?? '')).toBe('sip:sipp@127.0.0.1:5077');
   });

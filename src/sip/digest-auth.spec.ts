@@ -67,7 +67,7 @@ describe('buildAuthenticatedRequest', () => {
   it('answers a 401 with Authorization and never puts the password in the message', () => {
     const retry = buildAuthenticatedRequest(invite(), challenge(401, '"auth,auth-int"'), creds);
     const auth = retry.headers.authorization?.[0];
-    expect(param(auth ?? {scheme: ''}, 'qop')).toBe('auth');
+    expect(param(auth ?? { scheme: '' }, 'qop')).toBe('auth');
     expect(JSON.stringify(retry)).not.toContain('s3cr3t');
   });
 

@@ -60,12 +60,7 @@ export function sameContact(a: string, b: string): boolean {
   if (!ua || !ub) return a === b;
   const port = (u: typeof ua): number => (u.port && Number.isFinite(u.port) ? u.port : 5060);
   const transport = (u: typeof ua): string => (u.params.transport ?? 'udp').toLowerCase();
-  return (
-    ua.user === ub.user &&
-    ua.host.toLowerCase() === ub.host.toLowerCase() &&
-    port(ua) === port(ub) &&
-    transport(ua) === transport(ub)
-  );
+  return ua.user === ub.user && ua.host.toLowerCase() === ub.host.toLowerCase() && port(ua) === port(ub) && transport(ua) === transport(ub);
 }
 
 /**

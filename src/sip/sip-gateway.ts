@@ -21,7 +21,6 @@ export interface SipCredentials {
   password: Secret;
 }
 
-
 export interface RegistrationTarget {
   /** Contact user: `sip:<registrationId>@<advertised host:port>`. */
   registrationId: string;
@@ -68,7 +67,6 @@ export interface SipBody {
   contentType: string;
   content: string;
 }
-
 
 /** What the network says about an outgoing INVITE. Every dialog carried is complete (merge with `mergeDialog`). */
 export type CallSignal =

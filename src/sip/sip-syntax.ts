@@ -87,9 +87,28 @@ export function fromAor(aor: SipAor | undefined): NameAddr | undefined {
 
 /** Headers the layer writes itself: callers may not set or override them. */
 const RESERVED = new Set([
-  'via', 'v', 'from', 'f', 'to', 't', 'call-id', 'i', 'cseq', 'contact', 'm', 'route', 'record-route',
-  'content-length', 'l', 'content-type', 'c', 'max-forwards', 'authorization', 'proxy-authorization',
-  'www-authenticate', 'proxy-authenticate',
+  'via',
+  'v',
+  'from',
+  'f',
+  'to',
+  't',
+  'call-id',
+  'i',
+  'cseq',
+  'contact',
+  'm',
+  'route',
+  'record-route',
+  'content-length',
+  'l',
+  'content-type',
+  'c',
+  'max-forwards',
+  'authorization',
+  'proxy-authorization',
+  'www-authenticate',
+  'proxy-authenticate',
 ]);
 const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 

@@ -114,9 +114,7 @@ export class SipTransport {
     this.connections.set(key, sock);
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
-    const frame = makeStreamFramer((raw) =>
-      this.events.onMessage(raw, { protocol: 'TCP', address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, connection: sock }),
-    );
+    const frame = makeStreamFramer((raw) => this.events.onMessage(raw, { protocol: 'TCP', address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, connection: sock }));
     sock.on('data', (chunk: Buffer) => {
       if (!frame(chunk)) {
         this.events.onWarn(`TCP peer ${key} exceeded message size limits; closing`);

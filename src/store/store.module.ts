@@ -50,11 +50,7 @@ const providers: Provider[] = [
     provide: RegistrationStore,
     inject: [AppConfig, RedisClient, Clock, { token: STORE_TELEMETRY, optional: true }],
     useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, telemetry: StoreTelemetry | undefined) =>
-      instrumented(
-        config.store.kind === 'redis' && redis ? new RedisRegistrationStore(redis, config.store.keyPrefix, clock) : new MemoryRegistrationStore(clock),
-        'registration',
-        telemetry,
-      ),
+      instrumented(config.store.kind === 'redis' && redis ? new RedisRegistrationStore(redis, config.store.keyPrefix, clock) : new MemoryRegistrationStore(clock), 'registration', telemetry),
   },
   {
     provide: SessionStore,

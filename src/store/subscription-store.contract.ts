@@ -139,8 +139,7 @@ export function subscriptionStoreContract(name: string, make: () => Promise<Subs
       h = await make();
     });
     /** Ids of the queues a poll (`claimReadyHeads`) leases to `owner`. */
-    const claimIds = async (now: number, owner: string, leaseMs = 1000): Promise<string[]> =>
-      (await h.queue.claimReadyHeads(now, 10, leaseMs, owner)).map((c) => c.subscriptionId).sort();
+    const claimIds = async (now: number, owner: string, leaseMs = 1000): Promise<string[]> => (await h.queue.claimReadyHeads(now, 10, leaseMs, owner)).map((c) => c.subscriptionId).sort();
 
     it('keeps events in order with per-subscription sequence numbers', async () => {
       const a = await h.queue.enqueue(event('s1', 'e1'));
@@ -287,10 +286,12 @@ export function subscriptionStoreContract(name: string, make: () => Promise<Subs
       await h.queue.retryAt(a.id, 'e1', 1, now, 'A');
       await h.queue.release('orphan', 'A', now);
       const claimed = await h.queue.claimReadyHeads(now, 10, 1000, 'B');
-      expect(claimed.sort((x, y) => x.subscriptionId.localeCompare(y.subscriptionId))).toEqual([
-        { subscriptionId: 'orphan', head: { event: { ...event('orphan', 'e9'), sequence: 1 }, attempts: 0 }, subscription: undefined },
-        { subscriptionId: a.id, head: { event: { ...event(a.id, 'e1'), correlator: 'c-1', sequence: 1 }, attempts: 1 }, subscription: { ...a, version: 1, state: 'ACTIVE' } },
-      ].sort((x, y) => x.subscriptionId.localeCompare(y.subscriptionId)));
+      expect(claimed.sort((x, y) => x.subscriptionId.localeCompare(y.subscriptionId))).toEqual(
+        [
+          { subscriptionId: 'orphan', head: { event: { ...event('orphan', 'e9'), sequence: 1 }, attempts: 0 }, subscription: undefined },
+          { subscriptionId: a.id, head: { event: { ...event(a.id, 'e1'), correlator: 'c-1', sequence: 1 }, attempts: 1 }, subscription: { ...a, version: 1, state: 'ACTIVE' } },
+        ].sort((x, y) => x.subscriptionId.localeCompare(y.subscriptionId)),
+      );
       expect(await h.queue.claimReadyHeads(now, 10, 1000, 'C')).toEqual([]);
       expect(await h.queue.ack(a.id, 'e1', 'B')).toBe(true);
     });

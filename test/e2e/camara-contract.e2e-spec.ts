@@ -23,8 +23,7 @@ describe('CAMARA contract: authentication, errors and correlation', () => {
     await lab?.stop();
   });
 
-  const list = (token?: string, headers: Record<string, string> = {}) =>
-    gw.request('GET', `${BASE}?deviceId=${randomUUID()}`, { ...(token !== undefined && { token }), headers });
+  const list = (token?: string, headers: Record<string, string> = {}) => gw.request('GET', `${BASE}?deviceId=${randomUUID()}`, { ...(token !== undefined && { token }), headers });
 
   describe('401 UNAUTHENTICATED', () => {
     it.each<[string, () => Promise<string | undefined>]>([

@@ -78,8 +78,7 @@ describe('emergency calls over a real IMS core (Kamailio routes urn:service:sos 
       body: { originatorAddress: `tel:${ALICE}`, originatorName: 'Alice', receiverAddress: 'urn:service:sos', receiverName: 'PSAP', offer: { sdp: OFFER }, ...body },
     });
   const statusOf = async (id: string, t = token): Promise<Session> => (await gw.request('GET', `${CALLS}/${id}`, { token: t })).body as Session;
-  const until = (id: string, status: string, t = token) =>
-    eventually(async () => ((await statusOf(id, t)).status === status ? true : undefined), 10_000, `status ${status}`);
+  const until = (id: string, status: string, t = token) => eventually(async () => ((await statusOf(id, t)).status === status ? true : undefined), 10_000, `status ${status}`);
   const hangUp = async (id: string, t = token): Promise<void> => {
     await gw.request('DELETE', `${CALLS}/${id}`, { token: t });
   };

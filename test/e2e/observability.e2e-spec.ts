@@ -40,7 +40,11 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 /** Every (method, path) the Nest app routes, read from controller metadata. */
 function nestRoutes(app: NestFastifyApplication): Array<{ method: string; path: string }> {
   const out: Array<{ method: string; path: string }> = [];
-  const join2 = (a: string, b: string): string => `/${[a, b].map((s) => s.replace(/^\/+|\/+$/g, '')).filter((s) => s !== '').join('/')}`;
+  const join2 = (a: string, b: string): string =>
+    `/${[a, b]
+      .map((s) => s.replace(/^\/+|\/+$/g, ''))
+      .filter((s) => s !== '')
+      .join('/')}`;
   for (const mod of app.get(ModulesContainer).values()) {
     for (const wrapper of mod.controllers.values()) {
       const cls = wrapper.metatype as (new (...a: never[]) => unknown) | null;
@@ -78,12 +82,28 @@ describe('Observability (gateway with an outbound proxy that does not answer)', 
       expect(res.headers.get('content-type')).toContain('text/plain');
       const text = await res.text();
       for (const family of [
-        'gateway_call_attempts_total', 'gateway_call_post_dial_delay_seconds', 'gateway_call_setup_duration_seconds', 'gateway_call_setup_results_total',
-        'gateway_call_outcomes_total', 'gateway_http_request_duration_seconds', 'gateway_sip_messages_total', 'gateway_sip_retransmissions_total',
-        'gateway_sip_transaction_timeouts_total', 'gateway_sip_transport_errors_total', 'gateway_registrations_active', 'gateway_registration_refresh_failures_total',
-        'gateway_event_deliveries_total', 'gateway_event_delivery_latency_seconds', 'gateway_event_backlog', 'gateway_events_dropped_total',
-        'gateway_store_operation_duration_seconds', 'gateway_store_operation_errors_total', 'gateway_sessions_active',
-        'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes',
+        'gateway_call_attempts_total',
+        'gateway_call_post_dial_delay_seconds',
+        'gateway_call_setup_duration_seconds',
+        'gateway_call_setup_results_total',
+        'gateway_call_outcomes_total',
+        'gateway_http_request_duration_seconds',
+        'gateway_sip_messages_total',
+        'gateway_sip_retransmissions_total',
+        'gateway_sip_transaction_timeouts_total',
+        'gateway_sip_transport_errors_total',
+        'gateway_registrations_active',
+        'gateway_registration_refresh_failures_total',
+        'gateway_event_deliveries_total',
+        'gateway_event_delivery_latency_seconds',
+        'gateway_event_backlog',
+        'gateway_events_dropped_total',
+        'gateway_store_operation_duration_seconds',
+        'gateway_store_operation_errors_total',
+        'gateway_sessions_active',
+        'nodejs_eventloop_lag_seconds',
+        'nodejs_heap_size_used_bytes',
+        'process_resident_memory_bytes',
       ]) {
         expect(text).toContain(`# TYPE ${family} `);
       }
@@ -146,7 +166,6 @@ describe('Observability (gateway with an outbound proxy that does not answer)', 
       expect((await lib.text()).length).toBeGreaterThan(10_000);
       expect((await fetch(`${base}/dashboard/vendor/..%2Fpackage.json`)).status).toBe(404);
     });
-
   });
 
   describe('/openapi.json and /docs', () => {
@@ -184,8 +203,7 @@ describe('Observability (gateway with an outbound proxy that does not answer)', 
         const [file = '', operation = '', status = '', name = ''] = key.split('|');
         const [method = '', specPath = ''] = operation.split(' ');
         const op = doc.paths[`${prefix[file] ?? '?'}${specPath}`]?.[method.toLowerCase()] as
-          | { requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content?: Record<string, { schema: object }> }> }
-          | undefined;
+          { requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content?: Record<string, { schema: object }> }> } | undefined;
         if (!op) {
           failures.push(`${key}: operation not described`);
           continue;

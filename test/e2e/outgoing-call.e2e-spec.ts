@@ -6,12 +6,7 @@ import { eventually, GatewayUnderTest, spawnGatewayProcess, startGateway } from 
 const ALICE = '+17085852753';
 const REG = '/webrtc-registration/v0.4/sessions';
 const CALLS = '/webrtc-call-handling/v0.4/sessions';
-const SCOPES = [
-  'webrtc-registration:sessions:create',
-  'webrtc-call-handling:sessions:create',
-  'webrtc-call-handling:sessions:read',
-  'webrtc-call-handling:sessions:delete',
-].join(' ');
+const SCOPES = ['webrtc-registration:sessions:create', 'webrtc-call-handling:sessions:create', 'webrtc-call-handling:sessions:read', 'webrtc-call-handling:sessions:delete'].join(' ');
 /** A browser-like offer (the CAMARA example without its "[...]" elision). */
 const OFFER =
   'v=0\r\no=- 8066321617929821805 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 42988 RTP/SAVPF 102 113\r\n' +
@@ -50,10 +45,14 @@ describe('outgoing calls over a real IMS core (Kamailio + SIPp far ends)', () =>
     });
   const statusOf = async (id: string, g = gw): Promise<Session> => (await g.request('GET', `${CALLS}/${id}`, { token })).body as Session;
   const until = (id: string, status: string, g = gw, ms = 10_000) =>
-    eventually(async () => {
-      const s = await statusOf(id, g);
-      return s.status === status ? s : undefined;
-    }, ms, `status ${status}`);
+    eventually(
+      async () => {
+        const s = await statusOf(id, g);
+        return s.status === status ? s : undefined;
+      },
+      ms,
+      `status ${status}`,
+    );
 
   describe('Alice calls a number that answers', () => {
     it('rings, connects with the far end SDP as answer, and ends with BYE on DELETE', async () => {

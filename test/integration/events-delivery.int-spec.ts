@@ -22,7 +22,13 @@ async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }>
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    const ok = await probe.connect().then(() => probe.ping()).then(() => true, () => false);
+    const ok = await probe
+      .connect()
+      .then(() => probe.ping())
+      .then(
+        () => true,
+        () => false,
+      );
     probe.disconnect();
     if (ok) break;
     await new Promise((r) => setTimeout(r, 50));
@@ -61,7 +67,11 @@ class Sink {
   async down(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (s) await new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); });
+    if (s)
+      await new Promise<void>((resolve) => {
+        s.closeAllConnections();
+        s.close(() => resolve());
+      });
   }
 }
 
@@ -94,7 +104,12 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const metrics = new EventMetrics(queue);
     const lifecycle = new SubscriptionLifecycle(store, queue, logger);
     const transport = new UndiciSinkTransport(new SinkPolicy(allowPrivateSinks), 5000);
-    const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, { schedule: exponentialBackoff({ maxAttempts: 50, baseMs: 20, capMs: 200 }), pollMs: 20, leaseMs: 1000, ...over });
+    const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, {
+      schedule: exponentialBackoff({ maxAttempts: 50, baseMs: 20, capMs: 200 }),
+      pollMs: 20,
+      leaseMs: 1000,
+      ...over,
+    });
     workers.push(worker);
     const publisher = new QueueingEventPublisher(store, queue, worker);
     return { store, queue, metrics, worker, publisher, lifecycle };
@@ -157,7 +172,7 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     await sink.down();
   });
 
-  it('a crashed instance\'s lease expires and another takes over', async () => {
+  it("a crashed instance's lease expires and another takes over", async () => {
     const sink = new Sink(await freePort('tcp'));
     await sink.up();
     const prefix = `l${++n}:`;
@@ -267,7 +282,9 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const sink = new Sink(await freePort('tcp'));
     await sink.up();
     const gw = instance(`t${++n}:`);
-    const s = subscription(sink.url, { sinkCredential: { credentialType: 'ACCESSTOKEN', accessToken: 'tok-123', accessTokenExpiresUtc: new Date(Date.now() + 3600_000).toISOString(), accessTokenType: 'bearer' } });
+    const s = subscription(sink.url, {
+      sinkCredential: { credentialType: 'ACCESSTOKEN', accessToken: 'tok-123', accessTokenExpiresUtc: new Date(Date.now() + 3600_000).toISOString(), accessTokenType: 'bearer' },
+    });
     await gw.store.create(s);
     gw.worker.start();
     await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing' });

@@ -37,11 +37,12 @@ async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }>
   }
   return {
     url,
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
@@ -65,7 +66,7 @@ describe('Redis subscription store and event queue', () => {
     return { store: new RedisSubscriptionStore(redis, `t${prefix}:`, clock), queue: new RedisEventQueue(redis, `t${prefix}:`, clock), clock };
   });
 
-  it('gives a crashed owner\'s lease to another instance once it expires', async () => {
+  it("gives a crashed owner's lease to another instance once it expires", async () => {
     const q = new RedisEventQueue(redis, 'lease:');
     await q.enqueue({ id: 'e1', subscriptionId: 's1', type: 'org.camaraproject.webrtc-events.v0.session-status', time: new Date().toISOString(), data: {} });
     const claim = async (owner: string) => (await q.claimReadyHeads(Date.now(), 10, 200, owner)).map((c) => c.subscriptionId);
@@ -79,7 +80,17 @@ describe('Redis subscription store and event queue', () => {
 
   it('sets record TTLs from endsAt and keeps never-ending ones', async () => {
     const store = new RedisSubscriptionStore(redis, 'ttl:');
-    const base = { owner: '+1', phoneNumber: '+1', deviceId: 'd', protocol: 'HTTP' as const, sink: 'https://x', types: ['org.camaraproject.webrtc-events.v0.session-status' as const], startsAt: '', state: 'ACTIVE' as const, version: 0 };
+    const base = {
+      owner: '+1',
+      phoneNumber: '+1',
+      deviceId: 'd',
+      protocol: 'HTTP' as const,
+      sink: 'https://x',
+      types: ['org.camaraproject.webrtc-events.v0.session-status' as const],
+      startsAt: '',
+      state: 'ACTIVE' as const,
+      version: 0,
+    };
     await store.create({ ...base, id: 'a', endsAt: Date.now() + 10_000 });
     await store.create({ ...base, id: 'b' });
     const k = keys('ttl:');
@@ -92,7 +103,17 @@ describe('Redis subscription store and event queue', () => {
     const prefix = 'stale:';
     const store = new RedisSubscriptionStore(redis, prefix);
     const first = new RedisEventQueue(redis, prefix);
-    const base = { owner: '+1', phoneNumber: '+1', deviceId: 'd', protocol: 'HTTP' as const, sink: 'https://x', types: ['org.camaraproject.webrtc-events.v0.session-status' as const], startsAt: '', state: 'ACTIVE' as const, version: 0 };
+    const base = {
+      owner: '+1',
+      phoneNumber: '+1',
+      deviceId: 'd',
+      protocol: 'HTTP' as const,
+      sink: 'https://x',
+      types: ['org.camaraproject.webrtc-events.v0.session-status' as const],
+      startsAt: '',
+      state: 'ACTIVE' as const,
+      version: 0,
+    };
     const fan = (ids: string[]) => ({ phoneNumber: '+1', deviceId: 'd', type: 'org.camaraproject.webrtc-events.v0.session-status' as const, time: new Date().toISOString(), data: {}, ids });
     await store.create({ ...base, id: 'a' });
     expect(await first.fanOut(fan(['e1', 'e2']))).toMatchObject({ kind: 'enqueued', events: [{ subscriptionId: 'a' }] });
@@ -106,7 +127,18 @@ describe('Redis subscription store and event queue', () => {
 
   it('gives every key of the event store the {ev} hash tag (one Cluster slot per script)', () => {
     const k = keys('gw:');
-    const eventKeys = [k.subscription('s'), k.subscriptionsByDevice('+1', 'd'), k.subscriptionsByOwner('+1'), k.subscriptionsDue(), k.queue('s'), k.queueHead('s'), k.queueSequence('s'), k.queueLease('s'), k.queuesReady(), k.queueBacklog()];
+    const eventKeys = [
+      k.subscription('s'),
+      k.subscriptionsByDevice('+1', 'd'),
+      k.subscriptionsByOwner('+1'),
+      k.subscriptionsDue(),
+      k.queue('s'),
+      k.queueHead('s'),
+      k.queueSequence('s'),
+      k.queueLease('s'),
+      k.queuesReady(),
+      k.queueBacklog(),
+    ];
     for (const key of eventKeys) expect(key).toMatch(/^gw:\{ev\}:/);
   });
 });

@@ -132,15 +132,30 @@ describe('Kamailio', () => {
 
   it('parses ul.dump', () => {
     const text = [
-      '{', '\tDomains: {', '\t\tDomain: {', '\t\t\tDomain: location', '\t\t\tAoRs: {', '\t\t\t\tInfo: {',
-      '\t\t\t\t\tAoR: +17085852753', '\t\t\t\t\tContacts: {', '\t\t\t\t\t\tContact: {',
-      '\t\t\t\t\t\t\tAddress: sip:+17085852753@127.0.0.1:25101;transport=UDP', '\t\t\t\t\t\t\tExpires: 600',
-      '\t\t\t\t\t\t\tCall-ID: 1-6267@127.0.0.1', '\t\t\t\t\t\t\tUser-Agent: n/a', '\t\t\t\t\t\t\tReceived: [not set]',
-      '\t\t\t\t\t\t\tSocket: udp:127.0.0.1:25060', '\t\t\t\t\t\t}', '\t\t\t\t\t}', '\t\t\t\t}', '\t\t\t}', '\t\t}', '\t}', '}',
+      '{',
+      '\tDomains: {',
+      '\t\tDomain: {',
+      '\t\t\tDomain: location',
+      '\t\t\tAoRs: {',
+      '\t\t\t\tInfo: {',
+      '\t\t\t\t\tAoR: +17085852753',
+      '\t\t\t\t\tContacts: {',
+      '\t\t\t\t\t\tContact: {',
+      '\t\t\t\t\t\t\tAddress: sip:+17085852753@127.0.0.1:25101;transport=UDP',
+      '\t\t\t\t\t\t\tExpires: 600',
+      '\t\t\t\t\t\t\tCall-ID: 1-6267@127.0.0.1',
+      '\t\t\t\t\t\t\tUser-Agent: n/a',
+      '\t\t\t\t\t\t\tReceived: [not set]',
+      '\t\t\t\t\t\t\tSocket: udp:127.0.0.1:25060',
+      '\t\t\t\t\t\t}',
+      '\t\t\t\t\t}',
+      '\t\t\t\t}',
+      '\t\t\t}',
+      '\t\t}',
+      '\t}',
+      '}',
     ].join('\n');
-    expect(parseUlDump(text)).toEqual([
-      { aor: '+17085852753', contact: 'sip:+17085852753@127.0.0.1:25101;transport=UDP', expires: 600, callId: '1-6267@127.0.0.1', socket: 'udp:127.0.0.1:25060' },
-    ]);
+    expect(parseUlDump(text)).toEqual([{ aor: '+17085852753', contact: 'sip:+17085852753@127.0.0.1:25101;transport=UDP', expires: 600, callId: '1-6267@127.0.0.1', socket: 'udp:127.0.0.1:25060' }]);
   });
 });
 
@@ -157,8 +172,7 @@ describe('the whole lab', () => {
     for (const pid of pids) if (pid !== undefined) expect(alive(pid)).toBe(false);
   });
 
-  const call = (scenario: string, callee: string, extra: { holdMs?: number; caller?: string } = {}) =>
-    runSippUac({ scenario, proxyPort: kam.port, callee, timeoutS: 15, ...extra });
+  const call = (scenario: string, callee: string, extra: { holdMs?: number; caller?: string } = {}) => runSippUac({ scenario, proxyPort: kam.port, callee, timeoutS: 15, ...extra });
 
   it('Redis answers', async () => {
     expect(await lab.redis?.client().ping()).toBe('PONG');

@@ -18,17 +18,7 @@ const creds = (user: string, password = LAB_SUBSCRIBERS[user] ?? ''): { username
 const DEVICE = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const logger = pino({ level: process.env.SIP_TEST_LOG ?? 'silent' });
 
-const SDP = [
-  'v=0',
-  'o=- 1 1 IN IP4 127.0.0.1',
-  's=-',
-  'c=IN IP4 127.0.0.1',
-  't=0 0',
-  'm=audio 40000 RTP/AVP 0',
-  'a=rtpmap:0 PCMU/8000',
-  'a=sendrecv',
-  '',
-].join('\r\n');
+const SDP = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
 
 interface TestLab {
   kamailio: KamailioInstance;
@@ -46,7 +36,10 @@ const started: Array<{ stop(): Promise<void> }> = [];
  */
 function fixedNoAnswerScenario(): string {
   const xml = readFileSync(scenarioPath('uas-ring-no-answer'), 'utf8')
-    .replace('<recv request="INVITE" crlf="true"/>', '<recv request="INVITE" crlf="true"><action><ereg regexp="Via:[^[:cntrl:]]*([[:cntrl:]]+Via:[^[:cntrl:]]*)*" search_in="msg" check_it="true" assign_to="invvia"/></action></recv>')
+    .replace(
+      '<recv request="INVITE" crlf="true"/>',
+      '<recv request="INVITE" crlf="true"><action><ereg regexp="Via:[^[:cntrl:]]*([[:cntrl:]]+Via:[^[:cntrl:]]*)*" search_in="msg" check_it="true" assign_to="invvia"/></action></recv>',
+    )
     .replace(/(SIP\/2\.0 487 Request Terminated\s*\n\s*)\[last_Via:\]/, '$1[$invvia]');
   const path = join(mkdtempSync(join(tmpdir(), 'sip-int-')), 'uas-ring-no-answer-fixed.xml');
   writeFileSync(path, xml);
@@ -141,7 +134,7 @@ describe('REGISTER', () => {
     expect(locs.filter((l) => l.contact.includes('reg-a@'))).toHaveLength(0);
   });
 
-  it('a second instance taking over drops the first one\'s binding in the same REGISTER', async () => {
+  it("a second instance taking over drops the first one's binding in the same REGISTER", async () => {
     const a = await gateway();
     const b = await gateway();
     const target = { registrationId: 'reg-move', phoneNumber: USER2, deviceId: DEVICE, expiresS: 300, credentials: creds(USER2) };
@@ -255,7 +248,8 @@ describe('outgoing calls', () => {
   it('a UTF-8 multipart body (München) arrives with a byte-correct Content-Length', async () => {
     const gw = await gateway();
     const b = 'b0undary';
-    const pidf = '<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="pres:x@ims.lab"><tuple id="t"><status/><note>Marienplatz, München</note></tuple></presence>';
+    const pidf =
+      '<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="pres:x@ims.lab"><tuple id="t"><status/><note>Marienplatz, München</note></tuple></presence>';
     const body = `--${b}\r\nContent-Type: application/sdp\r\n\r\n${SDP}\r\n--${b}\r\nContent-Type: application/pidf+xml\r\nContent-ID: <loc@gw.lab>\r\n\r\n${pidf}\r\n--${b}--\r\n`;
     const c = callSignals();
     const handle = await gw.invite({ ...outgoing(lab.numbers.answer, body, `multipart/mixed;boundary=${b}`), headers: { Geolocation: '<cid:loc@gw.lab>' } }, c.onSignal);

@@ -108,11 +108,13 @@ export async function createTestIdp(opts: { issuer?: string; audience?: string; 
     kids: { ES256: esKid, RS256: rsKid },
     token: (claims = {}) => sign(claims, keys[claims.alg ?? 'ES256'], issuer, audience),
     tokenSignedByOtherKey: (claims = {}) => sign(claims, { alg: 'ES256', kid: esKid, key: other.privateKey }, issuer, audience),
-    hs256Token: (claims = {}, secret?: string) =>
-      sign(claims, { alg: 'HS256', kid: esKid, key: new TextEncoder().encode(secret ?? randomBytes(32).toString('hex')) }, issuer, audience),
+    hs256Token: (claims = {}, secret?: string) => sign(claims, { alg: 'HS256', kid: esKid, key: new TextEncoder().encode(secret ?? randomBytes(32).toString('hex')) }, issuer, audience),
     unsignedToken(claims = {}): string {
       const now = Math.floor(Date.now() / 1000);
-      const jwt = new UnsecuredJWT(payloadOf(claims)).setIssuer(claims.iss ?? issuer).setAudience(claims.aud ?? audience).setIssuedAt(now);
+      const jwt = new UnsecuredJWT(payloadOf(claims))
+        .setIssuer(claims.iss ?? issuer)
+        .setAudience(claims.aud ?? audience)
+        .setIssuedAt(now);
       const sub = claims.sub ?? claims.phone_number;
       if (sub !== undefined) jwt.setSubject(sub);
       const exp = claims.expiresIn ?? '5m';

@@ -122,7 +122,15 @@ export async function spawnGatewayProcess(env: Record<string, string>): Promise<
     env: { ...process.env, ...env, PORT: String(httpPort), HOST: '127.0.0.1', SIP_LISTEN_PORT: String(sipPort), LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
   });
   const base = `http://127.0.0.1:${httpPort}`;
-  await eventually(async () => (await fetch(`${base}/health/live`).then((r) => r.ok, () => false)) || undefined, 30_000, 'gateway process to listen');
+  await eventually(
+    async () =>
+      (await fetch(`${base}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      )) || undefined,
+    30_000,
+    'gateway process to listen',
+  );
   return {
     base,
     sipPort,

@@ -472,8 +472,22 @@ export async function startSippUas(scenario: string, opts: SippUasOptions = {}):
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = opts.port ?? (await freePort('udp'));
     const args = [
-      '-sf', sf, '-i', LAB_HOST, '-p', String(port), '-t', 'u1', '-mi', LAB_HOST,
-      '-d', String(opts.ringMs ?? 10), '-nostdin', '-trace_err', '-error_file', errorFile,
+      '-sf',
+      sf,
+      '-i',
+      LAB_HOST,
+      '-p',
+      String(port),
+      '-t',
+      'u1',
+      '-mi',
+      LAB_HOST,
+      '-d',
+      String(opts.ringMs ?? 10),
+      '-nostdin',
+      '-trace_err',
+      '-error_file',
+      errorFile,
       ...(trace ? ['-trace_msg', '-message_file', messageFile] : []),
       ...(opts.extraArgs ?? []),
     ];
@@ -571,13 +585,40 @@ export async function runSippUac(opts: SippUacOptions): Promise<SippUacResult> {
   const vars: Record<string, string | number> = { caller: opts.caller ?? '+15550001234', domain: opts.domain ?? LAB_DOMAIN, ...opts.vars };
   // only set variables the scenario declares: SIPp refuses unknown ones
   const xml = readFileSync(sf, 'utf8');
-  const declared = new Set((/<Global\s+variables="([^"]*)"/.exec(xml)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const declared = new Set(
+    (/<Global\s+variables="([^"]*)"/.exec(xml)?.[1] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const args = [
     `${opts.proxyHost ?? LAB_HOST}:${opts.proxyPort}`,
-    '-sf', sf, '-i', LAB_HOST, '-p', String(opts.localPort ?? (await freePort('udp'))), '-t', 'u1', '-mi', LAB_HOST,
-    '-m', String(opts.calls ?? 1), '-r', String(opts.rate ?? 10), '-d', String(opts.holdMs ?? 0),
-    '-nostdin', '-timeout', `${timeoutS}s`, '-timeout_error',
-    '-trace_msg', '-message_file', messageFile, '-trace_err', '-error_file', errorFile,
+    '-sf',
+    sf,
+    '-i',
+    LAB_HOST,
+    '-p',
+    String(opts.localPort ?? (await freePort('udp'))),
+    '-t',
+    'u1',
+    '-mi',
+    LAB_HOST,
+    '-m',
+    String(opts.calls ?? 1),
+    '-r',
+    String(opts.rate ?? 10),
+    '-d',
+    String(opts.holdMs ?? 0),
+    '-nostdin',
+    '-timeout',
+    `${timeoutS}s`,
+    '-timeout_error',
+    '-trace_msg',
+    '-message_file',
+    messageFile,
+    '-trace_err',
+    '-error_file',
+    errorFile,
   ];
   if (opts.callee !== undefined) args.push('-s', opts.callee);
   for (const [k, v] of Object.entries(vars)) if (declared.has(k)) args.push('-set', k, String(v));

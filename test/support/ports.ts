@@ -33,9 +33,7 @@ function tryTcp(port: number): Promise<(() => Promise<void>) | null> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(null));
-    srv.listen({ host: HOST, port, exclusive: true }, () =>
-      resolve(() => new Promise<void>((done) => srv.close(() => done()))),
-    );
+    srv.listen({ host: HOST, port, exclusive: true }, () => resolve(() => new Promise<void>((done) => srv.close(() => done()))));
   });
 }
 
@@ -50,9 +48,7 @@ function tryUdp(port: number): Promise<(() => Promise<void>) | null> {
       }
       resolve(null);
     });
-    sock.bind({ address: HOST, port, exclusive: true }, () =>
-      resolve(() => new Promise<void>((done) => sock.close(() => done()))),
-    );
+    sock.bind({ address: HOST, port, exclusive: true }, () => resolve(() => new Promise<void>((done) => sock.close(() => done()))));
   });
 }
 

@@ -30,7 +30,10 @@ export interface ExitInfo {
 }
 
 export class LabProcessError extends Error {
-  constructor(message: string, readonly logTail: string) {
+  constructor(
+    message: string,
+    readonly logTail: string,
+  ) {
     super(logTail ? `${message}\n--- last log lines ---\n${logTail}` : message);
     this.name = 'LabProcessError';
   }
@@ -169,9 +172,7 @@ export class ManagedProcess {
     const p = new ManagedProcess(spec, child);
     await new Promise<void>((res, rej) => {
       child.once('spawn', () => res());
-      child.once('error', (err) =>
-        rej(new LabProcessError(`${spec.name}: cannot start ${spec.command}: ${err.message}`, tailFile(spec.logFile))),
-      );
+      child.once('error', (err) => rej(new LabProcessError(`${spec.name}: cannot start ${spec.command}: ${err.message}`, tailFile(spec.logFile))));
     });
     if (!p.running) return p;
     live.add(p);
@@ -254,23 +255,14 @@ export function sleep(ms: number): Promise<void> {
  * Poll `check` until it returns true. Fails early (with the log tail) if `proc` exits,
  * or after `timeoutMs`.
  */
-export async function waitUntil(
-  what: string,
-  proc: ManagedProcess,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  intervalMs = 50,
-): Promise<void> {
+export async function waitUntil(what: string, proc: ManagedProcess, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
   for (;;) {
     if (!proc.running) {
       await sleep(50); // let the log catch up
       const st = proc.exitStatus;
-      throw new LabProcessError(
-        `${proc.name} exited (code ${st?.code ?? 'null'}, signal ${st?.signal ?? 'none'}) while waiting for ${what}`,
-        proc.logTail(),
-      );
+      throw new LabProcessError(`${proc.name} exited (code ${st?.code ?? 'null'}, signal ${st?.signal ?? 'none'}) while waiting for ${what}`, proc.logTail());
     }
     try {
       if (await check()) return;
@@ -278,10 +270,7 @@ export async function waitUntil(
       lastErr = e instanceof Error ? e.message : String(e);
     }
     if (Date.now() > deadline) {
-      throw new LabProcessError(
-        `${proc.name}: timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${lastErr})` : ''}`,
-        proc.logTail(),
-      );
+      throw new LabProcessError(`${proc.name}: timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${lastErr})` : ''}`, proc.logTail());
     }
     await sleep(intervalMs);
   }

@@ -23,16 +23,16 @@ export async function startSink(): Promise<TestSink> {
     url: '',
     events,
     status: 204,
-    statuses: (id) =>
-      events
-        .filter((e) => e.body.type.endsWith('session-status') && (id === undefined || e.body.data.mediaSessionId === id))
-        .map((e) => String(e.body.data.status)),
+    statuses: (id) => events.filter((e) => e.body.type.endsWith('session-status') && (id === undefined || e.body.data.mediaSessionId === id)).map((e) => String(e.body.data.status)),
     async waitFor(pred, timeoutMs = 10_000, what = 'event') {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const hit = events.find(pred);
         if (hit) return hit;
-        if (Date.now() > until) throw new Error(`sink: timed out waiting for ${what}; got ${events.map((e) => `${e.body.type.split('.').pop()}:${typeof e.body.data.status === 'string' ? e.body.data.status : ''}`).join(', ')}`);
+        if (Date.now() > until)
+          throw new Error(
+            `sink: timed out waiting for ${what}; got ${events.map((e) => `${e.body.type.split('.').pop()}:${typeof e.body.data.status === 'string' ? e.body.data.status : ''}`).join(', ')}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     },

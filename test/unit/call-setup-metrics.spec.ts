@@ -32,4 +32,3 @@ describe('call-setup metrics', () => {
     expect(metrics.callSetupSnapshot().failures[0]).toMatchObject({ status: 'Busy', sipCode: 486 });
   });
 });
-

@@ -92,8 +92,11 @@ describe('docker-compose.yml', () => {
 describe('docker-compose monitoring', () => {
   it('Prometheus scrapes the gateway service, and Grafana loads the dashboard from the mounted folder', () => {
     const prom = readFileSync(resolve(__dirname, '..', '..', 'deploy', 'prometheus', 'prometheus.yml'), 'utf8');
-    expect(prom).toContain("gateway:8080");
-    const provider = readFileSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards', readdirSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards'))[0]!), 'utf8');
+    expect(prom).toContain('gateway:8080');
+    const provider = readFileSync(
+      resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards', readdirSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards'))[0]!),
+      'utf8',
+    );
     expect(provider).toContain('/var/lib/grafana/dashboards');
     const dashboard = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'dashboards', 'gateway.json'), 'utf8')) as { panels?: unknown[] };
     expect(dashboard.panels?.length).toBeGreaterThan(3);

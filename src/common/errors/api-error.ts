@@ -54,12 +54,9 @@ export class ApiError extends Error {
 
 export const invalidArgument = (message: string): ApiError => new ApiError(400, 'INVALID_ARGUMENT', message);
 export const outOfRange = (message: string): ApiError => new ApiError(400, 'OUT_OF_RANGE', message);
-export const unauthenticated = (message = 'Request not authenticated due to missing, invalid, or expired credentials.'): ApiError =>
-  new ApiError(401, 'UNAUTHENTICATED', message);
-export const permissionDenied = (message = 'Client does not have sufficient permissions to perform this action.'): ApiError =>
-  new ApiError(403, 'PERMISSION_DENIED', message);
-export const invalidTokenContext = (field: string): ApiError =>
-  new ApiError(403, 'INVALID_TOKEN_CONTEXT', `${field} is not consistent with access token.`);
+export const unauthenticated = (message = 'Request not authenticated due to missing, invalid, or expired credentials.'): ApiError => new ApiError(401, 'UNAUTHENTICATED', message);
+export const permissionDenied = (message = 'Client does not have sufficient permissions to perform this action.'): ApiError => new ApiError(403, 'PERMISSION_DENIED', message);
+export const invalidTokenContext = (field: string): ApiError => new ApiError(403, 'INVALID_TOKEN_CONTEXT', `${field} is not consistent with access token.`);
 export const notFound = (message = 'The specified resource is not found.'): ApiError => new ApiError(404, 'NOT_FOUND', message);
 export const alreadyExists = (message: string): ApiError => new ApiError(409, 'ALREADY_EXISTS', message);
 export const incompatibleState = (message: string): ApiError => new ApiError(409, 'INCOMPATIBLE_STATE', message);

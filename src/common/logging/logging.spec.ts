@@ -40,7 +40,11 @@ describe('request context', () => {
     const log = createRootLogger('info', c.stream);
     requestContext.run({ correlator: 'corr-42' }, () => log.info({ mediaSessionId: 'm1' }, 'inside'));
     log.info('outside');
-    const [inside, outside] = c.lines().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [inside, outside] = c
+      .lines()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(inside).toMatchObject({ correlator: 'corr-42', mediaSessionId: 'm1' });
     expect(outside?.correlator).toBeUndefined();
   });

@@ -70,8 +70,6 @@ export class HealthController {
     const s = this.probe.status();
     if (!s) return check.down({ message: 'no OPTIONS answered yet (first probe pending)' });
     const checkedAt = new Date(s.checkedAt).toISOString();
-    return s.ok
-      ? check.up({ optionsStatus: s.code, rttMs: s.rttMs, checkedAt })
-      : check.down({ message: `the outbound proxy does not answer SIP OPTIONS: ${s.error ?? 'unknown error'}`, checkedAt });
+    return s.ok ? check.up({ optionsStatus: s.code, rttMs: s.rttMs, checkedAt }) : check.down({ message: `the outbound proxy does not answer SIP OPTIONS: ${s.error ?? 'unknown error'}`, checkedAt });
   }
 }

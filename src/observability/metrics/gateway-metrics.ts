@@ -11,17 +11,7 @@ import { Clock } from '../../common/clock';
 import { distribution, PerSecondSeries, RecentSamples, RingBuffer, SecondCounts, WINDOW_S } from './call-window';
 import { CallFailure, CallSetupSnapshot, setupTotals } from './call-setup-snapshot';
 import { withTimeout } from './with-timeout';
-import {
-  CallDirection,
-  directionLabel,
-  httpStatusLabel,
-  identifierLabel,
-  sanitizeReason,
-  sessionStatusLabel,
-  sipCodeLabel,
-  SipDirection,
-  sipMethodLabel,
-} from './labels';
+import { CallDirection, directionLabel, httpStatusLabel, identifierLabel, sanitizeReason, sessionStatusLabel, sipCodeLabel, SipDirection, sipMethodLabel } from './labels';
 
 export type { CallDirection, SipDirection } from './labels';
 
@@ -90,25 +80,73 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
 
     this.callAttempts = new Counter({ name: 'gateway_call_attempts_total', help: 'Call setup attempts (INVITE sent or received), RFC 6076 session attempts.', labelNames: ['direction'], registers });
-    this.postDialDelay = new Histogram({ name: 'gateway_call_post_dial_delay_seconds', help: 'INVITE to first 18x (post-dial delay; RFC 6076 successful SRD).', labelNames: ['direction'], buckets: PDD_BUCKETS_S, registers });
+    this.postDialDelay = new Histogram({
+      name: 'gateway_call_post_dial_delay_seconds',
+      help: 'INVITE to first 18x (post-dial delay; RFC 6076 successful SRD).',
+      labelNames: ['direction'],
+      buckets: PDD_BUCKETS_S,
+      registers,
+    });
     this.setupTime = new Histogram({ name: 'gateway_call_setup_duration_seconds', help: 'INVITE to 2xx (call setup time).', labelNames: ['direction'], buckets: SETUP_BUCKETS_S, registers });
-    this.setupResults = new Counter({ name: 'gateway_call_setup_results_total', help: 'How call setups concluded, by SIP final response to the INVITE (sip_code="none": no final response: timeout, transport error).', labelNames: ['direction', 'sip_code'], registers });
-    this.callOutcomes = new Counter({ name: 'gateway_call_outcomes_total', help: 'Sessions that reached a final CAMARA status, by status and last SIP final code.', labelNames: ['direction', 'status', 'sip_code'], registers });
+    this.setupResults = new Counter({
+      name: 'gateway_call_setup_results_total',
+      help: 'How call setups concluded, by SIP final response to the INVITE (sip_code="none": no final response: timeout, transport error).',
+      labelNames: ['direction', 'sip_code'],
+      registers,
+    });
+    this.callOutcomes = new Counter({
+      name: 'gateway_call_outcomes_total',
+      help: 'Sessions that reached a final CAMARA status, by status and last SIP final code.',
+      labelNames: ['direction', 'status', 'sip_code'],
+      registers,
+    });
 
-    this.httpDuration = new Histogram({ name: 'gateway_http_request_duration_seconds', help: 'REST request duration by operation (method and route pattern) and HTTP status.', labelNames: ['operation', 'status_code'], buckets: HTTP_BUCKETS_S, registers });
+    this.httpDuration = new Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'REST request duration by operation (method and route pattern) and HTTP status.',
+      labelNames: ['operation', 'status_code'],
+      buckets: HTTP_BUCKETS_S,
+      registers,
+    });
 
-    this.sipMessages = new Counter({ name: 'gateway_sip_messages_total', help: 'SIP messages sent (out) and received (in); kind=request|response, code="none" for requests.', labelNames: ['direction', 'method', 'kind', 'code'], registers });
+    this.sipMessages = new Counter({
+      name: 'gateway_sip_messages_total',
+      help: 'SIP messages sent (out) and received (in); kind=request|response, code="none" for requests.',
+      labelNames: ['direction', 'method', 'kind', 'code'],
+      registers,
+    });
     this.sipRetransmissions = new Counter({ name: 'gateway_sip_retransmissions_total', help: 'SIP retransmissions sent (RFC 3261 §17 timers A/E/G).', labelNames: ['method'], registers });
     this.sipTimeouts = new Counter({ name: 'gateway_sip_transaction_timeouts_total', help: 'SIP client transactions that timed out (RFC 3261 timers B/F).', labelNames: ['method'], registers });
-    this.sipTransportErrors = new Counter({ name: 'gateway_sip_transport_errors_total', help: 'SIP transport errors (socket send/receive, unparsable message, connection).', labelNames: ['kind'], registers });
-    this.registrationRefreshFailures = new Counter({ name: 'gateway_registration_refresh_failures_total', help: 'REGISTER refreshes that failed, by failure kind.', labelNames: ['reason'], registers });
+    this.sipTransportErrors = new Counter({
+      name: 'gateway_sip_transport_errors_total',
+      help: 'SIP transport errors (socket send/receive, unparsable message, connection).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.registrationRefreshFailures = new Counter({
+      name: 'gateway_registration_refresh_failures_total',
+      help: 'REGISTER refreshes that failed, by failure kind.',
+      labelNames: ['reason'],
+      registers,
+    });
 
     this.eventDeliveries = new Counter({ name: 'gateway_event_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers });
     this.eventLatency = new Histogram({ name: 'gateway_event_delivery_latency_seconds', help: 'Event creation to the sink answering 2xx.', buckets: EVENT_LATENCY_BUCKETS_S, registers });
     this.eventsDropped = new Counter({ name: 'gateway_events_dropped_total', help: 'Events given up on, by reason.', labelNames: ['reason'], registers });
 
-    this.storeDuration = new Histogram({ name: 'gateway_store_operation_duration_seconds', help: 'State store operation latency.', labelNames: ['store', 'operation'], buckets: STORE_BUCKETS_S, registers });
-    this.storeErrors = new Counter({ name: 'gateway_store_operation_errors_total', help: 'State store operations that failed (Redis down shows here).', labelNames: ['store', 'operation'], registers });
+    this.storeDuration = new Histogram({
+      name: 'gateway_store_operation_duration_seconds',
+      help: 'State store operation latency.',
+      labelNames: ['store', 'operation'],
+      buckets: STORE_BUCKETS_S,
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: 'gateway_store_operation_errors_total',
+      help: 'State store operations that failed (Redis down shows here).',
+      labelNames: ['store', 'operation'],
+      registers,
+    });
 
     // Gauges read at scrape time. A failed (or impossible) read exports NaN: "unknown", never a stale
     // or made-up number. The store's own failure shows in gateway_store_operation_errors_total.

@@ -9,9 +9,7 @@ export type CallDirection = 'outgoing' | 'incoming';
 export type SipDirection = 'in' | 'out';
 
 /** Methods we label by name (RFC 3261 plus the extensions an IMS core uses); anything else is `other`. */
-const SIP_METHODS = new Set([
-  'INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'UPDATE', 'INFO', 'REFER', 'MESSAGE', 'NOTIFY', 'SUBSCRIBE', 'PUBLISH',
-]);
+const SIP_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'UPDATE', 'INFO', 'REFER', 'MESSAGE', 'NOTIFY', 'SUBSCRIBE', 'PUBLISH']);
 
 export function sipMethodLabel(method: string): string {
   const m = method.toUpperCase();

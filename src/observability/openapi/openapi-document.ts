@@ -64,8 +64,15 @@ const json = (schema: JsonSchema): Record<string, unknown> => ({ 'application/js
 const errors = (...codes: number[]): Record<string, unknown> =>
   Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'Error', headers: CORRELATOR_HEADER, content: json(ref('ErrorInfo')) }]));
 const ERROR_TEXT: Record<number, string> = {
-  400: 'Invalid argument', 401: 'Unauthenticated', 403: 'Permission denied', 404: 'Not found', 409: 'Conflict',
-  422: 'Unprocessable', 429: 'Too many requests', 501: 'Not implemented', 503: 'Service unavailable',
+  400: 'Invalid argument',
+  401: 'Unauthenticated',
+  403: 'Permission denied',
+  404: 'Not found',
+  409: 'Conflict',
+  422: 'Unprocessable',
+  429: 'Too many requests',
+  501: 'Not implemented',
+  503: 'Service unavailable',
 };
 const CORRELATOR_HEADER = { 'x-correlator': { description: 'Correlation id, echoed from the request or generated.', schema: ref('XCorrelator') } };
 const CORRELATOR_PARAM = { name: 'x-correlator', in: 'header', required: false, schema: ref('XCorrelator') };
@@ -74,7 +81,10 @@ const ok = (code: number, description: string, schema?: JsonSchema): Record<stri
   [String(code)]: { description, headers: CORRELATOR_HEADER, ...(schema ? { content: json(schema) } : {}) },
 });
 const secured = (tag: string, operationId: string, summary: string, scopes: string[]): Record<string, unknown> => ({
-  tags: [tag], operationId, summary, security: [{ openId: scopes }],
+  tags: [tag],
+  operationId,
+  summary,
+  security: [{ openId: scopes }],
 });
 
 function camaraPaths(): Record<string, Record<string, unknown>> {
@@ -106,20 +116,32 @@ function camaraPaths(): Record<string, Record<string, unknown>> {
     },
     [`${reg}/{registrationId}`]: {
       parameters: [pathParam('registrationId'), CORRELATOR_PARAM],
-      get: { ...secured(R, 'getRegistrationById', 'One registration', ['webrtc-registration:sessions:read']), responses: { ...ok(200, 'The registration.', ref('RegSessionResponse')), ...errors(400, 401, 403, 404, 503) } },
+      get: {
+        ...secured(R, 'getRegistrationById', 'One registration', ['webrtc-registration:sessions:read']),
+        responses: { ...ok(200, 'The registration.', ref('RegSessionResponse')), ...errors(400, 401, 403, 404, 503) },
+      },
       put: {
         ...secured(R, 'updateRegistrationById', 'Extend a registration', ['webrtc-registration:sessions:write']),
         requestBody: { required: false, content: json(ref('RegSessionUpdate')) },
         responses: { ...ok(200, 'Refreshed.', ref('RegSessionResponse')), ...ok(204, 'Refreshed (no body).'), ...errors(400, 401, 403, 404, 503) },
       },
-      delete: { ...secured(R, 'deleteRegistrationById', 'Remove a registration (REGISTER Expires: 0)', ['webrtc-registration:sessions:delete']), responses: { ...ok(204, 'Removed.'), ...errors(400, 401, 403, 404, 503) } },
+      delete: {
+        ...secured(R, 'deleteRegistrationById', 'Remove a registration (REGISTER Expires: 0)', ['webrtc-registration:sessions:delete']),
+        responses: { ...ok(204, 'Removed.'), ...errors(400, 401, 403, 404, 503) },
+      },
     },
     [calls]: { post: createSession('createSession', 'Start a call (SIP INVITE)') },
     '/webrtc/sessions': { post: { ...createSession('createSessionSeed', 'Start a call: seed path, same as POST /webrtc-call-handling/v0.4/sessions'), tags: [C, 'seed'] } },
     [`${calls}/{mediaSessionId}`]: {
       parameters: [pathParam('mediaSessionId'), CORRELATOR_PARAM],
-      get: { ...secured(C, 'getSessionDetailsById', 'One session', ['webrtc-call-handling:sessions:read']), responses: { ...ok(200, 'The session.', ref('MediaSessionResponse')), ...errors(400, 401, 403, 404, 503) } },
-      delete: { ...secured(C, 'deleteSessionById', 'End a session (CANCEL or BYE)', ['webrtc-call-handling:sessions:delete']), responses: { ...ok(204, 'Ended.'), ...errors(400, 401, 403, 404, 503) } },
+      get: {
+        ...secured(C, 'getSessionDetailsById', 'One session', ['webrtc-call-handling:sessions:read']),
+        responses: { ...ok(200, 'The session.', ref('MediaSessionResponse')), ...errors(400, 401, 403, 404, 503) },
+      },
+      delete: {
+        ...secured(C, 'deleteSessionById', 'End a session (CANCEL or BYE)', ['webrtc-call-handling:sessions:delete']),
+        responses: { ...ok(204, 'Ended.'), ...errors(400, 401, 403, 404, 503) },
+      },
     },
     [`${calls}/{mediaSessionId}/status`]: {
       parameters: [pathParam('mediaSessionId'), CORRELATOR_PARAM],
@@ -148,7 +170,10 @@ function camaraPaths(): Record<string, Record<string, unknown>> {
     },
     [`${subs}/{subscriptionId}`]: {
       parameters: [pathParam('subscriptionId'), CORRELATOR_PARAM],
-      get: { ...secured(E, 'retrieveNotificationChannelSubscription', 'One subscription', ['webrtc-events:read']), responses: { ...ok(200, 'The subscription.', ref('Subscription')), ...errors(400, 401, 403, 404, 503) } },
+      get: {
+        ...secured(E, 'retrieveNotificationChannelSubscription', 'One subscription', ['webrtc-events:read']),
+        responses: { ...ok(200, 'The subscription.', ref('Subscription')), ...errors(400, 401, 403, 404, 503) },
+      },
       put: {
         ...secured(E, 'updateNotificationChannelSubscription', 'Update a subscription', ['webrtc-events:update']),
         requestBody: { required: true, content: json(ref('SubscriptionUpdateRequest')) },
@@ -161,21 +186,37 @@ function camaraPaths(): Record<string, Record<string, unknown>> {
 
 function operationsPaths(): Record<string, Record<string, unknown>> {
   const text = (type: string, description: string): Record<string, unknown> => ({ '200': { description, content: { [type]: { schema: { type: 'string' } } } } });
-  const health = { description: 'Terminus health report', content: json({ type: 'object', properties: { status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] }, info: { type: 'object' }, error: { type: 'object' }, details: { type: 'object' } } }) };
+  const health = {
+    description: 'Terminus health report',
+    content: json({
+      type: 'object',
+      properties: { status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] }, info: { type: 'object' }, error: { type: 'object' }, details: { type: 'object' } },
+    }),
+  };
   const op = (operationId: string, summary: string, responses: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     get: { tags: ['operations'], operationId, summary, security: [], responses, ...extra },
   });
   return {
     '/metrics': op('getMetrics', 'Prometheus metrics (scrape on the internal network only)', text('text/plain', 'Prometheus text exposition format 0.0.4')),
     '/health/live': op('getLiveness', 'Liveness: the process serves HTTP', { '200': health }),
-    '/health/ready': op('getReadiness', 'Readiness: store, SIP socket and outbound proxy (cached OPTIONS)', { '200': health, '503': { ...health, description: 'Not ready: `error` names the failed part' } }),
+    '/health/ready': op('getReadiness', 'Readiness: store, SIP socket and outbound proxy (cached OPTIONS)', {
+      '200': health,
+      '503': { ...health, description: 'Not ready: `error` names the failed part' },
+    }),
     '/dashboard': op('getDashboard', 'Live call-setup dashboard (HTML page; holds no data)', text('text/html', 'The page')),
     '/dashboard/app.js': op('getDashboardScript', 'Dashboard script', text('text/javascript', 'Script')),
     '/dashboard/app.css': op('getDashboardStyles', 'Dashboard styles', text('text/css', 'Styles')),
-    '/dashboard/vendor/{file}': op('getDashboardVendorAsset', 'Chart library served from node_modules (uPlot)', { ...text('application/octet-stream', 'The file'), ...errors(404) }, { parameters: [pathParam('file')] }),
+    '/dashboard/vendor/{file}': op(
+      'getDashboardVendorAsset',
+      'Chart library served from node_modules (uPlot)',
+      { ...text('application/octet-stream', 'The file'), ...errors(404) },
+      { parameters: [pathParam('file')] },
+    ),
     '/dashboard/data': {
       get: {
-        tags: ['operations'], operationId: 'getDashboardData', summary: 'Dashboard data (admin token or scope gateway:dashboard:read)',
+        tags: ['operations'],
+        operationId: 'getDashboardData',
+        summary: 'Dashboard data (admin token or scope gateway:dashboard:read)',
         security: [{ adminToken: [] }, { openId: ['gateway:dashboard:read'] }],
         responses: { '200': { description: 'Snapshot', content: json({ type: 'object' }) }, ...errors(401, 403) },
       },
@@ -196,7 +237,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       version: '0.1.0',
       description:
         'CAMARA webrtc-registration v0.4, webrtc-call-handling v0.4 (plus the seed path POST /webrtc/sessions) and webrtc-events v0.3, ' +
-        'bridged to an IMS core over SIP; and the gateway\'s operations endpoints. Request schemas are generated from the validation rules the gateway enforces.',
+        "bridged to an IMS core over SIP; and the gateway's operations endpoints. Request schemas are generated from the validation rules the gateway enforces.",
       license: { name: 'Apache 2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0.html' },
     },
     servers: [{ url: '/', description: 'this gateway' }],

@@ -42,8 +42,14 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
   );
   sessions.onModuleInit();
   const reg = await registrations.create(principal(), { deviceId: '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b' });
-  const body = (over: Partial<MediaSessionCreate> = {}): MediaSessionCreate =>
-    ({ originatorAddress: `tel:${ALICE}`, originatorName: 'Alice', receiverAddress: 'tel:+15550009999', receiverName: 'Bob', offer: { sdp: SDP }, ...over });
+  const body = (over: Partial<MediaSessionCreate> = {}): MediaSessionCreate => ({
+    originatorAddress: `tel:${ALICE}`,
+    originatorName: 'Alice',
+    receiverAddress: 'tel:+15550009999',
+    receiverName: 'Bob',
+    offer: { sdp: SDP },
+    ...over,
+  });
   const lastInvite = () => {
     const c = [...sip.calls].reverse().find((x) => x.op === 'invite');
     if (!c || c.op !== 'invite') throw new Error('no INVITE sent');
@@ -51,4 +57,3 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
   };
   return { config, sip, events, sessions, store, reg, body, lastInvite };
 }
-

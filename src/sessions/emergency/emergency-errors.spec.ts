@@ -36,7 +36,15 @@ describe('emergency error mapping', () => {
   });
 
   it('maps what the planner actually throws', () => {
-    const base = { serviceUrn: 'urn:service:sos', phoneNumber: '+17085852753', domain: 'ims.lab', originatorAddress: 'tel:+17085852753', sdpProfile: 'passthrough', identityHeader: 'P-Asserted-Identity', now: () => new Date() } as const;
+    const base = {
+      serviceUrn: 'urn:service:sos',
+      phoneNumber: '+17085852753',
+      domain: 'ims.lab',
+      originatorAddress: 'tel:+17085852753',
+      sdpProfile: 'passthrough',
+      identityHeader: 'P-Asserted-Identity',
+      now: () => new Date(),
+    } as const;
     const caught = (fn: () => unknown): unknown => {
       try {
         fn();
@@ -45,7 +53,11 @@ describe('emergency error mapping', () => {
       }
       throw new Error('expected a throw');
     };
-    expect(toApiError(caught(() => planEmergencyInvite({ ...base, offerSdp: 'nonsense' })))?.toJSON()).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^offer\.sdp: /) });
+    expect(toApiError(caught(() => planEmergencyInvite({ ...base, offerSdp: 'nonsense' })))?.toJSON()).toMatchObject({
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^offer\.sdp: /),
+    });
     const sdp = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\n';
     const e = caught(() => planEmergencyInvite({ ...base, offerSdp: sdp, location: { coordinates: { latitude: 0, longitude: 0, radius: -5 } } }));
     expect(toApiError(e)?.toJSON()).toEqual({ status: 400, code: 'OUT_OF_RANGE', message: expect.stringContaining('locationDetails.coordinates.radius') });

@@ -1,13 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import {
-  buildPidfLo,
-  CircleCoordinates,
-  EllipsoidCoordinates,
-  LocationDetails,
-  LocationError,
-  NS,
-  validateLocation,
-} from './pidf-lo';
+import { buildPidfLo, CircleCoordinates, EllipsoidCoordinates, LocationDetails, LocationError, NS, validateLocation } from './pidf-lo';
 
 const now = (): Date => new Date('2025-10-06T19:00:00.000Z');
 const NASTY = `a<b>&c"d'e é 東京 🚑`;
@@ -124,8 +116,7 @@ describe('buildPidfLo', () => {
   });
 
   describe('mappings', () => {
-    const info = (loc: LocationDetails): Node =>
-      node(parse(buildPidfLo(loc, { entity: 'sip:a@example.com', deviceId: 'urn:x:1', now })), 'presence', 'dm:device', 'gp:geopriv', 'gp:location-info');
+    const info = (loc: LocationDetails): Node => node(parse(buildPidfLo(loc, { entity: 'sip:a@example.com', deviceId: 'urn:x:1', now })), 'presence', 'dm:device', 'gp:geopriv', 'gp:location-info');
 
     it.each([
       ['normal', 'normal'],

@@ -272,10 +272,7 @@ export function buildPidfLo(location: LocationDetails, opts: PidfLoOptions): str
   presence.att('http://www.w3.org/2000/xmlns/', 'xmlns:con', NS.con);
 
   // RFC 4479 §3.3 requires dm:deviceID in dm:device; without one, fall back to RFC 4119's tuple/status.
-  const holder =
-    opts.deviceId !== undefined
-      ? presence.ele(NS.dm, 'dm:device', { id: 'camara-location' })
-      : presence.ele(NS.pidf, 'tuple', { id: 'camara-location' }).ele(NS.pidf, 'status');
+  const holder = opts.deviceId !== undefined ? presence.ele(NS.dm, 'dm:device', { id: 'camara-location' }) : presence.ele(NS.pidf, 'tuple', { id: 'camara-location' }).ele(NS.pidf, 'status');
   const geopriv = holder.ele(NS.gp, 'gp:geopriv');
   const info = geopriv.ele(NS.gp, 'gp:location-info');
   addShape(info, located);

@@ -31,9 +31,7 @@ export const IMS_REMOVALS: readonly ImsRemoval[] = [
   {
     // draft-ietf-mmusic-msid (pre RFC 8830). RFC 8830 dropped msid-semantic.
     attribute: 'msid-semantic',
-    reason:
-      'Legacy WebRTC stream grouping ("a=msid-semantic: WMS ..." with a non-standard leading ' +
-      'space); removed from the final RFC 8830 and meaningless to an IMS media plane.',
+    reason: 'Legacy WebRTC stream grouping ("a=msid-semantic: WMS ..." with a non-standard leading ' + 'space); removed from the final RFC 8830 and meaningless to an IMS media plane.',
   },
   {
     attribute: 'x-google-flag',
@@ -67,7 +65,10 @@ function filterLines(lines: readonly string[], removed: string[]): string[] {
       continue;
     }
     if (name === 'ice-options') {
-      const tokens = line.slice('a=ice-options:'.length).split(/\s+/).filter((t) => t.length > 0);
+      const tokens = line
+        .slice('a=ice-options:'.length)
+        .split(/\s+/)
+        .filter((t) => t.length > 0);
       const kept = tokens.filter((t) => !removedIceOptions.has(t));
       if (kept.length === tokens.length) {
         out.push(line);

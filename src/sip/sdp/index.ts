@@ -5,14 +5,6 @@ export { parseOffer, validateSdp, normaliseSdp, SDP_LIMITS, KNOWN_PROTOCOLS } fr
 export type { ParseOfferOptions, ParsedSdp, SdpProfile } from './sdp.parser';
 export { IMS_REMOVALS, IMS_REMOVED_ICE_OPTIONS } from './ims-profile';
 export type { ImsRemoval } from './ims-profile';
-export {
-  getDirection,
-  setDirection,
-  holdDirection,
-  resumeDirection,
-  answerDirection,
-  adaptAnswerToOffer,
-  nextVersion,
-} from './media-direction';
+export { getDirection, setDirection, holdDirection, resumeDirection, answerDirection, adaptAnswerToOffer, nextVersion } from './media-direction';
 export type { MediaDirection } from './media-direction';
 export { redactSdp, redactSecrets } from './sdp-redaction';

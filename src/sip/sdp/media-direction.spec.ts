@@ -1,12 +1,4 @@
-import {
-  adaptAnswerToOffer,
-  answerDirection,
-  getDirection,
-  holdDirection,
-  MediaDirection,
-  resumeDirection,
-  setDirection,
-} from './media-direction';
+import { adaptAnswerToOffer, answerDirection, getDirection, holdDirection, MediaDirection, resumeDirection, setDirection } from './media-direction';
 import { SdpError } from './sdp.error';
 
 const SESSION = ['v=0', 'o=- 8066321617929821805 2 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0'];

@@ -5,15 +5,7 @@
  * went through `parseOffer`); they only read and rewrite direction attributes, the
  * `o=` version and, for streams the offer disables, the `m=` port.
  */
-import {
-  attributeName,
-  formatMediaLine,
-  mLineOf,
-  parseMediaLine,
-  readDocument,
-  SdpDocument,
-  writeDocument,
-} from './sdp-document';
+import { attributeName, formatMediaLine, mLineOf, parseMediaLine, readDocument, SdpDocument, writeDocument } from './sdp-document';
 import { SdpError } from './sdp.error';
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -169,9 +161,7 @@ export function adaptAnswerToOffer(lastLocalSdp: string, newOfferSdp: string, lo
   const local = readDocument(lastLocalSdp);
   const offer = readDocument(newOfferSdp);
   if (offer.media.length < local.media.length) {
-    throw new SdpError(
-      `SDP offer has ${offer.media.length} m= lines but the previous SDP had ${local.media.length}; RFC 3264 §8 forbids removing m= lines`,
-    );
+    throw new SdpError(`SDP offer has ${offer.media.length} m= lines but the previous SDP had ${local.media.length}; RFC 3264 §8 forbids removing m= lines`);
   }
   const media = offer.media.map((offerBlock, i): string[] => {
     const offered = parseMediaLine(mLineOf(offerBlock));

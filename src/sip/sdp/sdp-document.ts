@@ -44,7 +44,11 @@ export function splitLines(text: string): string[] {
  * no validation beyond dropping blank lines.
  */
 export function readDocument(text: string): SdpDocument {
-  return toDocument(splitLines(text).map(trimLineEnd).filter((l) => l.length > 0));
+  return toDocument(
+    splitLines(text)
+      .map(trimLineEnd)
+      .filter((l) => l.length > 0),
+  );
 }
 
 /** The canonical serialisation: lines joined and terminated by CRLF (RFC 8866 §5). */

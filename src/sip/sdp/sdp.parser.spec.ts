@@ -6,7 +6,9 @@ import { SdpError } from './sdp.error';
 
 const FIXTURES = join(__dirname, '__fixtures__');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
-const inputs = readdirSync(FIXTURES).filter((f) => /^[a-z-]+\.sdp$/.test(f)).map((f) => f.replace(/\.sdp$/, ''));
+const inputs = readdirSync(FIXTURES)
+  .filter((f) => /^[a-z-]+\.sdp$/.test(f))
+  .map((f) => f.replace(/\.sdp$/, ''));
 
 /** The CAMARA seed example (RFC 4566 §5 example shape). */
 const SEED = 'v=0\r\no=- 2890844526 2890842807 IN IP4 203.0.113.1\r\ns=-\r\nc=IN IP4 203.0.113.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
@@ -28,9 +30,7 @@ function expectSdpError(fn: () => unknown, message: string | RegExp): void {
 describe('parseOffer', () => {
   describe('golden files', () => {
     it('has the fixtures the team agreed on', () => {
-      expect(inputs.sort()).toEqual(
-        ['camara-sdes', 'camara-seed', 'chrome-audio', 'chrome-audio-video-bundle', 'chrome-trickle', 'firefox', 'ims-amrwb', 'safari'],
-      );
+      expect(inputs.sort()).toEqual(['camara-sdes', 'camara-seed', 'chrome-audio', 'chrome-audio-video-bundle', 'chrome-trickle', 'firefox', 'ims-amrwb', 'safari']);
     });
 
     describe.each(inputs)('%s', (name) => {
@@ -271,10 +271,7 @@ describe('parseOffer', () => {
     });
 
     it('still fails without a usable m= line', () => {
-      expectSdpError(
-        () => parseOffer(SEED.replace('RTP/AVP', 'RTP/FOO'), { profile: 'passthrough', lenient: true }),
-        'SDP has no usable m= line',
-      );
+      expectSdpError(() => parseOffer(SEED.replace('RTP/AVP', 'RTP/FOO'), { profile: 'passthrough', lenient: true }), 'SDP has no usable m= line');
     });
 
     it('still enforces the size bounds', () => {

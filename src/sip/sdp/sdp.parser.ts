@@ -52,13 +52,34 @@ export const SDP_LIMITS = {
  * RFC 8856 BFCP, T.38 `udptl`, and the plain `udp`/`tcp` of RFC 8866 §5.14.
  */
 export const KNOWN_PROTOCOLS: ReadonlySet<string> = new Set([
-  'RTP/AVP', 'RTP/SAVP', 'RTP/AVPF', 'RTP/SAVPF',
-  'UDP/TLS/RTP/SAVP', 'UDP/TLS/RTP/SAVPF', 'TCP/TLS/RTP/SAVP', 'TCP/TLS/RTP/SAVPF',
-  'TCP/RTP/AVP', 'TCP/RTP/AVPF', 'TCP/RTP/SAVP', 'TCP/RTP/SAVPF',
-  'DTLS/SCTP', 'UDP/DTLS/SCTP', 'TCP/DTLS/SCTP',
-  'TCP/MSRP', 'TCP/TLS/MSRP', 'TCP/WS/MSRP', 'TCP/WSS/MSRP',
-  'TCP/BFCP', 'TCP/TLS/BFCP', 'UDP/BFCP', 'UDP/TLS/BFCP',
-  'UDPTL', 'UDP/UDPTL', 'UDP', 'TCP', 'TCP/TLS',
+  'RTP/AVP',
+  'RTP/SAVP',
+  'RTP/AVPF',
+  'RTP/SAVPF',
+  'UDP/TLS/RTP/SAVP',
+  'UDP/TLS/RTP/SAVPF',
+  'TCP/TLS/RTP/SAVP',
+  'TCP/TLS/RTP/SAVPF',
+  'TCP/RTP/AVP',
+  'TCP/RTP/AVPF',
+  'TCP/RTP/SAVP',
+  'TCP/RTP/SAVPF',
+  'DTLS/SCTP',
+  'UDP/DTLS/SCTP',
+  'TCP/DTLS/SCTP',
+  'TCP/MSRP',
+  'TCP/TLS/MSRP',
+  'TCP/WS/MSRP',
+  'TCP/WSS/MSRP',
+  'TCP/BFCP',
+  'TCP/TLS/BFCP',
+  'UDP/BFCP',
+  'UDP/TLS/BFCP',
+  'UDPTL',
+  'UDP/UDPTL',
+  'UDP',
+  'TCP',
+  'TCP/TLS',
 ]);
 
 /** RFC 8866 §5 type letters (plus `k=`, obsolete but still legal to receive). */
@@ -197,9 +218,7 @@ export function parseOffer(text: string, opts: ParseOfferOptions): ParsedSdp {
     if (line.text.startsWith('a=candidate:')) {
       candidates += 1;
       if (candidates > SDP_LIMITS.maxCandidatesPerSection) {
-        throw new SdpError(
-          `SDP m= section ${mediaCount} (line ${sectionLine?.n ?? line.n}) has more than ${SDP_LIMITS.maxCandidatesPerSection} candidates`,
-        );
+        throw new SdpError(`SDP m= section ${mediaCount} (line ${sectionLine?.n ?? line.n}) has more than ${SDP_LIMITS.maxCandidatesPerSection} candidates`);
       }
     }
     kept.push(line.text);
@@ -213,9 +232,7 @@ export function parseOffer(text: string, opts: ParseOfferOptions): ParsedSdp {
   // RFC 8866 §5.7: c= at session level or in every media description.
   const missing = sessionConnection ? undefined : missingConnection[0];
   if (missing) {
-    throw new SdpError(
-      `SDP m= section ${missing.index} (line ${missing.line.n}) has no c= line and there is no session-level c= line`,
-    );
+    throw new SdpError(`SDP m= section ${missing.index} (line ${missing.line.n}) has no c= line and there is no session-level c= line`);
   }
 
   let doc: SdpDocument = toDocument(kept);

@@ -47,7 +47,11 @@ const sdpText = fc
   });
 
 const profiles: SdpProfile[] = ['passthrough', 'ims'];
-const grep = (sdp: string, re: RegExp): string[] => sdp.split(/\r\n|\r|\n/).map((l) => l.trimEnd()).filter((l) => re.test(l));
+const grep = (sdp: string, re: RegExp): string[] =>
+  sdp
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => re.test(l));
 
 describe('SDP normalisation properties', () => {
   it.each(profiles)('is idempotent (%s)', (profile) => {

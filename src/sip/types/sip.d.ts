@@ -91,12 +91,7 @@ declare module 'sip' {
   export function parseUri(uri: string | SipUri): SipUri | undefined;
   export function stringifyUri(uri: string | SipUri): string;
   export function stringifyAuthHeader(header: SipAuthHeader): string;
-  export function makeResponse(
-    request: SipMessage,
-    status: number,
-    reason?: string,
-    extension?: { headers?: SipHeaders; content?: string },
-  ): SipMessage;
+  export function makeResponse(request: SipMessage, status: number, reason?: string, extension?: { headers?: SipHeaders; content?: string }): SipMessage;
   export function copyMessage(message: SipMessage, deep?: boolean): SipMessage;
 
   export interface SipStackOptions {
@@ -141,12 +136,7 @@ declare module 'sip/digest' {
    * Adds Authorization (or Proxy-Authorization after a 407) to `request`, answering the challenge
    * in `response`. Throws (TypeError) when the response carries no usable challenge.
    */
-  export function signRequest(
-    ctx: DigestClientContext | null | undefined,
-    request: SipMessage,
-    response?: SipMessage,
-    credentials?: DigestCredentials,
-  ): DigestClientContext | null;
+  export function signRequest(ctx: DigestClientContext | null | undefined, request: SipMessage, response?: SipMessage, credentials?: DigestCredentials): DigestClientContext | null;
   export function calculateDigest(ctx: Record<string, unknown>): string;
   export function kd(...parts: string[]): string;
 }

@@ -108,13 +108,16 @@ describe(UserAgentServer.name, () => {
       expect(rs.headers.allow).toMatch(/UPDATE/);
     });
 
-    it.each((Object.entries(REJECT_RESPONSES) as Array<[RejectCause, { code: number; reason: string }]>).map(([cause, r]) => [cause, r.code, r.reason] as const))('reject %s -> %i %s', (cause, code, reason) => {
-      const s = setup();
-      const tx = invite();
-      s.server.onRequest(tx.request, tx);
-      s.server.reject(tx.id, cause);
-      expect(s.last()).toMatchObject({ status: code, reason });
-    });
+    it.each((Object.entries(REJECT_RESPONSES) as Array<[RejectCause, { code: number; reason: string }]>).map(([cause, r]) => [cause, r.code, r.reason] as const))(
+      'reject %s -> %i %s',
+      (cause, code, reason) => {
+        const s = setup();
+        const tx = invite();
+        s.server.onRequest(tx.request, tx);
+        s.server.reject(tx.id, cause);
+        expect(s.last()).toMatchObject({ status: code, reason });
+      },
+    );
 
     it('the reject table follows RFC 3261 §21', () => {
       expect(REJECT_RESPONSES).toEqual({
@@ -149,7 +152,14 @@ describe(UserAgentServer.name, () => {
       s.stack.invites.set(CALL_ID, tx);
       const cancelled: Array<{ callId: string; key: string }> = [];
       s.events.on('call.cancelled', (c) => cancelled.push(c));
-      const cancel = serverTx(['CANCEL sip:reg-1@127.0.0.1:5070 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKinv1', 'From: <sip:+15550001234@ims.lab>;tag=bob-tag', 'To: <sip:+17085852753@ims.lab>', `Call-ID: ${CALL_ID}`, 'CSeq: 1 CANCEL']);
+      const cancel = serverTx([
+        'CANCEL sip:reg-1@127.0.0.1:5070 SIP/2.0',
+        'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKinv1',
+        'From: <sip:+15550001234@ims.lab>;tag=bob-tag',
+        'To: <sip:+17085852753@ims.lab>',
+        `Call-ID: ${CALL_ID}`,
+        'CSeq: 1 CANCEL',
+      ]);
       s.server.onRequest(cancel.request, cancel);
       expect(s.stack.responses.map((r) => [r.rs.status, r.rs.headers.cseq?.method])).toEqual([
         [200, 'CANCEL'],
@@ -166,7 +176,14 @@ describe(UserAgentServer.name, () => {
       s.server.onRequest(tx.request, tx);
       s.server.answer(tx.id, SDP_OFFER);
       const localTag = s.incoming[0]?.dialog.localTag ?? '';
-      const ack = serverTx(['ACK sip:reg-1@127.0.0.1:5070 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKack1', 'From: <sip:+15550001234@ims.lab>;tag=bob-tag', `To: <sip:+17085852753@ims.lab>;tag=${localTag}`, `Call-ID: ${CALL_ID}`, 'CSeq: 1 ACK']);
+      const ack = serverTx([
+        'ACK sip:reg-1@127.0.0.1:5070 SIP/2.0',
+        'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKack1',
+        'From: <sip:+15550001234@ims.lab>;tag=bob-tag',
+        `To: <sip:+17085852753@ims.lab>;tag=${localTag}`,
+        `Call-ID: ${CALL_ID}`,
+        'CSeq: 1 ACK',
+      ]);
       const confirmed: unknown[] = [];
       const unconfirmed: unknown[] = [];
       s.events.on('call.confirmed', (c) => confirmed.push(c));
@@ -254,7 +271,14 @@ describe(UserAgentServer.name, () => {
   describe('requests outside any dialog', () => {
     it('OPTIONS -> 200 with Allow and Accept', () => {
       const s = setup();
-      const tx = serverTx(['OPTIONS sip:reg-1@127.0.0.1:5070 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKopt', 'From: <sip:x@ims.lab>;tag=x', 'To: <sip:reg-1@ims.lab>', 'Call-ID: o1', 'CSeq: 1 OPTIONS']);
+      const tx = serverTx([
+        'OPTIONS sip:reg-1@127.0.0.1:5070 SIP/2.0',
+        'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKopt',
+        'From: <sip:x@ims.lab>;tag=x',
+        'To: <sip:reg-1@ims.lab>',
+        'Call-ID: o1',
+        'CSeq: 1 OPTIONS',
+      ]);
       s.server.onRequest(tx.request, tx);
       expect(s.last()).toMatchObject({ status: 200, headers: { accept: 'application/sdp' } });
     });
@@ -264,7 +288,14 @@ describe(UserAgentServer.name, () => {
       ['MESSAGE', 405],
     ])('%s without To tag -> %i', (method, code) => {
       const s = setup();
-      const tx = serverTx([`${method} sip:reg-1@127.0.0.1:5070 SIP/2.0`, 'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx', 'From: <sip:x@ims.lab>;tag=x', 'To: <sip:reg-1@ims.lab>', 'Call-ID: o2', `CSeq: 1 ${method}`]);
+      const tx = serverTx([
+        `${method} sip:reg-1@127.0.0.1:5070 SIP/2.0`,
+        'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx',
+        'From: <sip:x@ims.lab>;tag=x',
+        'To: <sip:reg-1@ims.lab>',
+        'Call-ID: o2',
+        `CSeq: 1 ${method}`,
+      ]);
       s.server.onRequest(tx.request, tx);
       expect(s.last().status).toBe(code);
     });

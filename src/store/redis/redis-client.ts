@@ -67,4 +67,3 @@ export const keys = (prefix: string) => {
   };
 };
 export type Keys = ReturnType<typeof keys>;
-

@@ -81,7 +81,11 @@ export class RedisEventQueue extends EventQueue {
   private readonly redis: Redis & Scripts;
   private readonly members = new DeviceMembers();
 
-  constructor(redis: Redis, prefix: string, private readonly clock: Clock = Clock.system) {
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly clock: Clock = Clock.system,
+  ) {
     super();
     this.k = keys(prefix);
     defineScripts(redis, eventQueueScripts);
@@ -113,9 +117,7 @@ export class RedisEventQueue extends EventQueue {
   async retryAt(subscriptionId: string, eventId: string, attempts: number, notBefore: number, owner: string): Promise<boolean> {
     const { k } = this;
     const s = subscriptionId;
-    const ok = await guard('eventQueue.retryAt', () =>
-      this.redis.evRetry(k.queueLease(s), k.queue(s), k.queueHead(s), k.queuesReady(), owner, `${eventId}\n`, attempts, notBefore, s),
-    );
+    const ok = await guard('eventQueue.retryAt', () => this.redis.evRetry(k.queueLease(s), k.queue(s), k.queueHead(s), k.queuesReady(), owner, `${eventId}\n`, attempts, notBefore, s));
     return ok === 1;
   }
 
@@ -128,9 +130,7 @@ export class RedisEventQueue extends EventQueue {
   async discard(subscriptionId: string): Promise<string[]> {
     const { k } = this;
     const s = subscriptionId;
-    const items = await guard('eventQueue.discard', () =>
-      this.redis.evDiscard(k.queue(s), k.queueSequence(s), k.queueHead(s), k.queueLease(s), k.queuesReady(), k.queueBacklog(), s),
-    );
+    const items = await guard('eventQueue.discard', () => this.redis.evDiscard(k.queue(s), k.queueSequence(s), k.queueHead(s), k.queueLease(s), k.queuesReady(), k.queueBacklog(), s));
     return items.map((e) => e.slice(0, Math.max(0, e.indexOf('\n'))));
   }
 
@@ -152,7 +152,11 @@ export class RedisEventQueue extends EventQueue {
         const r = await this.redis.evFanOut(keyList.length, ...keyList, req.type, this.clock.now(), restJson, req.claim?.owner ?? '', req.claim?.leaseMs ?? 0, ids.length, ...ids, ...req.ids);
         if (Number(r[0]) !== -1) {
           const dangling = new Set(strings(r[2]));
-          if (dangling.size > 0) this.members.set(device, ids.filter((id) => !dangling.has(id)));
+          if (dangling.size > 0)
+            this.members.set(
+              device,
+              ids.filter((id) => !dangling.has(id)),
+            );
           return r;
         }
         this.members.set(device, strings(r[1]));

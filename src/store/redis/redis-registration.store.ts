@@ -16,7 +16,11 @@ export class RedisRegistrationStore extends RegistrationStore {
   private readonly k;
   private readonly redis: Redis & Scripts;
 
-  constructor(redis: Redis, prefix: string, private readonly clock: Clock = Clock.system) {
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly clock: Clock = Clock.system,
+  ) {
     super();
     this.k = keys(prefix);
     defineScripts(redis, registrationScripts);
@@ -98,9 +102,7 @@ export class RedisRegistrationStore extends RegistrationStore {
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<Registration[]> {
-    const flat = await guard('registration.claimDue', () =>
-      this.redis.regClaim(this.k.registrationsDue(), now, limit, leaseMs, this.k.registration('')),
-    );
+    const flat = await guard('registration.claimDue', () => this.redis.regClaim(this.k.registrationsDue(), now, limit, leaseMs, this.k.registration('')));
     const out: Registration[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const r = this.parse(flat[i], flat[i + 1]);

@@ -17,7 +17,11 @@ export class RedisSubscriptionStore extends SubscriptionStore {
   private readonly k;
   private readonly redis: Redis & Scripts;
 
-  constructor(redis: Redis, prefix: string, private readonly clock: Clock = Clock.system) {
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly clock: Clock = Clock.system,
+  ) {
     super();
     this.k = keys(prefix);
     defineScripts(redis, subscriptionScripts);
@@ -140,9 +144,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<StoredSubscription[]> {
-    const flat = await guard('subscription.claimDue', () =>
-      this.redis.subClaim(this.k.subscriptionsDue(), now, limit, leaseMs, this.k.subscription('')),
-    );
+    const flat = await guard('subscription.claimDue', () => this.redis.subClaim(this.k.subscriptionsDue(), now, limit, leaseMs, this.k.subscription('')));
     const out: StoredSubscription[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const s = this.parse(flat[i], flat[i + 1]);
