@@ -138,7 +138,7 @@ export class IncomingCalls {
     const { decision, session } = await this.transitions.handle(
       id,
       { kind: 'app-status', status: body.status, hasOffer: body.offer !== undefined, hasAnswer: sdp !== undefined, hasLocation: body.locationDetails !== undefined },
-      { fresh: true, view: { holdsInvite: this.holds(id) }, edit: (x) => (sdp ? { ...x, answer: sdp, localSdp: sdp } : x) },
+      { session: s, view: { holdsInvite: this.holds(id) }, edit: (x) => (sdp ? { ...x, answer: sdp, localSdp: sdp } : x) },
     );
     if (decision?.kind !== 'go' || !session) return undefined;
     const answering = decision.actions.some((a) => a.kind === 'answer');

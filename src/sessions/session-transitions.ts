@@ -28,8 +28,8 @@ export interface HandleOptions {
   view?: Partial<SessionView>;
   /** Further changes to store with a `go` decision (answer SDP, dialog…), decided again on a conflict. */
   edit?: (s: MediaSession, d: Go) => MediaSession;
-  /** Read the store, not this instance's copy (app requests may reach any instance). */
-  fresh?: boolean;
+  /** The session as just read from the store by the caller (app requests may reach any instance); decided on first. */
+  session?: MediaSession;
 }
 
 /**
@@ -82,7 +82,7 @@ export class SessionTransitions implements OnApplicationShutdown {
   /** Decides `event` for the session and stores the outcome; a refusal throws its CAMARA error. */
   async handle(id: string, event: SessionEvent, opts: HandleOptions = {}): Promise<Handled> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const cur = await this.load(id, opts.fresh === true || attempt > 0);
+      const cur = attempt === 0 && opts.session ? opts.session : await this.load(id, attempt > 0);
       if (!cur) return {};
       const decision = onEvent(viewOf(cur, opts.view), event);
       if (decision.kind === 'ignore') {

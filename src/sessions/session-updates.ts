@@ -34,7 +34,7 @@ export class SessionUpdates {
     const { decision, session } = await this.transitions.handle(
       s.mediaSessionId,
       { kind: 'app-status', status: body.status, hasOffer: offer !== undefined, hasAnswer: body.answer !== undefined, hasLocation: body.locationDetails !== undefined },
-      { fresh: true },
+      { session: s },
     );
     if (decision?.kind !== 'go' || !session) return;
     for (const a of decision.actions) {
@@ -45,8 +45,9 @@ export class SessionUpdates {
   }
 
   /** DELETE: CANCEL or 603 before a final answer, BYE once connected; 204 either way, then 404. */
-  async remove(id: string): Promise<void> {
-    const { decision, session } = await this.transitions.handle(id, { kind: 'app-delete' }, { fresh: true, view: { holdsInvite: this.incoming.holds(id) } });
+  async remove(s: MediaSession): Promise<void> {
+    const id = s.mediaSessionId;
+    const { decision, session } = await this.transitions.handle(id, { kind: 'app-delete' }, { session: s, view: { holdsInvite: this.incoming.holds(id) } });
     if (!session) throw notFound(`Session ${id} not found.`);
     if (decision?.kind === 'go') await this.perform(decision.actions, session);
   }

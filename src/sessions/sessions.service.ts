@@ -52,8 +52,7 @@ export class SessionsService implements OnModuleInit {
   async remove(principal: Principal, id: string): Promise<void> {
     await this.own(principal, id);
     await this.transitions.serial(id, async () => {
-      await this.current(id);
-      await this.updates.remove(id);
+      await this.updates.remove(await this.current(id));
     });
   }
 
