@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { badGateway, incompatibleState, notFound, unavailable } from '../common/errors/api-error';
@@ -13,12 +13,21 @@ import { IncomingCalls } from './incoming-calls';
 import { Action, PHASE } from './session-status';
 import { localSdpOf, refusalError, SessionTransitions } from './session-transitions';
 
+/** Retry-After of the 500 to an in-dialog request we could not look up (store outage, RFC 3261 §21.5.1). */
+export const STORE_RETRY_AFTER_S = 5;
+/** A BYE that met a store outage is applied again at this interval, for at most BYE_REPLAY_LIMIT_MS. */
+export const BYE_REPLAY_INTERVAL_MS = 1000;
+export const BYE_REPLAY_LIMIT_MS = 10 * 60_000;
+
 /**
  * Changes to a session after it was set up, from either side: the app holds, resumes, re-offers,
  * sends a new location or deletes; the far end re-offers (re-INVITE / UPDATE) or hangs up (BYE).
  */
 @Injectable()
-export class SessionUpdates {
+export class SessionUpdates implements OnApplicationShutdown {
+  /** BYEs received during a store outage, applied again until the store answers. */
+  private readonly byeReplays = new Set<NodeJS.Timeout>();
+
   constructor(
     private readonly config: AppConfig,
     private readonly transitions: SessionTransitions,
@@ -52,9 +61,24 @@ export class SessionUpdates {
     if (decision?.kind === 'go') await this.perform(decision.actions, session);
   }
 
-  /** A request from the far end inside one of our dialogs. */
+  onApplicationShutdown(): void {
+    for (const t of this.byeReplays) clearTimeout(t);
+    this.byeReplays.clear();
+  }
+
+  /**
+   * A request from the far end inside one of our dialogs. A store error is never read as "no such
+   * dialog": the request gets 500 with Retry-After, and a BYE is also applied again here until the
+   * store answers, so that no session stays Connected after its BYE.
+   */
   async onDialogRequest(req: RemoteDialogRequest, reply: DialogReply): Promise<void> {
-    const found = await this.transitions.findByDialog(req.callId, req.localTag).catch(() => undefined);
+    let found: MediaSession | undefined;
+    try {
+      found = await this.transitions.findByDialog(req.callId, req.localTag);
+    } catch (err) {
+      this.storeFault(req, reply, err);
+      return;
+    }
     if (!found?.dialog) {
       reply.unknownDialog();
       return;
@@ -62,8 +86,13 @@ export class SessionUpdates {
     const id = found.mediaSessionId;
     switch (req.kind) {
       case 'bye':
+        try {
+          await this.transitions.serial(id, () => this.transitions.handle(id, { kind: 'remote-bye' }));
+        } catch (err) {
+          this.storeFault(req, reply, err);
+          return;
+        }
         reply.accept();
-        await this.transitions.serial(id, () => this.transitions.handle(id, { kind: 'remote-bye' }));
         return;
       case 'offer':
         await this.transitions.serial(id, () => this.onRemoteOffer(id, req, reply));
@@ -76,6 +105,32 @@ export class SessionUpdates {
         reply.notAllowed();
         return;
     }
+  }
+
+  private storeFault(req: RemoteDialogRequest, reply: DialogReply, err: unknown): void {
+    this.transitions.warn(undefined, `in-dialog ${req.kind} during a store fault: 500 with Retry-After`, err);
+    reply.unavailable(STORE_RETRY_AFTER_S);
+    if (req.kind === 'bye') this.replayBye(req.callId, req.localTag, this.clock.now() + BYE_REPLAY_LIMIT_MS);
+  }
+
+  /** The far end considers its session ended once it sent BYE (RFC 3261 §15.1.1), whatever we answered. */
+  private replayBye(callId: string, localTag: string, until: number): void {
+    const timer = setTimeout(() => {
+      this.byeReplays.delete(timer);
+      void this.applyBye(callId, localTag).catch((err: unknown) => {
+        if (this.clock.now() < until) this.replayBye(callId, localTag, until);
+        else this.transitions.warn(undefined, `BYE for ${callId} could not be applied before the replay limit`, err);
+      });
+    }, BYE_REPLAY_INTERVAL_MS);
+    timer.unref();
+    this.byeReplays.add(timer);
+  }
+
+  private async applyBye(callId: string, localTag: string): Promise<void> {
+    const found = await this.transitions.findByDialog(callId, localTag);
+    if (!found) return;
+    const id = found.mediaSessionId;
+    await this.transitions.serial(id, () => this.transitions.handle(id, { kind: 'remote-bye' }));
   }
 
   /**

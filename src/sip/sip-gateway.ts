@@ -193,6 +193,11 @@ export interface DialogReply {
   pending(): void;
   /** 405 with Allow. */
   notAllowed(): void;
+  /**
+   * 500 with Retry-After (RFC 3261 §21.5.1): we cannot tell now whether the dialog exists (e.g.
+   * the session store is unreachable). Never answer "481" for a fault of ours.
+   */
+  unavailable(retryAfterS: number): void;
 }
 
 export interface SipEventMap {

@@ -31,7 +31,7 @@ export type SipCall =
   | { op: 'sendLocation'; dialog: DialogState; update: LocationUpdate };
 
 /** How the feature answered an in-dialog request the test played. */
-export type ReplyGiven = 'accept' | 'unknownDialog' | 'notAcceptable' | 'pending' | 'notAllowed';
+export type ReplyGiven = 'accept' | 'unknownDialog' | 'notAcceptable' | 'pending' | 'notAllowed' | 'unavailable';
 
 /** In-process SipGateway for unit tests of features: records calls, lets the test play the network. */
 export class FakeSipGateway extends SipGateway {
@@ -104,7 +104,7 @@ export class FakeSipGateway extends SipGateway {
   }
 
   /** Plays an in-dialog request from the network; resolves with how the feature answered it. */
-  dialogRequest(req: RemoteDialogRequest): Promise<{ reply: ReplyGiven; media?: { sdp: string; dialog: DialogState } }> {
+  dialogRequest(req: RemoteDialogRequest): Promise<{ reply: ReplyGiven; media?: { sdp: string; dialog: DialogState }; retryAfterS?: number }> {
     return new Promise((resolve) => {
       const reply: DialogReply = {
         accept: (media) => resolve({ reply: 'accept', ...(media && { media }) }),
@@ -112,6 +112,7 @@ export class FakeSipGateway extends SipGateway {
         notAcceptable: () => resolve({ reply: 'notAcceptable' }),
         pending: () => resolve({ reply: 'pending' }),
         notAllowed: () => resolve({ reply: 'notAllowed' }),
+        unavailable: (retryAfterS) => resolve({ reply: 'unavailable', retryAfterS }),
       };
       this.emit('dialog.request', req, reply);
     });

@@ -245,6 +245,13 @@ describe(UserAgentServer.name, () => {
       if (method === 'notAllowed') expect(s.last().headers.allow).toMatch(/INVITE/);
     });
 
+    it('reply.unavailable(5) -> 500 with Retry-After: 5 (RFC 3261 §21.5.1), never 481', () => {
+      const s = setup();
+      const { reply } = dialogRequest(s, inDialog('BYE'));
+      reply.unavailable(5);
+      expect(s.last()).toMatchObject({ status: 500, reason: 'Server Internal Error', headers: { 'retry-after': '5' } });
+    });
+
     it('accepting an offer sends our SDP and the session Contact', () => {
       const s = setup();
       const { reply } = dialogRequest(s, inDialog('INVITE', { type: 'application/sdp', content: SDP_OFFER }));

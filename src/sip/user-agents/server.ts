@@ -22,6 +22,7 @@ const DIALOG_REPLIES = {
   notAcceptable: { code: 488, reason: 'Not Acceptable Here' },
   pending: { code: 491, reason: 'Request Pending' },
   notAllowed: { code: 405, reason: 'Method Not Allowed' },
+  unavailable: { code: 500, reason: 'Server Internal Error' },
 } as const satisfies Record<Exclude<keyof DialogReply, 'accept'>, { code: number; reason: string }>;
 
 /** Where the server's events go: the gateway itself (listener throws reach the stack, which answers 500). */
@@ -198,6 +199,8 @@ export class UserAgentServer {
       notAcceptable: () => send('notAcceptable'),
       pending: () => send('pending'),
       notAllowed: () => send('notAllowed', { allow: ALLOW }),
+      // RFC 3261 §21.5.1: a 500 may carry Retry-After; the far end may try again then
+      unavailable: (retryAfterS) => send('unavailable', { 'retry-after': String(Math.max(0, Math.round(retryAfterS))) }),
     };
   }
 
