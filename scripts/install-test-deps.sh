@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install the system packages the integration/e2e tests need (Debian 12, run as root):
-#   redis-server kamailio kamailio-websocket-modules sip-tester chromium
+#   redis-server kamailio kamailio-websocket-modules sip-tester chromium prometheus (promtool: rules tests)
 # Idempotent and fast: a no-op (< 1 s) when everything is already installed.
 # The tests start their own instances on free ports (test/support/lab.ts), so any system
 # service the packages start (kamailio on 5060, redis on 6379) is stopped and disabled.
 set -euo pipefail
 
-PACKAGES=(redis-server kamailio kamailio-websocket-modules sip-tester chromium)
+PACKAGES=(redis-server kamailio kamailio-websocket-modules sip-tester chromium prometheus)
 # a binary each package provides, to double-check the install really worked
 declare -A BINARY=(
   [redis-server]=redis-server
@@ -14,6 +14,7 @@ declare -A BINARY=(
   [kamailio-websocket-modules]=
   [sip-tester]=sipp
   [chromium]=chromium
+  [prometheus]=promtool
 )
 
 installed() {
@@ -59,7 +60,7 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 # If systemd started them anyway (policy-rc.d is honoured by invoke-rc.d, not by every
 # deb-systemd-invoke path), stop and disable them: the tests need 5060/6379 free of surprises.
-for svc in kamailio redis-server; do
+for svc in kamailio redis-server prometheus; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   elif command -v service >/dev/null 2>&1; then
