@@ -15,8 +15,12 @@ import { toEventData } from './media-session.mapper';
 import { Action, assertNever } from './session-status';
 import { SessionTransitions } from './session-transitions';
 
-/** How long PUT Connected waits for the caller's ACK before it answers anyway. */
-const ACK_WAIT_MS = 2000;
+/**
+ * Safety net only: the SIP layer reports the ACK (`call.confirmed`) or its absence after 64·T1
+ * (`call.unconfirmed`, RFC 3261 §13.3.1.4), so PUT Connected returns with one of them. This bound
+ * only keeps a request from hanging if neither ever came.
+ */
+const ACK_WAIT_LIMIT_MS = 64 * 500 + 10_000;
 
 /**
  * Calls the network offers to the app (we are the UAS): the INVITE becomes a session and a
@@ -27,7 +31,7 @@ const ACK_WAIT_MS = 2000;
 export class IncomingCalls {
   /** Incoming INVITEs this instance holds, waiting for the app's answer: mediaSessionId → key. */
   private readonly pending = new Map<string, string>();
-  /** PUT Connected waits (briefly) for the ACK of our 2xx: callId → resolve. */
+  /** PUT Connected waits for the ACK of our 2xx, or for its absence: callId → resolve. */
   private readonly ackWaiters = new Map<string, () => void>();
 
   constructor(
@@ -47,7 +51,9 @@ export class IncomingCalls {
 
   /**
    * An INVITE for one of our registrations: a new session and a session-invitation event. Nobody
-   * to tell (no registration, no subscription) is 480; an INVITE without an offer is 488.
+   * to tell (no registration, no subscription) is 480. An INVITE without an offer (3PCC,
+   * click-to-dial) is offered too: the invitation has no `offer`, the app makes one in PUT
+   * Connected and the ACK brings the answer (RFC 3261 §13.2.1).
    */
   async offer(inc: IncomingCall): Promise<void> {
     const reg = await this.registrations.active(inc.contactUser);
@@ -61,12 +67,6 @@ export class IncomingCalls {
     if (!(await this.events.hasSubscribers(audience, WebrtcEventType.sessionInvitation))) {
       log.info('incoming call but the device has no session-invitation subscription: refused as unavailable');
       this.sip.reject(inc.key, 'unavailable');
-      return;
-    }
-    if (!inc.sdp) {
-      // NOTE: offerless INVITEs would need the app to make the offer; the CAMARA flow has the app answer.
-      log.info('incoming INVITE without SDP offer: refused as not acceptable');
-      this.sip.reject(inc.key, 'not-acceptable');
       return;
     }
     const now = this.clock.now();
@@ -83,8 +83,9 @@ export class IncomingCalls {
       ...(inc.to.displayName !== undefined && { receiverName: inc.to.displayName.slice(0, 256) }),
       callType: 'REGULAR',
       status: 'Initial',
-      offer: inc.sdp,
-      remoteSdp: inc.sdp,
+      // NOTE: offerless INVITE: no offer yet ('' is "none" in the store; events leave `offer` out, webrtc-events §1)
+      offer: inc.sdp ?? '',
+      ...(inc.sdp !== undefined && { remoteSdp: inc.sdp }),
       dialog: inc.dialog,
       sequenceNumber: 0,
       createdAt: now,
@@ -114,18 +115,31 @@ export class IncomingCalls {
     await this.transitions.serial(id, () => this.transitions.handle(id, { kind: 'caller-cancelled' }));
   }
 
-  /** The ACK for our 2xx (or its absence: the SIP layer already sent BYE). */
-  async onAck(callId: string, localTag: string, acked: boolean): Promise<void> {
-    const s = await this.transitions.findByDialog(callId, localTag);
-    if (s?.direction === 'incoming') {
+  /**
+   * The ACK for our 2xx (or its absence: the SIP layer already sent BYE). `sdp` is the ACK's body:
+   * the answer when our 2xx carried the offer (offerless INVITE).
+   */
+  async onAck(callId: string, localTag: string, acked: boolean, sdp?: string): Promise<void> {
+    try {
+      const s = await this.transitions.findByDialog(callId, localTag);
+      if (s?.direction !== 'incoming') return;
       const id = s.mediaSessionId;
-      await this.transitions.serial(id, () =>
-        this.transitions.handle(id, acked ? { kind: 'ack' } : { kind: 'no-ack' }, {
-          ...(acked && { edit: (x: MediaSession) => ({ ...x, ...(x.dialog && { dialog: { ...x.dialog, state: 'confirmed' as const } }) }) }),
+      const { decision, session } = await this.transitions.serial(id, () =>
+        this.transitions.handle(id, acked ? { kind: 'ack', hasSdp: sdp !== undefined && sdp !== '' } : { kind: 'no-ack' }, {
+          ...(acked && {
+            edit: (x: MediaSession, d) => ({
+              ...x,
+              ...(x.dialog && { dialog: { ...x.dialog, state: 'confirmed' as const } }),
+              ...(d.storeAnswer && sdp !== undefined && { answer: sdp, remoteSdp: sdp }),
+            }),
+          }),
         }),
       );
+      // an ACK without the answer to our offer: the SIP dialog is up, so it is ended with BYE
+      if (decision?.kind === 'go' && session?.dialog && decision.actions.some((a) => a.kind === 'hang-up')) await this.sip.hangUp(session.dialog);
+    } finally {
+      this.ackWaiters.get(callId)?.();
     }
-    this.ackWaiters.get(callId)?.();
   }
 
   /**
@@ -134,11 +148,21 @@ export class IncomingCalls {
    */
   async answer(s: MediaSession, body: MediaSessionStatusChange): Promise<{ acked: Promise<void> } | undefined> {
     const id = s.mediaSessionId;
-    const sdp = body.answer?.sdp !== undefined ? parseAppSdp(body.answer.sdp, this.config.sdp.profile, 'answer.sdp') : undefined;
+    // an offerless INVITE is accepted with the app's offer, any other with its answer
+    const offerless = s.remoteSdp === undefined;
+    const given = offerless ? body.offer : body.answer;
+    const field = offerless ? 'offer' : 'answer';
+    const sdp = given?.sdp !== undefined ? parseAppSdp(given.sdp, this.config.sdp.profile, `${field}.sdp`) : undefined;
     const { decision, session } = await this.transitions.handle(
       id,
-      { kind: 'app-status', status: body.status, hasOffer: body.offer !== undefined, hasAnswer: sdp !== undefined, hasLocation: body.locationDetails !== undefined },
-      { session: s, view: { holdsInvite: this.holds(id) }, edit: (x) => (sdp ? { ...x, answer: sdp, localSdp: sdp } : x) },
+      {
+        kind: 'app-status',
+        status: body.status,
+        hasOffer: body.offer !== undefined,
+        hasAnswer: body.answer !== undefined,
+        hasLocation: body.locationDetails !== undefined,
+      },
+      { session: s, view: { holdsInvite: this.holds(id) }, edit: (x) => (sdp ? { ...x, [field]: sdp, localSdp: sdp } : x) },
     );
     if (decision?.kind !== 'go' || !session) return undefined;
     const answering = decision.actions.some((a) => a.kind === 'answer');
@@ -162,7 +186,7 @@ export class IncomingCalls {
           break;
         case 'answer':
           this.pending.delete(id);
-          this.sip.answer(key, sdp ?? s.answer ?? '');
+          this.sip.answer(key, sdp ?? s.localSdp ?? s.answer ?? '');
           break;
         case 'reject':
           this.reject(id, key, a.cause);
@@ -190,15 +214,20 @@ export class IncomingCalls {
     if (decision?.kind === 'go' && session) this.perform(decision.actions, session);
   }
 
+  /** Resolves once the ACK (or the SIP layer's report of its absence) was applied to the session. */
   private waitAck(callId: string): Promise<void> {
     return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ACK_WAIT_MS);
-      t.unref();
-      this.ackWaiters.set(callId, () => {
+      const done = (): void => {
         clearTimeout(t);
-        this.ackWaiters.delete(callId);
+        if (this.ackWaiters.get(callId) === done) this.ackWaiters.delete(callId);
         resolve();
-      });
+      };
+      const t = setTimeout(() => {
+        this.logger.warn({ callId }, 'neither ACK nor its timeout reported in time; PUT Connected answers with the current status');
+        done();
+      }, ACK_WAIT_LIMIT_MS);
+      t.unref();
+      this.ackWaiters.set(callId, done);
     });
   }
 }

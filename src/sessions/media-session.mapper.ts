@@ -19,10 +19,13 @@ export function toMediaSessionResponse(s: MediaSession): MediaSessionResponse {
 
 /** Stored session → the `data` of a session-status / session-invitation event (webrtc-events `MediaSession`). */
 export function toEventData(s: MediaSession): Record<string, unknown> {
-  const { callType: _callType, ...rest } = toMediaSessionResponse(s);
+  const { callType: _callType, offer, ...rest } = toMediaSessionResponse(s);
   return {
     ...rest,
+    // webrtc-events: the offer is absent for a session the network created with an offerless INVITE
+    ...(offer.sdp !== '' && { offer }),
     sequenceNumber: s.sequenceNumber,
     ...(s.sipCode !== undefined && { reason: `SIP ${s.sipCode}${s.sipReason ? ` ${s.sipReason}` : ''}` }),
+    ...(s.sipCode === undefined && s.sipReason !== undefined && { reason: s.sipReason }),
   };
 }

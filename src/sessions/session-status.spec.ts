@@ -7,6 +7,7 @@ const view = (status: SessionStatus, over: Partial<SessionView> = {}): SessionVi
   hasLocalSdp: true,
   answered: false,
   holdsInvite: false,
+  offerless: false,
   ...over,
 });
 const incoming = (status: SessionStatus, over: Partial<SessionView> = {}): SessionView => view(status, { direction: 'incoming', holdsInvite: true, ...over });
@@ -116,6 +117,18 @@ describe('session status state machine', () => {
       expect(onEvent(view(status), { kind: 'remote-offer', method: 'INVITE', offer })).toMatchObject({ kind: 'go', next, report, actions: [{ kind: 'accept-offer' }] });
     });
 
+    it.each<[SessionStatus, boolean, string]>([
+      ['Connected', true, 'Hold'],
+      ['Hold', false, 'Resume'],
+      ['Connected', false, 'Connected'],
+      ['Ringing', false, 'ignore'],
+      ['Terminated', false, 'ignore'],
+    ])('the ACK answering our offer to an offerless re-INVITE while %s (holds: %s) → %s, reported with the answer', (status, holds, next) => {
+      const d = onEvent(view(status), { kind: 'remote-answer', holds });
+      expect(outcome(d)).toBe(next);
+      if (d.kind === 'go') expect(d).toMatchObject({ report: true, storeAnswer: true });
+    });
+
     it('answers an offer with 491 while we have no SDP of our own yet (RFC 3261 §14.2)', () => {
       expect(actions(onEvent(view('Connected', { hasLocalSdp: false }), { kind: 'remote-offer', method: 'UPDATE', offer: 'active' }))).toEqual([{ kind: 'offer-pending' }]);
     });
@@ -151,8 +164,31 @@ describe('session status state machine', () => {
     });
 
     it('connects on the ACK only once the app answered', () => {
-      expect(onEvent(incoming('Ringing', { answered: true }), { kind: 'ack' })).toMatchObject({ kind: 'go', next: 'Connected', code: 200 });
-      expect(onEvent(incoming('Ringing'), { kind: 'ack' }).kind).toBe('ignore');
+      expect(onEvent(incoming('Ringing', { answered: true }), { kind: 'ack', hasSdp: false })).toMatchObject({ kind: 'go', next: 'Connected', code: 200 });
+      expect(onEvent(incoming('Ringing'), { kind: 'ack', hasSdp: false }).kind).toBe('ignore');
+    });
+
+    describe('offerless INVITE (RFC 3261 §13.2.1: our 200 offers, the ACK answers)', () => {
+      it.each<[SessionEvent, string, Action[]]>([
+        [app('Connected', { hasOffer: true }), 'Initial', [{ kind: 'answer' }]],
+        [app('Connected', { hasAnswer: true }), 'refuse:INVALID_ARGUMENT', []],
+        [app('Connected'), 'refuse:INVALID_ARGUMENT', []],
+        [app('Ringing'), 'Ringing', [{ kind: 'progress', progress: 'ringing' }]],
+      ])('Initial + %j → %s', (event, next, acts) => {
+        const d = onEvent(incoming('Initial', { offerless: true }), event);
+        expect(outcome(d)).toBe(next);
+        expect(actions(d)).toEqual(acts);
+      });
+
+      it.each<[boolean, string, boolean | undefined, Action[]]>([
+        [true, 'Connected', true, []],
+        [false, 'Failed', undefined, [{ kind: 'hang-up' }]],
+      ])('an ACK with SDP %s → %s (answer stored: %s)', (hasSdp, next, storeAnswer, acts) => {
+        const d = onEvent(incoming('Ringing', { offerless: true, answered: true }), { kind: 'ack', hasSdp });
+        expect(outcome(d)).toBe(next);
+        expect(d.kind === 'go' && d.storeAnswer === true).toBe(storeAnswer === true);
+        expect(actions(d)).toEqual(acts);
+      });
     });
 
     it('fails the call when the 2xx is never ACKed (the SIP layer sent BYE)', () => {
@@ -226,8 +262,9 @@ describe('session status state machine', () => {
       { kind: 'rejected', code: 486, reason: 'Busy Here' },
       { kind: 'no-final-answer' },
       { kind: 'caller-cancelled' },
-      { kind: 'ack' },
+      { kind: 'ack', hasSdp: true },
       { kind: 'no-ack' },
+      { kind: 'remote-answer', holds: true },
       { kind: 'remote-bye' },
       { kind: 'remote-offer', method: 'INVITE', offer: 'holds' },
       { kind: 'ring-timeout' },

@@ -21,6 +21,8 @@ export type { SessionStatus };
  *   Initial ─app Ringing (180) / InProgress (183)─▶ Ringing | InProgress ─app Connected (200) + ACK─▶ Connected
  *      └─ app Declined / DELETE (603), caller CANCEL (487), ring timeout (480), no ACK (BYE) ─▶ Declined
  *                                                       | SessionCancelled | NoAnswer | Failed
+ *   Offerless INVITE: the app's Connected carries an `offer` (sent in the 200); the ACK's SDP is the
+ *   answer; an ACK without one → Failed (BYE).
  *
  * Misfits (STYLE.md): a network signal that does not fit (a late 180 after the 200, a
  * retransmission) is ignored; an app request that does not fit is refused (409 / 400 / 502);
@@ -41,6 +43,11 @@ export interface SessionView {
   answered: boolean;
   /** This instance holds the incoming INVITE transaction, so it can still answer it. */
   holdsInvite: boolean;
+  /**
+   * The incoming INVITE carried no offer (3PCC, click-to-dial): the app offers in our 200 and the
+   * ACK carries the answer (RFC 3261 §13.2.1, RFC 3264 §4).
+   */
+  offerless: boolean;
 }
 
 /** Something that happened to a session: a network signal, an app request or a timer. */
@@ -54,13 +61,15 @@ export type SessionEvent =
   | { kind: 'transport-failure'; message: string }
   // --- the network, about an incoming INVITE or a dialog
   | { kind: 'caller-cancelled' }
-  /** The ACK for our 2xx. */
-  | { kind: 'ack' }
+  /** The ACK for our 2xx; `hasSdp` when it carries the answer to an offer we made in the 2xx. */
+  | { kind: 'ack'; hasSdp: boolean }
   /** Our 2xx was never ACKed; the SIP layer already sent BYE (RFC 3261 §13.3.1.4). */
   | { kind: 'no-ack' }
   | { kind: 'remote-bye' }
   /** A re-INVITE/UPDATE from the far end: `holds` when every stream goes sendonly/inactive (RFC 3264 §8.4). */
   | { kind: 'remote-offer'; method: 'INVITE' | 'UPDATE'; offer: 'none' | 'holds' | 'active' }
+  /** The ACK's answer to the offer we made in the 2xx to an offerless re-INVITE (RFC 3261 §14.2). */
+  | { kind: 'remote-answer'; holds: boolean }
   /** The answer to the new media we offered (`modify`). */
   | { kind: 'modified'; change: MediaChange['kind']; method: 'INVITE' | 'UPDATE'; outcome: ModifyResult['outcome']; code: number; reason: string }
   // --- the app
@@ -169,7 +178,9 @@ export function onEvent(s: SessionView, e: SessionEvent): Decision {
       return PHASE[s.status] === 'early' ? change(s, 'SessionCancelled', { code: 487, reason: 'CANCEL from the caller' }) : ignore(`CANCEL while ${s.status}`);
     case 'ack':
       if (PHASE[s.status] !== 'early' || !s.answered) return ignore(`ACK while ${s.status}`);
-      return change(s, 'Connected', { code: 200, reason: 'OK' });
+      // RFC 3261 §13.2.1 / §13.3.1.4: our 2xx carried the offer, so the ACK must carry the answer; without one the session cannot start.
+      if (s.offerless && !e.hasSdp) return change(s, 'Failed', { reason: 'the ACK carried no answer to our offer', actions: [{ kind: 'hang-up' }] });
+      return change(s, 'Connected', { code: 200, reason: 'OK', storeAnswer: s.offerless });
     case 'no-ack':
       if (PHASE[s.status] !== 'early' || !s.answered) return ignore(`missing ACK while ${s.status}`);
       return change(s, 'Failed', { reason: 'no ACK for the 2xx' });
@@ -177,6 +188,11 @@ export function onEvent(s: SessionView, e: SessionEvent): Decision {
       return PHASE[s.status] === 'final' ? ignore(`BYE while ${s.status}`) : change(s, 'Terminated', { reason: 'BYE from the far end' });
     case 'remote-offer':
       return onRemoteOffer(s, e);
+    case 'remote-answer': {
+      if (PHASE[s.status] !== 'established') return ignore(`answer in an ACK while ${s.status}`);
+      const next: SessionStatus = e.holds ? 'Hold' : s.status === 'Hold' ? 'Resume' : s.status;
+      return go(next, { reason: 'answer in the ACK', report: true, storeAnswer: true });
+    }
     case 'modified':
       return onModified(s, e);
     case 'app-delete':
@@ -332,7 +348,8 @@ function onAnswering(s: SessionView, e: Extract<SessionEvent, { kind: 'app-statu
       return change(s, e.status, { code: ringing ? 180 : 183, actions: [{ kind: 'progress', progress: ringing ? 'ringing' : 'session-progress' }] });
     }
     case 'answer':
-      if (!e.hasAnswer) return refuse('INVALID_ARGUMENT', 'answer.sdp is required to accept a call (status Connected).');
+      if (s.offerless && !e.hasOffer) return refuse('INVALID_ARGUMENT', 'offer.sdp is required to accept a call that came without an offer (status Connected); the answer comes in the ACK.');
+      if (!s.offerless && !e.hasAnswer) return refuse('INVALID_ARGUMENT', 'answer.sdp is required to accept a call (status Connected).');
       // Connected once the ACK arrives (RFC 3261 §13.3.1.4).
       return go(s.status, { actions: [{ kind: 'answer' }] });
     case 'decline':

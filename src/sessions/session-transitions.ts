@@ -154,7 +154,8 @@ export class SessionTransitions implements OnApplicationShutdown {
     if (d.next === cur.status && !d.report) return { ...edited, ...marks };
     const statusChange = d.next !== cur.status && {
       status: d.next,
-      sipCode: d.code ?? cur.sipCode,
+      // a reason without a code (BYE, no ACK, timer expiry) must not be reported with an older response's code
+      sipCode: d.code ?? (d.reason !== undefined ? undefined : cur.sipCode),
       sipReason: d.reason ?? cur.sipReason,
       ...(isFinal(d.next) && { endedAt: this.clock.now() }),
     };
@@ -198,8 +199,10 @@ export function viewOf(s: MediaSession, local: Partial<SessionView> = {}): Sessi
     ...(s.cancelledBy && { cancelledBy: s.cancelledBy }),
     hasRemoteTag: s.dialog?.remoteTag !== undefined,
     hasLocalSdp: localSdpOf(s) !== undefined,
-    answered: s.direction === 'incoming' && s.answer !== undefined,
+    // the app answered (or, for an offerless INVITE, offered): our SDP is known
+    answered: s.direction === 'incoming' && (s.answer !== undefined || s.localSdp !== undefined),
     holdsInvite: false,
+    offerless: s.direction === 'incoming' && s.remoteSdp === undefined,
     ...local,
   };
 }

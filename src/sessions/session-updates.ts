@@ -107,6 +107,16 @@ export class SessionUpdates implements OnApplicationShutdown {
     }
   }
 
+  /** The ACK's answer to the offer we made in the 2xx to an offerless re-INVITE (RFC 3261 §14.2). */
+  async onAckAnswer(callId: string, localTag: string, sdp: string): Promise<void> {
+    const found = await this.transitions.findByDialog(callId, localTag);
+    if (!found) return;
+    const id = found.mediaSessionId;
+    await this.transitions.serial(id, () =>
+      this.transitions.handle(id, { kind: 'remote-answer', holds: isHolding(sdp) }, { edit: (x, d) => (d.storeAnswer ? { ...x, offer: localSdpOf(x) ?? x.offer, answer: sdp, remoteSdp: sdp } : x) }),
+    );
+  }
+
   private storeFault(req: RemoteDialogRequest, reply: DialogReply, err: unknown): void {
     this.transitions.warn(undefined, `in-dialog ${req.kind} during a store fault: 500 with Retry-After`, err);
     reply.unavailable(STORE_RETRY_AFTER_S);

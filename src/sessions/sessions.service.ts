@@ -35,9 +35,10 @@ export class SessionsService implements OnModuleInit {
     const failed = (what: string) => (err: unknown) => this.transitions.warn(undefined, what, err);
     this.sip.on('call.incoming', (inc) => void this.incoming.offer(inc).catch((err: unknown) => this.incoming.refuse(inc, err)));
     this.sip.on('call.cancelled', (c) => void this.incoming.onCallerCancelled(c.key).catch(failed('CANCEL handling failed')));
-    this.sip.on('call.confirmed', (a) => void this.incoming.onAck(a.callId, a.localTag, true).catch(failed('ACK handling failed')));
+    this.sip.on('call.confirmed', (a) => void this.incoming.onAck(a.callId, a.localTag, true, a.sdp).catch(failed('ACK handling failed')));
     this.sip.on('call.unconfirmed', (a) => void this.incoming.onAck(a.callId, a.localTag, false).catch(failed('missing-ACK handling failed')));
     this.sip.on('dialog.request', (req, reply) => void this.updates.onDialogRequest(req, reply).catch(failed('in-dialog request failed')));
+    this.sip.on('dialog.answer', (a) => void this.updates.onAckAnswer(a.callId, a.localTag, a.sdp).catch(failed('answer in an ACK failed')));
   }
 
   create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {

@@ -204,13 +204,18 @@ export interface SipEventMap {
   'call.incoming': [IncomingCall];
   /** The caller CANCELled a pending incoming INVITE: the port already answered 200 (CANCEL) and 487 (INVITE). */
   'call.cancelled': [{ callId: string; key: string }];
-  /** The ACK for our 2xx to an incoming INVITE arrived: the dialog is confirmed. */
-  'call.confirmed': [{ callId: string; localTag: string }];
+  /**
+   * The ACK for our 2xx to an incoming INVITE arrived: the dialog is confirmed. `sdp` is its body:
+   * the answer when the INVITE had no offer and our 2xx made one (RFC 3261 §13.2.1).
+   */
+  'call.confirmed': [{ callId: string; localTag: string; sdp?: string }];
   /**
    * Our 2xx was never ACKed (64·T1): the port already ended the dialog with BYE
    * (RFC 3261 §13.3.1.4).
    */
   'call.unconfirmed': [{ callId: string; localTag: string }];
+  /** The ACK of our 2xx to an offerless re-INVITE, with the answer to the offer that 2xx carried (RFC 3261 §14.2). */
+  'dialog.answer': [{ callId: string; localTag: string; sdp: string }];
   /** In-dialog request from the network; the listener must call exactly one method of the reply. */
   'dialog.request': [RemoteDialogRequest, DialogReply];
 }

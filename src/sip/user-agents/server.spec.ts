@@ -65,6 +65,17 @@ function dialogRequest(s: ReturnType<typeof setup>, tx: ReturnType<typeof server
   return got;
 }
 
+function ackLines(localTag: string, cseq = 1): string[] {
+  return [
+    'ACK sip:reg-1@127.0.0.1:5070 SIP/2.0',
+    `Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKack${cseq}`,
+    'From: <sip:+15550001234@ims.lab>;tag=bob-tag',
+    `To: <sip:+17085852753@ims.lab>;tag=${localTag}`,
+    `Call-ID: ${CALL_ID}`,
+    `CSeq: ${cseq} ACK`,
+  ];
+}
+
 describe(UserAgentServer.name, () => {
   describe('incoming INVITE', () => {
     it('emits call.incoming with the key, the early dialog, the SDP and the asserted identity', () => {
@@ -210,6 +221,23 @@ describe(UserAgentServer.name, () => {
       expect(bye.headers.route).toEqual([{ uri: 'sip:127.0.0.1:5060;lr', params: {} }]);
       expect(s.unconfirmed).toEqual([{ callId: CALL_ID, localTag: s.localTag }]);
       expect(s.confirmed).toHaveLength(0);
+    });
+
+    it("passes on the ACK's SDP: the answer when our 2xx made the offer (offerless INVITE, RFC 3261 §13.2.1)", () => {
+      const s = answered();
+      const withSdp = serverTx([...ackLines(s.localTag), 'Content-Type: application/sdp'], SDP_OFFER);
+      s.server.onAck(withSdp.request, true);
+      expect(s.confirmed).toEqual([{ callId: CALL_ID, localTag: s.localTag, sdp: SDP_OFFER }]);
+    });
+
+    it('the ACK with SDP of a 2xx to a re-INVITE emits dialog.answer (our offer to an offerless re-INVITE, §14.2)', () => {
+      const s = answered();
+      s.server.onAck(s.ack.request, true);
+      const answers: unknown[] = [];
+      s.events.on('dialog.answer', (a) => answers.push(a));
+      s.server.onAck(serverTx([...ackLines(s.localTag, 2), 'Content-Type: application/sdp'], SDP_OFFER).request, true);
+      s.server.onAck(serverTx(ackLines(s.localTag, 3)).request, true);
+      expect(answers).toEqual([{ callId: CALL_ID, localTag: s.localTag, sdp: SDP_OFFER }]);
     });
 
     it('an ACK that stopped no retransmission confirms nothing', () => {

@@ -102,9 +102,14 @@ export class UserAgentServer {
       this.core.logger.debug({ callId }, 'ACK without a pending 2xx (retransmission or not ours); ignored');
       return;
     }
-    // the ACK for a 2xx to a re-INVITE only stops the retransmissions
-    if (!this.answered.delete(`${callId}|${localTag}`)) return;
-    this.emitSafe('call.confirmed', { callId, localTag });
+    const sdp = sdpOf(headerString(rq.headers['content-type']), rq.content);
+    if (!this.answered.delete(`${callId}|${localTag}`)) {
+      // the ACK for a 2xx to a re-INVITE stops the retransmissions; it carries an answer only
+      // when that 2xx carried our offer (offerless re-INVITE, RFC 3261 §14.2)
+      if (sdp !== undefined && sdp !== '') this.emitSafe('dialog.answer', { callId, localTag, sdp });
+      return;
+    }
+    this.emitSafe('call.confirmed', { callId, localTag, ...(sdp !== undefined && sdp !== '' && { sdp }) });
   }
 
   /** RFC 3261 §13.3.1.4: no ACK for our 2xx within 64·T1: the dialog is confirmed, but we end it with a BYE. */
@@ -262,7 +267,7 @@ export class UserAgentServer {
   }
 
   /** For events the network already got its answer for: a listener's throw is logged, not answered. */
-  private emitSafe<K extends 'call.cancelled' | 'call.confirmed' | 'call.unconfirmed'>(event: K, ...args: SipEventMap[K]): void {
+  private emitSafe<K extends 'call.cancelled' | 'call.confirmed' | 'call.unconfirmed' | 'dialog.answer'>(event: K, ...args: SipEventMap[K]): void {
     try {
       (this.events.emit as (e: K, ...a: SipEventMap[K]) => boolean)(event, ...args);
     } catch (err) {
