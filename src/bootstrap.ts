@@ -3,7 +3,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { AppModule } from './app.module';
-import { ROOT_LOGGER, RootLogger } from './common/logging/root-logger';
+import { createRootLogger } from './common/logging/logging.module';
+import { emptyIdError, fastifyOptions } from './common/http/http-server';
+import { installJsonBodyParser } from './common/http/json-body';
 import { correlatorOf, isCorrelatorInvalid } from './common/http/correlator';
 import { sendError } from './common/http/camara-exception.filter';
 import { camaraValidationPipe } from './common/http/validation.pipe';
@@ -18,27 +20,29 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
  * `main.ts` and by the e2e tests, so both run the same thing.
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true });
-  // bodyParser: false — Fastify's own JSON parser is the only one (no urlencoded, no text): anything else is 415.
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false });
+  // The logger exists before Nest does: Fastify's framework-level errors are logged through it.
+  const logger = createRootLogger(config.logLevel);
+  const adapter = new FastifyAdapter(fastifyOptions(config, BODY_LIMIT_BYTES, logger));
+  // bodyParser: false — our JSON parser (json-body.ts) is the only one: anything else is 415.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(camaraValidationPipe());
   app.enableShutdownHooks();
 
-  const logger = app.get<RootLogger>(ROOT_LOGGER);
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.server.maxConnections = config.http.maxConnections;
   fastify.addHook('onRequest', async (req, reply) => {
     const correlator = correlatorOf(req.raw);
     requestContext.enterWith({ correlator });
     void reply.header('x-correlator', correlator);
-    if (isCorrelatorInvalid(req.raw)) {
-      sendError(reply, req, new ApiError(400, 'INVALID_ARGUMENT', 'x-correlator does not match the pattern ^[a-zA-Z0-9-_:;./<>{}]{0,256}$.'), logger);
+    const refused = isCorrelatorInvalid(req.raw) ? new ApiError(400, 'INVALID_ARGUMENT', 'x-correlator does not match the pattern ^[a-zA-Z0-9-_:;./<>{}]{0,256}$.') : emptyIdError(req.url);
+    if (refused) {
+      sendError(reply, req, refused, logger);
       return reply;
     }
     return undefined;
   });
-  // Every body is JSON: anything else is 415 (Fastify would otherwise accept text/plain).
-  fastify.removeContentTypeParser(['text/plain']);
+  installJsonBodyParser(fastify, config.http.maxJsonDepth);
   // Errors raised before the handler (body parsing, limits) and unknown routes reach the global
   // CamaraExceptionFilter through Nest's own Fastify error and not-found handlers.
   return app;

@@ -5,10 +5,33 @@ import { Secret } from './secret';
 
 /** The gateway's configuration: validated once at boot, frozen, and injected by this class as token. */
 export abstract class AppConfig {
-  abstract readonly http: { port: number; host: string };
+  abstract readonly http: {
+    port: number;
+    host: string;
+    /** Time a client has to send its request headers, and its whole request (body included). */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Open connections beyond this are closed at once. */
+    maxConnections: number;
+    /** JSON bodies nested deeper are refused with 400 before they are parsed. */
+    maxJsonDepth: number;
+  };
   abstract readonly logLevel: string;
-  abstract readonly store: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string };
-  abstract readonly auth: { jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
+  /** `onUnreachable`: what a Redis unreachable at boot does (exit, or keep retrying with readiness false). */
+  abstract readonly store: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string; onUnreachable: 'exit' | 'retry' };
+  abstract readonly auth: { jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined; maxTokenLifetimeS: number };
+  /** Request rates (per window) and per-subscriber quotas; 0 turns one off. */
+  abstract readonly limits: {
+    perToken: number;
+    perAddress: number;
+    windowS: number;
+    registrationsPerNumber: number;
+    sessionsPerNumber: number;
+    subscriptionsPerDevice: number;
+  };
+  /** SIGTERM: the process exits within this time whatever is still pending. */
+  abstract readonly shutdown: { timeoutMs: number };
   abstract readonly sip: {
     /** e.g. `sip:127.0.0.1:5060;transport=udp`: every request goes there (the P-CSCF). */
     outboundProxy: string;
@@ -57,10 +80,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const listenAddress = e.SIP_LISTEN_ADDRESS ?? '127.0.0.1';
   const config: AppConfig = {
-    http: { port: e.PORT ?? 8080, host: e.HOST ?? '0.0.0.0' },
+    http: {
+      port: e.PORT ?? 8080,
+      host: e.HOST ?? '0.0.0.0',
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
+      keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS ?? 72_000,
+      maxConnections: e.HTTP_MAX_CONNECTIONS ?? 10_000,
+      maxJsonDepth: e.HTTP_MAX_JSON_DEPTH ?? 64,
+    },
     logLevel: e.LOG_LEVEL ?? 'info',
-    store: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX ?? 'gw:' } : { kind: 'memory' },
-    auth: { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE },
+    store: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX ?? 'gw:', onUnreachable: e.REDIS_BOOT ?? 'exit' } : { kind: 'memory' },
+    auth: { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, maxTokenLifetimeS: e.AUTH_MAX_TOKEN_LIFETIME_S ?? 86_400 },
+    limits: {
+      perToken: e.RATE_LIMIT_PER_TOKEN ?? 600,
+      perAddress: e.RATE_LIMIT_PER_ADDRESS ?? 1200,
+      windowS: e.RATE_LIMIT_WINDOW_S ?? 60,
+      registrationsPerNumber: e.QUOTA_REGISTRATIONS_PER_NUMBER ?? 10,
+      sessionsPerNumber: e.QUOTA_SESSIONS_PER_NUMBER ?? 20,
+      subscriptionsPerDevice: e.QUOTA_SUBSCRIPTIONS_PER_DEVICE ?? 20,
+    },
+    shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 8_000 },
     sip: {
       outboundProxy: e.SIP_OUTBOUND_PROXY ?? 'sip:127.0.0.1:5060;transport=udp',
       domain: e.SIP_DOMAIN ?? 'ims.lab',

@@ -16,8 +16,8 @@ export interface TestTokenClaims {
   phone_number?: string;
   scope?: string;
   sub?: string;
-  /** "5m", "1h" ... or seconds from now (negative = already expired). Default "5m". */
-  expiresIn?: string | number;
+  /** "5m", "1h" ... or seconds from now (negative = already expired); null: no `exp` claim. Default "5m". */
+  expiresIn?: string | number | null;
   /** override the issuer / audience (e.g. to test rejection) */
   iss?: string;
   aud?: string | string[];
@@ -73,8 +73,8 @@ async function sign(claims: TestTokenClaims, key: SigningKey, issuer: string, au
     .setJti(randomBytes(8).toString('hex'));
   const sub = claims.sub ?? claims.phone_number;
   if (sub !== undefined) jwt.setSubject(sub);
-  const exp = claims.expiresIn ?? '5m';
-  jwt.setExpirationTime(typeof exp === 'number' ? now + exp : exp);
+  const exp = claims.expiresIn === undefined ? '5m' : claims.expiresIn;
+  if (exp !== null) jwt.setExpirationTime(typeof exp === 'number' ? now + exp : exp);
   if (claims.notBeforeIn !== undefined) jwt.setNotBefore(now + claims.notBeforeIn);
   return jwt.sign(key.key);
 }
@@ -117,8 +117,8 @@ export async function createTestIdp(opts: { issuer?: string; audience?: string; 
         .setIssuedAt(now);
       const sub = claims.sub ?? claims.phone_number;
       if (sub !== undefined) jwt.setSubject(sub);
-      const exp = claims.expiresIn ?? '5m';
-      jwt.setExpirationTime(typeof exp === 'number' ? now + exp : exp);
+      const exp = claims.expiresIn === undefined ? '5m' : claims.expiresIn;
+      if (exp !== null) jwt.setExpirationTime(typeof exp === 'number' ? now + exp : exp);
       return jwt.encode();
     },
   };

@@ -10,12 +10,12 @@ import { loadConfig } from '../../config/app-config';
 import { AuthGuard } from './auth.guard';
 import type { Principal } from './principal';
 
-async function setup() {
+async function setup(env: Record<string, string> = {}) {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
   const dir = mkdtempSync(join(tmpdir(), 'jwks-'));
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
-  const config = loadConfig({ AUTH_JWKS_URL: pathToFileURL(join(dir, 'jwks.json')).href });
+  const config = loadConfig({ AUTH_JWKS_URL: pathToFileURL(join(dir, 'jwks.json')).href, ...env });
   const guard = new AuthGuard(new Reflector(), config, pino({ level: 'silent' }));
   const sign = (claims: Record<string, unknown>, exp: string | number = '5m') =>
     new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuedAt().setExpirationTime(exp).sign(privateKey);
@@ -25,7 +25,8 @@ async function setup() {
     await guard.canActivate(ctx);
     return req.principal;
   };
-  return { guard, sign, run };
+  const signWithoutExp = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuedAt().sign(privateKey);
+  return { guard, sign, signWithoutExp, run };
 }
 
 describe(AuthGuard.name, () => {
@@ -69,5 +70,16 @@ describe(AuthGuard.name, () => {
     await run(token);
     const tampered = `${token.slice(0, -4)}${token.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
     await expect(run(tampered)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('refuses a token without exp with 401 UNAUTHENTICATED (it would never expire)', async () => {
+    const { signWithoutExp, run } = await setup();
+    await expect(run(await signWithoutExp({ phone_number: '+17085852753' }))).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED', message: expect.stringContaining('exp') });
+  });
+
+  it('refuses a token that lives longer than AUTH_MAX_TOKEN_LIFETIME_S, accepts one within it', async () => {
+    const { sign, run } = await setup({ AUTH_MAX_TOKEN_LIFETIME_S: '3600' });
+    await expect(run(await sign({ phone_number: '+17085852753' }, '2h'))).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED', message: expect.stringContaining('3600') });
+    await expect(run(await sign({ phone_number: '+17085852753' }, '59m'))).resolves.toMatchObject({ phoneNumber: '+17085852753' });
   });
 });

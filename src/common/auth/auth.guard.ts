@@ -55,6 +55,14 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
+  /** Refuses tokens that live longer than AUTH_MAX_TOKEN_LIFETIME_S (from `iat`, or from now without one). */
+  private checkLifetime(exp: number | undefined, iat: number | undefined, now: number): void {
+    const from = typeof iat === 'number' ? iat : Math.floor(now / 1000);
+    if (typeof exp === 'number' && exp - from > this.config.auth.maxTokenLifetimeS) {
+      throw unauthenticated(`The access token lives longer than the ${this.config.auth.maxTokenLifetimeS} s this gateway accepts.`);
+    }
+  }
+
   private async verify(header: string | string[] | undefined): Promise<Principal> {
     const value = Array.isArray(header) ? header[0] : header;
     const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(value ?? '');
@@ -71,7 +79,10 @@ export class AuthGuard implements CanActivate {
         algorithms: ALGORITHMS,
         issuer: this.config.auth.issuer,
         audience: this.config.auth.audience,
+        // A token without `exp` would never expire: refused (401).
+        requiredClaims: ['exp'],
       });
+      this.checkLifetime(payload.exp, payload.iat, now);
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
       const phone = typeof payload.phone_number === 'string' ? payload.phone_number : undefined;
       const principal: Principal = { subject: payload.sub, phoneNumber: phone !== undefined && E164.test(phone) ? phone : undefined, scopes: new Set(scope.split(' ').filter((s) => s !== '')) };
@@ -84,6 +95,7 @@ export class AuthGuard implements CanActivate {
     } catch (err) {
       if (err instanceof ApiError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired.');
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') throw unauthenticated('The access token has no expiry (exp claim).');
       if (err instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`The access token is not valid here (${err.claim} claim).`);
       if (err instanceof joseErrors.JOSEError) throw unauthenticated('The access token could not be verified.');
       this.logger.warn({ err }, 'token verification failed (key source)');

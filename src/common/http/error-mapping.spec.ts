@@ -3,6 +3,7 @@ import { ApiError } from '../errors/api-error';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
 import { X_CORRELATOR_PATTERN } from './correlator';
 import { toErrorInfo } from './error-mapping';
+import { clientErrorInfo, clientErrorResponse, emptyIdError } from './http-server';
 
 describe('toErrorInfo', () => {
   it('keeps ApiError as given', () => {
@@ -29,5 +30,25 @@ describe('toErrorInfo', () => {
     expect(X_CORRELATOR_PATTERN.test('b4333c46-49c0-4f62-80d7-f0ef930f1c46')).toBe(true);
     expect(X_CORRELATOR_PATTERN.test('bad correlator')).toBe(false);
     expect(X_CORRELATOR_PATTERN.test('x'.repeat(257))).toBe(false);
+  });
+});
+
+describe('framework-level errors', () => {
+  it.each([
+    ['HPE_HEADER_OVERFLOW', 431],
+    ['ERR_HTTP_REQUEST_TIMEOUT', 408],
+    ['HPE_INVALID_METHOD', 400],
+  ])('Node %s → %i in CAMARA shape', (code, status) => {
+    const info = clientErrorInfo(code);
+    expect(info.status).toBe(status);
+    const raw = clientErrorResponse(info);
+    expect(raw).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ status, code: expect.any(String), message: expect.any(String) });
+  });
+  it('treats an empty id as 400, not a missing route', () => {
+    expect(emptyIdError('/webrtc-call-handling/v0.4/sessions/')?.status).toBe(400);
+    expect(emptyIdError('/webrtc-call-handling/v0.4/sessions//status')?.status).toBe(400);
+    expect(emptyIdError('/webrtc-registration/v0.4/sessions?deviceId=x')).toBeUndefined();
+    expect(emptyIdError('/webrtc-call-handling/v0.4/sessions/abc/status')).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import type { IncomingMessage } from 'node:http';
@@ -67,10 +67,18 @@ export function createRootLogger(level: string, destination?: pino.DestinationSt
 })
 export class LoggingModule {}
 
-/** Provides ROOT_LOGGER from AppConfig; separate so LoggerModule's factory can inject it. */
+/**
+ * Provides ROOT_LOGGER: the given one (bootstrap creates it before Nest, for Fastify's own errors)
+ * or one made from AppConfig. Separate so LoggerModule's factory can inject it.
+ */
 @Global()
-@Module({
-  providers: [{ provide: ROOT_LOGGER, inject: [AppConfig], useFactory: (c: AppConfig) => createRootLogger(c.logLevel) }],
-  exports: [ROOT_LOGGER],
-})
-export class RootLoggerModule {}
+@Module({})
+export class RootLoggerModule {
+  static forRoot(logger?: RootLogger): DynamicModule {
+    return {
+      module: RootLoggerModule,
+      providers: [logger ? { provide: ROOT_LOGGER, useValue: logger } : { provide: ROOT_LOGGER, inject: [AppConfig], useFactory: (c: AppConfig) => createRootLogger(c.logLevel) }],
+      exports: [ROOT_LOGGER],
+    };
+  }
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { createTestIdp, TestIdp } from '../support/auth';
+import { Lab, startLab } from '../support/lab';
+import { GatewayUnderTest, startGateway } from '../support/gateway';
+
+const ALICE = '+17085852753';
+const REG = '/webrtc-registration/v0.4/sessions';
+const CALLS = '/webrtc-call-handling/v0.4/sessions';
+const SUBS = '/webrtc-events/v0.3/subscriptions';
+const ALL_SCOPES = [
+  'webrtc-registration:sessions:create',
+  'webrtc-registration:sessions:read',
+  'webrtc-registration:sessions:write',
+  'webrtc-registration:sessions:delete',
+  'webrtc-call-handling:sessions:create',
+  'webrtc-call-handling:sessions:read',
+  'webrtc-call-handling:sessions:write',
+  'webrtc-call-handling:sessions:delete',
+  'webrtc-events:read',
+  'webrtc-events:delete',
+  'webrtc-events:org.camaraproject.webrtc-events.v0.session-invitation:create',
+].join(' ');
+const ERROR_INFO = { status: expect.any(Number), code: expect.any(String), message: expect.any(String) };
+
+/** Issue 13: the CAMARA contract under careless and hostile clients (body handling, framework errors). */
+describe('CAMARA contract under careless and hostile clients', () => {
+  let lab: Lab;
+  let idp: TestIdp;
+  let gw: GatewayUnderTest;
+  let token: string;
+
+  beforeAll(async () => {
+    lab = await startLab({ redis: false });
+    idp = await createTestIdp();
+    gw = await startGateway(lab, idp);
+    token = await idp.token({ phone_number: ALICE, scope: ALL_SCOPES });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await lab?.stop();
+  });
+
+  /** The headers every request of CAMARA's Test_definitions carries (their Background). */
+  const camaraHeaders = (t?: string): Record<string, string> => ({
+    'content-type': 'application/json',
+    'x-correlator': `b4333c46-49c0-4f62-80d7-${randomUUID().slice(-12)}`,
+    ...(t !== undefined && { authorization: `Bearer ${t}` }),
+  });
+
+  describe('CAMARA Test_definitions DELETE flows, replayed with their headers (Content-Type on every request, no body)', () => {
+    it('webrtc-registration deleteRegistrationById: 204, then 404', async () => {
+      const reg = await gw.request('POST', REG, { token, body: { deviceId: randomUUID() } });
+      expect(reg.status).toBe(201);
+      const url = `${REG}/${(reg.body as { registrationId: string }).registrationId}`;
+      expect((await gw.request('DELETE', url, { headers: camaraHeaders(token), rawBody: '' })).status).toBe(204);
+      const again = await gw.request('DELETE', url, { headers: camaraHeaders(token), rawBody: '' });
+      expect(again.status).toBe(404);
+      expect(again.body).toEqual({ status: 404, code: 'NOT_FOUND', message: expect.any(String) });
+    });
+
+    it('webrtc-events deleteNotificationChannelSubscription: 204', async () => {
+      const deviceId = randomUUID();
+      expect((await gw.request('POST', REG, { token, body: { deviceId } })).status).toBe(201);
+      const sub = await gw.request('POST', SUBS, {
+        token,
+        body: { protocol: 'HTTP', sink: 'http://127.0.0.1:9/cb', types: ['org.camaraproject.webrtc-events.v0.session-invitation'], config: { subscriptionDetail: { deviceId } } },
+      });
+      expect(sub.body).toMatchObject({ id: expect.any(String) });
+      const res = await gw.request('DELETE', `${SUBS}/${(sub.body as { id: string }).id}`, { headers: camaraHeaders(token), rawBody: '' });
+      expect([202, 204]).toContain(res.status);
+    });
+
+    it('webrtc-call-handling deleteSessionById on an unknown session: 404 NOT_FOUND, not a body error', async () => {
+      const res = await gw.request('DELETE', `${CALLS}/${randomUUID()}`, { headers: camaraHeaders(token), rawBody: '' });
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    });
+
+    it.each([REG, CALLS, SUBS])('%s DELETE: 401 without a token, 403 without the scope, before any body error', async (base) => {
+      const url = `${base}/${randomUUID()}`;
+      const noToken = await gw.request('DELETE', url, { headers: camaraHeaders(), rawBody: '{"not json' });
+      expect(noToken.status).toBe(401);
+      expect(noToken.body).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+      const readOnly = await idp.token({ phone_number: ALICE, scope: 'webrtc-registration:sessions:read' });
+      const noScope = await gw.request('DELETE', url, { headers: camaraHeaders(readOnly), rawBody: '{"not json' });
+      expect(noScope.status).toBe(403);
+      expect(noScope.body).toMatchObject({ status: 403, code: 'PERMISSION_DENIED' });
+    });
+
+    it.each([
+      [`${CALLS}/`, 'DELETE'],
+      [`${CALLS}//status`, 'PUT'],
+      [`${REG}/`, 'DELETE'],
+      [`${SUBS}/`, 'GET'],
+    ] as const)('*_400.1_no_request: %s (%s) → 400 INVALID_ARGUMENT', async (url, method) => {
+      const res = await gw.request(method, url, { headers: camaraHeaders(token), ...(method !== 'GET' && { rawBody: '' }) });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, code: 'INVALID_ARGUMENT', message: expect.any(String) });
+    });
+  });
+
+  describe('every framework-level error is a CAMARA ErrorInfo', () => {
+    it('an id over 100 characters → 400 INVALID_ARGUMENT', async () => {
+      const res = await gw.request('GET', `${CALLS}/${'a'.repeat(150)}`, { token });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, code: 'INVALID_ARGUMENT', message: expect.any(String) });
+    });
+    it('a malformed percent-escape (%zz) in an id → 400 INVALID_ARGUMENT', async () => {
+      const res = await gw.request('GET', `${CALLS}/%zz`, { token });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, code: 'INVALID_ARGUMENT', message: expect.any(String) });
+    });
+    it('JSON nested 10,000 levels deep (5,000 inside locationDetails) → 400, not 500', async () => {
+      const deep = `{"deviceId":"${randomUUID()}","x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+      const res = await gw.request('POST', REG, { token, rawBody: deep, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, code: 'INVALID_ARGUMENT', message: expect.stringContaining('nested') });
+      const loc = `{"status":"Connected","locationDetails":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+      const res2 = await gw.request('PUT', `${CALLS}/${randomUUID()}/status`, { token, rawBody: loc, headers: { 'content-type': 'application/json' } });
+      expect(res2.status).toBe(400);
+    });
+    it('a JSON body null on PUT → 400 INVALID_ARGUMENT', async () => {
+      const res = await gw.request('PUT', `${REG}/${randomUUID()}`, { token, rawBody: 'null', headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+    });
+    it('headers over 16 KB → 431 in CAMARA shape (on a real socket)', async () => {
+      await gw.app.listen(0, '127.0.0.1');
+      const { port } = gw.app.getHttpServer().address() as { port: number };
+      const raw = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const s = connect(port, '127.0.0.1', () => s.write(`GET ${REG} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+        s.on('data', (d: Buffer) => (text += d.toString()));
+        s.on('close', () => resolve(text));
+        s.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 431 /);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ ...ERROR_INFO, status: 431 });
+    });
+  });
+});
