@@ -47,6 +47,8 @@ export abstract class AppConfig {
     registerExpiresS: number;
     /** Timer B / Timer F (RFC 3261 §17: 64*T1 = 32 s): how long a request may go unanswered. */
     transactionTimeoutMs: number;
+    /** RFC 3262 reliable provisional responses (`SIP_100REL`): offered, insisted on, or never used. */
+    rel100: 'supported' | 'required' | 'disabled';
   };
   abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
   abstract readonly sessions: { retentionS: number };
@@ -112,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ringTimeoutMs: e.SIP_RING_TIMEOUT_MS ?? 60000,
       registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,
       transactionTimeoutMs: e.SIP_TRANSACTION_TIMEOUT_MS ?? 32_000,
+      rel100: e.SIP_100REL ?? 'supported',
     },
     registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
     sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },

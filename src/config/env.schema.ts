@@ -126,6 +126,10 @@ export class EnvSchema {
   SIP_TRANSACTION_TIMEOUT_MS?: number;
 
   @IsOptional()
+  @IsIn(['supported', 'required', 'disabled'], { message: 'SIP_100REL must be supported, required or disabled' })
+  SIP_100REL?: 'supported' | 'required' | 'disabled';
+
+  @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(0)

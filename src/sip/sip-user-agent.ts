@@ -90,8 +90,8 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     this.nonInvite = new NonInviteClient(core);
     this.registrar = new RegisterClient(core, this.nonInvite, this.cfg.domain, contactFor);
     this.inDialog = new InDialogClient(core);
-    this.inviteClient = new InviteClient(core, this.inDialog);
-    this.server = new UserAgentServer(core, this, this.inDialog, contactFor);
+    this.inviteClient = new InviteClient(core, this.inDialog, this.cfg.rel100);
+    this.server = new UserAgentServer(core, this, this.inDialog, contactFor, this.cfg.rel100, this.stack.timers.t1);
   }
 
   async onModuleInit(): Promise<void> {

@@ -85,6 +85,15 @@ export class InDialogClient {
     }
   }
 
+  /**
+   * PRACK for a reliable provisional response (RFC 3262 §7.2): in the early dialog, RAck = its RSeq
+   * and the INVITE's CSeq number and method. The non-INVITE transaction retransmits it; the UAS
+   * retransmits its 1xx until it arrives.
+   */
+  prack(dialog: DialogState, rack: { rseq: number; inviteSeq: number }, credentials?: SipCredentials): Promise<InDialogResponse> {
+    return this.request(dialog, 'PRACK', { headers: { RAck: `${rack.rseq} ${rack.inviteSeq} INVITE` }, ...(credentials && { credentials }) });
+  }
+
   /** UPDATE carrying a location (RFC 6442 §4.3); delivered when the far end answers 2xx. */
   async sendLocation(dialog: DialogState, update: LocationUpdate, credentials?: SipCredentials): Promise<LocationResult> {
     const res = await this.request(dialog, 'UPDATE', { headers: update.headers, body: update.body, ...(credentials && { credentials }) });
@@ -95,7 +104,7 @@ export class InDialogClient {
    * One request in the dialog with CSeq = localSeq + 1, answering at most one digest challenge.
    * The 2xx to a re-INVITE is ACKed, and so is every retransmission of it (RFC 3261 §13.2.2.4).
    */
-  private request(dialog: DialogState, method: 'BYE' | 'INVITE' | 'UPDATE', opts: RequestOptions): Promise<InDialogResponse> {
+  private request(dialog: DialogState, method: 'BYE' | 'INVITE' | 'UPDATE' | 'PRACK', opts: RequestOptions): Promise<InDialogResponse> {
     if (this.core.isClosed()) return Promise.reject(new SipFailure('transport', 'SIP gateway closed'));
     let first: SipMessage;
     try {

@@ -6,6 +6,7 @@ import type { SentRequest } from '../sip-stack';
 import { CallHandle, CallSignal, DialogState, OutgoingCall, SipCredentials, SipFailure } from '../sip-gateway';
 import { assertHeaderValue, assertUri, extraHeaders, generateCallId, generateTag, headerString, sdpOf, toAor } from '../sip-syntax';
 import type { InDialogClient } from './in-dialog-client';
+import { Rel100Mode, rel100InviteHeaders, reliableRseq, RseqTracker } from './reliable-provisional';
 import { ALLOW, UserAgentCore } from './user-agent-core';
 
 /** An outgoing INVITE while it is pending (and shortly after, for ACKing 2xx retransmissions). */
@@ -23,6 +24,8 @@ interface PendingInvite {
   confirmedTag?: string;
   /** ACK bytes per remote tag, re-sent for each retransmitted 2xx (RFC 3261 §13.2.2.4). */
   acks: Map<string, { wire: Buffer; msg: SipMessage }>;
+  /** RSeq of the reliable provisional responses PRACKed, per remote tag (RFC 3262 §4). */
+  rseq: RseqTracker;
 }
 
 /**
@@ -35,6 +38,7 @@ export class InviteClient {
   constructor(
     private readonly core: UserAgentCore,
     private readonly inDialog: InDialogClient,
+    private readonly rel100: Rel100Mode = 'supported',
   ) {}
 
   /** Forgets every pending INVITE (gateway closing). */
@@ -59,6 +63,8 @@ export class InviteClient {
         contact: [{ uri: localContact, params: {} }],
         'max-forwards': 70,
         allow: ALLOW,
+        // RFC 3262 §4: offer (or insist on) reliable provisional responses
+        ...rel100InviteHeaders(this.rel100),
         ...extraHeaders(call.headers),
         'content-type': assertHeaderValue(call.body.contentType, 'Content-Type'),
       },
@@ -89,6 +95,7 @@ export class InviteClient {
       cancelRequested: false,
       final: false,
       acks: new Map(),
+      rseq: new RseqTracker(),
     };
     this.pending.set(callId, state);
     this.send(state, rq);
@@ -201,6 +208,15 @@ export class InviteClient {
     if (call.confirmedTag === undefined && !call.final) {
       dialog = toTagOf(rs) !== undefined && status > 100 ? this.tryDialog(call.base, rs) : { ...call.base };
     }
+    const rseq = reliableRseq(rs);
+    if (rseq !== undefined) {
+      // RFC 3262 §4: a retransmitted (or out-of-order) reliable 1xx is neither PRACKed nor passed on
+      if (!call.rseq.accept(toTagOf(rs) ?? '', rseq)) {
+        this.core.logger.debug({ callId: call.base.callId, status, rseq }, 'reliable provisional already PRACKed or out of order: discarded');
+        return;
+      }
+      if (dialog?.remoteTag !== undefined) dialog = this.prack(call, dialog, rseq);
+    }
     this.signal(call, { kind: 'provisional', code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), ...(dialog && { dialog }) });
   }
 
@@ -225,6 +241,20 @@ export class InviteClient {
     // RFC 3261 §13.2.2.4: a 2xx from another fork is ACKed, then that dialog is ended with a BYE
     this.core.logger.info({ callId: call.base.callId }, 'second 2xx from another fork: ACK + BYE');
     this.inDialog.bye(dialog, call.credentials).catch((err: unknown) => this.core.logger.warn({ err, callId: call.base.callId }, 'BYE to extra fork failed'));
+  }
+
+  /** PRACK (RFC 3262 §7.2) in the early dialog; our CSeq advances so later requests stay above it. */
+  private prack(call: PendingInvite, dialog: DialogState, rseq: number): DialogState {
+    const inviteSeq = call.request.headers.cseq?.seq ?? 1;
+    const sent = { ...dialog, localSeq: Math.max(dialog.localSeq, call.base.localSeq) };
+    call.base = { ...call.base, localSeq: sent.localSeq + 1 };
+    this.inDialog
+      .prack(sent, { rseq, inviteSeq }, call.credentials)
+      .then((res) => {
+        if (res.code >= 300) this.core.logger.warn({ callId: call.base.callId, status: res.code, rseq }, 'PRACK refused');
+      })
+      .catch((err: unknown) => this.core.logger.warn({ err, callId: call.base.callId, rseq }, 'PRACK failed'));
+    return { ...sent, localSeq: call.base.localSeq };
   }
 
   private tryDialog(base: DialogState, rs: SipMessage): DialogState | undefined {

@@ -6,6 +6,8 @@ import type { ServerTransaction } from '../sip-stack';
 import { DialogReply, DialogState, IncomingCall, Progress, RejectCause, RemoteDialogRequest, SipEventMap } from '../sip-gateway';
 import { assertHeaderValue, fromAor, generateTag, headerString, parseAssertedIdentity, sdpOf, uriUser } from '../sip-syntax';
 import type { InDialogClient } from './in-dialog-client';
+import { hasOptionTag, Rel100Mode } from './reliable-provisional';
+import { ReliableProvisionals } from './reliable-provisionals';
 import { ALLOW, UserAgentCore } from './user-agent-core';
 
 /** The final response for each way of refusing a call (RFC 3261 §21). */
@@ -43,8 +45,10 @@ interface ResponseOptions {
  * when none comes (§13.3.1.4).
  */
 export class UserAgentServer {
-  /** Initial INVITEs waiting for the feature's answer, by IncomingCall.key. */
-  private readonly pending = new Map<string, { tx: ServerTransaction; dialog: DialogState }>();
+  /** Initial INVITEs waiting for the feature's answer, by IncomingCall.key; `reliable`: 18x go with 100rel (RFC 3262). */
+  private readonly pending = new Map<string, { tx: ServerTransaction; dialog: DialogState; reliable: boolean }>();
+  /** Our reliable 18x until PRACKed (RFC 3262 §3). */
+  private readonly reliable: ReliableProvisionals;
   /** Dialogs of answered INVITEs until their ACK (or 64·T1), by `${callId}|${localTag}`. */
   private readonly answered = new Map<string, DialogState>();
 
@@ -54,18 +58,24 @@ export class UserAgentServer {
     private readonly inDialog: InDialogClient,
     /** Our Contact for a user part; throws when the user part is not one we could have registered. */
     private readonly contactFor: (user: string) => string,
-  ) {}
+    private readonly rel100: Rel100Mode = 'supported',
+    t1Ms = 500,
+  ) {
+    this.reliable = new ReliableProvisionals(core, t1Ms, (key) => this.onPrackTimeout(key));
+  }
 
   /** Forgets pending INVITEs and answered dialogs (gateway closing). */
   clear(): void {
     this.pending.clear();
     this.answered.clear();
+    this.reliable.clear();
   }
 
   onRequest(rq: SipMessage, tx: ServerTransaction): void {
     const method = rq.method ?? '';
     if (method === 'CANCEL') return this.onCancel(rq, tx);
     if (method === 'OPTIONS') return this.reply(tx, 200, 'OK', { allow: ALLOW, accept: 'application/sdp' });
+    if (method === 'PRACK') return this.onPrack(rq, tx);
     const toTag = rq.headers.to?.params.tag;
     if (typeof toTag === 'string' && toTag !== '') return this.onDialogRequest(rq, tx, toTag);
     if (method !== 'INVITE') {
@@ -76,10 +86,18 @@ export class UserAgentServer {
     this.onInvite(rq, tx);
   }
 
-  /** 180 Ringing or 183 Session Progress (with early media when `sdp`). */
+  /** 180 Ringing or 183 Session Progress (with early media when `sdp`); reliable when the INVITE asked for it (RFC 3262 §3). */
   progress(key: string, progress: Progress): void {
     const ringing = progress.kind === 'ringing';
-    this.respondPending(key, ringing ? 180 : 183, ringing ? 'Ringing' : 'Session Progress', progress.sdp);
+    const code = ringing ? 180 : 183;
+    const reason = ringing ? 'Ringing' : 'Session Progress';
+    const entry = this.pending.get(key);
+    if (!entry?.reliable || entry.tx.state !== 'proceeding') {
+      this.respondPending(key, code, reason, progress.sdp);
+      return;
+    }
+    const rs = this.build(entry.tx, code, reason, { early: entry.dialog, ...(progress.sdp !== undefined && { sdp: progress.sdp }) });
+    this.reliable.send(key, entry.tx, `${entry.dialog.callId}|${entry.dialog.localTag}`, rs);
   }
 
   /** 200 OK with our SDP; its dialog is kept until the ACK arrives or the 2xx times out. */
@@ -135,8 +153,12 @@ export class UserAgentServer {
     const localContact = contactUser !== undefined ? this.contactOrUndefined(contactUser) : undefined;
     if (!to || !from || !contactUser || !localContact) return this.reply(tx, 404, 'Not Found');
     if (this.events.listenerCount('call.incoming') === 0) return this.reply(tx, 480, 'Temporarily Unavailable');
+    // RFC 3262 §3 / RFC 3261 §8.2.2.3: a required 100rel we do not do is refused 420
+    const required = hasOptionTag(rq.headers.require, '100rel');
+    if (required && this.rel100 === 'disabled') return this.reply(tx, 420, 'Bad Extension', { unsupported: '100rel' });
+    const reliable = required || (this.rel100 === 'required' && hasOptionTag(rq.headers.supported, '100rel'));
     const dialog = uasDialogFromInvite(rq, localContact);
-    this.pending.set(tx.id, { tx, dialog });
+    this.pending.set(tx.id, { tx, dialog, reliable });
     const sdp = sdpOf(headerString(rq.headers['content-type']), rq.content);
     const pai = parseAssertedIdentity(headerString(rq.headers['p-asserted-identity']));
     const incoming: IncomingCall = {
@@ -217,11 +239,38 @@ export class UserAgentServer {
       this.pending.delete(key);
       return false;
     }
-    if (code >= 200) this.pending.delete(key);
+    if (code >= 200) {
+      this.pending.delete(key);
+      // RFC 3262 §3: a final response ends the retransmission of our reliable 18x
+      this.reliable.forget(key);
+    }
     return this.respond(entry.tx, code, reason, { early: entry.dialog, ...(sdp !== undefined && { sdp }) });
   }
 
+  /** RFC 3262 §7.2: a PRACK matching our unacknowledged reliable 18x gets 200; any other 481. */
+  private onPrack(rq: SipMessage, tx: ServerTransaction): void {
+    const localTag = rq.headers.to?.params.tag;
+    const dialogKey = `${rq.headers['call-id'] ?? ''}|${typeof localTag === 'string' ? localTag : ''}`;
+    if (!this.reliable.acknowledge(dialogKey, headerString(rq.headers.rack))) return this.reply(tx, 481, 'Call/Transaction Does Not Exist');
+    this.reply(tx, 200, 'OK');
+  }
+
+  /** RFC 3262 §3: a reliable 18x never PRACKed within 64·T1: the INVITE is refused with a 5xx. */
+  private onPrackTimeout(key: string): void {
+    this.core.logger.warn({ key }, 'reliable provisional response never PRACKed: INVITE refused 500 (RFC 3262 §3)');
+    const entry = this.pending.get(key);
+    if (!entry) return;
+    this.respondPending(key, 500, 'Reliable Provisional Response Not Acknowledged');
+    this.emitSafe('call.cancelled', { callId: entry.dialog.callId, key });
+  }
+
   private respond(tx: ServerTransaction, code: number, reason: string, opts: ResponseOptions): boolean {
+    const sent = this.core.stack.respond(tx, this.build(tx, code, reason, opts));
+    if (!sent) this.core.logger.debug({ callId: tx.request.headers['call-id'], code }, 'transaction gone or already answered; response not sent');
+    return sent;
+  }
+
+  private build(tx: ServerTransaction, code: number, reason: string, opts: ResponseOptions): SipMessage {
     const rq = tx.request;
     const rs = sip.makeResponse(rq, code, reason);
     const method = rq.method ?? '';
@@ -244,9 +293,7 @@ export class UserAgentServer {
       rs.headers['content-type'] = 'application/sdp';
       rs.content = opts.sdp;
     }
-    const sent = this.core.stack.respond(tx, rs);
-    if (!sent) this.core.logger.debug({ callId: rq.headers['call-id'], code }, 'transaction gone or already answered; response not sent');
-    return sent;
+    return rs;
   }
 
   /** Answers outside the feature (OPTIONS, CANCEL, no dialog, no listener): a To tag of our own when the request had none. */
