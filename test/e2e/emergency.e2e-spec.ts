@@ -8,6 +8,7 @@ import { createTestIdp, TestIdp } from '../support/auth';
 import { Lab, startLab } from '../support/lab';
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
 import { header, parseMultipart, parsePidfLo, receivedMessages, type SipText } from '../../src/sessions/emergency/__testing__/sip-body';
+import { tracedMessages } from '../support/sip-trace';
 
 const ALICE = '+17085852753';
 /** A lab subscriber that never registers in this file. */
@@ -157,8 +158,16 @@ describe('emergency calls over a real IMS core (Kamailio routes urn:service:sos 
         params: { radius: MOVED.coordinates.radius },
         timestamp: MOVED.timestamp,
       });
-      // The PSAP answered the UPDATE; the call is still up.
-      await lab.uas.psap.waitForMessage(/SIP\/2\.0 200 OK[\s\S]*CSeq: \d+ UPDATE/);
+      // The PSAP answered this UPDATE (same Call-ID and CSeq) with 200; the call is still up.
+      const answered = await eventually(
+        async () =>
+          tracedMessages((await lab.uas.psap.messages()).slice(from)).find(
+            (m) => m.direction === 'sent' && m.method === 'UPDATE' && m.cseq === Number(header(update, 'CSeq').split(' ')[0]) && m.callId === header(update, 'Call-ID'),
+          ),
+        5000,
+        'the response to the UPDATE',
+      );
+      expect(answered.status).toBe(200);
       expect((await statusOf(id)).status).toBe('Connected');
     });
   });

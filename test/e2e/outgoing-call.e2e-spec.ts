@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { freePort, Lab, startLab } from '../support/lab';
 import { eventually, GatewayUnderTest, spawnGatewayProcess, startGateway } from '../support/gateway';
+import { SipExchange } from '../support/sip-trace';
 
 const ALICE = '+17085852753';
 const REG = '/webrtc-registration/v0.4/sessions';
@@ -67,9 +68,12 @@ describe('outgoing calls over a real IMS core (Kamailio + SIPp far ends)', () =>
       const invite = await lab.uas.answer.waitForMessage(`To: "Bob" <sip:${lab.numbers.answer}@ims.lab;user=phone>`);
       expect(invite).toContain(`INVITE sip:${lab.numbers.answer}@ims.lab;user=phone SIP/2.0`);
       expect(invite).toMatch(new RegExp(`From: "Alice" <sip:\\${ALICE}@ims.lab>;tag=`));
+      const hangUp = await SipExchange.start(lab.uas.answer);
       const del = await gw.request('DELETE', `${CALLS}/${created.mediaSessionId}`, { token });
       expect(del.status).toBe(204);
-      await lab.uas.answer.waitForMessage(/BYE sip:uas@/);
+      const bye = await hangUp.received('BYE');
+      expect(bye.startLine).toMatch(/^BYE sip:uas@/);
+      expect((await hangUp.finalResponseTo(bye)).status).toBe(200);
       expect((await gw.request('GET', `${CALLS}/${created.mediaSessionId}`, { token })).status).toBe(404);
       expect((await gw.request('DELETE', `${CALLS}/${created.mediaSessionId}`, { token })).status).toBe(404);
     });
@@ -95,26 +99,48 @@ describe('outgoing calls over a real IMS core (Kamailio + SIPp far ends)', () =>
     await until(mediaSessionId, 'NotReachable');
   });
 
+  /** Outgoing calls that ended with `status`, from /metrics (all SIP codes). */
+  const outcomes = async (status: string): Promise<number> =>
+    (await gw.request('GET', '/metrics')).text
+      .split('\n')
+      .filter((l) => l.startsWith('gateway_call_outcomes_total{') && l.includes('direction="outgoing"') && l.includes(`status="${status}"`))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+
   it('CANCELs a ringing call on DELETE and reports SessionCancelled', async () => {
+    const exchange = await SipExchange.start(lab.uas.noAnswer);
+    const cancelledBefore = await outcomes('SessionCancelled');
     const { mediaSessionId } = (await call(lab.numbers.noAnswer)).body as Session;
     await until(mediaSessionId, 'Ringing');
+    const invite = await exchange.received('INVITE');
     expect((await gw.request('DELETE', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(204);
-    await lab.uas.noAnswer.waitForMessage(/CANCEL sip:/);
-    await lab.uas.noAnswer.waitForMessage(/SIP\/2.0 487/);
+    // RFC 3261 §9.1: the CANCEL names the INVITE's Call-ID and CSeq number; the INVITE ends 487
+    const cancel = await exchange.received('CANCEL');
+    expect([cancel.callId, cancel.cseq]).toEqual([invite.callId, invite.cseq]);
+    expect((await exchange.finalResponseTo(cancel)).status).toBe(200);
+    expect((await exchange.finalResponseTo(invite)).status).toBe(487);
+    await eventually(async () => ((await outcomes('SessionCancelled')) === cancelledBefore + 1 ? true : undefined), 3000, 'one more SessionCancelled outcome');
+    expect((await gw.request('GET', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(404);
   });
 
   it('CANCELs at the ring timeout and reports NoAnswer', async () => {
+    const exchange = await SipExchange.start(lab.uas.noAnswer);
     const { mediaSessionId } = (await call(lab.numbers.noAnswer)).body as Session;
     await until(mediaSessionId, 'Ringing');
+    const invite = await exchange.received('INVITE');
     await until(mediaSessionId, 'NoAnswer', gw, 8000);
-    await lab.uas.noAnswer.waitForMessage(/SIP\/2.0 487/);
+    const cancel = await exchange.received('CANCEL');
+    expect(cancel.callId).toBe(invite.callId);
+    expect((await exchange.finalResponseTo(invite)).status).toBe(487);
+    expect((await statusOf(mediaSessionId)).status).toBe('NoAnswer');
   });
 
   it('reports Terminated when the far end hangs up (BYE answered 200)', async () => {
+    const exchange = await SipExchange.start(lab.uas.bye);
     const { mediaSessionId } = (await call(lab.numbers.remoteBye)).body as Session;
     await until(mediaSessionId, 'Connected');
     await until(mediaSessionId, 'Terminated', gw, 8000);
-    await lab.uas.bye.waitForMessage(/SIP\/2.0 200 OK[\s\S]*CSeq: \d+ BYE/);
+    const bye = await exchange.sent('BYE');
+    expect((await exchange.finalResponseTo(bye)).status).toBe(200);
   });
 
   describe('header injection', () => {
@@ -169,11 +195,12 @@ describe('outgoing calls over a real IMS core (Kamailio + SIPp far ends)', () =>
       });
       const { mediaSessionId } = res.body as Session;
       await until(mediaSessionId, 'Connected', a);
-      const before = (await lab.uas.answer.messages()).length;
+      const hangUp = await SipExchange.start(lab.uas.answer);
       expect((await b.request('DELETE', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(204);
-      const after = (await lab.uas.answer.waitForMessage(/BYE sip:uas@/)).slice(before);
-      expect(after).toMatch(new RegExp(`Via: SIP/2.0/UDP [^\\r\\n]*:${b.sipPort}`));
-      expect(after).toMatch(/SIP\/2.0 200 OK[\s\S]*CSeq: \d+ BYE/);
+      const bye = await hangUp.received('BYE');
+      // the BYE left from the second instance: its own Via (behind Kamailio's)
+      expect(bye.headers['via']?.join('\n')).toMatch(new RegExp(`SIP/2.0/UDP [^\\n]*:${b.sipPort}`));
+      expect((await hangUp.finalResponseTo(bye)).status).toBe(200);
       expect((await a.request('GET', `${CALLS}/${mediaSessionId}`, { token })).status).toBe(404);
     } finally {
       await a.close();
