@@ -68,7 +68,7 @@ describe(DashboardAccessGuard.name, () => {
   it('is never open by default: without ADMIN_TOKEN and JWKS every request is refused', async () => {
     const closed = guardFor(loadConfig({}));
     expect(await refusal(closed.canActivate(ctx('Bearer anything')))).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
-    expect(await refusal(closed.canActivate(ctx('Bearer '))).catch(() => ({ status: 401, code: 'UNAUTHENTICATED' }))).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(await refusal(closed.canActivate(ctx('Bearer ')))).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
   });
 
   it('compares the admin token in constant time whatever the lengths', () => {
