@@ -48,6 +48,9 @@ export function offerFor(change: MediaChange): string {
  * location UPDATEs. The dialog is plain JSON, so any gateway instance can send them.
  */
 export class InDialogClient {
+  /** Dialogs (`callId|localTag`) with an offer of ours in progress (re-INVITE or UPDATE not yet answered finally). */
+  private readonly offering = new Map<string, number>();
+
   constructor(
     private readonly core: UserAgentCore,
     /** Random source of the glare back-off; injectable so tests are deterministic. */
@@ -69,7 +72,7 @@ export class InDialogClient {
     const opts: RequestOptions = { body: { contentType: 'application/sdp', content: offer }, ...(credentials && { credentials }) };
     let current = dialog;
     for (let attempt = 0; ; attempt++) {
-      const res = await this.request(current, method, opts);
+      const res = await this.offer(current, method, opts);
       current = res.dialog;
       if (res.code === 491 && attempt < GLARE_RETRIES) {
         const delay = glareDelayMs(current.role, this.random);
@@ -92,6 +95,26 @@ export class InDialogClient {
    */
   prack(dialog: DialogState, rack: { rseq: number; inviteSeq: number }, credentials?: SipCredentials): Promise<InDialogResponse> {
     return this.request(dialog, 'PRACK', { headers: { RAck: `${rack.rseq} ${rack.inviteSeq} INVITE` }, ...(credentials && { credentials }) });
+  }
+
+  /**
+   * Whether an offer of ours is in progress in this dialog: a re-INVITE or UPDATE from the far end
+   * must then be answered 491 (RFC 3261 §14.2, RFC 3311 §5.2). Known on the instance that sent it.
+   */
+  isOffering(callId: string, localTag: string): boolean {
+    return (this.offering.get(`${callId}|${localTag}`) ?? 0) > 0;
+  }
+
+  private async offer(dialog: DialogState, method: 'INVITE' | 'UPDATE', opts: RequestOptions): Promise<InDialogResponse> {
+    const key = `${dialog.callId}|${dialog.localTag}`;
+    this.offering.set(key, (this.offering.get(key) ?? 0) + 1);
+    try {
+      return await this.request(dialog, method, opts);
+    } finally {
+      const left = (this.offering.get(key) ?? 1) - 1;
+      if (left > 0) this.offering.set(key, left);
+      else this.offering.delete(key);
+    }
   }
 
   /** UPDATE carrying a location (RFC 6442 §4.3); delivered when the far end answers 2xx. */

@@ -196,6 +196,12 @@ export class UserAgentServer {
       ...(typeof fromTag === 'string' && { remoteTag: fromTag }),
       cseq: rq.headers.cseq?.seq ?? 0,
     };
+    // RFC 3261 §14.2 / RFC 3311 §5.2 (glare): an offer while ours is in progress gets 491; the
+    // far end retries after its §14.1 back-off, and the media state stays the one we negotiate
+    if ((method === 'INVITE' || method === 'UPDATE') && this.inDialog.isOffering(base.callId, localTag)) {
+      this.respond(tx, DIALOG_REPLIES.pending.code, DIALOG_REPLIES.pending.reason, {});
+      return;
+    }
     let request: RemoteDialogRequest;
     if (method === 'BYE') request = { ...base, kind: 'bye' };
     else if (method === 'INVITE' || method === 'UPDATE') {
