@@ -20,12 +20,24 @@ describe(isForbiddenAddress.name, () => {
     ['IPv4-mapped loopback', '::ffff:127.0.0.1'],
     ['IPv4-mapped private, hex form', '::ffff:a00:1'],
     ['NAT64 to metadata', '64:ff9b::169.254.169.254'],
+    ['IPv4-compatible loopback', '[::127.0.0.1]'],
+    ['IPv4-compatible private, hex form', '::a00:1'],
+    ['6to4 of loopback', '[2002:7f00:1::]'],
+    ['6to4 of RFC 1918', '2002:c0a8:101::1'],
+    ['NAT64 of loopback, hex form', '64:ff9b::7f00:1'],
+    ['NAT64 local-use prefix (RFC 8215)', '64:ff9b:1::a00:1'],
+    ['Teredo with a private server', '2001:0:a00:1::1'],
+    ['Teredo with an obfuscated loopback client', '2001:0:808:808::80ff:fffe'],
+    ['RFC 6145 translated loopback', '::ffff:0:7f00:1'],
+    ['ISATAP interface id of loopback', '2001:db9::5efe:7f00:1'],
+    ['documentation v6', '2001:db8::1'],
+    ['documentation v4', '203.0.113.5'],
     ['not an address', 'example.com'],
   ])('refuses %s (%s)', (_, ip) => {
     expect(isForbiddenAddress(ip)).toBe(true);
   });
 
-  it.each(['8.8.8.8', '100.63.255.255', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8'])('allows public %s', (ip) => {
+  it.each(['8.8.8.8', '100.63.255.255', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', '2002:808:808::1', '64:ff9b::808:808', '2001:0:808:808::f7f7:f7f7'])('allows public %s', (ip) => {
     expect(isForbiddenAddress(ip)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** Why a sink URL is refused (SSRF protection). */
 export class SinkRejectedError extends Error {
@@ -24,63 +25,44 @@ export type ResolveFn = (hostname: string) => Promise<ResolvedAddress[]>;
 export const systemResolve: ResolveFn = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 
 /**
- * Addresses a sink may never resolve to: loopback, private (RFC 1918, CGNAT, ULA), link-local
- * (which holds the cloud metadata endpoints 169.254.169.254 and fd00:ec2::254 via ULA),
- * multicast, unspecified, broadcast and other special-purpose ranges (RFC 6890).
+ * IPv6 forms that carry an IPv4 address, each judged by that address: mapped `::ffff:0:0/96` and
+ * the RFC 6145 translated form, compatible `::/96` (RFC 4291 §2.5.5.1), 6to4 `2002::/16`
+ * (RFC 3056), NAT64 `64:ff9b::/96` (RFC 6052), Teredo `2001::/32` (server, and client obfuscated
+ * by XOR, RFC 4380 §4) and ISATAP interface ids `…:0:5efe:a.b.c.d` (RFC 5214 §6.1).
  */
-const forbidden = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8], // "this network", unspecified
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10], // CGNAT (RFC 6598); holds Alibaba's metadata 100.100.100.200
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local; cloud metadata
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24], // IETF protocol assignments (RFC 6890)
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15], // benchmarking
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, broadcast
-] as const) {
-  forbidden.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
-  ['fc00::', 7], // ULA
-  ['fe80::', 10], // link-local
-  ['fec0::', 10], // deprecated site-local
-  ['ff00::', 8], // multicast
-  ['100::', 64], // discard-only
-] as const) {
-  forbidden.addSubnet(net, bits, 'ipv6');
+function embeddedIpv4(v6: ipaddr.IPv6): ipaddr.IPv4[] {
+  const p = v6.parts;
+  const part = (i: number): number => p[i] ?? 0;
+  const v4 = (hi: number, lo: number): ipaddr.IPv4 => new ipaddr.IPv4([(hi >> 8) & 255, hi & 255, (lo >> 8) & 255, lo & 255]);
+  const zeros = (n: number): boolean => p.slice(0, n).every((x) => x === 0);
+  const out: ipaddr.IPv4[] = [];
+  if (zeros(5) && (part(5) === 0 || part(5) === 0xffff)) out.push(v4(part(6), part(7)));
+  if (zeros(4) && part(4) === 0xffff && part(5) === 0) out.push(v4(part(6), part(7)));
+  if (part(0) === 0x2002) out.push(v4(part(1), part(2)));
+  if (part(0) === 0x64 && part(1) === 0xff9b) out.push(v4(part(6), part(7)));
+  if (part(0) === 0x2001 && part(1) === 0) out.push(v4(part(2), part(3)), v4(part(6) ^ 0xffff, part(7) ^ 0xffff));
+  if ((part(4) === 0 || part(4) === 0x200) && part(5) === 0x5efe) out.push(v4(part(6), part(7)));
+  return out;
 }
 
-/** IPv4 embedded in IPv6 by mapping (::ffff:a.b.c.d), compatibility (::a.b.c.d) or NAT64 (64:ff9b::/96). */
-function embeddedIpv4(ip: string): string | undefined {
-  const lower = ip.toLowerCase();
-  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex && hex[1] && hex[2]) {
-    const hi = parseInt(hex[1], 16);
-    const lo = parseInt(hex[2], 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  return undefined;
-}
+/** Ranges (ipaddr.js names) whose address is judged by the IPv4 address it embeds. */
+const EMBEDDING = new Set(['ipv4Mapped', 'rfc6145', 'rfc6052', '6to4', 'teredo']);
 
-/** Whether `ip` (a literal) is an address events must never be sent to. Unparseable counts as forbidden. */
+/**
+ * Whether `ip` (a literal) is an address events must never be sent to: anything but global unicast
+ * (ipaddr.js classifies loopback, private, CGNAT, link-local and cloud metadata, ULA, multicast,
+ * reserved, benchmarking…), and any IPv6 form embedding such an IPv4. Unparseable counts as forbidden.
+ */
 export function isForbiddenAddress(ip: string): boolean {
   const bare = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  const family = isIP(bare);
-  if (family === 4) return forbidden.check(bare, 'ipv4');
-  if (family === 6) {
-    const v4 = embeddedIpv4(bare);
-    if (v4 !== undefined) return isForbiddenAddress(v4);
-    return forbidden.check(bare, 'ipv6');
-  }
-  return true;
+  if (isIP(bare) === 0) return true;
+  const addr = ipaddr.parse(bare);
+  if (addr instanceof ipaddr.IPv4) return addr.range() !== 'unicast';
+  // RFC 8215 local-use NAT64 prefix: where its IPv4 sits depends on the operator's prefix length.
+  if (addr.match(ipaddr.IPv6.parse('64:ff9b:1::'), 48)) return true;
+  if (embeddedIpv4(addr).some((v4) => v4.range() !== 'unicast')) return true;
+  const range = addr.range();
+  return range !== 'unicast' && !EMBEDDING.has(range);
 }
 
 /**

@@ -125,6 +125,20 @@ describe('CAMARA contract under careless and hostile clients', () => {
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
     });
+    it('an impossible date (2026-11-31) → 400 INVALID_ARGUMENT naming the field', async () => {
+      const res = await gw.request('POST', REG, { token, body: { deviceId: randomUUID(), registrationExpireTime: '2026-11-31T02:30:00Z' } });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('registrationExpireTime') });
+    });
+    it('callType: null is not an absent callType → 400 INVALID_ARGUMENT', async () => {
+      const res = await gw.request('POST', CALLS, {
+        token,
+        headers: { registrationid: randomUUID() },
+        body: { originatorAddress: `tel:${ALICE}`, receiverAddress: 'tel:+15550009999', offer: { sdp: 'v=0\r\n' }, callType: null },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('callType') });
+    });
     it('headers over 16 KB → 431 in CAMARA shape (on a real socket)', async () => {
       await gw.app.listen(0, '127.0.0.1');
       const { port } = gw.app.getHttpServer().address() as { port: number };

@@ -1,12 +1,42 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { invalidArgument } from '../errors/api-error';
+import { ApiError, ApiErrorCode } from '../errors/api-error';
 
-function flatten(errors: ValidationError[], parent = ''): string[] {
+/**
+ * A DTO rule may name the CAMARA code its failure is reported with, through class-validator's
+ * `context` (e.g. `@IsString({ context: errorCode('INVALID_SINK') })`); otherwise INVALID_ARGUMENT.
+ */
+export const errorCode = (code: ApiErrorCode): { code: ApiErrorCode } => ({ code });
+
+interface Failure {
+  message: string;
+  code: ApiErrorCode | undefined;
+}
+
+function flatten(errors: ValidationError[], parent = ''): Failure[] {
   return errors.flatMap((e) => {
     const path = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((m) => (m.startsWith(e.property) ? `${parent ? parent + '.' : ''}${m}` : `${path}: ${m}`));
+    const own = Object.entries(e.constraints ?? {}).map(([name, m]) => {
+      const context = e.contexts?.[name] as { code?: ApiErrorCode } | undefined;
+      return { message: m.startsWith(e.property) ? `${parent ? parent + '.' : ''}${m}` : `${path}: ${m}`, code: context?.code };
+    });
     return own.concat(flatten(e.children ?? [], path));
   });
+}
+
+/** One code for the whole response: the rules' own code when they all agree, else INVALID_ARGUMENT. */
+export function toValidationError(errors: ValidationError[]): ApiError {
+  const failures = flatten(errors);
+  const codes = new Set(failures.map((f) => f.code));
+  const [only] = codes;
+  const code = codes.size === 1 && only !== undefined ? only : 'INVALID_ARGUMENT';
+  return new ApiError(
+    400,
+    code,
+    failures
+      .map((f) => f.message)
+      .join('; ')
+      .slice(0, 500) || 'Invalid request.',
+  );
 }
 
 /**
@@ -19,5 +49,5 @@ export const camaraValidationPipe = (): ValidationPipe =>
     forbidNonWhitelisted: false,
     transform: true,
     validationError: { target: false, value: false },
-    exceptionFactory: (errors) => invalidArgument(flatten(errors).join('; ').slice(0, 500) || 'Invalid request.'),
+    exceptionFactory: toValidationError,
   });

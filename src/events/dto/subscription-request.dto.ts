@@ -1,9 +1,8 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { errorCode } from '../../common/http/validation.pipe';
+import { IsCalendarDateTime, IsOptionalNotNull } from '../../common/validation/validators';
 import type { SubscriptionEventType } from '../../store/subscription-store';
-
-/** RFC 3339 date-time with a time zone (CAMARA: "must have time zone"). */
-export const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 export const SUBSCRIPTION_EVENT_TYPES: readonly SubscriptionEventType[] = [
   'org.camaraproject.webrtc-events.v0.session-status',
@@ -15,24 +14,37 @@ export const SUBSCRIPTION_EVENT_TYPES: readonly SubscriptionEventType[] = [
 // credentialType → INVALID_CREDENTIAL, accessTokenType → INVALID_TOKEN) are only type-checked here
 // and judged by SubscriptionsService, so that they do not surface as a generic INVALID_ARGUMENT.
 
-/** Spec `SinkCredential` / `AccessTokenCredential`. */
+const SINK = { context: errorCode('INVALID_SINK') };
+const PROTOCOL = { context: errorCode('INVALID_PROTOCOL') };
+const CREDENTIAL = { context: errorCode('INVALID_CREDENTIAL') };
+/** A credential is sent in an HTTP header: CR/LF or any other control character would break it (or inject headers). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+const noControl = (field: string) => ({ ...CREDENTIAL, message: `sinkCredential.${field} must not contain control characters` });
+
+/** Spec `SinkCredential` / `AccessTokenCredential`. Every failure here is INVALID_CREDENTIAL (CAMARA_event_common). */
 export class SinkCredentialDto {
-  @IsString()
+  @IsString(CREDENTIAL)
+  @MaxLength(64, CREDENTIAL)
+  @Matches(NO_CONTROL, noControl('credentialType'))
   credentialType!: string;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(8192)
+  @IsOptionalNotNull()
+  @IsString(CREDENTIAL)
+  @MaxLength(8192, CREDENTIAL)
+  @Matches(NO_CONTROL, noControl('accessToken'))
   accessToken?: string;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  @Matches(RFC3339, { message: 'accessTokenExpiresUtc must be an RFC 3339 date-time with time zone' })
+  @IsOptionalNotNull()
+  @IsString(CREDENTIAL)
+  @MaxLength(64, CREDENTIAL)
+  @IsCalendarDateTime(CREDENTIAL)
   accessTokenExpiresUtc?: string;
 
-  @IsOptional()
-  @IsString()
+  @IsOptionalNotNull()
+  @IsString(CREDENTIAL)
+  @MaxLength(64, CREDENTIAL)
+  @Matches(NO_CONTROL, noControl('accessTokenType'))
   accessTokenType?: string;
 }
 
@@ -50,37 +62,38 @@ export class ConfigDto {
   @Type(() => WebrtcSubscriptionDetailDto)
   subscriptionDetail!: WebrtcSubscriptionDetailDto;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
-  @Matches(RFC3339, { message: 'subscriptionExpireTime must be an RFC 3339 date-time with time zone' })
+  @IsCalendarDateTime()
   subscriptionExpireTime?: string;
 
   /** Kept for CAMARA alignment; not used by this API (spec). */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   subscriptionMaxEvents?: number;
 
   /** Kept for CAMARA alignment; not used by this API (spec). */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   initialEvent?: boolean;
 }
 
 /** Spec `SubscriptionRequest`. */
 export class SubscriptionRequest {
-  @IsString()
+  @IsString(PROTOCOL)
+  @MaxLength(64, PROTOCOL)
   protocol!: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @IsString(SINK)
+  @MaxLength(1024, SINK)
   sink!: string;
 
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
+  @IsOptionalNotNull()
+  @IsObject(CREDENTIAL)
+  @ValidateNested(CREDENTIAL)
   @Type(() => SinkCredentialDto)
   sinkCredential?: SinkCredentialDto;
 
@@ -99,22 +112,22 @@ export class SubscriptionRequest {
 
 /** Spec `SubscriptionUpdateConfig`. */
 export class SubscriptionUpdateConfigDto {
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
-  @Matches(RFC3339, { message: 'subscriptionExpireTime must be an RFC 3339 date-time with time zone' })
+  @IsCalendarDateTime()
   subscriptionExpireTime?: string;
 }
 
 /** Spec `SubscriptionUpdateRequest`: either or both of `sinkCredential` and `config.subscriptionExpireTime`. */
 export class SubscriptionUpdateRequest {
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
+  @IsOptionalNotNull()
+  @IsObject(CREDENTIAL)
+  @ValidateNested(CREDENTIAL)
   @Type(() => SinkCredentialDto)
   sinkCredential?: SinkCredentialDto;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   @ValidateNested()
   @Type(() => SubscriptionUpdateConfigDto)

@@ -1,4 +1,5 @@
-import { IsOptional, IsRFC3339, IsUUID, MaxLength } from 'class-validator';
+import { IsUUID, MaxLength } from 'class-validator';
+import { IsCalendarDateTime, IsOptionalNotNull } from '../../common/validation/validators';
 import type { Registration } from '../../store/registration-store';
 
 /** CAMARA webrtc-registration `RegSessionRequest`. */
@@ -9,17 +10,17 @@ export class RegSessionRequest {
   deviceId!: string;
 
   /** Absolute expiry asked for (RFC 3339 with offset); capped at the operator's maximum. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @MaxLength(64)
-  @IsRFC3339({ message: 'registrationExpireTime must be an RFC 3339 date-time with a time offset' })
+  @IsCalendarDateTime()
   registrationExpireTime?: string;
 }
 
 /** CAMARA webrtc-registration `RegSessionUpdate`. */
 export class RegSessionUpdate {
-  @IsOptional()
+  @IsOptionalNotNull()
   @MaxLength(64)
-  @IsRFC3339({ message: 'registrationExpireTime must be an RFC 3339 date-time with a time offset' })
+  @IsCalendarDateTime()
   registrationExpireTime?: string;
 }
 

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { Equals, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { Equals, IsIn, IsObject, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsOptionalNotNull } from '../../common/validation/validators';
 import { ADDRESS_PATTERN, SHORT_CODE } from '../address';
 
 /** CAMARA Address, or a dialled short code (checked against EMERGENCY_NUMBERS by the service). */
@@ -27,7 +28,7 @@ export class MediaSessionCreate {
   @Matches(ADDRESS_PATTERN, { message: 'originatorAddress must be a tel:, sip: or anonymous address (CAMARA Address)' })
   originatorAddress!: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(256)
   @Matches(NO_CONTROL, { message: 'originatorName must not contain control characters' })
@@ -38,7 +39,7 @@ export class MediaSessionCreate {
   @Matches(RECEIVER_PATTERN, { message: 'receiverAddress must be a tel:, sip: or urn:service:sos address (CAMARA Address)' })
   receiverAddress!: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(256)
   @Matches(NO_CONTROL, { message: 'receiverName must not contain control characters' })
@@ -53,11 +54,11 @@ export class MediaSessionCreate {
   @Equals(undefined, { message: 'answer must not be present when creating a session' })
   answer?: unknown;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(['REGULAR', 'EMERGENCY'])
   callType?: 'REGULAR' | 'EMERGENCY';
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   locationDetails?: Record<string, unknown>;
 }
@@ -67,19 +68,19 @@ export class MediaSessionStatusChange {
   @IsIn(SESSION_STATUSES)
   status!: SessionStatus;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @ValidateNested()
   @Type(() => WrtcSdpDescriptor)
   @IsObject()
   offer?: WrtcSdpDescriptor;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @ValidateNested()
   @Type(() => WrtcSdpDescriptor)
   @IsObject()
   answer?: WrtcSdpDescriptor;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   locationDetails?: Record<string, unknown>;
 }
