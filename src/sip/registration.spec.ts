@@ -9,9 +9,9 @@ describe('REGISTER', () => {
   it('builds R-URI, AoR, Contact with +sip.instance and expires, Expires header', () => {
     const text = encodeMessage(buildRegister(params)).toString('utf8');
     expect(text.startsWith('REGISTER sip:ims.lab SIP/2.0\r\n')).toBe(true);
-    expect(text).toContain('To:  <sip:+17085852753@ims.lab>\r\n');
+    expect(text).toContain('To: <sip:+17085852753@ims.lab>\r\n');
     expect(text).toMatch(/From: +<sip:\+17085852753@ims\.lab>;tag=[0-9a-f]+\r\n/);
-    expect(text).toContain('Contact:  <sip:reg1@127.0.0.1:5070>;+sip.instance="<urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e>";expires=600\r\n');
+    expect(text).toContain('Contact: <sip:reg1@127.0.0.1:5070>;+sip.instance="<urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e>";expires=600\r\n');
     expect(text).toContain('Expires: 600\r\n');
     expect(text).toContain('CSeq: 3 REGISTER\r\n');
     expect(text).toContain('Call-ID: cid\r\n');

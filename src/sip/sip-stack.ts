@@ -1,16 +1,18 @@
 import type { SipMessage } from 'sip';
 import * as sip from 'sip';
 import type { Logger } from 'pino';
+import { EdgeRefusalLog } from './malformed-log';
 import { redactSecrets } from './redaction';
 import { headerString } from './sip-syntax';
 import { DEFAULT_TIMERS, SipTimers } from './sip-timers';
-import { Inbound, Peer, SipProtocol, SipTransport } from './transport';
-import { decodeMessage, describeRaw, encodeMessage } from './wire';
-import type { SipTelemetry } from './sip-telemetry';
+import { DEFAULT_TRANSPORT_LIMITS, Inbound, Peer, SipProtocol, SipTransport, TransportLimits } from './transport';
+import { TrustEntry, TrustedPeers } from './trusted-peers';
+import { decodeSip, describeRaw, encodeMessage } from './wire';
+import type { SipRefusalReason, SipTelemetry } from './sip-telemetry';
 import { ClientHandlers, ClientTransactions, SendOptions, SentRequest } from './transactions/client-transactions';
 import { ServerTransaction, ServerTransactions, StackHandlers } from './transactions/server-transactions';
 import type { TransactionIo } from './transactions/transaction-io';
-import { newVia } from './transactions/via';
+import { newVia, responseTarget, stampReceived } from './transactions/via';
 
 export type { SipTimers } from './sip-timers';
 export { DEFAULT_TIMERS } from './sip-timers';
@@ -42,6 +44,11 @@ export interface SipStackOptions {
   timers?: Partial<SipTimers>;
   /** Counts messages, retransmissions, timeouts and transport errors (monitoring). */
   telemetry?: SipTelemetry;
+  /** RFC 3325 trust domain: requests from anyone else are refused. Default: the outbound proxy's address and port. */
+  trustedPeers?: readonly TrustEntry[];
+  /** `reject`: 403 to untrusted requests; `drop`: silence (default reject). */
+  untrustedPolicy?: 'reject' | 'drop';
+  limits?: Partial<TransportLimits>;
 }
 
 export class SipStack {
@@ -50,6 +57,11 @@ export class SipStack {
   private readonly clients: ClientTransactions;
   private readonly servers: ServerTransactions;
   private readonly reliable: boolean;
+  private readonly limits: TransportLimits;
+  private readonly malformedLog: EdgeRefusalLog;
+  private readonly untrustedLog: EdgeRefusalLog;
+  private readonly tcpLog: EdgeRefusalLog;
+  private trusted?: TrustedPeers;
   private closed = false;
 
   constructor(
@@ -58,10 +70,24 @@ export class SipStack {
   ) {
     this.timers = { ...DEFAULT_TIMERS, ...options.timers };
     this.reliable = options.protocol !== 'UDP';
-    this.transport = new SipTransport(options.protocol, options.listenAddress, options.listenPort, {
-      onMessage: (raw, from) => this.receive(raw, from),
-      onWarn: (msg, err) => this.logger.warn({ err }, msg),
-    });
+    this.limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
+    this.malformedLog = new EdgeRefusalLog(logger, 'malformed SIP message refused');
+    this.untrustedLog = new EdgeRefusalLog(logger, 'SIP request from an untrusted peer refused (RFC 3325 trust domain)');
+    this.tcpLog = new EdgeRefusalLog(logger, 'SIP/TCP connection closed by a limit');
+    this.transport = new SipTransport(
+      options.protocol,
+      options.listenAddress,
+      options.listenPort,
+      {
+        onMessage: (raw, from) => this.receive(raw, from),
+        onWarn: (msg, err) => this.logger.warn({ err }, msg),
+        onConnectionRefused: (reason, peer) => {
+          this.refused(`tcp-${reason}`);
+          this.tcpLog.record(peer, reason);
+        },
+      },
+      this.limits,
+    );
     const io: TransactionIo = {
       timers: this.timers,
       reliable: this.reliable,
@@ -90,6 +116,8 @@ export class SipStack {
   }
 
   async start(handlers: StackHandlers): Promise<void> {
+    this.trusted = this.options.trustedPeers?.length ? await TrustedPeers.resolve(this.options.trustedPeers) : TrustedPeers.of([this.options.outboundProxy]);
+    this.logger.info({ trustedPeers: this.trusted.describe(), untrustedPolicy: this.options.untrustedPolicy ?? 'reject' }, 'SIP trust domain');
     this.servers.setHandlers(handlers);
     await this.transport.listen();
   }
@@ -148,31 +176,61 @@ export class SipStack {
 
   private receive(raw: Buffer, from: Inbound): void {
     if (this.closed) return;
-    const m = decodeMessage(raw);
-    if (!m) {
-      if (raw.length > 4) {
-        this.logger.warn({ from: `${from.address}:${from.port}`, firstLine: describeRaw(raw) }, 'malformed SIP message dropped');
-        this.options.telemetry?.sipTransportError('parse');
-        if (this.logger.isLevelEnabled('debug')) this.logger.debug({ sip: redactSecrets(raw.toString('utf8')) }, 'malformed SIP message');
-      }
+    const peer = `${from.address}:${from.port}`;
+    const d = decodeSip(raw, { maxMessageBytes: this.limits.maxMessageBytes, stream: from.protocol === 'TCP' });
+    // RFC 3325 §2.3: requests only from the trust domain; responses are matched by our 128-bit branches
+    const trusted = this.trusted?.isTrusted(from) ?? false;
+    if (d.kind === 'discard') {
+      // not a request we could answer (or a response: RFC 3261 §18.1.2 discards it silently)
+      if (raw.length <= 4) return;
+      this.refused('malformed');
+      this.options.telemetry?.sipTransportError('parse');
+      this.malformedLog.record(peer, `${d.reason}: ${describeRaw(raw)}`, raw);
       return;
+    }
+    if (d.kind === 'bad-request') {
+      this.refused(d.status === 505 ? 'version' : 'malformed');
+      this.options.telemetry?.sipTransportError('parse');
+      this.malformedLog.record(peer, `${d.status} ${d.reason}: ${describeRaw(raw)}`, raw);
+      // RFC 3261 §8.2.2 / §21.5.6: answer 400 or 505 (never an ACK); untrusted peers under `drop` get nothing
+      if (d.method === 'ACK' || (!trusted && this.options.untrustedPolicy === 'drop')) return;
+      this.transport.send(d.response, responseTarget(d.topVia, from), () => this.options.telemetry?.sipTransportError('send'));
+      return;
+    }
+    const m = d.message;
+    if (m.method !== undefined) {
+      if (!trusted) return this.refuseUntrusted(m, from, peer);
+      stampReceived(m, from); // RFC 3581 §4 / RFC 3261 §18.2.1
     }
     this.log('recv', raw, m, from);
     this.count('in', m);
     try {
-      if (m.method !== undefined) this.servers.onRequest(m, from);
+      if (m.method !== undefined) this.servers.onRequest(m, responseTarget(m.headers.via?.[0], from));
       else this.clients.onResponse(m);
     } catch (err) {
       // a bug or a hostile message must never take the process down
       this.logger.warn({ err, callId: m.headers['call-id'] }, 'error while handling a SIP message');
-      if (m.method !== undefined && m.method !== 'ACK') this.answer400(m, from);
+      if (m.method !== undefined && m.method !== 'ACK') this.answerStateless(m, from, 400, 'Bad Request');
     }
   }
 
-  private answer400(rq: SipMessage, from: Inbound): void {
+  /** RFC 3325 §2.3: outside the trust domain: 403 (policy `reject`) or nothing (`drop`); never to an ACK. */
+  private refuseUntrusted(m: SipMessage, from: Inbound, peer: string): void {
+    this.refused('untrusted');
+    this.untrustedLog.record(peer, `${m.method ?? ''} ${headerString(m.headers['call-id']) ?? ''}`);
+    if (this.options.untrustedPolicy === 'drop' || m.method === 'ACK') return;
+    stampReceived(m, from);
+    this.answerStateless(m, from, 403, 'Forbidden');
+  }
+
+  private refused(reason: SipRefusalReason): void {
+    this.options.telemetry?.sipRefused(reason);
+  }
+
+  private answerStateless(rq: SipMessage, from: Inbound, status: number, reason: string): void {
     try {
-      const rs = sip.makeResponse(rq, 400, 'Bad Request');
-      this.transmit(encodeMessage(rs), from, rs);
+      const rs = sip.makeResponse(rq, status, reason);
+      this.transmit(encodeMessage(rs), responseTarget(rq.headers.via?.[0], from), rs);
     } catch {
       // nothing sane to answer
     }

@@ -1,6 +1,6 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { makeStreamFramer } from './wire';
+import { DEFAULT_MAX_MESSAGE_BYTES, makeStreamFramer } from './wire';
 
 /** Socket buffer asked for the UDP listener (capped by the kernel). */
 export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -21,7 +21,21 @@ export interface Inbound extends Peer {
 export interface TransportEvents {
   onMessage(raw: Buffer, from: Inbound): void;
   onWarn(message: string, err?: unknown): void;
+  /** A TCP peer was refused or cut off (cap reached, idle, oversized or unframable message); logged by the stack, rate-limited. */
+  onConnectionRefused?(reason: 'cap' | 'idle' | 'too-large' | 'bad-framing', peer: string): void;
 }
+
+/** Bounds for hostile or careless peers (issue 13): RFC 3261 leaves them to the implementation. */
+export interface TransportLimits {
+  /** Largest message accepted (header section + body), UDP and TCP. */
+  maxMessageBytes: number;
+  /** Concurrent TCP connections (inbound and outbound); more are closed at once. */
+  tcpMaxConnections: number;
+  /** A TCP connection with no bytes for this long is closed (0: never). */
+  tcpIdleTimeoutMs: number;
+}
+
+export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, tcpMaxConnections: 1024, tcpIdleTimeoutMs: 120_000 };
 
 /**
  * Our own UDP/TCP sockets (the package's transports bind without an 'error' listener, so an
@@ -41,6 +55,7 @@ export class SipTransport {
     private readonly address: string,
     private readonly port: number,
     private readonly events: TransportEvents,
+    private readonly limits: TransportLimits = DEFAULT_TRANSPORT_LIMITS,
   ) {}
 
   get listening(): boolean {
@@ -65,7 +80,15 @@ export class SipTransport {
       // after bind: never let a socket error reach the process
       socket.on('error', (err) => this.events.onWarn('UDP socket error', err));
     } else {
-      const server = net.createServer((sock) => this.adopt(sock, `${sock.remoteAddress ?? ''}:${sock.remotePort ?? 0}`));
+      const server = net.createServer((sock) => {
+        const key = `${sock.remoteAddress ?? ''}:${sock.remotePort ?? 0}`;
+        if (this.connections.size >= this.limits.tcpMaxConnections) {
+          this.events.onConnectionRefused?.('cap', key);
+          sock.destroy();
+          return;
+        }
+        this.adopt(sock, key);
+      });
       this.server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -106,7 +129,7 @@ export class SipTransport {
     const key = `${to.address}:${to.port}`;
     const existing = this.connections.get(key);
     if (existing && !existing.destroyed) return existing;
-    const sock = net.connect({ host: to.address, port: to.port, localAddress: this.address });
+    const sock = net.connect({ host: to.address, port: to.port, localAddress: this.address, family: net.isIPv6(this.address) ? 6 : 4 });
     return this.adopt(sock, key);
   }
 
@@ -114,12 +137,28 @@ export class SipTransport {
     this.connections.set(key, sock);
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
-    const frame = makeStreamFramer((raw) => this.events.onMessage(raw, { protocol: 'TCP', address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, connection: sock }));
-    sock.on('data', (chunk: Buffer) => {
-      if (!frame(chunk)) {
-        this.events.onWarn(`TCP peer ${key} exceeded message size limits; closing`);
+    const frame = makeStreamFramer(
+      (raw) => this.events.onMessage(raw, { protocol: 'TCP', address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, connection: sock }),
+      this.limits.maxMessageBytes,
+    );
+    if (this.limits.tcpIdleTimeoutMs > 0) {
+      sock.setTimeout(this.limits.tcpIdleTimeoutMs, () => {
+        this.events.onConnectionRefused?.('idle', key);
         sock.destroy();
+      });
+    }
+    sock.on('data', (chunk: Buffer) => {
+      const result = frame(chunk);
+      if (result === 'ok') return;
+      this.events.onConnectionRefused?.(result, key);
+      if (result === 'too-large') {
+        sock.destroy();
+        return;
       }
+      // the unframable head was answered 400 on this socket: flush it, then close (never read on)
+      sock.pause();
+      sock.end();
+      setTimeout(() => sock.destroy(), 1000).unref();
     });
     sock.on('error', (err) => this.events.onWarn(`TCP connection ${key} error`, err));
     sock.on('close', () => {

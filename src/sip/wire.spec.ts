@@ -59,15 +59,38 @@ describe('wire encoding (UTF-8 vs the package latin1 strings)', () => {
     const a = encodeMessage(request('Grüße'));
     const b = encodeMessage(request('zwei'));
     const all = Buffer.concat([Buffer.from('\r\n\r\n'), a, b]);
-    expect(feed(all.subarray(0, 10))).toBe(true);
-    expect(feed(all.subarray(10, a.length + 7))).toBe(true);
+    expect(feed(all.subarray(0, 10))).toBe('ok');
+    expect(feed(all.subarray(10, a.length + 7))).toBe('ok');
     expect(got).toEqual(['Grüße']);
-    expect(feed(all.subarray(a.length + 7))).toBe(true);
+    expect(feed(all.subarray(a.length + 7))).toBe('ok');
     expect(got).toEqual(['Grüße', 'zwei']);
   });
 
   it('refuses an oversized stream message', () => {
     const feed = makeStreamFramer(() => undefined);
-    expect(feed(Buffer.from('INVITE sip:a@b SIP/2.0\r\nContent-Length: 99999999\r\n\r\n'))).toBe(false);
+    expect(feed(Buffer.from('INVITE sip:a@b SIP/2.0\r\nContent-Length: 99999999\r\n\r\n'))).toBe('too-large');
+  });
+
+  it('never frames a second request out of a duplicate Content-Length: hands the head on and stops', () => {
+    const got: Buffer[] = [];
+    const feed = makeStreamFramer((raw) => got.push(raw));
+    const smuggled = 'OPTIONS sip:b@h SIP/2.0\r\nContent-Length: 0\r\n\r\n';
+    const text = `INVITE sip:a@b SIP/2.0\r\nContent-Length: 0\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`;
+    expect(feed(Buffer.from(text))).toBe('bad-framing');
+    expect(got.map((b) => b.toString().split('\r\n')[0])).toEqual(['INVITE sip:a@b SIP/2.0']);
+    expect(feed(Buffer.from(smuggled))).toBe('bad-framing');
+    expect(got).toHaveLength(1);
+  });
+
+  it('stops at a stream message without Content-Length (RFC 3261 §18.3)', () => {
+    const got: Buffer[] = [];
+    const feed = makeStreamFramer((raw) => got.push(raw));
+    expect(feed(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n'))).toBe('bad-framing');
+    expect(got).toHaveLength(1);
+  });
+
+  it('enforces a configured maximum message size on streams', () => {
+    const feed = makeStreamFramer(() => undefined, 100);
+    expect(feed(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 80\r\n\r\n'))).toBe('too-large');
   });
 });

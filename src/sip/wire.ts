@@ -1,79 +1,53 @@
-import * as sip from 'sip';
 import type { SipMessage } from 'sip';
+import { Decoded, decodeMessage as decodeFull } from './syntax/message-codec';
+
+export { encodeMessage } from './syntax/message-writer';
+export type { Decoded } from './syntax/message-codec';
 
 /**
- * Message <-> bytes. The `sip` package reads and writes messages as latin1 ('binary') strings and
- * computes Content-Length as `content.length` in characters, so a UTF-8 body (e.g. `München` in a
- * PIDF-LO part) would be announced too short and mangled. Our rule: inside the gateway, `content`
- * and header values are ordinary JS strings; the conversion to/from UTF-8 bytes happens here only.
+ * Message <-> bytes and TCP framing. Parsing and serialising are our own (syntax/): inside the
+ * gateway `content` and header values are ordinary JS strings; UTF-8 conversion happens there only.
  */
+
+/** Default bound of one SIP message (header section + body), UDP or TCP: RFC 3261 §18.1.1 MTU rules aside, 64 KiB is what IMS elements use. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 65_535;
+
+/** Parses one message and says what to do with a bad one (see syntax/message-codec.ts). Never throws. */
+export function decodeSip(buf: Buffer, opts: { maxMessageBytes?: number; stream?: boolean } = {}): Decoded {
+  const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (buf.length > max) return { kind: 'discard', reason: `message larger than ${max} bytes` };
+  return decodeFull(buf, { maxBodyBytes: max, stream: opts.stream === true });
+}
+
+/** The message, or undefined for anything we would not accept. Never throws. */
+export function decodeMessage(buf: Buffer): SipMessage | undefined {
+  const d = decodeSip(buf);
+  return d.kind === 'message' ? d.message : undefined;
+}
+
+/** Best-effort first line of raw bytes, for the log line of a message we could not parse. */
+export function describeRaw(buf: Buffer): string {
+  const s = buf.toString('latin1', 0, Math.min(buf.length, 120));
+  return (s.split('\r\n', 1)[0] ?? '').replace(/[^\x20-\x7e]/g, '?');
+}
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
-/** Serialises with a correct byte Content-Length; header section and body encoded as UTF-8. */
-export function encodeMessage(m: SipMessage): Buffer {
-  const body = m.content ? Buffer.from(m.content, 'utf8') : undefined;
-  // copy headers: stringify() writes content-length into the object it is given
-  const text = sip.stringify({ ...m, headers: { ...m.headers }, content: body ? body.toString('latin1') : undefined });
-  const end = text.indexOf('\r\n\r\n') + 4;
-  const head = Buffer.from(text.slice(0, end), 'utf8');
-  return body ? Buffer.concat([head, body]) : head;
-}
-
-/** RFC 3261 §8.2.1 / §18.3 minimum: a message without these is discarded. */
-export function isWellFormed(m: SipMessage): boolean {
-  const h = m.headers;
-  const validStart = m.method !== undefined ? typeof m.uri === 'string' && m.uri !== '' : typeof m.status === 'number' && m.status >= 100 && m.status <= 699;
-  return (
-    validStart &&
-    Array.isArray(h.via) &&
-    h.via.length > 0 &&
-    typeof h.via[0]?.params === 'object' &&
-    typeof h['call-id'] === 'string' &&
-    h['call-id'] !== '' &&
-    typeof h.to?.uri === 'string' &&
-    typeof h.from?.uri === 'string' &&
-    typeof h.cseq?.seq === 'number' &&
-    Number.isFinite(h.cseq.seq) &&
-    typeof h.cseq.method === 'string'
-  );
-}
+/** `ok`: keep reading; `too-large`: over the limit (close); `bad-framing`: Content-Length unusable (the head was passed on to be answered 400, then close). */
+export type FrameResult = 'ok' | 'too-large' | 'bad-framing';
 
 /**
- * Parses one complete message (a datagram or a framed stream message). Returns undefined for
- * anything unparsable or missing the mandatory headers. Never throws.
+ * Stream framing for TCP (RFC 3261 §18.3: Content-Length is mandatory on streams and locates the
+ * end of each message). Feeds complete messages (raw bytes) to `onMessage`. A head with no, a
+ * malformed or more than one Content-Length cannot be framed: it is handed on alone (the decoder
+ * refuses it with 400) and the connection must be closed, so a second Content-Length can never
+ * smuggle a second request.
  */
-export function decodeMessage(buf: Buffer): SipMessage | undefined {
-  try {
-    const idx = buf.indexOf(CRLF2);
-    if (idx < 0) return undefined;
-    // headers as UTF-8, body as one char per byte so the package's substring(0, Content-Length) counts bytes
-    const m = sip.parse(buf.toString('utf8', 0, idx) + buf.toString('latin1', idx));
-    if (!m || !isWellFormed(m)) return undefined;
-    if (m.content) m.content = Buffer.from(m.content, 'latin1').toString('utf8');
-    return m;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Best-effort first line / Call-ID of raw bytes, for the log line of a message we could not parse. */
-export function describeRaw(buf: Buffer): string {
-  const s = buf.toString('latin1', 0, Math.min(buf.length, 200));
-  return s.split('\r\n', 1)[0] ?? '';
-}
-
-export const MAX_HEADER_BYTES = 64 * 1024;
-export const MAX_BODY_BYTES = 1024 * 1024;
-
-/**
- * Stream framing for TCP (RFC 3261 §18.3: Content-Length is mandatory on streams). Feeds complete
- * messages (raw bytes) to `onMessage`; returns false when the peer exceeded the limits (the caller
- * closes the connection).
- */
-export function makeStreamFramer(onMessage: (raw: Buffer) => void): (chunk: Buffer) => boolean {
+export function makeStreamFramer(onMessage: (raw: Buffer) => void, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): (chunk: Buffer) => FrameResult {
   let pending: Buffer = Buffer.alloc(0);
+  let dead = false;
   return (chunk) => {
+    if (dead) return 'bad-framing';
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     for (;;) {
       // RFC 5626 §3.5.1 keep-alives (CRLFCRLF) and stray CRLFs between messages
@@ -81,14 +55,18 @@ export function makeStreamFramer(onMessage: (raw: Buffer) => void): (chunk: Buff
       while (start + 1 < pending.length && pending[start] === 13 && pending[start + 1] === 10) start += 2;
       if (start > 0) pending = pending.subarray(start);
       const idx = pending.indexOf(CRLF2);
-      if (idx < 0) return pending.length <= MAX_HEADER_BYTES;
-      if (idx > MAX_HEADER_BYTES) return false;
+      if (idx < 0) return pending.length <= maxMessageBytes ? 'ok' : 'too-large';
+      if (idx + 4 > maxMessageBytes) return 'too-large';
       const head = pending.toString('latin1', 0, idx);
-      const cl = /(?:^|\r\n)(?:content-length|l)[ \t]*:[ \t]*(\d+)/i.exec(head);
-      const length = cl?.[1] ? Number(cl[1]) : 0;
-      if (length > MAX_BODY_BYTES) return false;
-      const total = idx + 4 + length;
-      if (pending.length < total) return true;
+      const values = [...head.matchAll(/\r\n(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)/gi)].map((m) => (m[1] ?? '').trim());
+      if (values.length !== 1 || !/^\d{1,10}$/.test(values[0] ?? '')) {
+        dead = true;
+        onMessage(Buffer.from(pending.subarray(0, idx + 4)));
+        return 'bad-framing';
+      }
+      const total = idx + 4 + Number(values[0]);
+      if (total > maxMessageBytes) return 'too-large';
+      if (pending.length < total) return 'ok';
       const raw = pending.subarray(0, total);
       pending = pending.subarray(total);
       onMessage(Buffer.from(raw));

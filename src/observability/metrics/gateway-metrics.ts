@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
 import type { SessionStatus } from '../../domain/media-session-status';
 import type { CallTelemetry } from '../../sessions/call-telemetry';
-import type { SipTelemetry } from '../../sip/sip-telemetry';
+import type { SipRefusalReason, SipTelemetry } from '../../sip/sip-telemetry';
 import type { EventTelemetry } from '../../events/event-metrics';
 import type { RegistrationRefreshFailure, RegistrationTelemetry } from '../../registrations/registration-telemetry';
 import type { StoreTelemetry } from '../../store/store-telemetry';
@@ -55,6 +55,7 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
   private readonly sipRetransmissions: Counter<'method'>;
   private readonly sipTimeouts: Counter<'method'>;
   private readonly sipTransportErrors: Counter<'kind'>;
+  private readonly sipRefusals: Counter<'reason'>;
   private readonly registrationRefreshFailures: Counter<'reason'>;
   private readonly eventDeliveries: Counter<'outcome'>;
   private readonly eventLatency: Histogram;
@@ -121,6 +122,12 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
       name: 'gateway_sip_transport_errors_total',
       help: 'SIP transport errors (socket send/receive, unparsable message, connection).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.sipRefusals = new Counter({
+      name: 'gateway_sip_refused_total',
+      help: 'SIP traffic refused at the edge: untrusted source (RFC 3325), malformed, SIP version, TCP connection limits.',
+      labelNames: ['reason'],
       registers,
     });
     this.registrationRefreshFailures = new Counter({
@@ -261,6 +268,10 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
 
   sipTransportError(kind: SipTransportErrorKind): void {
     this.sipTransportErrors.inc({ kind });
+  }
+
+  sipRefused(reason: SipRefusalReason): void {
+    this.sipRefusals.inc({ reason });
   }
 
   registrationRefreshFailed(reason: RegistrationRefreshFailure): void {

@@ -1,34 +1,56 @@
 import type { SipMessage, SipVia } from 'sip';
 import { generateBranch } from '../sip-syntax';
-import type { SipProtocol } from '../transport';
+import { parseViaValue, stringifyVia } from '../syntax/header-values';
+import { bareHost, hostForUri } from '../syntax/sip-uri';
+import { canonicalAddress } from '../trusted-peers';
+import type { Inbound, SipProtocol } from '../transport';
 
 /** Via handling and the keys transactions are matched on (RFC 3261 §17.1.3, §17.2.3). */
 
-const VIA_RE = /^SIP\s*\/\s*(\d+\.\d+)\s*\/\s*(\S+)\s+([^\s;:]+)(?:\s*:\s*(\d+))?\s*((?:;.*)?)$/i;
-
-/** Parses one Via value (our own, stored as text) into the package's shape. */
+/** Parses one Via value (our own, stored as text); undefined when malformed. */
 export function parseVia(text: string): SipVia | undefined {
-  const m = VIA_RE.exec(text.trim());
-  if (!m || !m[2] || !m[3]) return undefined;
-  const params: Record<string, string | null> = {};
-  for (const p of (m[5] ?? '').split(';')) {
-    if (!p.trim()) continue;
-    const eq = p.indexOf('=');
-    if (eq < 0) params[p.trim().toLowerCase()] = null;
-    else params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim();
+  try {
+    return parseViaValue(text);
+  } catch {
+    return undefined;
   }
-  return { version: m[1], protocol: m[2], host: m[3], port: m[4] ? Number(m[4]) : undefined, params };
 }
 
 export function viaText(via: SipVia): string {
-  let s = `SIP/2.0/${via.protocol.toUpperCase()} ${via.host}${via.port ? `:${via.port}` : ''}`;
-  for (const [k, v] of Object.entries(via.params)) s += v === null || v === undefined ? `;${k}` : `;${k}=${String(v)}`;
-  return s;
+  return stringifyVia(via);
 }
 
 /** Our Via for a new request: a fresh strong branch, `rport` on UDP (RFC 3581: responses to the source port). */
 export function newVia(protocol: SipProtocol, host: string, port: number): SipVia {
-  return { version: '2.0', protocol, host, port, params: { branch: generateBranch(), ...(protocol === 'UDP' ? { rport: null } : {}) } };
+  return { version: '2.0', protocol, host: hostForUri(host), port, params: { branch: generateBranch(), ...(protocol === 'UDP' ? { rport: null } : {}) } };
+}
+
+/**
+ * RFC 3261 §18.2.1 and RFC 3581 §4: on a received request, add `received` (the source address)
+ * when the sent-by host is a name or another address, and always when `rport` is present, which
+ * then gets the source port. Mutates the top Via; responses copy it.
+ */
+export function stampReceived(rq: SipMessage, source: Inbound): void {
+  const via = rq.headers.via?.[0];
+  if (!via) return;
+  const source4or6 = canonicalAddress(source.address);
+  const rport = 'rport' in via.params;
+  if (rport || canonicalAddress(via.host) !== source4or6) via.params.received = source4or6;
+  if (rport) via.params.rport = String(source.port);
+}
+
+/**
+ * Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4): on TCP the connection the request came
+ * on, else a new one to the `received` address and sent-by port; on UDP `maddr` if present, else
+ * the source address and, with `rport`, the source port, without it the sent-by port (default 5060).
+ */
+export function responseTarget(via: SipVia | undefined, source: Inbound): Inbound {
+  const sentByPort = via?.port !== undefined && Number.isFinite(via.port) ? via.port : 5060;
+  if (source.protocol === 'TCP') return { ...source, port: source.connection && !source.connection.destroyed ? source.port : sentByPort };
+  const maddr = via?.params.maddr;
+  if (typeof maddr === 'string' && maddr !== '') return { protocol: 'UDP', address: bareHost(maddr), port: sentByPort };
+  if (via && 'rport' in via.params) return { protocol: 'UDP', address: source.address, port: source.port };
+  return { protocol: 'UDP', address: source.address, port: via ? sentByPort : source.port };
 }
 
 export function branchOf(m: SipMessage): string {
