@@ -21,13 +21,16 @@ export const REDACTED_PATHS = [
   'accessToken',
 ];
 
+/** Where a subscriber is: personal data, written only when the log level is `trace`. */
+export const LOCATION_PATHS = ['locationDetails', '*.locationDetails', '*.*.locationDetails', 'pidfLo', '*.pidfLo'];
+
 export function createRootLogger(level: string, destination?: pino.DestinationStream): RootLogger {
   return pino(
     {
       level,
       base: { service: 'camara-webrtc-gateway' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      redact: { paths: level === 'trace' ? REDACTED_PATHS : REDACTED_PATHS.concat(LOCATION_PATHS), censor: '[redacted]' },
       // Every line written while serving a request carries its x-correlator, whoever logs it.
       mixin: requestMixin,
       formatters: { level: (label) => ({ level: label }) },

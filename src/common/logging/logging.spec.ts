@@ -33,6 +33,21 @@ describe('root logger', () => {
   });
 });
 
+describe('locations in logs', () => {
+  const fields = { mediaSessionId: 'm1', locationDetails: { latitude: 40.7128, longitude: -74.006 } };
+  it('are redacted below trace', () => {
+    const c = capture();
+    createRootLogger('debug', c.stream).debug({ session: fields, ...fields }, 'update');
+    expect(c.lines()).not.toContain('40.7128');
+    expect(c.lines()).toContain('m1');
+  });
+  it('are written at trace', () => {
+    const c = capture();
+    createRootLogger('trace', c.stream).trace(fields, 'update');
+    expect(c.lines()).toContain('40.7128');
+  });
+});
+
 describe('request context', () => {
   it('adds the request correlator to every line written while serving it, and nothing outside', () => {
     const { requestContext } = jest.requireActual<typeof import('./request-context')>('./request-context');

@@ -62,4 +62,39 @@ describe('redaction', () => {
       expect(JSON.parse(out)).toEqual({ iceUfrag: 'x', icePwd: '[redacted]', crypto: [{ config: 'inline:[redacted]|2^20' }] });
     });
   });
+
+  describe('case and spacing (issue 13)', () => {
+    it.each([
+      ['upper-case INLINE', 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 INLINE:Xm3YciqVIWFNSwy19e9MvfZ2YOdAZil7oT/tHjdf|2^20', 'Xm3YciqVIWFNSwy19e9MvfZ2YOdAZil7oT/tHjdf'],
+      ['a space after inline:', 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline: Xm3YciqVIWFNSwy19e9MvfZ2', 'Xm3YciqVIWFNSwy19e9MvfZ2'],
+      ['a space after a=ice-pwd:', 'a=ice-pwd: D4sF5Pv9vx9ggaqxBlHbAFMx', 'D4sF5Pv9vx9ggaqxBlHbAFMx'],
+      ['upper-case A=ICE-PWD', 'A=ICE-PWD:D4sF5Pv9vx9ggaqxBlHbAFMx', 'D4sF5Pv9vx9ggaqxBlHbAFMx'],
+      ['upper-case key-mgmt', 'a=KEY-MGMT: mikey AQAFgM0XflABAAAAAAAAAAAAAAsAyO', 'AQAFgM0XflABAAAAAAAAAAAAAAsAyO'],
+      ['K=CLEAR', 'v=0\r\nK=CLEAR:s3cret\r\n', 's3cret'],
+    ])('redacts %s', (_what, text, secret) => {
+      const out = redactSecrets(text);
+      expect(out).not.toContain(secret);
+      expect(out).toContain('[redacted]');
+    });
+  });
+
+  describe('locations (personal data, readable only at trace)', () => {
+    const pidf =
+      '--b1\r\nContent-Type: application/pidf+xml\r\n\r\n<presence xmlns="urn:ietf:params:xml:ns:pidf"><tuple id="t"><status><gp:geopriv><gp:location-info>' +
+      '<gs:Circle srsName="urn:ogc:def:crs:EPSG::4326"><gml:pos>40.7128 -74.0060</gml:pos><gs:radius uom="urn:ogc:def:uom:EPSG::9001">15</gs:radius></gs:Circle>' +
+      '</gp:location-info></gp:geopriv></status></tuple></presence>\r\n--b1--';
+    it('redacts the PIDF-LO location-info and its coordinates', () => {
+      const out = redactSecrets(pidf);
+      expect(out).not.toContain('40.7128');
+      expect(out).not.toContain('-74.0060');
+      expect(out).toContain('<gp:location-info>[redacted]</gp:location-info>');
+    });
+    it('redacts coordinates in JSON, escaped or not', () => {
+      const out = redactSecrets('{"locationDetails":{"latitude":40.7128,"longitude":-74.006},"x":"{\\"lat\\":51.5}"}');
+      expect(out).not.toMatch(/40\.7128|74\.006|51\.5/);
+    });
+    it('keeps them with keepLocation (trace)', () => {
+      expect(redactSecrets(pidf, { keepLocation: true })).toContain('40.7128 -74.0060');
+    });
+  });
 });

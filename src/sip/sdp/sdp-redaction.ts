@@ -20,17 +20,34 @@ const REDACTED = '[redacted]';
  */
 const RULES: ReadonlyArray<readonly [RegExp, string]> = [
   // RFC 4568 key-params: base64 key||salt up to "|" (lifetime/MKI), ";" (next key) or whitespace.
-  [/\binline:[^\s|;\\"']+/g, `inline:${REDACTED}`],
-  [/(a=ice-pwd:)[^\s\\"']+/g, `$1${REDACTED}`],
+  // Case-insensitive and tolerant of spaces: `INLINE:`, `inline : key` are keys all the same.
+  [/\binline[ \t]*:[ \t]*[^\s|;\\"']+/gi, `inline:${REDACTED}`],
+  [/(a=ice-pwd[ \t]*:[ \t]*)[^\s\\"']+/gi, `$1${REDACTED}`],
   // sdp-transform objects logged as JSON.
-  [/("icePwd"\s*:\s*")[^"]*/g, `$1${REDACTED}`],
-  [/(a=key-mgmt:\s*\S+\s+)[^\s\\"']+/g, `$1${REDACTED}`],
-  [/(^|[\r\n]|\\n)(k=(?:clear|base64|uri):)[^\r\n\\"']+/g, `$1$2${REDACTED}`],
+  [/("icePwd"\s*:\s*")[^"]*/gi, `$1${REDACTED}`],
+  [/(a=key-mgmt[ \t]*:[ \t]*\S+\s+)[^\s\\"']+/gi, `$1${REDACTED}`],
+  [/(^|[\r\n]|\\n)(k[ \t]*=[ \t]*(?:clear|base64|uri)[ \t]*:)[^\r\n\\"']+/gi, `$1$2${REDACTED}`],
 ];
 
-/** Redacts SDP secrets anywhere in `text` (log lines, SIP messages, JSON). */
-export function redactSecrets(text: string): string {
-  return RULES.reduce((acc, [pattern, replacement]) => acc.replace(pattern, replacement), text);
+/**
+ * Where a subscriber is (RFC 4119 PIDF-LO `location-info`: shapes, coordinates, civic address)
+ * and CAMARA `locationDetails` coordinates logged as JSON. Personal data: logged only at `trace`.
+ */
+const LOCATION_RULES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/(<(?:[\w-]+:)?location-info\b[^>]*>)[\s\S]*?(<\/(?:[\w-]+:)?location-info\s*>)/gi, `$1${REDACTED}$2`],
+  [/(<(?:[\w-]+:)?(?:pos|posList|radius|semiMajorAxis|semiMinorAxis|civicAddress)\b[^>]*>)[^<]*/gi, `$1${REDACTED}`],
+  [/((?:\\?")(?:latitude|longitude|lat|lon|radius|accuracy)(?:\\?")\s*:\s*)-?[0-9.eE+-]+/gi, `$1"${REDACTED}"`],
+];
+
+export interface RedactionOptions {
+  /** Keep locations readable (only when the logger is at `trace`). Default: redacted. */
+  keepLocation?: boolean;
+}
+
+/** Redacts SDP secrets and (unless `keepLocation`) locations anywhere in `text` (log lines, SIP messages, JSON). */
+export function redactSecrets(text: string, options: RedactionOptions = {}): string {
+  const rules = options.keepLocation ? RULES : RULES.concat(LOCATION_RULES);
+  return rules.reduce((acc, [pattern, replacement]) => acc.replace(pattern, replacement), text);
 }
 
 /** Redacts an SDP body; lines and line endings are left as they were. */
