@@ -30,6 +30,9 @@ describe('registrations survive the gateway and report the network', () => {
     const bound = (await lab.kamailio.locations(ALICE)).find((b) => b.contact.includes(registrationId))!;
     expect(bound.expires).toBeLessThanOrEqual(30);
     await first.close(); // Redis store: the binding is kept for whoever runs next
+    // kept, not removed and re-added later: it is in the location table while no gateway runs
+    const kept = (await lab.kamailio.locations(ALICE)).find((b) => b.contact.includes(registrationId));
+    expect(kept?.callId).toBe(bound.callId);
 
     const second = await startGateway(lab, idp, { ...env, SIP_LISTEN_PORT: String(first.sipPort) });
     try {
@@ -37,7 +40,8 @@ describe('registrations survive the gateway and report the network', () => {
       const refreshed = await eventually(
         async () => {
           const b = (await lab.kamailio.locations(ALICE)).find((x) => x.contact.includes(registrationId));
-          return b && b.expires > 25 && b.callId === bound.callId ? b : undefined;
+          // a refresh: same Call-ID, higher CSeq (RFC 3261 §10.2.4), not the binding as first made
+          return b && b.callId === bound.callId && (b.cseq ?? 0) > (bound.cseq ?? Infinity) ? b : undefined;
         },
         25_000,
         'refresh by the restarted gateway',
