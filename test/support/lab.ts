@@ -198,6 +198,8 @@ export interface Location {
   /** Kamailio socket the binding arrived on, e.g. udp:127.0.0.1:25060 */
   socket?: string;
   callId?: string;
+  /** CSeq of the last REGISTER that refreshed the binding */
+  cseq?: number;
   userAgent?: string;
 }
 
@@ -277,6 +279,9 @@ export function parseUlDump(text: string): Location[] {
         break;
       case 'Call-ID':
         c.callId = val;
+        break;
+      case 'CSeq':
+        c.cseq = Number(val);
         break;
       case 'User-Agent':
         if (val !== 'n/a') c.userAgent = val;
