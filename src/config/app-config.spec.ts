@@ -58,3 +58,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: '60000' })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
   });
 });
+
+describe('SIP edge settings (issue 11 items 1 and 7, issue 13)', () => {
+  it('accepts IPv6 listen and advertised addresses', () => {
+    const c = loadConfig({ SIP_LISTEN_ADDRESS: '::1', SIP_ADVERTISED_ADDRESS: '2001:db8::10' });
+    expect(c.sip.listenAddress).toBe('::1');
+    expect(c.sip.advertisedAddress).toBe('2001:db8::10');
+  });
+
+  it('reads the trust domain, the untrusted policy and the TCP limits, with defaults', () => {
+    const d = loadConfig({});
+    expect(d.sip).toMatchObject({ trustedPeers: [], untrustedPolicy: 'reject', maxMessageBytes: 65535, tcpMaxConnections: 1024, tcpIdleTimeoutMs: 120000 });
+    const c = loadConfig({ SIP_TRUSTED_PEERS: 'pcscf.example.net, 10.0.0.5:5060,[2001:db8::5]:5060, 2001:db8::6', SIP_UNTRUSTED_POLICY: 'drop', SIP_TCP_MAX_CONNECTIONS: '10' });
+    expect(c.sip.trustedPeers).toEqual(['pcscf.example.net', '10.0.0.5:5060', '[2001:db8::5]:5060', '2001:db8::6']);
+    expect(c.sip.untrustedPolicy).toBe('drop');
+    expect(c.sip.tcpMaxConnections).toBe(10);
+  });
+
+  it('names bad trust entries and policies', () => {
+    expect(() => loadConfig({ SIP_TRUSTED_PEERS: 'a b:1', SIP_UNTRUSTED_POLICY: 'maybe', SIP_LISTEN_ADDRESS: '[::1]' })).toThrow(
+      /SIP_TRUSTED_PEERS[\s\S]*SIP_UNTRUSTED_POLICY|SIP_UNTRUSTED_POLICY[\s\S]*SIP_TRUSTED_PEERS/,
+    );
+    expect(() => loadConfig({ SIP_LISTEN_ADDRESS: '[::1]' })).toThrow(/SIP_LISTEN_ADDRESS/);
+  });
+});

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { EnvSchema } from './env.schema';
@@ -49,6 +50,15 @@ export abstract class AppConfig {
     transactionTimeoutMs: number;
     /** RFC 3262 reliable provisional responses (`SIP_100REL`): offered, insisted on, or never used. */
     rel100: 'supported' | 'required' | 'disabled';
+    /** RFC 3325 trust domain (`SIP_TRUSTED_PEERS`); empty: the address and port the outbound proxy resolves to. */
+    trustedPeers: readonly string[];
+    /** What an untrusted request gets: 403 (`reject`) or nothing (`drop`). */
+    untrustedPolicy: 'reject' | 'drop';
+    /** Largest SIP message accepted, UDP or TCP (bytes). */
+    maxMessageBytes: number;
+    tcpMaxConnections: number;
+    /** A SIP/TCP connection silent this long is closed (0: never). */
+    tcpIdleTimeoutMs: number;
   };
   abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
   abstract readonly sessions: { retentionS: number };
@@ -62,6 +72,19 @@ export class ConfigError extends Error {}
 
 function describe(errors: ValidationError[]): string[] {
   return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
+}
+
+/** SIP_TRUSTED_PEERS entries: `host`, `host:port`, bare IPv6 or `[IPv6]:port`; bad ones reported. */
+function trustedPeers(value: string | undefined, problems: string[]): string[] {
+  const entries = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const entry of entries) {
+    if (isIP(entry) || /^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(entry) || /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/.test(entry)) continue;
+    problems.push(`SIP_TRUSTED_PEERS: ${JSON.stringify(entry)} is not host or host:port`);
+  }
+  return entries;
 }
 
 /** Reads `env` (default `process.env`), reports every bad variable at once, returns a frozen AppConfig. */
@@ -78,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const defTtl = e.REGISTRATION_DEFAULT_TTL_S ?? 3600;
   if (minTtl > maxTtl) problems.push('REGISTRATION_MIN_TTL_S: must not exceed REGISTRATION_MAX_TTL_S');
   if (defTtl < minTtl || defTtl > maxTtl) problems.push('REGISTRATION_DEFAULT_TTL_S: must lie between the minimum and maximum TTL');
+  const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
 
   const listenAddress = e.SIP_LISTEN_ADDRESS ?? '127.0.0.1';
@@ -115,6 +139,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,
       transactionTimeoutMs: e.SIP_TRANSACTION_TIMEOUT_MS ?? 32_000,
       rel100: e.SIP_100REL ?? 'supported',
+      trustedPeers: sipTrustedPeers,
+      untrustedPolicy: e.SIP_UNTRUSTED_POLICY ?? 'reject',
+      maxMessageBytes: e.SIP_MAX_MESSAGE_BYTES ?? 65535,
+      tcpMaxConnections: e.SIP_TCP_MAX_CONNECTIONS ?? 1024,
+      tcpIdleTimeoutMs: e.SIP_TCP_IDLE_TIMEOUT_MS ?? 120_000,
     },
     registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
     sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsIP, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
@@ -61,7 +61,7 @@ export class EnvSchema {
   SIP_DOMAIN?: string;
 
   @IsOptional()
-  @Matches(/^\d{1,3}(\.\d{1,3}){3}$/, { message: 'SIP_LISTEN_ADDRESS must be an IPv4 address' })
+  @IsIP(undefined, { message: 'SIP_LISTEN_ADDRESS must be an IPv4 or IPv6 address' })
   SIP_LISTEN_ADDRESS?: string;
 
   @IsOptional()
@@ -72,8 +72,38 @@ export class EnvSchema {
   SIP_LISTEN_PORT?: number;
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9.-]{1,253}$/, { message: 'SIP_ADVERTISED_ADDRESS must be a host name or IPv4 address' })
+  @Matches(/^(?:[A-Za-z0-9.-]{1,253}|[0-9A-Fa-f:.]{2,45})$/, { message: 'SIP_ADVERTISED_ADDRESS must be a host name, IPv4 or IPv6 address (no brackets)' })
   SIP_ADVERTISED_ADDRESS?: string;
+
+  /** RFC 3325 trust domain: `host` or `host:port` entries (IPv6 bare or `[addr]:port`), comma-separated. */
+  @IsOptional()
+  @Matches(/^[\][0-9A-Za-z.:,\s-]+$/, { message: 'SIP_TRUSTED_PEERS must be a comma-separated list of host or host:port ([IPv6]:port)' })
+  SIP_TRUSTED_PEERS?: string;
+
+  @IsOptional()
+  @IsIn(['reject', 'drop'], { message: 'SIP_UNTRUSTED_POLICY must be reject (403) or drop' })
+  SIP_UNTRUSTED_POLICY?: 'reject' | 'drop';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(4096)
+  @Max(1048576)
+  SIP_MAX_MESSAGE_BYTES?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  SIP_TCP_MAX_CONNECTIONS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600000)
+  SIP_TCP_IDLE_TIMEOUT_MS?: number;
 
   @IsOptional()
   @IsIn(['udp', 'tcp'])

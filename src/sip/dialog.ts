@@ -1,7 +1,7 @@
-import * as sip from 'sip';
 import type { SipAor, SipAorWithUri, SipMessage } from 'sip';
 import type { DialogState, NameAddr } from './sip-gateway';
 import { fromAor, generateTag, toAor } from './sip-syntax';
+import { stringifySipUri } from './syntax/sip-uri';
 
 /** Dialog data as plain JSON (RFC 3261 §12). Pure functions: no I/O. */
 
@@ -11,7 +11,7 @@ export function routeUris(entries: SipAorWithUri[] | undefined): string[] {
   return entries.map((e) => {
     if (typeof e.uri === 'string') return e.uri;
     if (!e.uri) throw new Error('unparsable Record-Route URI');
-    return sip.stringifyUri(e.uri);
+    return stringifySipUri(e.uri);
   });
 }
 

@@ -1,5 +1,5 @@
-import * as sip from 'sip';
 import type { SipAor, SipMessage } from 'sip';
+import { parseSipUri } from './syntax/sip-uri';
 import { assertHeaderValue, generateTag, SipSyntaxError } from './sip-syntax';
 
 /** REGISTER building and 200 OK interpretation (RFC 3261 §10). Pure. */
@@ -55,8 +55,8 @@ export function buildRegister(p: RegisterParams): SipMessage {
 
 /** Contact URIs compared on user, host (case-insensitive), port (default 5060) and transport. */
 export function sameContact(a: string, b: string): boolean {
-  const ua = sip.parseUri(a);
-  const ub = sip.parseUri(b);
+  const ua = parseSipUri(a);
+  const ub = parseSipUri(b);
   if (!ua || !ub) return a === b;
   const port = (u: typeof ua): number => (u.port && Number.isFinite(u.port) ? u.port : 5060);
   const transport = (u: typeof ua): string => (u.params.transport ?? 'udp').toLowerCase();

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import * as sip from 'sip';
 import type { SipMessage } from 'sip';
 import { AppConfig } from '../config/app-config';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
@@ -23,6 +22,8 @@ import {
   SipGateway,
 } from './sip-gateway';
 import { SipStack } from './sip-stack';
+import { bareHost, hostForUri, parseSipUri } from './syntax/sip-uri';
+import { parseTrustedPeers } from './trusted-peers';
 import { SIP_TELEMETRY, SipTelemetry } from './sip-telemetry';
 import { SIP_TIMERS, SipTimers } from './sip-timers';
 import { generateCallId, generateTag, SipSyntaxError } from './sip-syntax';
@@ -38,9 +39,9 @@ export { SIP_TIMERS } from './sip-timers';
 const USER_PART = /^[A-Za-z0-9\-_.!~*'()+%&=$,;?/]+$/;
 
 function parseProxy(uri: string): { host: string; port: number } {
-  const u = sip.parseUri(uri);
+  const u = parseSipUri(uri);
   if (!u) throw new SipSyntaxError(`SIP outbound proxy ${uri} is not a SIP URI`);
-  return { host: u.host, port: u.port && Number.isFinite(u.port) ? u.port : 5060 };
+  return { host: bareHost(u.host), port: u.port && Number.isFinite(u.port) ? u.port : 5060 };
 }
 
 /**
@@ -71,7 +72,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     super();
     this.cfg = config.sip;
     this.proxy = parseProxy(this.cfg.outboundProxy);
-    this.hostPort = `${this.cfg.advertisedAddress}:${this.cfg.listenPort}`;
+    this.hostPort = `${hostForUri(this.cfg.advertisedAddress)}:${this.cfg.listenPort}`;
     this.stack = new SipStack(
       {
         protocol: this.cfg.transport === 'tcp' ? 'TCP' : 'UDP',
@@ -82,6 +83,9 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
         outboundProxy: { address: this.proxy.host, port: this.proxy.port },
         timers: { uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
         ...(telemetry && { telemetry }),
+        trustedPeers: this.cfg.trustedPeers.map(parseTrustedPeers).flat(),
+        untrustedPolicy: this.cfg.untrustedPolicy,
+        limits: { maxMessageBytes: this.cfg.maxMessageBytes, tcpMaxConnections: this.cfg.tcpMaxConnections, tcpIdleTimeoutMs: this.cfg.tcpIdleTimeoutMs },
       },
       logger.child({ component: 'sip' }),
     );
@@ -107,7 +111,8 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
   start(): Promise<void> {
     this.started ??= (async () => {
       if (!isIP(this.proxy.host)) {
-        const { address } = await lookup(this.proxy.host, { family: 4 });
+        // same address family as our socket (a udp6 socket cannot reach an IPv4-only answer)
+        const { address } = await lookup(this.proxy.host, { family: isIP(this.cfg.listenAddress) === 6 ? 6 : 4 });
         this.stack.options.outboundProxy.address = address;
       }
       await this.stack.start({
