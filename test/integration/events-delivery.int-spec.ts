@@ -5,7 +5,7 @@ import pino from 'pino';
 import { freePort } from '../support/ports';
 import { DeliveryWorker, DeliveryWorkerOptions } from '../../src/events/delivery-worker';
 import { WebrtcEventType } from '../../src/events/event-publisher';
-import { EventMetrics } from '../../src/events/event-metrics';
+import { EventMetrics, type EventTelemetry } from '../../src/events/event-metrics';
 import { QueueingEventPublisher } from '../../src/events/queueing-event-publisher';
 import { exponentialBackoff } from '../../src/events/retry-schedule';
 import { SinkPolicy, SinkRejectedError } from '../../src/events/sink-address';
@@ -96,12 +96,12 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
   });
 
   /** One "gateway instance": its own Redis connection, stores, worker. */
-  function instance(prefix: string, allowPrivateSinks = true, over: Partial<DeliveryWorkerOptions> = {}) {
+  function instance(prefix: string, allowPrivateSinks = true, over: Partial<DeliveryWorkerOptions> = {}, telemetry?: EventTelemetry) {
     const redis = new Redis(lab.url);
     clients.push(redis);
     const store = new RedisSubscriptionStore(redis, prefix);
     const queue = new RedisEventQueue(redis, prefix);
-    const metrics = new EventMetrics(queue);
+    const metrics = new EventMetrics(queue, telemetry);
     const lifecycle = new SubscriptionLifecycle(store, queue, logger);
     const transport = new UndiciSinkTransport(new SinkPolicy(allowPrivateSinks), 5000);
     const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, {
@@ -269,12 +269,22 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     await expect(policy.check(sink.url)).rejects.toBeInstanceOf(SinkRejectedError);
     await expect(policy.check(`https://127.0.0.1:${sink.port}/`)).rejects.toThrow(/non-public/);
     await expect(policy.check(`https://localhost:${sink.port}/`)).rejects.toThrow(/non-public/);
-    const gw = instance(`p${++n}:`, false);
-    await gw.store.create(subscription(`https://localhost:${sink.port}/events`));
+    // at delivery: one refused attempt, dropped as rejected (not a budget spent on retries)
+    const seen: { attempts: string[]; drops: string[] } = { attempts: [], drops: [] };
+    const recording: EventTelemetry = { eventDeliveryAttempt: (o) => seen.attempts.push(o), eventDelivered: () => undefined, eventDropped: (r) => seen.drops.push(r) };
+    const gw = instance(`p${++n}:`, false, {}, recording);
+    await gw.store.create(subscription(`http://localhost:${sink.port}/events`));
     gw.worker.start();
     await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing' });
     await until(() => gw.metrics.dropped === 1);
+    expect(seen).toEqual({ attempts: ['refused'], drops: ['rejected'] });
     expect(sink.received).toHaveLength(0);
+    // positive control: the same sink and event with private sinks allowed are delivered
+    const allowed = instance(`p${++n}:`, true);
+    await allowed.store.create(subscription(`http://localhost:${sink.port}/events`));
+    allowed.worker.start();
+    await allowed.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing' });
+    await until(() => sink.received.length === 1);
     await sink.down();
   });
 
