@@ -1,5 +1,6 @@
 import type { IncomingCall } from '../sip/sip-gateway';
 import { ALICE, flush, principal, SDP, setup } from './__testing__/sessions-harness';
+import { UNVERIFIED_CALLER } from './incoming-calls';
 
 const BOB_SDP = SDP.replace('o=- 1 1', 'o=bob 7 7');
 const CALLER_SDP = SDP.replace('o=- 1 1', 'o=carol 3 3');
@@ -116,5 +117,22 @@ describe('a far-end re-INVITE without SDP on a connected call', () => {
     await flush();
     expect(await t.store.get(t.id)).toMatchObject({ status: 'Hold', offer: BOB_SDP, answer: held });
     expect(t.events.statuses().at(-1)).toBe('Hold');
+  });
+});
+
+describe('caller identity on a session-invitation (RFC 3325)', () => {
+  it('uses P-Asserted-Identity (passed on only from trusted peers) as the verified originator', async () => {
+    const t = await setup();
+    t.sip.emit('call.incoming', { ...incoming(t.reg.registrationId, CALLER_SDP), assertedIdentity: { uri: 'tel:+4930123456', displayName: 'Real Bank' } });
+    await flush();
+    await flush();
+    const data = t.events.published.find((p) => p.type.endsWith('session-invitation'))?.data;
+    expect(data).toMatchObject({ originatorAddress: 'tel:+4930123456', originatorName: 'Real Bank' });
+    expect(data).not.toHaveProperty('reason');
+  });
+
+  it('falls back to the From and marks the originator unverified in `reason`', async () => {
+    const { invitation } = await ring(CALLER_SDP);
+    expect(invitation?.data).toMatchObject({ originatorAddress: 'tel:+15550001234', reason: UNVERIFIED_CALLER });
   });
 });

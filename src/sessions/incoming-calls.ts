@@ -16,6 +16,13 @@ import { Action, assertNever } from './session-status';
 import { SessionTransitions } from './session-transitions';
 
 /**
+ * `reason` of a session-invitation whose caller is only the From header (no P-Asserted-Identity
+ * from the trust domain, RFC 3325 §9.1). The webrtc-events MediaSession has no identity-assurance
+ * field, so the existing free-text `reason` says it (see README, SIP conformance).
+ */
+export const UNVERIFIED_CALLER = 'originator not verified: no P-Asserted-Identity from a trusted peer (RFC 3325)';
+
+/**
  * Safety net only: the SIP layer reports the ACK (`call.confirmed`) or its absence after 64·T1
  * (`call.unconfirmed`, RFC 3261 §13.3.1.4), so PUT Connected returns with one of them. This bound
  * only keeps a request from hanging if neither ever came.
@@ -70,6 +77,7 @@ export class IncomingCalls {
       return;
     }
     const now = this.clock.now();
+    // RFC 3325: the SIP layer passes P-Asserted-Identity only from trusted peers; without it the From is unverified
     const caller: NameAddr = inc.assertedIdentity ?? inc.from;
     const session: MediaSession = {
       mediaSessionId: randomUUID(),
@@ -96,7 +104,8 @@ export class IncomingCalls {
     const stored = await this.transitions.create(session);
     this.pending.set(id, inc.key);
     this.transitions.kpis.started(id, 'incoming');
-    await this.events.publish(audience, WebrtcEventType.sessionInvitation, toEventData(stored));
+    const invitation = toEventData(stored);
+    await this.events.publish(audience, WebrtcEventType.sessionInvitation, inc.assertedIdentity ? invitation : { ...invitation, reason: UNVERIFIED_CALLER });
     this.transitions.armRingTimer(id, () => this.onRingTimeout(id));
     log.info({ mediaSessionId: id, from: session.originatorAddress }, 'incoming call offered to the app');
   }
