@@ -6,6 +6,9 @@ import { AppModule } from './app.module';
 import { createRootLogger } from './common/logging/logging.module';
 import { emptyIdError, fastifyOptions } from './common/http/http-server';
 import { installJsonBodyParser } from './common/http/json-body';
+import { installRateLimits } from './common/http/rate-limits';
+import { LIMIT_TELEMETRY, LimitTelemetry } from './common/limits/limit-telemetry';
+import { RedisClient } from './store/redis/redis-client';
 import { correlatorOf, isCorrelatorInvalid } from './common/http/correlator';
 import { sendError } from './common/http/camara-exception.filter';
 import { camaraValidationPipe } from './common/http/validation.pipe';
@@ -43,6 +46,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return undefined;
   });
   installJsonBodyParser(fastify, config.http.maxJsonDepth);
+  const redis = app.get<RedisClient | null>(RedisClient, { strict: false });
+  await installRateLimits(fastify, config, redis, app.get<LimitTelemetry>(LIMIT_TELEMETRY, { strict: false }), config.store.kind === 'redis' ? config.store.keyPrefix : '');
   // Errors raised before the handler (body parsing, limits) and unknown routes reach the global
   // CamaraExceptionFilter through Nest's own Fastify error and not-found handlers.
   return app;

@@ -17,9 +17,10 @@ import { QueueingEventPublisher } from './queueing-event-publisher';
 import { exponentialBackoff } from './retry-schedule';
 import { SinkPolicy } from './sink-address';
 import { SinkTransport, UndiciSinkTransport } from './sink-client';
-import { SubscriptionLifecycle } from './subscription-lifecycle';
+import { DEFAULT_TOKEN_NOTICE_MS, SubscriptionLifecycle } from './subscription-lifecycle';
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
+import { LIMIT_TELEMETRY, LimitTelemetry } from '../common/limits/limit-telemetry';
 
 /** Starts the delivery worker once the app is up; stops it (waiting for in-flight POSTs) at shutdown. */
 @Injectable()
@@ -87,9 +88,16 @@ const providers: Provider[] = [
   },
   {
     provide: SubscriptionsService,
-    inject: [SubscriptionStore, RegistrationStore, SubscriptionLifecycle, SinkPolicy, Clock],
-    useFactory: (store: SubscriptionStore, registrations: RegistrationStore, lifecycle: SubscriptionLifecycle, sinks: SinkPolicy, clock: Clock) =>
-      new SubscriptionsService(store, registrations, lifecycle, sinks, clock),
+    inject: [SubscriptionStore, RegistrationStore, SubscriptionLifecycle, SinkPolicy, Clock, AppConfig, { token: LIMIT_TELEMETRY, optional: true }],
+    useFactory: (
+      store: SubscriptionStore,
+      registrations: RegistrationStore,
+      lifecycle: SubscriptionLifecycle,
+      sinks: SinkPolicy,
+      clock: Clock,
+      config: AppConfig,
+      telemetry: LimitTelemetry | undefined,
+    ) => new SubscriptionsService(store, registrations, lifecycle, sinks, clock, DEFAULT_TOKEN_NOTICE_MS, { perDevice: config.limits.subscriptionsPerDevice, telemetry }),
   },
   DeliveryWorkerLifecycle,
 ];

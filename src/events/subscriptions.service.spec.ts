@@ -29,15 +29,16 @@ async function dto<T extends object>(cls: new () => T, body: unknown): Promise<T
   return inst;
 }
 
-function setup() {
+function setup(perDevice = 0) {
   const clock = new ManualClock(Date.UTC(2030, 0, 1));
   const store = new MemorySubscriptionStore(clock);
   const queue = new MemoryEventQueue(clock, store);
   const registrations = new MemoryRegistrationStore(clock);
   const lifecycle = new SubscriptionLifecycle(store, queue, pino({ level: 'silent' }), clock);
   const policy = new SinkPolicy(false, async () => [{ address: '93.184.216.34', family: 4 }]);
-  const service = new SubscriptionsService(store, registrations, lifecycle, policy, clock);
-  return { clock, store, queue, registrations, service };
+  const refused: string[] = [];
+  const service = new SubscriptionsService(store, registrations, lifecycle, policy, clock, undefined, { perDevice, telemetry: { limitRefused: (l) => refused.push(l) } });
+  return { clock, store, queue, registrations, service, refused };
 }
 
 async function register(t: ReturnType<typeof setup>, phoneNumber = PHONE, deviceId = DEVICE): Promise<void> {
@@ -76,6 +77,20 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe(SubscriptionsService.name, () => {
+  describe('quota: subscriptions per device', () => {
+    it('refuses the one beyond QUOTA_SUBSCRIPTIONS_PER_DEVICE with 429 TOO_MANY_REQUESTS and Retry-After, and counts it', async () => {
+      const t = setup(2);
+      await register(t);
+      const body = await dto(SubscriptionRequest, request());
+      await t.service.create(principal(), body);
+      const second = await t.service.create(principal(), body);
+      await expect(t.service.create(principal(), body)).rejects.toMatchObject({ status: 429, code: 'TOO_MANY_REQUESTS', retryAfterS: expect.any(Number) });
+      expect(t.refused).toEqual(['subscriptions-per-device']);
+      await t.service.delete(principal(), second.id);
+      await expect(t.service.create(principal(), body)).resolves.toMatchObject({ status: 'ACTIVE' });
+    });
+  });
+
   describe('create', () => {
     it('creates an ACTIVE subscription (201 body) with several types, without echoing the credential', async () => {
       const t = setup();

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../common/auth/principal';
 import { requirePhoneNumber, requireScopes } from '../common/auth/scopes.decorator';
-import { ApiError, invalidArgument, notFound } from '../common/errors/api-error';
+import { ApiError, invalidArgument, notFound, TooManyRequestsError } from '../common/errors/api-error';
+import type { LimitTelemetry } from '../common/limits/limit-telemetry';
 import { Clock } from '../common/clock';
 import { RegistrationStore } from '../store/registration-store';
 import { AccessTokenSinkCredential, StoredSubscription, SubscriptionStore } from '../store/subscription-store';
@@ -24,6 +25,8 @@ export class SubscriptionsService {
     private readonly sinks: SinkPolicy,
     private readonly clock: Clock = Clock.system,
     private readonly tokenNoticeMs = DEFAULT_TOKEN_NOTICE_MS,
+    /** Most ACTIVE subscriptions per device (0: no cap): each one is a webhook per event. */
+    private readonly quota: { perDevice: number; telemetry?: LimitTelemetry | undefined } = { perDevice: 0 },
   ) {}
 
   async create(principal: Principal, body: SubscriptionRequest): Promise<Subscription> {
@@ -39,6 +42,7 @@ export class SubscriptionsService {
     if (!reg || reg.expiresAt <= this.clock.now()) {
       throw new ApiError(422, 'SERVICE_NOT_APPLICABLE', 'config.subscriptionDetail.deviceId has no active registration for this phone number.');
     }
+    await this.checkQuota(phoneNumber, deviceId);
     const sub: StoredSubscription = {
       id: randomUUID(),
       owner: phoneNumber,
@@ -121,6 +125,16 @@ export class SubscriptionsService {
       throw new ApiError(400, 'INVALID_CREDENTIAL', 'sinkCredential.accessTokenExpiresUtc is in the past or too close to be used.');
     }
     return { credentialType: 'ACCESSTOKEN', accessToken: c.accessToken, accessTokenExpiresUtc: c.accessTokenExpiresUtc, accessTokenType: 'bearer' };
+  }
+
+  private async checkQuota(phoneNumber: string, deviceId: string): Promise<void> {
+    if (this.quota.perDevice === 0) return;
+    const active = (await this.store.findByDevice(phoneNumber, deviceId)).filter((sub) => sub.state === 'ACTIVE' && (sub.endsAt === undefined || sub.endsAt > this.clock.now()));
+    if (active.length >= this.quota.perDevice) {
+      this.quota.telemetry?.limitRefused('subscriptions-per-device');
+      // NOTE: a count, not a rate: Retry-After is a hint; deleting a subscription frees a slot at once.
+      throw new TooManyRequestsError(`This device already has ${active.length} subscriptions (at most ${this.quota.perDevice}); delete one first.`, 60);
+    }
   }
 
   private async checkSink(sink: string): Promise<void> {

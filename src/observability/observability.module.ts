@@ -6,6 +6,7 @@ import { EVENT_TELEMETRY } from '../events/event-metrics';
 import { CALL_TELEMETRY } from '../sessions/call-telemetry';
 import { REGISTRATION_TELEMETRY } from '../registrations/registration-telemetry';
 import { STORE_TELEMETRY } from '../store/store-telemetry';
+import { LIMIT_TELEMETRY } from '../common/limits/limit-telemetry';
 import { EventsModule } from '../events/events.module';
 import { DashboardAccessGuard } from './dashboard/dashboard-access.guard';
 import { DashboardController } from './dashboard/dashboard.controller';
@@ -18,13 +19,13 @@ import { StoreGauges } from './metrics/store-gauges';
 import { OpenApiController } from './openapi/openapi.controller';
 
 /** The telemetry interfaces other modules declare (and inject optionally); GatewayMetrics implements each. */
-const TELEMETRY_TOKENS = [SIP_TELEMETRY, EVENT_TELEMETRY, CALL_TELEMETRY, REGISTRATION_TELEMETRY, STORE_TELEMETRY];
+const TELEMETRY_TOKENS = [SIP_TELEMETRY, EVENT_TELEMETRY, CALL_TELEMETRY, REGISTRATION_TELEMETRY, STORE_TELEMETRY, LIMIT_TELEMETRY];
 
 /**
  * Call-setup observability: Prometheus metrics (`/metrics`), health (`/health/live`,
  * `/health/ready`), the live dashboard (`/dashboard`) and the API description (`/openapi.json`,
  * `/docs`). Global: other modules inject the telemetry interface they declare (SIP_TELEMETRY,
- * EVENT_TELEMETRY, CALL_TELEMETRY, REGISTRATION_TELEMETRY, STORE_TELEMETRY), never GatewayMetrics.
+ * EVENT_TELEMETRY, CALL_TELEMETRY, REGISTRATION_TELEMETRY, STORE_TELEMETRY, LIMIT_TELEMETRY), never GatewayMetrics.
  *
  * Needs, from global modules: AppConfig, ROOT_LOGGER, Clock, RegistrationStore, SessionStore; SipGateway via SipModule.
  */

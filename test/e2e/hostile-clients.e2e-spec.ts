@@ -31,7 +31,7 @@ describe('CAMARA contract under careless and hostile clients', () => {
   let token: string;
 
   beforeAll(async () => {
-    lab = await startLab({ redis: false });
+    lab = await startLab();
     idp = await createTestIdp();
     gw = await startGateway(lab, idp);
     token = await idp.token({ phone_number: ALICE, scope: ALL_SCOPES });
@@ -151,6 +151,39 @@ describe('CAMARA contract under careless and hostile clients', () => {
       });
       expect(raw).toMatch(/^HTTP\/1\.1 431 /);
       expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ ...ERROR_INFO, status: 431 });
+    });
+  });
+
+  describe('rate limits hold across instances sharing Redis (429 TOO_MANY_REQUESTS with Retry-After)', () => {
+    let a: GatewayUnderTest;
+    let b: GatewayUnderTest;
+    beforeAll(async () => {
+      const env = { RATE_LIMIT_PER_TOKEN: '4', RATE_LIMIT_PER_ADDRESS: '1000', RATE_LIMIT_WINDOW_S: '60', REDIS_KEY_PREFIX: `rl${Date.now().toString(36)}:` };
+      a = await startGateway(lab, idp, env);
+      b = await startGateway(lab, idp, env);
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+    });
+
+    it('counts one token on both instances and refuses the fifth request, counted in /metrics', async () => {
+      const t = await idp.token({ phone_number: ALICE, scope: ALL_SCOPES });
+      const list = (g: GatewayUnderTest) => g.request('GET', `${REG}?deviceId=${randomUUID()}`, { token: t });
+      expect((await list(a)).status).toBe(200);
+      expect((await list(b)).status).toBe(200);
+      expect((await list(a)).status).toBe(200);
+      expect((await list(b)).status).toBe(200);
+      const refused = await list(a);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS', message: expect.any(String) });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.headers['x-correlator']).toBeDefined();
+      // Another token is not affected; health and metrics are never limited.
+      const other = await idp.token({ phone_number: ALICE, scope: ALL_SCOPES, sub: 'other' });
+      expect((await a.request('GET', `${REG}?deviceId=${randomUUID()}`, { token: other })).status).toBe(200);
+      const metrics = await a.request('GET', '/metrics');
+      expect(metrics.text).toMatch(/gateway_limit_refusals_total\{limit="requests-per-token"\} 1/);
     });
   });
 });

@@ -63,3 +63,13 @@ export const incompatibleState = (message: string): ApiError => new ApiError(409
 export const unavailable = (message: string): ApiError => new ApiError(503, 'UNAVAILABLE', message);
 export const badGateway = (message: string): ApiError => new ApiError(502, 'BAD_GATEWAY', message);
 export const internal = (): ApiError => new ApiError(500, 'INTERNAL', 'Unknown server error. Typically a server bug.');
+
+/** 429 TOO_MANY_REQUESTS with the `Retry-After` (seconds) the global filter sends with it. */
+export class TooManyRequestsError extends ApiError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(429, 'TOO_MANY_REQUESTS', message);
+  }
+}

@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { LimitName, LimitTelemetry } from '../../common/limits/limit-telemetry';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
 import type { SessionStatus } from '../../domain/media-session-status';
@@ -42,7 +43,7 @@ const RECENT_SAMPLES = 20_000;
  * id, a URI or a phone number, so no label can grow without bound.
  */
 @Injectable()
-export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemetry, RegistrationTelemetry, StoreTelemetry, OnModuleDestroy {
+export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemetry, RegistrationTelemetry, StoreTelemetry, LimitTelemetry, OnModuleDestroy {
   readonly registry = new Registry();
 
   private readonly callAttempts: Counter<'direction'>;
@@ -62,6 +63,7 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
   private readonly eventsDropped: Counter<'reason'>;
   private readonly storeDuration: Histogram<'store' | 'operation'>;
   private readonly storeErrors: Counter<'store' | 'operation'>;
+  private readonly limitRefusals: Counter<'limit'>;
 
   private readonly perSecond = new PerSecondSeries(WINDOW_S);
   private readonly recentSetup = new RecentSamples(RECENT_SAMPLES);
@@ -137,6 +139,7 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
       registers,
     });
 
+    this.limitRefusals = new Counter({ name: 'gateway_limit_refusals_total', help: 'Requests refused with 429 TOO_MANY_REQUESTS, by rate limit or quota.', labelNames: ['limit'], registers });
     this.eventDeliveries = new Counter({ name: 'gateway_event_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers });
     this.eventLatency = new Histogram({ name: 'gateway_event_delivery_latency_seconds', help: 'Event creation to the sink answering 2xx.', buckets: EVENT_LATENCY_BUCKETS_S, registers });
     this.eventsDropped = new Counter({ name: 'gateway_events_dropped_total', help: 'Events given up on, by reason.', labelNames: ['reason'], registers });
@@ -276,6 +279,10 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
 
   registrationRefreshFailed(reason: RegistrationRefreshFailure): void {
     this.registrationRefreshFailures.inc({ reason });
+  }
+
+  limitRefused(limit: LimitName): void {
+    this.limitRefusals.inc({ limit });
   }
 
   // ----------------------------------------------------------------------------- events
