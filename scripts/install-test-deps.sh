@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the system packages the integration/e2e tests need (Debian 12, run as root):
 #   redis-server kamailio kamailio-websocket-modules sip-tester chromium prometheus (promtool: rules tests)
+#   rtpengine-daemon (media relay, userspace mode; Kamailio's rtpengine module ships in kamailio)
+#   baresip-core (the lab's SIP phone with real audio)
 # Idempotent and fast: a no-op (< 1 s) when everything is already installed.
 # The tests start their own instances on free ports (test/support/lab.ts), so any system
 # service the packages start (kamailio on 5060, redis on 6379) is stopped and disabled.
 set -euo pipefail
 
-PACKAGES=(redis-server kamailio kamailio-websocket-modules sip-tester chromium prometheus)
+PACKAGES=(redis-server kamailio kamailio-websocket-modules sip-tester chromium prometheus rtpengine-daemon baresip-core)
 # a binary each package provides, to double-check the install really worked
 declare -A BINARY=(
   [redis-server]=redis-server
@@ -15,6 +17,8 @@ declare -A BINARY=(
   [sip-tester]=sipp
   [chromium]=chromium
   [prometheus]=promtool
+  [rtpengine-daemon]=rtpengine
+  [baresip-core]=baresip
 )
 
 installed() {
@@ -59,8 +63,9 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 # If systemd started them anyway (policy-rc.d is honoured by invoke-rc.d, not by every
-# deb-systemd-invoke path), stop and disable them: the tests need 5060/6379 free of surprises.
-for svc in kamailio redis-server prometheus; do
+# deb-systemd-invoke path), stop and disable them: the tests need 5060/6379 free of surprises
+# (and rtpengine-daemon's service would grab media ports and want the kernel module).
+for svc in kamailio redis-server prometheus rtpengine-daemon; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   elif command -v service >/dev/null 2>&1; then

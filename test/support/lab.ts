@@ -183,6 +183,8 @@ export interface KamailioOptions {
   debug?: number;
   /** ringing timeout of Kamailio's INVITE transactions, ms (default 60000) */
   frInvTimerMs?: number;
+  /** more -A defines for kamailio.cfg, e.g. { LAB_RTPENGINE_SOCK: '"udp:127.0.0.1:22222"' } (strings quoted for Kamailio) */
+  defines?: Record<string, string | number>;
   startTimeoutMs?: number;
 }
 
@@ -336,6 +338,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       LAB_CHILDREN: opts.children ?? 2,
       LAB_DEBUG: opts.debug ?? 1,
       LAB_FR_INV_TIMER: opts.frInvTimerMs ?? 60000,
+      ...opts.defines,
     };
     const a = ['-f', KAMAILIO_CFG, '-DD', '-E', '-Y', runDir, '-m', String(opts.shmMb ?? 256), '-M', String(opts.pkgMb ?? 16)];
     for (const [k, v] of Object.entries(defs)) a.push('-A', `${k}=${v}`);
