@@ -566,6 +566,10 @@ export interface SippUacOptions {
   vars?: Record<string, string | number>;
   /** local UDP port (default: free) */
   localPort?: number;
+  /** local address (-i/-mi), default 127.0.0.1; '::1' runs the scenario over IPv6 */
+  localHost?: string;
+  /** SIPp transport: u1 (UDP, default) or t1 (one TCP connection) */
+  transport?: 'u1' | 't1';
   extraArgs?: string[];
 }
 
@@ -599,18 +603,20 @@ export async function runSippUac(opts: SippUacOptions): Promise<SippUacResult> {
       .map((s) => s.trim())
       .filter(Boolean),
   );
+  const remoteHost = opts.proxyHost ?? LAB_HOST;
+  const localHost = opts.localHost ?? LAB_HOST;
   const args = [
-    `${opts.proxyHost ?? LAB_HOST}:${opts.proxyPort}`,
+    `${remoteHost.includes(':') ? `[${remoteHost}]` : remoteHost}:${opts.proxyPort}`,
     '-sf',
     sf,
     '-i',
-    LAB_HOST,
+    localHost,
     '-p',
-    String(opts.localPort ?? (await freePort('udp'))),
+    String(opts.localPort ?? (await freePort(opts.transport === 't1' ? 'tcp' : 'udp'))),
     '-t',
-    'u1',
+    opts.transport ?? 'u1',
     '-mi',
-    LAB_HOST,
+    localHost,
     '-m',
     String(opts.calls ?? 1),
     '-r',

@@ -1,5 +1,6 @@
 /** Minimal raw-UDP SIP probe (OPTIONS) used to check that a SIP server answers. */
 import { createSocket } from 'node:dgram';
+import { connect, isIPv6 } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -46,5 +47,42 @@ export function sipOptionsPing(host: string, port: number, timeoutMs = 500): Pro
         if (err) finish(null);
       });
     });
+  });
+}
+
+/**
+ * Sends one raw SIP message (`\n` line ends become CRLF) over UDP or TCP from `host` and resolves
+ * with the first response's status line, or null after timeoutMs. For malformed messages SIPp
+ * cannot send or match (e.g. a CSeq beyond its own integer range). IPv6 hosts work.
+ */
+export function sipRawExchange(host: string, port: number, transport: 'udp' | 'tcp', text: (local: { host: string; port: number }) => string, timeoutMs = 2000): Promise<string | null> {
+  const wire = (local: { host: string; port: number }): Buffer => Buffer.from(text(local).replace(/\r?\n/g, '\r\n'));
+  return new Promise((resolve) => {
+    let done = false;
+    let close: () => void = () => undefined;
+    const finish = (v: string | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      close();
+      resolve(v);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    const onData = (buf: Buffer): void => {
+      const first = buf.toString('utf8').split('\r\n', 1)[0] ?? '';
+      if (first.startsWith('SIP/2.0 ')) finish(first);
+    };
+    if (transport === 'udp') {
+      const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+      close = () => sock.close();
+      sock.on('error', () => finish(null));
+      sock.on('message', onData);
+      sock.bind(0, host, () => sock.send(wire({ host, port: sock.address().port }), port, host, (err) => err && finish(null)));
+    } else {
+      const sock = connect({ host, port, localAddress: host }, () => sock.write(wire({ host, port: sock.localPort ?? 0 })));
+      close = () => sock.destroy();
+      sock.on('error', () => finish(null));
+      sock.on('data', onData);
+    }
   });
 }
