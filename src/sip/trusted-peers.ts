@@ -42,8 +42,11 @@ export function canonicalAddress(address: string): string {
   if (mapped?.[1]) return mapped[1];
   if (isIP(a) !== 6) return a;
   const c = new URL(`http://[${a}]/`).hostname.slice(1, -1);
-  const m2 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(c);
-  return m2?.[1] ?? c;
+  const m2 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(c);
+  if (!m2?.[1] || !m2[2]) return c;
+  const hi = parseInt(m2[1], 16);
+  const lo = parseInt(m2[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 export class TrustedPeers {
