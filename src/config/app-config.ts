@@ -50,6 +50,10 @@ export abstract class AppConfig {
     transactionTimeoutMs: number;
     /** RFC 3262 reliable provisional responses (`SIP_100REL`): offered, insisted on, or never used. */
     rel100: 'supported' | 'required' | 'disabled';
+    /** RFC 4028 session interval our INVITEs ask for (`SIP_SESSION_EXPIRES_S`; 0: none asked, only the far end's honoured). */
+    sessionExpiresS: number;
+    /** RFC 4028 Min-SE: the smallest interval we accept (`SIP_MIN_SE_S`, ≥ 90). */
+    minSeS: number;
     /** RFC 3325 trust domain (`SIP_TRUSTED_PEERS`); empty: the address and port the outbound proxy resolves to. */
     trustedPeers: readonly string[];
     /** What an untrusted request gets: 403 (`reject`) or nothing (`drop`). */
@@ -102,6 +106,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (minTtl > maxTtl) problems.push('REGISTRATION_MIN_TTL_S: must not exceed REGISTRATION_MAX_TTL_S');
   if (defTtl < minTtl || defTtl > maxTtl) problems.push('REGISTRATION_DEFAULT_TTL_S: must lie between the minimum and maximum TTL');
   const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
+  const minSe = e.SIP_MIN_SE_S ?? 90;
+  const sessionExpires = e.SIP_SESSION_EXPIRES_S ?? 1800;
+  if (sessionExpires !== 0 && sessionExpires < minSe) problems.push('SIP_SESSION_EXPIRES_S: must be 0 or at least SIP_MIN_SE_S (RFC 4028 §4)');
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
 
   const listenAddress = e.SIP_LISTEN_ADDRESS ?? '127.0.0.1';
@@ -139,6 +146,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,
       transactionTimeoutMs: e.SIP_TRANSACTION_TIMEOUT_MS ?? 32_000,
       rel100: e.SIP_100REL ?? 'supported',
+      sessionExpiresS: sessionExpires,
+      minSeS: minSe,
       trustedPeers: sipTrustedPeers,
       untrustedPolicy: e.SIP_UNTRUSTED_POLICY ?? 'reject',
       maxMessageBytes: e.SIP_MAX_MESSAGE_BYTES ?? 65535,

@@ -159,6 +159,22 @@ export class EnvSchema {
   @IsIn(['supported', 'required', 'disabled'], { message: 'SIP_100REL must be supported, required or disabled' })
   SIP_100REL?: 'supported' | 'required' | 'disabled';
 
+  /** RFC 4028 session interval asked for in our INVITEs; 0 disables asking (a far end's timer is still honoured). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  SIP_SESSION_EXPIRES_S?: number;
+
+  /** RFC 4028 §4: Min-SE, never below 90 s. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(90)
+  @Max(86400)
+  SIP_MIN_SE_S?: number;
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()

@@ -256,6 +256,28 @@ describe('session status state machine', () => {
     });
   });
 
+  describe('the session timer expires (RFC 4028 §10)', () => {
+    it.each<[SessionView, string]>([
+      [view('Connected'), 'an outgoing Connected call'],
+      [view('Hold'), 'an outgoing call on Hold'],
+      [view('Resume'), 'a resumed outgoing call'],
+      [incoming('Connected', { holdsInvite: false, answered: true }), 'an incoming Connected call'],
+      [incoming('Hold', { holdsInvite: false, answered: true }), 'an incoming call on Hold'],
+    ])('ends %j (%s) Terminated with the reason, reported, and BYE', (v) => {
+      expect(onEvent(v, { kind: 'session-expired', why: 'no refresh from the far end' })).toEqual({
+        kind: 'go',
+        next: 'Terminated',
+        reason: 'session timer expired: no refresh from the far end',
+        report: true,
+        actions: [{ kind: 'hang-up' }],
+      });
+    });
+
+    it.each<SessionView>([view('Ringing'), incoming('Ringing'), view('Terminated'), view('Failed'), incoming('Declined')])('changes nothing for %j (no established dialog)', (v) => {
+      expect(onEvent(v, { kind: 'session-expired', why: 'x' }).kind).toBe('ignore');
+    });
+  });
+
   it('never lets a final status change again, whatever the event', () => {
     const events: SessionEvent[] = [
       { kind: 'provisional', code: 180, reason: 'Ringing', hasSdp: false },
@@ -268,6 +290,7 @@ describe('session status state machine', () => {
       { kind: 'remote-bye' },
       { kind: 'remote-offer', method: 'INVITE', offer: 'holds' },
       { kind: 'ring-timeout' },
+      { kind: 'session-expired', why: 'no refresh' },
       { kind: 'app-delete' },
     ];
     for (const status of SESSION_STATUSES.filter((s) => ['Terminated', 'Busy', 'Declined', 'Failed', 'NoAnswer', 'NotReachable', 'SessionCancelled'].includes(s))) {

@@ -24,6 +24,9 @@ export type { SessionStatus };
  *   Offerless INVITE: the app's Connected carries an `offer` (sent in the 200); the ACK's SDP is the
  *   answer; an ACK without one → Failed (BYE).
  *
+ * Either direction, RFC 4028 session timer: Connected | Hold | Resume ──no refresh by the expiry,
+ * or the refresh answered 408/481 / timed out (BYE)──▶ Terminated
+ *
  * Misfits (STYLE.md): a network signal that does not fit (a late 180 after the 200, a
  * retransmission) is ignored; an app request that does not fit is refused (409 / 400 / 502);
  * an event our own code should never produce here throws.
@@ -76,7 +79,9 @@ export type SessionEvent =
   | { kind: 'app-delete' }
   | { kind: 'app-status'; status: SessionStatus; hasOffer: boolean; hasAnswer: boolean; hasLocation: boolean }
   // --- timers
-  | { kind: 'ring-timeout' };
+  | { kind: 'ring-timeout' }
+  /** RFC 4028 §10: no session refresh arrived or succeeded in time (`why` names which). */
+  | { kind: 'session-expired'; why: string };
 
 /** What to do on the network once the decision is stored. */
 export type Action =
@@ -207,6 +212,10 @@ export function onEvent(s: SessionView, e: SessionEvent): Decision {
       if (s.cancelledBy) return ignore('already cancelled');
       // The app learns NoAnswer at once; the CANCEL's 487 then changes nothing.
       return change(s, 'NoAnswer', { reason: 'no answer within the ring timeout', cancelledBy: 'ring-timeout', actions: [{ kind: 'hang-up' }] });
+    case 'session-expired':
+      // RFC 4028 §10: the session is over for the network; BYE makes it so for the far end too
+      if (PHASE[s.status] !== 'established') return ignore(`session timer expiry while ${s.status}`);
+      return change(s, 'Terminated', { reason: `session timer expired: ${e.why}`, actions: [{ kind: 'hang-up' }] });
     default:
       return assertNever(e);
   }

@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { badGateway, incompatibleState, notFound, unavailable } from '../common/errors/api-error';
 import { adaptAnswerToOffer, getDirection } from '../sip/sdp';
-import { DialogReply, MediaChange, RemoteDialogRequest, SipCredentials, SipGateway } from '../sip/sip-gateway';
+import { DialogReply, MediaChange, RemoteDialogRequest, SipCredentials, SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { MediaSession } from '../store/session-store';
 import { parseAppSdp } from './app-sdp';
@@ -107,6 +107,45 @@ export class SessionUpdates implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * RFC 4028 §10: we refresh the session (the SIP port picks UPDATE or re-INVITE with our current
+   * SDP). A refresh the far end answers 408/481, or that times out, ends the session like an
+   * expiry (BYE); any other refusal leaves it to the expiry timer.
+   */
+  async onRefreshDue(callId: string, localTag: string): Promise<void> {
+    const found = await this.transitions.findByDialog(callId, localTag);
+    if (!found?.dialog || PHASE[found.status] !== 'established') return;
+    const id = found.mediaSessionId;
+    await this.transitions.serial(id, async () => {
+      const s = await this.transitions.load(id);
+      if (!s?.dialog || PHASE[s.status] !== 'established') return;
+      let why: string | undefined;
+      try {
+        const res = await this.sip.refreshSession(s.dialog, localSdpOf(s), this.credentialsOf(s));
+        await this.transitions.patch(id, (x) => ({ ...x, dialog: res.dialog }), false);
+        if (res.outcome === 'gone') why = `the refresh was answered ${res.code} ${res.reason}`;
+        else if (res.outcome === 'refused') this.transitions.warn(id, `session refresh refused (${res.code} ${res.reason}); the expiry timer still runs`, undefined);
+      } catch (err) {
+        if (!(err instanceof SipFailure)) throw err;
+        why = `the refresh failed (${err.kind})`;
+      }
+      if (why !== undefined) await this.expire(id, why);
+    });
+  }
+
+  /** RFC 4028 §10: no refresh in time: the state machine ends the session and we send BYE. */
+  async onSessionExpired(callId: string, localTag: string): Promise<void> {
+    const found = await this.transitions.findByDialog(callId, localTag);
+    if (!found) return;
+    const id = found.mediaSessionId;
+    await this.transitions.serial(id, () => this.expire(id, 'no session refresh before the expiry'));
+  }
+
+  private async expire(id: string, why: string): Promise<void> {
+    const { decision, session } = await this.transitions.handle(id, { kind: 'session-expired', why });
+    if (decision?.kind === 'go' && session) await this.perform(decision.actions, session);
+  }
+
   /** The ACK's answer to the offer we made in the 2xx to an offerless re-INVITE (RFC 3261 §14.2). */
   async onAckAnswer(callId: string, localTag: string, sdp: string): Promise<void> {
     const found = await this.transitions.findByDialog(callId, localTag);
@@ -172,7 +211,8 @@ export class SessionUpdates implements OnApplicationShutdown {
     );
     const actions = decision?.kind === 'go' ? decision.actions : [];
     if (actions.some((a) => a.kind === 'offer-pending')) reply.pending();
-    else if (actions.some((a) => a.kind === 'accept-offer')) reply.accept({ sdp: answer ?? local ?? '', dialog });
+    // RFC 3311 §5.2: an UPDATE without a body (a session refresh, RFC 4028) is answered without one
+    else if (actions.some((a) => a.kind === 'accept-offer')) reply.accept(req.method === 'UPDATE' && !req.sdp ? undefined : { sdp: answer ?? local ?? '', dialog });
     else reply.unknownDialog();
   }
 

@@ -39,6 +39,8 @@ export class SessionsService implements OnModuleInit {
     this.sip.on('call.unconfirmed', (a) => void this.incoming.onAck(a.callId, a.localTag, false).catch(failed('missing-ACK handling failed')));
     this.sip.on('dialog.request', (req, reply) => void this.updates.onDialogRequest(req, reply).catch(failed('in-dialog request failed')));
     this.sip.on('dialog.answer', (a) => void this.updates.onAckAnswer(a.callId, a.localTag, a.sdp).catch(failed('answer in an ACK failed')));
+    this.sip.on('dialog.refresh-due', (d) => void this.updates.onRefreshDue(d.callId, d.localTag).catch(failed('session refresh failed')));
+    this.sip.on('dialog.expired', (d) => void this.updates.onSessionExpired(d.callId, d.localTag).catch(failed('session timer expiry failed')));
   }
 
   create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {

@@ -218,6 +218,16 @@ export interface SipEventMap {
   'dialog.answer': [{ callId: string; localTag: string; sdp: string }];
   /** In-dialog request from the network; the listener must call exactly one method of the reply. */
   'dialog.request': [RemoteDialogRequest, DialogReply];
+  /**
+   * RFC 4028 §10: we are the refresher of this dialog's session timer and half the interval has
+   * passed: the listener calls `refreshSession` with the stored dialog and our current SDP.
+   */
+  'dialog.refresh-due': [{ callId: string; localTag: string }];
+  /**
+   * RFC 4028 §10: no refresh arrived or succeeded before the session expiry (less the smaller of
+   * 32 s and a third of the interval): the session must end with BYE (`hangUp`).
+   */
+  'dialog.expired': [{ callId: string; localTag: string }];
 }
 
 /**
@@ -254,6 +264,12 @@ export abstract class SipGateway extends EventEmitter<SipEventMap> {
    * retried after the RFC 3261 §14.1 back-off. Throws SipFailure on timeout or transport error.
    */
   abstract modify(dialog: DialogState, change: MediaChange, credentials?: SipCredentials): Promise<ModifyResult>;
+  /**
+   * A session refresh (RFC 4028 §7.4, §10): UPDATE without a body when the far end allows UPDATE,
+   * else a re-INVITE with `localSdp` unchanged; the 2xx restarts the timer. Session timers run on
+   * the instance that set the call up. Throws SipFailure on timeout or transport error.
+   */
+  abstract refreshSession(dialog: DialogState, localSdp: string | undefined, credentials?: SipCredentials): Promise<ModifyResult>;
   /** A new location in an UPDATE (RFC 6442 §4.3). Throws SipFailure on timeout or transport error. */
   abstract sendLocation(dialog: DialogState, update: LocationUpdate, credentials?: SipCredentials): Promise<LocationResult>;
 

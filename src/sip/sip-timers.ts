@@ -12,6 +12,8 @@ export interface SipTimers {
   uasInviteGuardMs: number;
   /** A received non-INVITE nobody answered within this time gets 500. */
   uasNonInviteGuardMs: number;
+  /** Milliseconds per second of an RFC 4028 session interval (1000; lab tests shrink it). */
+  sessionTimerUnitMs: number;
 }
 
 export const DEFAULT_TIMERS: SipTimers = {
@@ -22,6 +24,7 @@ export const DEFAULT_TIMERS: SipTimers = {
   maxInviteMs: 300_000,
   uasInviteGuardMs: 185_000,
   uasNonInviteGuardMs: 5_000,
+  sessionTimerUnitMs: 1000,
 };
 
 /** Optional injection token: a `Partial<SipTimers>` overriding the defaults (tests use short Timer B/F). */

@@ -31,6 +31,7 @@ import { InDialogClient } from './user-agents/in-dialog-client';
 import { InviteClient } from './user-agents/invite-client';
 import { NonInviteClient } from './user-agents/non-invite-client';
 import { RegisterClient } from './user-agents/register-client';
+import { SessionTimers } from './user-agents/session-timers';
 import { UserAgentServer } from './user-agents/server';
 import type { UserAgentCore } from './user-agents/user-agent-core';
 
@@ -60,6 +61,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
   private readonly inDialog: InDialogClient;
   private readonly inviteClient: InviteClient;
   private readonly server: UserAgentServer;
+  private readonly sessionTimers: SessionTimers;
   private started?: Promise<void>;
   private closed = false;
 
@@ -93,9 +95,16 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     const contactFor = (user: string): string => this.contactFor(user);
     this.nonInvite = new NonInviteClient(core);
     this.registrar = new RegisterClient(core, this.nonInvite, this.cfg.domain, contactFor);
-    this.inDialog = new InDialogClient(core);
-    this.inviteClient = new InviteClient(core, this.inDialog, this.cfg.rel100);
-    this.server = new UserAgentServer(core, this, this.inDialog, contactFor, this.cfg.rel100, this.stack.timers.t1);
+    // RFC 4028: the session timers of the calls this instance holds report through the port's events
+    this.sessionTimers = new SessionTimers(
+      { refreshDue: (callId, localTag) => this.emit('dialog.refresh-due', { callId, localTag }), expired: (callId, localTag) => this.emit('dialog.expired', { callId, localTag }) },
+      logger.child({ component: 'sip' }),
+      this.stack.timers.sessionTimerUnitMs,
+    );
+    const sessionTimer = { expiresS: this.cfg.sessionExpiresS, minSeS: this.cfg.minSeS };
+    this.inDialog = new InDialogClient(core, Math.random, this.sessionTimers);
+    this.inviteClient = new InviteClient(core, this.inDialog, this.cfg.rel100, sessionTimer, this.sessionTimers);
+    this.server = new UserAgentServer(core, this, this.inDialog, contactFor, this.cfg.rel100, this.stack.timers.t1, sessionTimer, this.sessionTimers);
   }
 
   async onModuleInit(): Promise<void> {
@@ -131,6 +140,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     this.closed = true;
     this.inviteClient.clear();
     this.server.clear();
+    this.sessionTimers.clear();
     await this.started?.catch(() => undefined);
     await this.stack.close();
   }
@@ -188,6 +198,10 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
 
   modify(dialog: DialogState, change: MediaChange, credentials?: SipCredentials): Promise<ModifyResult> {
     return this.inDialog.modify(dialog, change, credentials);
+  }
+
+  refreshSession(dialog: DialogState, localSdp: string | undefined, credentials?: SipCredentials): Promise<ModifyResult> {
+    return this.inDialog.refresh(dialog, localSdp, credentials);
   }
 
   sendLocation(dialog: DialogState, update: LocationUpdate, credentials?: SipCredentials): Promise<LocationResult> {

@@ -28,6 +28,7 @@ export type SipCall =
   | { op: 'reject'; key: string; cause: RejectCause }
   | { op: 'hangUp'; dialog: DialogState }
   | { op: 'modify'; dialog: DialogState; change: MediaChange }
+  | { op: 'refreshSession'; dialog: DialogState; localSdp: string | undefined }
   | { op: 'sendLocation'; dialog: DialogState; update: LocationUpdate };
 
 /** How the feature answered an in-dialog request the test played. */
@@ -42,7 +43,9 @@ export class FakeSipGateway extends SipGateway {
     grantedExpiresS: t.expiresS,
   });
   /** Final response code of the far end to `modify` / `sendLocation`. */
-  requestOutcome: (what: 'modify' | 'sendLocation') => number = () => 200;
+  requestOutcome: (what: 'modify' | 'sendLocation' | 'refreshSession') => number = () => 200;
+  /** When set, refreshSession throws it (timeout, transport). */
+  refreshFailure: SipFailure | undefined = undefined;
   /** SDP the far end answers our new offers with. */
   requestAnswer: string | undefined = undefined;
   private readonly inviteListeners = new Map<string, (s: CallSignal) => void>();
@@ -143,6 +146,17 @@ export class FakeSipGateway extends SipGateway {
     if (code >= 300) return { outcome: 'refused', code, reason, dialog: next };
     const offer = change.kind === 'offer' ? change.sdp : `${change.localSdp}a=${change.kind === 'hold' ? 'sendonly' : 'sendrecv'}\r\n`;
     return { outcome: 'accepted', code, reason, offer, ...(this.requestAnswer !== undefined && { answer: this.requestAnswer }), dialog: next };
+  }
+
+  async refreshSession(dialog: DialogState, localSdp: string | undefined): Promise<ModifyResult> {
+    this.calls.push({ op: 'refreshSession', dialog, localSdp });
+    if (this.refreshFailure) throw this.refreshFailure;
+    const code = this.requestOutcome('refreshSession');
+    const next = { ...dialog, localSeq: dialog.localSeq + 1 };
+    const reason = code === 200 ? 'OK' : 'Nope';
+    if (code === 481 || code === 408) return { outcome: 'gone', code, reason, dialog: next };
+    if (code >= 300) return { outcome: 'refused', code, reason, dialog: next };
+    return { outcome: 'accepted', code, reason, offer: localSdp ?? '', dialog: next };
   }
 
   async sendLocation(dialog: DialogState, update: LocationUpdate): Promise<LocationResult> {

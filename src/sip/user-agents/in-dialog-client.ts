@@ -4,6 +4,8 @@ import { ackFor2xx, contactUri, inDialogRequest } from '../dialog';
 import { getDirection, holdDirection, nextVersion, resumeDirection, setDirection } from '../sdp';
 import { DialogState, LocationResult, LocationUpdate, MediaChange, ModifyResult, SipBody, SipCredentials, SipFailure } from '../sip-gateway';
 import { assertHeaderValue, extraHeaders, headerString, sdpOf, SipSyntaxError } from '../sip-syntax';
+import { formatSessionExpires, SessionTimer, timerFrom2xx } from './session-timer';
+import type { SessionTimers } from './session-timers';
 import { ALLOW, UserAgentCore } from './user-agent-core';
 
 /** The final response to one in-dialog request, with the dialog after it (CSeq advanced). */
@@ -12,6 +14,8 @@ export interface InDialogResponse {
   reason: string;
   sdp?: string;
   dialog: DialogState;
+  /** The session timer a 2xx to a re-INVITE/UPDATE sets (RFC 4028 §7.2), when it carries one. */
+  sessionTimer?: SessionTimer;
 }
 
 interface RequestOptions {
@@ -55,10 +59,13 @@ export class InDialogClient {
     private readonly core: UserAgentCore,
     /** Random source of the glare back-off; injectable so tests are deterministic. */
     private readonly random: () => number = Math.random,
+    /** RFC 4028 timers of the dialogs this instance holds: stopped by BYE, re-armed by our refreshes. */
+    private readonly timers?: SessionTimers,
   ) {}
 
   /** BYE (RFC 3261 §15.1.1). Throws SipFailure on timeout or transport error. */
   bye(dialog: DialogState, credentials?: SipCredentials): Promise<InDialogResponse> {
+    this.timers?.stop(dialog.callId, dialog.localTag);
     return this.request(dialog, 'BYE', credentials ? { credentials } : {});
   }
 
@@ -69,7 +76,22 @@ export class InDialogClient {
   async modify(dialog: DialogState, change: MediaChange, credentials?: SipCredentials): Promise<ModifyResult> {
     const offer = offerFor(change);
     const method = dialog.state === 'confirmed' ? 'INVITE' : 'UPDATE';
-    const opts: RequestOptions = { body: { contentType: 'application/sdp', content: offer }, ...(credentials && { credentials }) };
+    return this.exchange(dialog, method, { body: { contentType: 'application/sdp', content: offer }, ...(credentials && { credentials }) }, offer);
+  }
+
+  /**
+   * A session refresh (RFC 4028 §7.4, §10): UPDATE without a body when the far end allows UPDATE,
+   * else a re-INVITE with our current SDP unchanged (RFC 3264 §8: same o= version). Glare (491) is
+   * retried like any offer. The 2xx re-arms the timer.
+   */
+  refresh(dialog: DialogState, localSdp: string | undefined, credentials?: SipCredentials): Promise<ModifyResult> {
+    const useUpdate = this.timers?.get(dialog.callId, dialog.localTag)?.allowsUpdate === true || localSdp === undefined;
+    const body = !useUpdate && localSdp !== undefined ? { body: { contentType: 'application/sdp', content: localSdp } } : {};
+    return this.exchange(dialog, useUpdate ? 'UPDATE' : 'INVITE', { ...body, ...(credentials && { credentials }) }, localSdp ?? '');
+  }
+
+  /** An offer (or refresh) with the §14.1 glare retries; 481/408 end the dialog (§12.2.1.2). */
+  private async exchange(dialog: DialogState, method: 'INVITE' | 'UPDATE', opts: RequestOptions, offer: string): Promise<ModifyResult> {
     let current = dialog;
     for (let attempt = 0; ; attempt++) {
       const res = await this.offer(current, method, opts);
@@ -81,6 +103,8 @@ export class InDialogClient {
         continue;
       }
       const { code, reason } = res;
+      if (code >= 200 && code < 300) this.rearm(current, res.sessionTimer);
+      if (code === 481 || code === 408) this.timers?.stop(current.callId, current.localTag);
       if (code >= 200 && code < 300) return { outcome: 'accepted', code, reason, offer, ...(res.sdp !== undefined && { answer: res.sdp }), dialog: current };
       // RFC 3261 §12.2.1.2: 481 or 408 to a request in a dialog ends the dialog
       if (code === 481 || code === 408) return { outcome: 'gone', code, reason, dialog: current };
@@ -105,11 +129,27 @@ export class InDialogClient {
     return (this.offering.get(`${callId}|${localTag}`) ?? 0) > 0;
   }
 
+  /**
+   * RFC 4028 §7.4: a 2xx to our re-INVITE/UPDATE is a refresh; its Session-Expires sets the new
+   * timer. One without (a far end that does not know the extension) keeps the current timer, so
+   * that a timer we keep for ourselves is not dropped by a UA that never heard of it.
+   */
+  private rearm(dialog: DialogState, timer: SessionTimer | undefined): void {
+    const current = this.timers?.get(dialog.callId, dialog.localTag);
+    const next = timer ?? current;
+    if (next) this.timers?.arm(dialog.callId, dialog.localTag, next);
+  }
+
   private async offer(dialog: DialogState, method: 'INVITE' | 'UPDATE', opts: RequestOptions): Promise<InDialogResponse> {
     const key = `${dialog.callId}|${dialog.localTag}`;
     this.offering.set(key, (this.offering.get(key) ?? 0) + 1);
+    // RFC 4028 §7.4: a refresh (any re-INVITE/UPDATE of ours) states the interval and that we refresh
+    const timer = this.timers?.get(dialog.callId, dialog.localTag);
+    const withTimer: RequestOptions = timer
+      ? { ...opts, headers: { ...opts.headers, Supported: 'timer', 'Session-Expires': formatSessionExpires({ deltaS: timer.intervalS, refresher: timer.refresher === 'local' ? 'uac' : 'uas' }) } }
+      : opts;
     try {
-      return await this.request(dialog, method, opts);
+      return await this.request(dialog, method, withTimer);
     } finally {
       const left = (this.offering.get(key) ?? 1) - 1;
       if (left > 0) this.offering.set(key, left);
@@ -163,7 +203,8 @@ export class InDialogClient {
             const sdp = sdpOf(headerString(rs.headers['content-type']), rs.content);
             // §12.2.1.2: a 2xx to a target refresh request updates the remote target
             const remoteTarget = status < 300 ? refreshedTarget(dialog, rs) : dialog.remoteTarget;
-            resolve({ code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), dialog: { ...dialog, localSeq: seq, remoteTarget } });
+            const sessionTimer = status < 300 && (method === 'INVITE' || method === 'UPDATE') ? timerFrom2xx(rs) : undefined;
+            resolve({ code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), ...(sessionTimer && { sessionTimer }), dialog: { ...dialog, localSeq: seq, remoteTarget } });
           },
           onTimeout: () => {
             if (!settled) reject(new SipFailure('timeout', `${method} timed out`));

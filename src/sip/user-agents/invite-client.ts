@@ -7,6 +7,8 @@ import { CallHandle, CallSignal, DialogState, OutgoingCall, SipCredentials, SipF
 import { assertHeaderValue, assertUri, extraHeaders, generateCallId, generateTag, headerString, sdpOf, toAor } from '../sip-syntax';
 import type { InDialogClient } from './in-dialog-client';
 import { Rel100Mode, rel100InviteHeaders, reliableRseq, RseqTracker } from './reliable-provisional';
+import { allowsUpdate, parseMinSe, SessionTimerConfig, timerFrom2xx, timerRequestHeaders, withTimerSupported } from './session-timer';
+import type { SessionTimers } from './session-timers';
 import { ALLOW, UserAgentCore } from './user-agent-core';
 
 /** An outgoing INVITE while it is pending (and shortly after, for ACKing 2xx retransmissions). */
@@ -15,6 +17,8 @@ interface PendingInvite {
   onSignal: (signal: CallSignal) => void;
   credentials?: SipCredentials;
   authed: boolean;
+  /** The INVITE was already retried once after a 422 (RFC 4028 §6). */
+  retriedTooSmall: boolean;
   request: SipMessage;
   sent: SentRequest;
   provisionalSeen: boolean;
@@ -39,6 +43,9 @@ export class InviteClient {
     private readonly core: UserAgentCore,
     private readonly inDialog: InDialogClient,
     private readonly rel100: Rel100Mode = 'supported',
+    /** RFC 4028: what we ask for (expiresS 0: no session timer), and the timers armed on the 2xx. */
+    private readonly sessionTimer: SessionTimerConfig = { expiresS: 0, minSeS: 90 },
+    private readonly timers?: SessionTimers,
   ) {}
 
   /** Forgets every pending INVITE (gateway closing). */
@@ -64,7 +71,9 @@ export class InviteClient {
         'max-forwards': 70,
         allow: ALLOW,
         // RFC 3262 §4: offer (or insist on) reliable provisional responses
-        ...rel100InviteHeaders(this.rel100),
+        ...this.optionHeaders(),
+        // RFC 4028 §7.1: the interval we want and the smallest we accept
+        ...timerRequestHeaders(this.sessionTimer),
         ...extraHeaders(call.headers),
         'content-type': assertHeaderValue(call.body.contentType, 'Content-Type'),
       },
@@ -89,6 +98,7 @@ export class InviteClient {
       onSignal,
       ...(call.credentials && { credentials: call.credentials }),
       authed: false,
+      retriedTooSmall: false,
       request: rq,
       sent: { branch: '', via: '' },
       provisionalSeen: false,
@@ -117,6 +127,36 @@ export class InviteClient {
       return;
     }
     this.sendCancel(local.base);
+  }
+
+  /** Supported (and Require) of our INVITEs: 100rel as configured (RFC 3262 §4), `timer` when session timers are on (RFC 4028 §7.1). */
+  private optionHeaders(): Record<string, string> {
+    const rel = rel100InviteHeaders(this.rel100);
+    const supported = withTimerSupported(rel.supported, this.sessionTimer);
+    return { ...rel, ...(supported !== undefined && { supported }) };
+  }
+
+  /**
+   * RFC 4028 §6 / §7.1: a 422 carries the far end's Min-SE; the INVITE is sent again once (new
+   * CSeq, same Call-ID and tag) with Session-Expires and Min-SE raised to it. Undefined when no
+   * retry applies. A new digest challenge may follow (the nonce is not reused).
+   */
+  private retryTooSmall(call: PendingInvite, rq: SipMessage, rs: SipMessage): SipMessage | undefined {
+    if (call.retriedTooSmall || call.final || this.sessionTimer.expiresS === 0) return undefined;
+    const minSe = parseMinSe(rs.headers['min-se']);
+    if (minSe === undefined) return undefined;
+    call.retriedTooSmall = true;
+    call.authed = false;
+    const retry = sip.copyMessage(rq, true);
+    delete retry.headers.via;
+    delete retry.headers.authorization;
+    delete retry.headers['proxy-authorization'];
+    const cseq = retry.headers.cseq ?? { seq: 1, method: 'INVITE' };
+    retry.headers.cseq = { seq: cseq.seq + 1, method: 'INVITE' };
+    const floor = Math.max(minSe, this.sessionTimer.minSeS);
+    Object.assign(retry.headers, timerRequestHeaders(this.sessionTimer, Math.max(this.sessionTimer.expiresS, floor), floor));
+    this.core.logger.info({ callId: call.base.callId, minSe: floor }, '422 Session Interval Too Small: INVITE sent again with the Min-SE offered (RFC 4028 §6)');
+    return retry;
   }
 
   private send(call: PendingInvite, rq: SipMessage): void {
@@ -182,6 +222,10 @@ export class InviteClient {
     const status = rs.status ?? 0;
     if (status < 200) return this.onProvisional(call, rs, status);
     if (status < 300) return this.on2xx(call, rq, rs, status);
+    if (status === 422) {
+      const retry = this.retryTooSmall(call, rq, rs);
+      if (retry) return this.send(call, retry);
+    }
     if (isChallenge(rs) && call.credentials && !call.authed && !call.final) {
       call.authed = true;
       try {
@@ -234,6 +278,9 @@ export class InviteClient {
     call.acks.set(tag, { wire: this.core.stack.sendStateless(ack), msg: ack });
     if (call.confirmedTag === undefined) {
       call.confirmedTag = tag;
+      // RFC 4028 §7.2: the 2xx sets the interval and the refresher; none there, no session timer
+      const timer = timerFrom2xx(rs);
+      if (timer) this.timers?.arm(dialog.callId, dialog.localTag, timer, allowsUpdate(rs));
       const sdp = sdpOf(headerString(rs.headers['content-type']), rs.content);
       this.finish(call, { kind: 'answered', code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), dialog });
       return;

@@ -8,6 +8,8 @@ import { assertHeaderValue, fromAor, generateTag, headerString, parseAssertedIde
 import type { InDialogClient } from './in-dialog-client';
 import { hasOptionTag, Rel100Mode } from './reliable-provisional';
 import { ReliableProvisionals } from './reliable-provisionals';
+import { allowsUpdate, formatSessionExpires, SessionTimerConfig, timerForRefreshRequest, uasTimerFor, UasTimerDecision } from './session-timer';
+import type { SessionTimers } from './session-timers';
 import { ALLOW, UserAgentCore } from './user-agent-core';
 
 /** The final response for each way of refusing a call (RFC 3261 §21). */
@@ -46,7 +48,7 @@ interface ResponseOptions {
  */
 export class UserAgentServer {
   /** Initial INVITEs waiting for the feature's answer, by IncomingCall.key; `reliable`: 18x go with 100rel (RFC 3262). */
-  private readonly pending = new Map<string, { tx: ServerTransaction; dialog: DialogState; reliable: boolean }>();
+  private readonly pending = new Map<string, { tx: ServerTransaction; dialog: DialogState; reliable: boolean; timer: UasTimerDecision }>();
   /** Our reliable 18x until PRACKed (RFC 3262 §3). */
   private readonly reliable: ReliableProvisionals;
   /** Dialogs of answered INVITEs until their ACK (or 64·T1), by `${callId}|${localTag}`. */
@@ -60,6 +62,9 @@ export class UserAgentServer {
     private readonly contactFor: (user: string) => string,
     private readonly rel100: Rel100Mode = 'supported',
     t1Ms = 500,
+    /** RFC 4028 as UAS: our interval and Min-SE (expiresS 0: only the caller's timer), and the running timers. */
+    private readonly sessionTimer: SessionTimerConfig = { expiresS: 0, minSeS: 90 },
+    private readonly timers?: SessionTimers,
   ) {
     this.reliable = new ReliableProvisionals(core, t1Ms, (key) => this.onPrackTimeout(key));
   }
@@ -103,8 +108,12 @@ export class UserAgentServer {
   /** 200 OK with our SDP; its dialog is kept until the ACK arrives or the 2xx times out. */
   answer(key: string, sdp: string): void {
     const entry = this.pending.get(key);
-    if (!this.respondPending(key, 200, 'OK', sdp) || !entry) return;
+    // RFC 4028 §9: the 2xx states the interval and refresher; Require: timer when the caller refreshes
+    const st = entry?.timer.kind === 'timer' ? entry.timer : undefined;
+    const headers = st && { 'session-expires': formatSessionExpires(st.sessionExpires), ...(st.requireTimer && { require: 'timer' }) };
+    if (!this.respondPending(key, 200, 'OK', sdp, headers) || !entry) return;
     this.answered.set(`${entry.dialog.callId}|${entry.dialog.localTag}`, { ...entry.dialog, state: 'confirmed' });
+    if (st) this.timers?.arm(entry.dialog.callId, entry.dialog.localTag, st.timer, allowsUpdate(entry.tx.request));
   }
 
   reject(key: string, cause: RejectCause): void {
@@ -139,6 +148,7 @@ export class UserAgentServer {
       return;
     }
     this.answered.delete(key);
+    this.timers?.stop(callId, localTag);
     this.core.logger.warn({ callId }, 'no ACK for our 2xx: ending the dialog with BYE');
     this.inDialog.bye(dialog).catch((err: unknown) => this.core.logger.warn({ err, callId }, 'BYE after the missing ACK failed'));
     this.emitSafe('call.unconfirmed', { callId, localTag });
@@ -157,8 +167,11 @@ export class UserAgentServer {
     const required = hasOptionTag(rq.headers.require, '100rel');
     if (required && this.rel100 === 'disabled') return this.reply(tx, 420, 'Bad Extension', { unsupported: '100rel' });
     const reliable = required || (this.rel100 === 'required' && hasOptionTag(rq.headers.supported, '100rel'));
+    // RFC 4028 §9 / §6: an interval below our Min-SE is refused 422 naming it
+    const timer = uasTimerFor(rq, this.sessionTimer);
+    if (timer.kind === 'too-small') return this.reply(tx, 422, 'Session Interval Too Small', { 'min-se': String(timer.minSeS) });
     const dialog = uasDialogFromInvite(rq, localContact);
-    this.pending.set(tx.id, { tx, dialog, reliable });
+    this.pending.set(tx.id, { tx, dialog, reliable, timer });
     const sdp = sdpOf(headerString(rq.headers['content-type']), rq.content);
     const pai = parseAssertedIdentity(headerString(rq.headers['p-asserted-identity']));
     const incoming: IncomingCall = {
@@ -198,13 +211,22 @@ export class UserAgentServer {
     };
     // RFC 3261 §14.2 / RFC 3311 §5.2 (glare): an offer while ours is in progress gets 491; the
     // far end retries after its §14.1 back-off, and the media state stays the one we negotiate
+    // RFC 4028 §10 / RFC 3311 §5.2: an UPDATE without a body in a dialog whose timer we run is a
+    // session refresh, not an offer (so no glare either): 200 without a body, timer restarted
+    if (method === 'UPDATE' && sdpOf(ct, rq.content) === undefined && this.timers?.get(base.callId, localTag)) {
+      const headers = this.refreshed(rq, { ...base, kind: 'offer', method });
+      this.respond(tx, 200, 'OK', headers ? { headers } : {});
+      return;
+    }
     if ((method === 'INVITE' || method === 'UPDATE') && this.inDialog.isOffering(base.callId, localTag)) {
       this.respond(tx, DIALOG_REPLIES.pending.code, DIALOG_REPLIES.pending.reason, {});
       return;
     }
     let request: RemoteDialogRequest;
-    if (method === 'BYE') request = { ...base, kind: 'bye' };
-    else if (method === 'INVITE' || method === 'UPDATE') {
+    if (method === 'BYE') {
+      this.timers?.stop(base.callId, localTag);
+      request = { ...base, kind: 'bye' };
+    } else if (method === 'INVITE' || method === 'UPDATE') {
       const sdp = sdpOf(ct, rq.content);
       request = { ...base, kind: 'offer', method, ...(sdp !== undefined && { sdp }) };
     } else if (method === 'INFO') request = { ...base, kind: 'info', ...(ct !== undefined && rq.content && { body: { contentType: ct, content: rq.content } }) };
@@ -227,7 +249,11 @@ export class UserAgentServer {
       once(name, () => this.respond(tx, DIALOG_REPLIES[name].code, DIALOG_REPLIES[name].reason, headers ? { headers } : {}));
     return {
       // a 2xx to a re-INVITE is retransmitted by the stack until its ACK (§13.3.1.4)
-      accept: (media) => once('accept', () => this.respond(tx, 200, 'OK', media ? { sdp: media.sdp, contact: media.dialog.localContact } : {})),
+      accept: (media) =>
+        once('accept', () => {
+          const headers = this.refreshed(tx.request, request);
+          this.respond(tx, 200, 'OK', { ...(media && { sdp: media.sdp, contact: media.dialog.localContact }), ...(headers && { headers }) });
+        }),
       unknownDialog: () => send('unknownDialog'),
       notAcceptable: () => send('notAcceptable'),
       pending: () => send('pending'),
@@ -237,8 +263,21 @@ export class UserAgentServer {
     };
   }
 
+  /**
+   * RFC 4028 §9/§10: a re-INVITE or UPDATE we accept refreshes the session; its Session-Expires
+   * (or the current interval) goes in our 2xx and the timer restarts. The headers, or undefined.
+   */
+  private refreshed(rq: SipMessage, request: RemoteDialogRequest): Record<string, string> | undefined {
+    if (request.kind !== 'offer') return undefined;
+    const current = this.timers?.get(request.callId, request.localTag);
+    if (!current) return undefined;
+    const { timer, sessionExpires } = timerForRefreshRequest(rq, current);
+    this.timers?.arm(request.callId, request.localTag, timer);
+    return { 'session-expires': formatSessionExpires(sessionExpires), ...(sessionExpires.refresher === 'uac' && { require: 'timer' }) };
+  }
+
   /** A response to a pending initial INVITE; a final one releases it. False when nothing was sent. */
-  private respondPending(key: string, code: number, reason: string, sdp?: string): boolean {
+  private respondPending(key: string, code: number, reason: string, sdp?: string, headers?: Record<string, string>): boolean {
     const entry = this.pending.get(key);
     if (!entry || entry.tx.state !== 'proceeding') {
       this.core.logger.debug({ key, code }, 'incoming INVITE gone or already answered; response not sent');
@@ -250,7 +289,7 @@ export class UserAgentServer {
       // RFC 3262 §3: a final response ends the retransmission of our reliable 18x
       this.reliable.forget(key);
     }
-    return this.respond(entry.tx, code, reason, { early: entry.dialog, ...(sdp !== undefined && { sdp }) });
+    return this.respond(entry.tx, code, reason, { early: entry.dialog, ...(sdp !== undefined && { sdp }), ...(headers && { headers }) });
   }
 
   /** RFC 3262 §7.2: a PRACK matching our unacknowledged reliable 18x gets 200; any other 481. */
