@@ -74,7 +74,7 @@ describe('WebRTC media through the gateway (headless Chromium, browser demo)', (
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (e) => errors.push(`${number}: ${e.message}`));
     await page.goto(`${demoLab.demo.url}?candidates=loopback&number=${encodeURIComponent(number)}`);
-    await page.waitForFunction("document.getElementById('number').options.length > 0", undefined, { timeout: 10_000 });
+    await page.waitForSelector('#number option', { state: 'attached', timeout: 10_000 });
     await page.click('#register');
     await page.waitForSelector('#registration[data-state="active"]', { timeout: SETUP_MS });
     return page;
