@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/app-config';
 import { createApp } from './bootstrap';
 import { ROOT_LOGGER, RootLogger } from './common/logging/root-logger';
+import { armShutdownDeadline } from './common/lifecycle/shutdown-deadline';
+import { StoreUnreachableAtBootError } from './common/errors/store-unavailable.error';
 
 async function main(): Promise<void> {
   let config;
@@ -16,6 +18,13 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   const logger = app.get<RootLogger>(ROOT_LOGGER);
+  // Bounded shutdown (SHUTDOWN_TIMEOUT_MS): Nest's shutdown hooks run first; whatever they still
+  // wait for after the deadline (a retrying webhook backlog) is left to the next instance.
+  armShutdownDeadline(process, config.shutdown.timeoutMs, () => {
+    logger.warn({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown did not finish in time; exiting (pending events stay in the store)');
+    logger.flush();
+    process.exit(0);
+  });
   // Safety net: every promise has its own .catch; one that slips through is a bug to log, not a
   // reason to drop every call in progress (Node would otherwise exit on it).
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (bug)'));
@@ -24,6 +33,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof StoreUnreachableAtBootError) {
+    process.stderr.write(`gateway failed to start: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
   process.stderr.write(`gateway failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { AppConfig } from '../config/app-config';
+import { withDeadline } from '../common/lifecycle/shutdown-deadline';
 import { Clock } from '../common/clock';
 import { EventQueue } from '../store/event-queue';
 import { MemoryEventQueue } from '../store/memory/memory-event-queue';
@@ -25,12 +26,19 @@ import { LIMIT_TELEMETRY, LimitTelemetry } from '../common/limits/limit-telemetr
 /** Starts the delivery worker once the app is up; stops it (waiting for in-flight POSTs) at shutdown. */
 @Injectable()
 export class DeliveryWorkerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(@Inject(DeliveryWorker) private readonly worker: DeliveryWorker) {}
+  constructor(
+    @Inject(DeliveryWorker) private readonly worker: DeliveryWorker,
+    private readonly config: AppConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+  ) {}
   onApplicationBootstrap(): void {
     this.worker.start();
   }
+  /** Waits for in-flight POSTs for half the shutdown budget at most: the rest is for the SIP side. */
   async onApplicationShutdown(): Promise<void> {
-    await this.worker.close();
+    await withDeadline(this.worker.close(), this.config.shutdown.timeoutMs / 2, () =>
+      this.logger.warn('event delivery still busy at shutdown; leaving it (queued events stay in the store for the next instance)'),
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit, Optional, Provider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
+import { StoreUnreachableAtBootError } from '../common/errors/store-unavailable.error';
 import { Clock } from '../common/clock';
 import { MemoryRegistrationStore } from './memory/memory-registration.store';
 import { RedisRegistrationStore } from './redis/redis-registration.store';
@@ -18,19 +19,39 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Optional() @Inject(RedisClient) private readonly redis: RedisClient | null,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+    private readonly config: AppConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (!this.redis) return;
+    if (!this.redis || this.config.store.kind !== 'redis') return;
+    const { url, onUnreachable } = this.config.store;
     this.redis.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis connection error'));
-    await this.redis.connect();
-    this.logger.info('connected to redis');
+    try {
+      await this.redis.connect();
+      this.logger.info('connected to redis');
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (onUnreachable === 'exit') throw new StoreUnreachableAtBootError(redactUrl(url), reason);
+      // REDIS_BOOT=retry: ioredis keeps reconnecting; /health/ready answers 503 until the store answers.
+      this.logger.error({ redisUrl: redactUrl(url), reason }, 'Redis at REDIS_URL is unreachable; starting anyway (REDIS_BOOT=retry): not ready until it answers');
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.redis) return;
     // After every other module's shutdown work (which may still write state).
     await this.redis.quit().catch(() => this.redis?.disconnect());
+  }
+}
+
+/** A Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'REDIS_URL';
   }
 }
 
