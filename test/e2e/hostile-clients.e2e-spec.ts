@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { Lab, startLab } from '../support/lab';
 import { GatewayUnderTest, startGateway } from '../support/gateway';
@@ -184,6 +184,49 @@ describe('CAMARA contract under careless and hostile clients', () => {
       expect((await a.request('GET', `${REG}?deviceId=${randomUUID()}`, { token: other })).status).toBe(200);
       const metrics = await a.request('GET', '/metrics');
       expect(metrics.text).toMatch(/gateway_limit_refusals_total\{limit="requests-per-token"\} 1/);
+    });
+  });
+
+  describe('slow and greedy clients (real sockets)', () => {
+    let slow: GatewayUnderTest;
+    let port: number;
+    beforeAll(async () => {
+      slow = await startGateway(lab, idp, { HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_MAX_CONNECTIONS: '3' });
+      await slow.app.listen(0, '127.0.0.1');
+      port = (slow.app.getHttpServer().address() as { port: number }).port;
+    });
+    afterAll(async () => {
+      await slow?.close();
+    });
+    const open = () =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => resolve(s));
+        s.on('error', reject);
+      });
+    const closed = (s: Socket) =>
+      new Promise<string>((resolve) => {
+        let text = '';
+        s.on('data', (d: Buffer) => (text += d.toString()));
+        s.on('close', () => resolve(text));
+      });
+
+    it('answers 408 in CAMARA shape and closes a connection that sends its headers too slowly', async () => {
+      const s = await open();
+      const started = Date.now();
+      const done = closed(s);
+      s.write(`GET ${REG} HTTP/1.1\r\nHost: x\r\n`); // headers never finished
+      const raw = await done;
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(raw).toMatch(/^HTTP\/1\.1 408 /);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ status: 408, code: 'TIMEOUT', message: expect.any(String) });
+    });
+
+    it('closes connections beyond HTTP_MAX_CONNECTIONS at once', async () => {
+      const held = [await open(), await open(), await open()];
+      const extra = await open();
+      const text = await closed(extra);
+      expect(text).toBe('');
+      for (const h of held) h.destroy();
     });
   });
 });
