@@ -161,7 +161,7 @@ export class IncomingCalls {
     const offerless = s.remoteSdp === undefined;
     const given = offerless ? body.offer : body.answer;
     const field = offerless ? 'offer' : 'answer';
-    const sdp = given?.sdp !== undefined ? parseAppSdp(given.sdp, this.config.sdp.profile, `${field}.sdp`) : undefined;
+    const sdp = given?.sdp !== undefined ? parseAppSdp(given.sdp, this.config.sdp.profile, `${field}.sdp`, offerless ? undefined : s.remoteSdp) : undefined;
     const { decision, session } = await this.transitions.handle(
       id,
       {

@@ -8,3 +8,4 @@ export type { ImsRemoval } from './ims-profile';
 export { getDirection, setDirection, holdDirection, resumeDirection, answerDirection, adaptAnswerToOffer, nextVersion } from './media-direction';
 export type { MediaDirection } from './media-direction';
 export { redactSdp, redactSecrets } from './sdp-redaction';
+export { checkAnswerFitsOffer } from './answer-fit';
