@@ -107,8 +107,11 @@ export interface RtpengineInstance {
   stop(): Promise<void>;
 }
 
-/** rtpengine in userspace mode (--table=-1: no kernel module) on 127.0.0.1, media ports from a free block. */
-export async function startRtpengine(opts: { startTimeoutMs?: number } = {}): Promise<RtpengineInstance> {
+/**
+ * rtpengine in userspace mode (--table=-1: no kernel module) on 127.0.0.1, media ports from a free block.
+ * `interfaces`: --interface values (default ['127.0.0.1']), e.g. logical ones: ['internal/127.0.0.1', 'external/127.0.0.1'].
+ */
+export async function startRtpengine(opts: { interfaces?: string[]; startTimeoutMs?: number } = {}): Promise<RtpengineInstance> {
   const dir = makeLabDir('rtpengine');
   const ngPort = await freePort('udp');
   const portMin = await freePort('udp');
@@ -121,7 +124,7 @@ export async function startRtpengine(opts: { startTimeoutMs?: number } = {}): Pr
       '--log-stderr',
       '--log-level=5',
       '--table=-1',
-      `--interface=${LAB_HOST}`,
+      ...(opts.interfaces ?? [LAB_HOST]).map((i) => `--interface=${i}`),
       `--listen-ng=${LAB_HOST}:${ngPort}`,
       `--port-min=${portMin}`,
       `--port-max=${portMin + 199}`,

@@ -81,6 +81,17 @@ describe('docker-compose.yml', () => {
     expect(args).toEqual(expect.arrayContaining(['LAB_LISTEN_IP=0.0.0.0', 'LAB_UAS_HOST="sipp-uas"']));
   });
 
+  it('anchors phone calls in rtpengine (userspace, media ports on 127.0.0.1 only) and runs the SIP phone', () => {
+    const kamailio = (asRecord(services['kamailio'], 'kamailio')['command'] as unknown[]).map(String);
+    expect(kamailio).toEqual(expect.arrayContaining(['LAB_RTPENGINE_SOCK="udp:rtpengine:2223"']));
+    const rtpengine = asRecord(services['rtpengine'], 'rtpengine');
+    expect((rtpengine['command'] as unknown[]).map(String)).toEqual(expect.arrayContaining(['--listen-ng=0.0.0.0:2223', '--interface=external/eth0!127.0.0.1']));
+    for (const port of rtpengine['ports'] as unknown[]) expect(String(port)).toMatch(/^127\.0\.0\.1:/);
+    const dockerfile = readFileSync(join(ROOT, 'test/lab/rtpengine/Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('--table=-1');
+    expect(readFileSync(join(ROOT, 'test/lab/baresip/accounts'), 'utf8')).toContain('<sip:+17085850002@ims.lab>');
+  });
+
   it('the SIP credentials file matches the lab subscribers of kamailio.cfg', () => {
     const creds: unknown = JSON.parse(readFileSync(join(ROOT, 'test/lab/sip-credentials.json'), 'utf8'));
     const cfg = readFileSync(join(ROOT, 'test/lab/kamailio/kamailio.cfg'), 'utf8');
