@@ -61,8 +61,14 @@ function inboundStalled(page: Page, quietMs: number, timeoutMs: number): Promise
   );
 }
 
+/** Waits for the page's session status; on timeout the error carries the page's event log. */
 async function status(page: Page, s: string, timeoutMs = SETUP_MS): Promise<void> {
-  await page.waitForSelector(`#status[data-status="${s}"]`, { timeout: timeoutMs });
+  try {
+    await page.waitForSelector(`#status[data-status="${s}"]`, { timeout: timeoutMs });
+  } catch (e) {
+    const log = await page.evaluate<string[]>('window.demo.log').catch(() => []);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\npage log:\n${log.join('\n')}`, { cause: e });
+  }
 }
 
 describe('WebRTC media through the gateway (headless Chromium, browser demo)', () => {

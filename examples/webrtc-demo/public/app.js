@@ -102,7 +102,12 @@
     log(`registered ${state.number} (registrationId ${reg.registrationId.slice(0, 8)}…), subscribed to call events`);
   }
 
+  const seen = new Set();
+
   async function onEvent(ce) {
+    // delivery is at least once: a CloudEvent id seen before is a duplicate
+    if (seen.has(ce.id)) return;
+    seen.add(ce.id);
     const type = String(ce.type).slice(EVT.length);
     const d = ce.data || {};
     log(`event ${type}${d.status ? ` ${d.status}` : ''}`);
