@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { requirePhoneNumber } from '../common/auth/scopes.decorator';
 import type { Principal } from '../common/auth/principal';
-import { alreadyExists, ApiError, badGateway, notFound, permissionDenied, unavailable } from '../common/errors/api-error';
+import { alreadyExists, ApiError, badGateway, notFound, permissionDenied, TooManyRequestsError, unavailable } from '../common/errors/api-error';
+import { LIMIT_TELEMETRY, LimitTelemetry } from '../common/limits/limit-telemetry';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { Clock } from '../common/clock';
 import { Registration, RegistrationStore } from '../store/registration-store';
@@ -26,6 +27,7 @@ export class RegistrationsService {
     private readonly events: EventPublisher,
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+    @Optional() @Inject(LIMIT_TELEMETRY) private readonly limits?: LimitTelemetry,
   ) {}
 
   async create(principal: Principal, body: RegSessionRequest): Promise<RegSessionResponse> {
@@ -33,6 +35,7 @@ export class RegistrationsService {
     const now = this.clock.now();
     const expiresAt = resolveExpiry(body.registrationExpireTime, now, this.config.registration);
     if (await this.store.findByDevice(phoneNumber, body.deviceId)) throw this.conflict();
+    await this.checkQuota(phoneNumber, now);
     const credentials = this.credentials.get(phoneNumber);
     if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${phoneNumber} on this gateway.`);
 
@@ -170,6 +173,21 @@ export class RegistrationsService {
 
   private isActive(reg: Registration): boolean {
     return reg.expiresAt > this.clock.now();
+  }
+
+  /**
+   * QUOTA_REGISTRATIONS_PER_NUMBER: every registration is a binding the registrar lists in each
+   * 200 OK (1,000 of them made a 93 KB response that no longer fit UDP).
+   */
+  private async checkQuota(phoneNumber: string, now: number): Promise<void> {
+    const max = this.config.limits.registrationsPerNumber;
+    if (max === 0) return;
+    const active = await this.store.countActiveByNumber(phoneNumber, now);
+    if (active >= max) {
+      this.limits?.limitRefused('registrations-per-number');
+      // NOTE: a count, not a rate: Retry-After is a hint; deleting a registration frees a slot at once.
+      throw new TooManyRequestsError(`${phoneNumber} already has ${active} active registrations (at most ${max}); delete one first.`, 60);
+    }
   }
 
   private conflict(): ApiError {

@@ -94,6 +94,19 @@ export function registrationStoreContract(name: string, setup: () => Promise<{ s
       expect(await store.count()).toBe(2);
     });
 
+    it('counts the active registrations of one number (quota)', async () => {
+      const a = aRegistration(now());
+      await store.create(a);
+      await store.create(aRegistration(now()));
+      await store.create(aRegistration(now(), { expiresAt: now() + 500 }));
+      await store.create(aRegistration(now(), { phoneNumber: '+17085854000' }));
+      expect(await store.countActiveByNumber('+17085852753', now())).toBe(3);
+      expect(await store.countActiveByNumber('+17085852753', now() + 1000)).toBe(2);
+      await store.delete(a.registrationId);
+      expect(await store.countActiveByNumber('+17085852753', now())).toBe(2);
+      expect(await store.countActiveByNumber('+15550000000', now())).toBe(0);
+    });
+
     it('forgets a registration a grace period after it expired', async () => {
       if (!advance) return;
       const r = aRegistration(now(), { expiresAt: now() + 1000 });

@@ -43,6 +43,8 @@ export abstract class RegistrationStore {
   abstract claimDue(now: number, limit: number, leaseMs: number): Promise<Registration[]>;
   /** Number of stored registrations (metrics). */
   abstract count(): Promise<number>;
+  /** Registrations of `phoneNumber` whose `expiresAt` is after `now` (the per-number quota). */
+  abstract countActiveByNumber(phoneNumber: string, now: number): Promise<number>;
 }
 
 /** How long a registration record outlives its `expiresAt` so that the final un-REGISTER can still be sent. */

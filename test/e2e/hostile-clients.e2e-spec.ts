@@ -229,4 +229,29 @@ describe('CAMARA contract under careless and hostile clients', () => {
       for (const h of held) h.destroy();
     });
   });
+
+  describe('quota: active registrations per number', () => {
+    let q: GatewayUnderTest;
+    beforeAll(async () => {
+      q = await startGateway(lab, idp, { QUOTA_REGISTRATIONS_PER_NUMBER: '2' });
+    });
+    afterAll(async () => {
+      await q?.close();
+    });
+
+    it('refuses the third registration of one number with 429 and Retry-After, until one is deleted', async () => {
+      const t = await idp.token({ phone_number: '+17085850001', scope: ALL_SCOPES });
+      const register = () => q.request('POST', REG, { token: t, body: { deviceId: randomUUID() } });
+      const first = await register();
+      expect(first.status).toBe(201);
+      expect((await register()).status).toBe(201);
+      const refused = await register();
+      expect(refused.status).toBe(429);
+      expect(refused.body).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS', message: expect.stringContaining('registrations') });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await q.request('GET', '/metrics')).text).toMatch(/gateway_limit_refusals_total\{limit="registrations-per-number"\} 1/);
+      expect((await q.request('DELETE', `${REG}/${(first.body as { registrationId: string }).registrationId}`, { token: t })).status).toBe(204);
+      expect((await register()).status).toBe(201);
+    });
+  });
 });

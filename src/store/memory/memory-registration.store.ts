@@ -81,6 +81,15 @@ export class MemoryRegistrationStore extends RegistrationStore {
   async count(): Promise<number> {
     return this.byId.size;
   }
+
+  async countActiveByNumber(phoneNumber: string, now: number): Promise<number> {
+    let n = 0;
+    for (const id of [...this.byId.keys()]) {
+      const r = this.live(id);
+      if (r && r.phoneNumber === phoneNumber && r.expiresAt > now) n++;
+    }
+    return n;
+  }
 }
 
 const deviceKey = (r: { phoneNumber: string; deviceId: string }): string => `${r.phoneNumber}|${r.deviceId}`;

@@ -50,6 +50,8 @@ export const keys = (prefix: string) => {
     registration: (id: string) => `${reg}rec:${id}`,
     registrationByDevice: (phoneNumber: string, deviceId: string) => `${reg}dev:${phoneNumber}|${deviceId}`,
     registrationsDue: () => `${reg}due`,
+    /** Sorted set of a number's registration ids scored by expiresAt (the per-number quota). */
+    registrationsByNumber: (phoneNumber: string) => `${reg}num:${phoneNumber}`,
     session: (id: string) => `${sess}rec:${id}`,
     /** `dialog` is `<Call-ID>|<local tag>`. */
     sessionByCallId: (dialog: string) => `${sess}dlg:${dialog}`,

@@ -52,7 +52,17 @@ export class RedisRegistrationStore extends RegistrationStore {
         k.registration(''),
       ),
     );
+    if (created === 1) await this.index(reg);
     return created === 1;
+  }
+
+  /**
+   * The per-number index, kept beside the record (not in its Lua script): an entry a crash leaves
+   * behind stops counting at its score (expiresAt), so the quota can only err for a while, never forever.
+   */
+  private async index(reg: Registration): Promise<void> {
+    const key = this.k.registrationsByNumber(reg.phoneNumber);
+    await guard('registration.index', () => this.redis.multi().zadd(key, reg.expiresAt, reg.registrationId).zremrangebyscore(key, '-inf', this.clock.now()).pexpire(key, this.ttl(reg)).exec());
   }
 
   async get(registrationId: string): Promise<Registration | undefined> {
@@ -79,6 +89,7 @@ export class RedisRegistrationStore extends RegistrationStore {
         next.registrationId,
       ),
     );
+    if (ok === 1) await this.index(next);
     return ok === 1 ? { ...next, version: expectedVersion + 1 } : undefined;
   }
 
@@ -98,6 +109,7 @@ export class RedisRegistrationStore extends RegistrationStore {
         registrationId,
       ),
     );
+    if (ok === 1) await guard('registration.index', () => this.redis.zrem(k.registrationsByNumber(cur.phoneNumber), registrationId));
     return ok === 1;
   }
 
@@ -109,6 +121,10 @@ export class RedisRegistrationStore extends RegistrationStore {
       if (r) out.push(r);
     }
     return out;
+  }
+
+  async countActiveByNumber(phoneNumber: string, now: number): Promise<number> {
+    return guard('registration.countActiveByNumber', () => this.redis.zcount(this.k.registrationsByNumber(phoneNumber), `(${now}`, '+inf'));
   }
 
   async count(): Promise<number> {
