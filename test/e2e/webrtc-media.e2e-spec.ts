@@ -166,6 +166,26 @@ describe('WebRTC media through the gateway (headless Chromium, browser demo)', (
     }
   });
 
+  it('the SIP phone calls a browser: rtpengine offers ICE/DTLS-SRTP, the page answers, audio flows both ways', async () => {
+    const a = await phoneFor(ALICE);
+    try {
+      await demoLab.phone?.command('dial', `sip:${ALICE}@${demoLab.lab.domain}`);
+      await a.waitForSelector('#incoming:not([hidden])', { timeout: SETUP_MS });
+      expect(await a.textContent('#caller')).toContain(LAB_PHONE.user);
+      await a.click('#answer');
+      await status(a, 'Connected');
+      await receivedPast(a, 100, SETUP_MS);
+      const legIn = async (protocol: string): Promise<number> => (await demoLab.rtpengine.legs()).find((l) => l.protocol === protocol)?.packetsIn ?? 0;
+      expect(await pollUntil('rtpengine: > 100 packets from the browser', async () => (await legIn('UDP/TLS/RTP/SAVPF')) > 100 && legIn('UDP/TLS/RTP/SAVPF'), 5000)).toBeGreaterThan(100);
+
+      await a.click('#hangup');
+      await status(a, 'Terminated');
+      expect(errors).toEqual([]);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('hold stops inbound media, resume restores it (browser to SIP phone)', async () => {
     const a = await phoneFor(ALICE);
     try {

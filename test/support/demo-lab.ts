@@ -67,7 +67,7 @@ export async function startDemoLab(opts: DemoLabOptions = {}): Promise<DemoLab> 
     stoppers.push(() => lab.stop());
     let phone: BaresipInstance | null = null;
     if (opts.phone ?? true) {
-      const p = await startBaresip({ proxyPort: lab.kamailio.port, sipTrace: process.env.LAB_SIP_TRACE === '1' });
+      const p = await startBaresip({ proxyPort: lab.kamailio.port, control: true, sipTrace: process.env.LAB_SIP_TRACE === '1' });
       phone = p;
       stoppers.push(() => p.stop());
       await eventually(async () => (await lab.kamailio.locations(LAB_PHONE.user)).length > 0, 15_000, `baresip registered as ${LAB_PHONE.user}\n${p.logTail(20)}`);

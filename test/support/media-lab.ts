@@ -9,6 +9,7 @@
  * Needs rtpengine (rtpengine-daemon) and baresip (baresip-core) on PATH (scripts/install-test-deps.sh).
  */
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -207,6 +208,8 @@ export interface BaresipOptions {
   password?: string;
   /** log every SIP message (baresip -s) to the lab dir (default false) */
   sipTrace?: boolean;
+  /** accept commands (dial, hangup) on a loopback TCP port: baresip's ctrl_tcp and menu modules (default false) */
+  control?: boolean;
   startTimeoutMs?: number;
 }
 
@@ -218,6 +221,8 @@ export interface BaresipInstance {
   logTail(lines?: number): string;
   /** true once baresip logged incoming RTP on an audio stream (media reached the phone) */
   receivedRtp(): boolean;
+  /** run a baresip command (needs `control`), e.g. command('dial', 'sip:+17085852753@ims.lab') */
+  command(name: string, params?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -235,6 +240,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipInstanc
   mkdirSync(confDir, { recursive: true });
   const sipPort = await freePort('udp');
   const rtpMin = await freePort('udp');
+  const ctrlPort = opts.control ? await freePort('tcp') : 0;
   writeFileSync(
     join(confDir, 'config'),
     [
@@ -252,6 +258,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipInstanc
       'module aubridge.so',
       'module ausine.so',
       'module_app account.so',
+      ...(opts.control ? ['module_app menu.so', 'module_app ctrl_tcp.so', `ctrl_tcp_listen ${LAB_HOST}:${ctrlPort}`] : []),
       '',
     ].join('\n'),
   );
@@ -284,6 +291,27 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipInstanc
     },
     logTail: (lines?: number) => proc.logTail(lines),
     receivedRtp: () => /incoming rtp for 'audio' established/.test(proc.logTail(400)),
+    command: (name: string, params = '') =>
+      new Promise<void>((resolve, reject) => {
+        if (!opts.control) return reject(new Error('startBaresip: control is off'));
+        // ctrl_tcp: a netstring-framed JSON command; baresip answers with a netstring-framed response
+        const json = JSON.stringify({ command: name, params, token: randomBytes(4).toString('hex') });
+        const sock = connect({ host: LAB_HOST, port: ctrlPort }, () => sock.write(`${Buffer.byteLength(json)}:${json},`));
+        const timer = setTimeout(() => sock.destroy(new Error(`baresip command ${name}: no response within 5 s`)), 5000);
+        let reply = '';
+        sock.on('data', (d: Buffer) => {
+          reply += d.toString('utf8');
+          if (reply.includes('"response"')) sock.end();
+        });
+        sock.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        sock.on('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
     stop: () => proc.stop().then(() => undefined),
   };
 }
