@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
@@ -18,6 +18,7 @@ import { classifyCall, emergencyNotSupported, LocationInput, planEmergencyInvite
 import { toMediaSessionResponse } from './media-session.mapper';
 import { Action, isFinal, SessionEvent } from './session-status';
 import { SessionTransitions } from './session-transitions';
+import { SessionQuota } from './session-quota';
 
 /**
  * Calls the app makes (we are the UAC): POST /sessions plans the INVITE (regular, located or
@@ -34,6 +35,7 @@ export class OutgoingCalls {
     private readonly registrations: RegistrationsService,
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+    @Optional() private readonly quota?: SessionQuota,
   ) {}
 
   async create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {
@@ -50,6 +52,7 @@ export class OutgoingCalls {
 
     const offer = parseAppSdp(body.offer.sdp, this.config.sdp.profile, 'offer.sdp');
     const reg = await this.registrations.own(principal, registrationId);
+    await this.quota?.check(phoneNumber);
     const credentials = this.credentials.get(phoneNumber);
     if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${phoneNumber} on this gateway.`);
 

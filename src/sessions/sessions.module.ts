@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { RegistrationsModule } from '../registrations/registrations.module';
 import { IncomingCalls } from './incoming-calls';
 import { OutgoingCalls } from './outgoing-calls';
+import { SessionQuota } from './session-quota';
 import { SessionTransitions } from './session-transitions';
 import { SessionUpdates } from './session-updates';
 import { SessionsController } from './sessions.controller';
@@ -11,7 +12,7 @@ import { SessionsService } from './sessions.service';
 @Module({
   imports: [RegistrationsModule],
   controllers: [SessionsController],
-  providers: [SessionTransitions, OutgoingCalls, IncomingCalls, SessionUpdates, SessionsService],
+  providers: [SessionTransitions, SessionQuota, OutgoingCalls, IncomingCalls, SessionUpdates, SessionsService],
   exports: [SessionsService],
 })
 export class SessionsModule {}

@@ -163,6 +163,18 @@ export function sessionStoreContract(name: string, setup: () => Promise<SessionS
       expect(await store.countActive()).toBe(0);
     });
 
+    it('counts the non-final sessions of one number (quota)', async () => {
+      const ringing = aSession(now(), { status: 'Ringing', phoneNumber: '+17085850002' });
+      await store.create(ringing, LONG_TTL_MS);
+      await store.create(aSession(now(), { phoneNumber: '+17085850002' }), LONG_TTL_MS);
+      await store.create(aSession(now(), { status: 'Terminated', endedAt: now(), phoneNumber: '+17085850002' }), LONG_TTL_MS);
+      await store.create(aSession(now(), { phoneNumber: '+17085854000' }), LONG_TTL_MS);
+      expect(await store.countActiveByNumber('+17085850002')).toBe(2);
+      await store.update({ ...ringing, status: 'Terminated', endedAt: now() }, 1, LONG_TTL_MS);
+      expect(await store.countActiveByNumber('+17085850002')).toBe(1);
+      expect(await store.countActiveByNumber('+15550000000')).toBe(0);
+    });
+
     it('stops counting an active session that expired without becoming final (a crashed instance)', async () => {
       await store.create(aSession(now(), { status: 'Connected' }), shortTtlMs);
       await store.create(aSession(now(), { status: 'Ringing' }), LONG_TTL_MS);

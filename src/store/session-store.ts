@@ -60,4 +60,6 @@ export abstract class SessionStore {
   abstract update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined>;
   /** Number of stored sessions whose status is not final (metrics). */
   abstract countActive(): Promise<number>;
+  /** Sessions of `phoneNumber` whose status is not final (the per-number quota). */
+  abstract countActiveByNumber(phoneNumber: string): Promise<number>;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { Lab, startLab } from '../support/lab';
-import { GatewayUnderTest, startGateway } from '../support/gateway';
+import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
 
 const ALICE = '+17085852753';
 const REG = '/webrtc-registration/v0.4/sessions';
@@ -252,6 +252,43 @@ describe('CAMARA contract under careless and hostile clients', () => {
       expect((await q.request('GET', '/metrics')).text).toMatch(/gateway_limit_refusals_total\{limit="registrations-per-number"\} 1/);
       expect((await q.request('DELETE', `${REG}/${(first.body as { registrationId: string }).registrationId}`, { token: t })).status).toBe(204);
       expect((await register()).status).toBe(201);
+    });
+  });
+
+  describe('quota: concurrent sessions per number', () => {
+    let q: GatewayUnderTest;
+    beforeAll(async () => {
+      q = await startGateway(lab, idp, { QUOTA_SESSIONS_PER_NUMBER: '1', SIP_RING_TIMEOUT_MS: '20000' });
+    });
+    afterAll(async () => {
+      await q?.close();
+    });
+
+    it('refuses a second call while the first rings with 429 and Retry-After, accepts one once it ended', async () => {
+      const phone = '+17085850002';
+      const t = await idp.token({ phone_number: phone, scope: ALL_SCOPES });
+      const reg = await q.request('POST', REG, { token: t, body: { deviceId: randomUUID() } });
+      expect(reg.status).toBe(201);
+      const registrationid = (reg.body as { registrationId: string }).registrationId;
+      const offer = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+      const call = () =>
+        q.request('POST', CALLS, { token: t, headers: { registrationid }, body: { originatorAddress: `tel:${phone}`, receiverAddress: `tel:${lab.numbers.noAnswer}`, offer: { sdp: offer } } });
+      const first = await call();
+      expect(first.status).toBe(201);
+      const refused = await call();
+      expect(refused.status).toBe(429);
+      expect(refused.body).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS', message: expect.stringContaining('sessions') });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await q.request('DELETE', `${CALLS}/${(first.body as { mediaSessionId: string }).mediaSessionId}`, { token: t })).status).toBe(204);
+      const again = await eventually(
+        async () => {
+          const r = await call();
+          return r.status === 201 ? r : undefined;
+        },
+        10_000,
+        'a slot to free up',
+      );
+      await q.request('DELETE', `${CALLS}/${(again.body as { mediaSessionId: string }).mediaSessionId}`, { token: t });
     });
   });
 });

@@ -57,6 +57,15 @@ export class MemorySessionStore extends SessionStore {
     }
     return n;
   }
+
+  async countActiveByNumber(phoneNumber: string): Promise<number> {
+    let n = 0;
+    for (const id of this.byId.keys()) {
+      const s = this.live(id);
+      if (s && s.phoneNumber === phoneNumber && !isFinal(s.status)) n++;
+    }
+    return n;
+  }
 }
 
 const dialogKey = (d: { callId: string; localTag: string }): string => `${d.callId}|${d.localTag}`;

@@ -56,6 +56,8 @@ export const keys = (prefix: string) => {
     /** `dialog` is `<Call-ID>|<local tag>`. */
     sessionByCallId: (dialog: string) => `${sess}dlg:${dialog}`,
     sessionsActive: () => `${sess}active`,
+    /** Sorted set of a number's non-final session ids scored by record expiry (the per-number quota). */
+    sessionsByNumber: (phoneNumber: string) => `${sess}num:${phoneNumber}`,
     subscription: (id: string) => `${ev}sub:${id}`,
     subscriptionsByDevice: (phoneNumber: string, deviceId: string) => `${ev}subdev:${phoneNumber}|${deviceId}`,
     subscriptionsByOwner: (owner: string) => `${ev}subown:${owner}`,

@@ -39,6 +39,28 @@ export class RedisSessionStore extends SessionStore {
         isFinal(s.status) ? '0' : '1',
       ),
     );
+    await this.index(s, ttlMs);
+  }
+
+  /**
+   * The per-number index of non-final sessions, kept beside the record (not in its Lua script): an
+   * entry a crash leaves behind stops counting at its score (the record's expiry).
+   */
+  private async index(s: MediaSession, ttlMs: number): Promise<void> {
+    const key = this.k.sessionsByNumber(s.phoneNumber);
+    const now = Date.now();
+    if (isFinal(s.status)) {
+      await guard('session.index', () => this.redis.zrem(key, s.mediaSessionId));
+      return;
+    }
+    await guard('session.index', () =>
+      this.redis
+        .multi()
+        .zadd(key, now + ttlArg(ttlMs), s.mediaSessionId)
+        .zremrangebyscore(key, '-inf', now)
+        .pexpire(key, ttlArg(ttlMs))
+        .exec(),
+    );
   }
 
   async get(id: string): Promise<MediaSession | undefined> {
@@ -70,8 +92,13 @@ export class RedisSessionStore extends SessionStore {
         isFinal(next.status) ? '0' : '1',
       ),
     );
+    if (ok === 1) await this.index(next, ttlMs);
     // what a get would now return: a copy, as JSON stores it
     return ok === 1 ? (JSON.parse(json) as MediaSession) : undefined;
+  }
+
+  async countActiveByNumber(phoneNumber: string): Promise<number> {
+    return guard('session.countActiveByNumber', () => this.redis.zcount(this.k.sessionsByNumber(phoneNumber), `(${Date.now()}`, '+inf'));
   }
 
   async countActive(): Promise<number> {
