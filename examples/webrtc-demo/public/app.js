@@ -311,5 +311,10 @@
   $('hold').onclick = guard(() => change('Hold'));
   $('resume').onclick = guard(() => change('Resume'));
   $('hangup').onclick = guard(hangUp);
+  // leaving the page ends its registration (the gateway limits active registrations per number)
+  window.addEventListener('pagehide', () => {
+    if (!state.registrationId) return;
+    void fetch(`${REG}/${state.registrationId}`, { method: 'DELETE', keepalive: true, headers: { authorization: `Bearer ${state.token}` } }).catch(() => undefined);
+  });
   loadIdentities().catch((e) => log(`error: ${e.message}`));
 })();
