@@ -44,7 +44,11 @@ interface Received {
 /** A real webhook sink on 127.0.0.1. `respond` decides the status. */
 class Sink {
   readonly received: Received[] = [];
-  respond: (r: Received) => number = () => 204;
+  /** Every request, answered or not: when it arrived and the status given (undefined: left hanging). */
+  readonly attempts: Array<{ at: number; status?: number; id: string }> = [];
+  respond: (r: Received) => number | 'hang' = () => 204;
+  /** Retry-After (seconds) sent with 429 and 503. */
+  retryAfterS: number | undefined;
   private server: Server | undefined;
   constructor(readonly port: number) {}
   get url(): string {
@@ -57,7 +61,10 @@ class Sink {
       req.on('end', () => {
         const r: Received = { headers: req.headers, body: JSON.parse(raw) as Received['body'] };
         const status = this.respond(r);
+        this.attempts.push({ at: Date.now(), id: r.body.id, ...(status !== 'hang' && { status }) });
+        if (status === 'hang') return; // never answered: the client's timeout decides
         if (status < 300) this.received.push(r);
+        if (this.retryAfterS !== undefined && (status === 429 || status === 503)) res.setHeader('Retry-After', String(this.retryAfterS));
         res.statusCode = status;
         res.end();
       });
@@ -96,14 +103,14 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
   });
 
   /** One "gateway instance": its own Redis connection, stores, worker. */
-  function instance(prefix: string, allowPrivateSinks = true, over: Partial<DeliveryWorkerOptions> = {}, telemetry?: EventTelemetry) {
+  function instance(prefix: string, allowPrivateSinks = true, over: Partial<DeliveryWorkerOptions> = {}, telemetry?: EventTelemetry, sinkTimeoutMs = 5000) {
     const redis = new Redis(lab.url);
     clients.push(redis);
     const store = new RedisSubscriptionStore(redis, prefix);
     const queue = new RedisEventQueue(redis, prefix);
     const metrics = new EventMetrics(queue, telemetry);
     const lifecycle = new SubscriptionLifecycle(store, queue, logger);
-    const transport = new UndiciSinkTransport(new SinkPolicy(allowPrivateSinks), 5000);
+    const transport = new UndiciSinkTransport(new SinkPolicy(allowPrivateSinks), sinkTimeoutMs);
     const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, {
       schedule: exponentialBackoff({ maxAttempts: 50, baseMs: 20, capMs: 200 }),
       pollMs: 20,
@@ -304,5 +311,105 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     expect(sink.received[1]?.body).toMatchObject({ type: WebrtcEventType.subscriptionEnded, data: { subscriptionId: s.id, terminationReason: 'SUBSCRIPTION_DELETED' } });
     await until(async () => (await gw.store.get(s.id)) === undefined);
     await sink.down();
+  });
+
+  describe('delivery guarantees on real parts', () => {
+    const publish = (gw: ReturnType<typeof instance>, i: number) => gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: `m${i}`, status: 'Ringing' });
+    const ids = (sink: Sink) => sink.received.map((r) => r.body.data.mediaSessionId);
+
+    it('isolates subscriptions: a failing sink does not hold back another one of the same device', async () => {
+      const [bad, good] = [new Sink(await freePort('tcp')), new Sink(await freePort('tcp'))];
+      await Promise.all([bad.up(), good.up()]);
+      bad.respond = () => 500;
+      const gw = instance(`p${++n}:`);
+      await gw.store.create(subscription(bad.url));
+      await gw.store.create(subscription(good.url));
+      gw.worker.start();
+      for (let i = 1; i <= 5; i++) await publish(gw, i);
+      await until(() => good.received.length === 5);
+      expect(ids(good)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+      // the bad sink was tried (and is still being retried on its first event, order kept)
+      expect(bad.attempts.length).toBeGreaterThan(0);
+      expect(new Set(bad.attempts.map((a) => a.id)).size).toBe(1);
+      await Promise.all([bad.down(), good.down()]);
+    });
+
+    it("waits for the sink's Retry-After before the next attempt (429)", async () => {
+      const sink = new Sink(await freePort('tcp'));
+      await sink.up();
+      sink.retryAfterS = 1;
+      let calls = 0;
+      sink.respond = () => (++calls === 1 ? 429 : 204);
+      // the computed retry would be ~20 ms; the cap (5 s) leaves room for the sink's own pace
+      const gw = instance(`p${++n}:`, true, { schedule: exponentialBackoff({ maxAttempts: 5, baseMs: 20, capMs: 5000 }) });
+      await gw.store.create(subscription(sink.url));
+      gw.worker.start();
+      await publish(gw, 1);
+      await until(() => sink.received.length === 1, 5000);
+      const [first, second] = sink.attempts;
+      // the schedule alone would retry after ~20 ms; Retry-After: 1 holds it back a second
+      expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(950);
+      await sink.down();
+    });
+
+    it('drops an event after its last attempt and goes on with the next one', async () => {
+      const sink = new Sink(await freePort('tcp'));
+      await sink.up();
+      sink.respond = (r) => (r.body.data.mediaSessionId === 'm1' ? 503 : 204);
+      const gw = instance(`p${++n}:`, true, { schedule: exponentialBackoff({ maxAttempts: 3, baseMs: 20, capMs: 50 }) });
+      await gw.store.create(subscription(sink.url));
+      gw.worker.start();
+      await publish(gw, 1);
+      await publish(gw, 2);
+      await until(() => sink.received.length === 1);
+      expect(sink.attempts.filter((a) => a.id === sink.attempts[0]?.id).map((a) => a.status)).toEqual([503, 503, 503]);
+      expect(ids(sink)).toEqual(['m2']);
+      expect(gw.metrics.dropped).toBe(1);
+      await sink.down();
+    });
+
+    it('redelivers an event whose POST got no answer within the timeout', async () => {
+      const sink = new Sink(await freePort('tcp'));
+      await sink.up();
+      let calls = 0;
+      sink.respond = () => (++calls === 1 ? 'hang' : 204);
+      const gw = instance(`p${++n}:`, true, {}, undefined, 300);
+      await gw.store.create(subscription(sink.url));
+      gw.worker.start();
+      await publish(gw, 1);
+      await until(() => sink.received.length === 1, 5000);
+      expect(sink.attempts.map((a) => a.id)).toEqual([sink.attempts[0]?.id, sink.attempts[0]?.id]);
+      expect((sink.attempts[1]?.at ?? 0) - (sink.attempts[0]?.at ?? 0)).toBeGreaterThanOrEqual(280);
+      await sink.down();
+    });
+
+    it.each([
+      ['its subscriptionExpireTime', 'SUBSCRIPTION_EXPIRED', (ends: number) => ({ subscriptionExpireTime: new Date(ends).toISOString(), endsAt: ends })],
+      [
+        "its sink token's expiry",
+        'ACCESS_TOKEN_EXPIRED',
+        (ends: number) => ({
+          sinkCredential: { credentialType: 'ACCESSTOKEN' as const, accessToken: 'tok', accessTokenExpiresUtc: new Date(ends + 100).toISOString(), accessTokenType: 'bearer' as const },
+          endsAt: ends,
+        }),
+      ],
+    ])('ends a subscription at %s with subscription-ended (%s), then delivers nothing more to it', async (_what, reason, fields) => {
+      const sink = new Sink(await freePort('tcp'));
+      await sink.up();
+      const gw = instance(`p${++n}:`, true, { tokenNoticeMs: 100 });
+      const sub = subscription(sink.url, fields(Date.now() + 400));
+      await gw.store.create(sub);
+      gw.worker.start();
+      await publish(gw, 1); // positive control: delivered while the subscription lives
+      await until(() => sink.received.length === 1);
+      await until(() => sink.received.some((r) => r.body.type === WebrtcEventType.subscriptionEnded), 5000);
+      expect(sink.received.find((r) => r.body.type === WebrtcEventType.subscriptionEnded)?.body.data).toMatchObject({ subscriptionId: sub.id, terminationReason: reason });
+      expect(await gw.store.findByDevice(audience.phoneNumber, audience.deviceId)).toEqual([]);
+      const before = sink.attempts.length;
+      await publish(gw, 2);
+      await new Promise((r) => setTimeout(r, 300)); // what a delivery takes here, many times over
+      expect(sink.attempts.length).toBe(before);
+      await sink.down();
+    });
   });
 });
