@@ -19,8 +19,11 @@ export class CallSetupKpis {
     this.telemetry?.callStarted(direction);
   }
 
-  /** After each stored transition. */
-  observe(s: MediaSession, next: SessionStatus, code: number | undefined, reason: string | undefined): void {
+  /**
+   * After each stored transition. `setupCode` is the SIP code the outcome is counted under: the
+   * transition's own, else the last one the session had (the 200 of a call that ended with BYE).
+   */
+  observe(s: MediaSession, next: SessionStatus, code: number | undefined, reason: string | undefined, setupCode: number | undefined = code): void {
     const t = this.setup.get(s.mediaSessionId);
     if (t) {
       const ms = this.now() - t.startedAt;
@@ -34,7 +37,7 @@ export class CallSetupKpis {
       }
     }
     if (isFinal(next)) {
-      this.telemetry?.callEnded(s.direction, next, code ?? s.sipCode, reason, t?.answered ?? (s.answer !== undefined && next === 'Terminated'));
+      this.telemetry?.callEnded(s.direction, next, setupCode, reason, t?.answered ?? (s.answer !== undefined && next === 'Terminated'));
       this.setup.delete(s.mediaSessionId);
     }
   }

@@ -178,7 +178,7 @@ export class SessionTransitions implements OnApplicationShutdown {
   private async after(prev: MediaSession, saved: MediaSession, d: Go): Promise<void> {
     const id = saved.mediaSessionId;
     if (d.next !== prev.status) {
-      this.kpis.observe(saved, d.next, d.code, d.reason);
+      this.kpis.observe(saved, d.next, d.code, d.reason, d.code ?? prev.sipCode);
       this.logger.info({ mediaSessionId: id, callId: saved.dialog?.callId, sipCode: d.code, from: prev.status, to: d.next }, `session ${id} ${prev.status} → ${d.next}${d.code ? ` (${d.code})` : ''}`);
     }
     if (isFinal(d.next)) {

@@ -31,7 +31,11 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
       this.logger.info('connected to redis');
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      if (onUnreachable === 'exit') throw new StoreUnreachableAtBootError(redactUrl(url), reason);
+      if (onUnreachable === 'exit') {
+        // stop reconnecting: the boot fails and nothing else will quit this client
+        this.redis.disconnect();
+        throw new StoreUnreachableAtBootError(redactUrl(url), reason);
+      }
       // REDIS_BOOT=retry: ioredis keeps reconnecting; /health/ready answers 503 until the store answers.
       this.logger.error({ redisUrl: redactUrl(url), reason }, 'Redis at REDIS_URL is unreachable; starting anyway (REDIS_BOOT=retry): not ready until it answers');
     }

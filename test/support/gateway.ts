@@ -54,7 +54,11 @@ export async function startGateway(lab: Lab, idp: TestIdp, env: Record<string, s
     SIP_LISTEN_PORT: String(sipPort),
   };
   const app = await createApp(loadConfig(fullEnv));
-  await app.init();
+  // a failed boot still has bound sockets and timers of the modules that did start: close them
+  await app.init().catch(async (err: unknown) => {
+    await app.close().catch(() => undefined);
+    throw err;
+  });
   await app.getHttpAdapter().getInstance().ready();
   const fastify = app.getHttpAdapter().getInstance();
   return {
