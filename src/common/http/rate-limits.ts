@@ -37,13 +37,15 @@ export async function installRateLimits(fastify: FastifyInstance, config: AppCon
   if (perToken > 0) limiters.push({ name: 'requests-per-token', check: create(perToken, (req) => `t:${tokenKey(req) ?? `none:${req.ip}`}`) });
   fastify.addHook('onRequest', async (req) => {
     if (EXEMPT.test(req.url)) return;
-    for (const { name, check } of limiters) {
-      if (name === 'requests-per-token' && tokenKey(req) === undefined) continue;
-      const result = await check(req);
-      if (!result.isAllowed && result.isExceeded) {
+    // both counters at once: one round trip to Redis (auto-pipelined), not one per limit
+    const applicable = limiters.filter(({ name }) => name !== 'requests-per-token' || tokenKey(req) !== undefined);
+    const results = await Promise.all(applicable.map(({ check }) => check(req)));
+    applicable.forEach(({ name }, i) => {
+      const result = results[i];
+      if (result && !result.isAllowed && result.isExceeded) {
         telemetry?.limitRefused(name);
         throw new TooManyRequestsError(`Too many requests (${name.replace(/-/g, ' ')}); retry later.`, result.ttlInSeconds);
       }
-    }
+    });
   });
 }

@@ -5,8 +5,8 @@ import { defineScripts, guard, keys } from './redis-client';
 import { sessionScripts } from './lua-scripts';
 
 type Scripts = {
-  sessCreate(k1: string, k2: string, k3: string, json: string, ttl: number, dialog: string, id: string, active: string): Promise<number>;
-  sessUpdate(k1: string, k2: string, k3: string, expected: number, json: string, ttl: number, dialog: string, id: string, active: string): Promise<number>;
+  sessCreate(k1: string, k2: string, k3: string, k4: string, json: string, ttl: number, dialog: string, id: string, active: string): Promise<number>;
+  sessUpdate(k1: string, k2: string, k3: string, k4: string, expected: number, json: string, ttl: number, dialog: string, id: string, active: string): Promise<number>;
   sessCountActive(k1: string): Promise<number>;
 };
 
@@ -32,34 +32,13 @@ export class RedisSessionStore extends SessionStore {
         this.k.session(s.mediaSessionId),
         this.k.sessionByCallId(dialog),
         this.k.sessionsActive(),
+        this.k.sessionsByNumber(s.phoneNumber),
         JSON.stringify({ ...s, version: 1 }),
         ttlArg(ttlMs),
         dialog,
         s.mediaSessionId,
         isFinal(s.status) ? '0' : '1',
       ),
-    );
-    await this.index(s, ttlMs);
-  }
-
-  /**
-   * The per-number index of non-final sessions, kept beside the record (not in its Lua script): an
-   * entry a crash leaves behind stops counting at its score (the record's expiry).
-   */
-  private async index(s: MediaSession, ttlMs: number): Promise<void> {
-    const key = this.k.sessionsByNumber(s.phoneNumber);
-    const now = Date.now();
-    if (isFinal(s.status)) {
-      await guard('session.index', () => this.redis.zrem(key, s.mediaSessionId));
-      return;
-    }
-    await guard('session.index', () =>
-      this.redis
-        .multi()
-        .zadd(key, now + ttlArg(ttlMs), s.mediaSessionId)
-        .zremrangebyscore(key, '-inf', now)
-        .pexpire(key, ttlArg(ttlMs))
-        .exec(),
     );
   }
 
@@ -84,6 +63,7 @@ export class RedisSessionStore extends SessionStore {
         this.k.session(next.mediaSessionId),
         this.k.sessionByCallId(dialog),
         this.k.sessionsActive(),
+        this.k.sessionsByNumber(next.phoneNumber),
         expectedVersion,
         json,
         ttlArg(ttlMs),
@@ -92,7 +72,6 @@ export class RedisSessionStore extends SessionStore {
         isFinal(next.status) ? '0' : '1',
       ),
     );
-    if (ok === 1) await this.index(next, ttlMs);
     // what a get would now return: a copy, as JSON stores it
     return ok === 1 ? (JSON.parse(json) as MediaSession) : undefined;
   }
