@@ -50,6 +50,8 @@ export abstract class AppConfig {
     transactionTimeoutMs: number;
     /** RFC 3262 reliable provisional responses (`SIP_100REL`): offered, insisted on, or never used. */
     rel100: 'supported' | 'required' | 'disabled';
+    /** `SIP_IMS_PROFILE`: `ims` registers and calls as an MMTel client (3GPP TS 24.229); `plain` as a bare SIP phone. */
+    imsProfile: 'ims' | 'plain';
     /** RFC 4028 session interval our INVITEs ask for (`SIP_SESSION_EXPIRES_S`; 0: none asked, only the far end's honoured). */
     sessionExpiresS: number;
     /** RFC 4028 Min-SE: the smallest interval we accept (`SIP_MIN_SE_S`, ≥ 90). */
@@ -146,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,
       transactionTimeoutMs: e.SIP_TRANSACTION_TIMEOUT_MS ?? 32_000,
       rel100: e.SIP_100REL ?? 'supported',
+      imsProfile: e.SIP_IMS_PROFILE ?? 'ims',
       sessionExpiresS: sessionExpires,
       minSeS: minSe,
       trustedPeers: sipTrustedPeers,

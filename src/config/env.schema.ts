@@ -159,6 +159,11 @@ export class EnvSchema {
   @IsIn(['supported', 'required', 'disabled'], { message: 'SIP_100REL must be supported, required or disabled' })
   SIP_100REL?: 'supported' | 'required' | 'disabled';
 
+  /** 3GPP TS 24.229 registration and call profile: MMTel feature tags, Service-Route, P-Preferred-*; or none of it. */
+  @IsOptional()
+  @IsIn(['ims', 'plain'], { message: 'SIP_IMS_PROFILE must be ims or plain' })
+  SIP_IMS_PROFILE?: 'ims' | 'plain';
+
   /** RFC 4028 session interval asked for in our INVITEs; 0 disables asking (a far end's timer is still honoured). */
   @IsOptional()
   @Transform(toInt)

@@ -1,4 +1,5 @@
 import type { SipAor, SipMessage } from 'sip';
+import { ImsProfile, imsContactParams, imsRegisterSupported } from './ims-registration';
 import { parseSipUri } from './syntax/sip-uri';
 import { assertHeaderValue, generateTag, SipSyntaxError } from './sip-syntax';
 
@@ -15,6 +16,8 @@ export interface RegisterParams {
   cseq: number;
   /** A previous binding's contact to drop in the same REGISTER (`expires=0`), e.g. after a failover. */
   staleContact?: string;
+  /** `ims` (default `plain` here): MMTel feature tags in Contact and `Supported` (TS 24.229 §5.1.1.2.1). */
+  profile?: ImsProfile;
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -35,6 +38,8 @@ export function buildRegister(p: RegisterParams): SipMessage {
     // RFC 5626 §4.1: instance id as a URN in a quoted string
     params['+sip.instance'] = `"<urn:uuid:${p.deviceId}>"`;
   }
+  // TS 24.229 §5.1.1.2.1: the ICSI and media feature tags let the S-CSCF route MMTel calls to us (RFC 3841)
+  if (p.profile === 'ims') Object.assign(params, imsContactParams());
   params.expires = String(p.expiresS);
   contacts.push({ uri: assertHeaderValue(p.contact, 'contact'), params });
   return {
@@ -49,6 +54,7 @@ export function buildRegister(p: RegisterParams): SipMessage {
       contact: contacts,
       expires: String(p.expiresS),
       'max-forwards': 70,
+      ...(p.profile === 'ims' && { supported: imsRegisterSupported(p.deviceId !== undefined) }),
     },
   };
 }

@@ -94,7 +94,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     const core: UserAgentCore = { stack: this.stack, logger, isClosed: () => this.closed, proxyName: this.cfg.outboundProxy };
     const contactFor = (user: string): string => this.contactFor(user);
     this.nonInvite = new NonInviteClient(core);
-    this.registrar = new RegisterClient(core, this.nonInvite, this.cfg.domain, contactFor);
+    this.registrar = new RegisterClient(core, this.nonInvite, this.cfg.domain, contactFor, this.cfg.imsProfile);
     // RFC 4028: the session timers of the calls this instance holds report through the port's events
     this.sessionTimers = new SessionTimers(
       { refreshDue: (callId, localTag) => this.emit('dialog.refresh-due', { callId, localTag }), expired: (callId, localTag) => this.emit('dialog.expired', { callId, localTag }) },

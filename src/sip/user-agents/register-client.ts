@@ -1,4 +1,5 @@
-import { buildRegister, grantedExpires, minExpires } from '../registration';
+import { ImsProfile, parseImsRegistration } from '../ims-registration';
+import { buildRegister, grantedExpires, minExpires, sameContact } from '../registration';
 import { RegistrationBinding, RegistrationGrant, RegistrationTarget, SipFailure } from '../sip-gateway';
 import { generateCallId } from '../sip-syntax';
 import type { NonInviteClient } from './non-invite-client';
@@ -11,6 +12,7 @@ export class RegisterClient {
     private readonly transactions: NonInviteClient,
     private readonly domain: string,
     private readonly contactFor: (user: string) => string,
+    private readonly profile: ImsProfile = 'plain',
   ) {}
 
   async register(target: RegistrationTarget): Promise<RegistrationGrant> {
@@ -31,6 +33,7 @@ export class RegisterClient {
         cseq,
         // another instance's binding (restart / failover): drop it in the same REGISTER
         staleContact: target.binding?.contact,
+        profile: this.profile,
       });
       const { response, lastSeq } = await this.transactions.transact(rq, target.credentials);
       cseq = lastSeq;
@@ -47,6 +50,8 @@ export class RegisterClient {
       }
       if (status >= 300) throw new SipFailure('rejected', `REGISTER rejected: ${status} ${response.reason ?? ''}`.trim(), status, response.reason);
       const binding: RegistrationBinding = { callId, cseq, contact };
+      // TS 24.229 §5.1.1.2.2: keep Service-Route, P-Associated-URI, Path and GRUUs of every 200 OK (a refresh replaces them)
+      if (this.profile === 'ims') binding.ims = parseImsRegistration(response, (uri) => sameContact(uri, contact));
       return { binding, grantedExpiresS: grantedExpires(response, contact, expiresS) };
     }
   }
