@@ -27,5 +27,5 @@ export interface DialogState {
    * For the UAC while the INVITE is pending: what a CANCEL needs (RFC 3261 §9.1: same Request-URI,
    * Call-ID, To, From, CSeq number and top Via branch as the INVITE).
    */
-  invite?: { requestUri: string; branch: string; cseq: number; via: string };
+  invite?: { requestUri: string; branch: string; cseq: number; via: string; route?: string[] };
 }

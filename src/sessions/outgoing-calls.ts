@@ -8,6 +8,7 @@ import { ApiError, invalidArgument, invalidTokenContext, permissionDenied, unava
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { RegistrationsService } from '../registrations/registrations.service';
 import { mergeDialog } from '../sip/dialog';
+import { withImsOrigination } from '../sip/ims-registration';
 import { CallSignal, DialogState, OutgoingCall, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { MediaSession } from '../store/session-store';
@@ -80,6 +81,8 @@ export class OutgoingCalls {
         }),
       );
     }
+    // TS 24.229 §5.1.2A.1: an IMS registration's calls follow its Service-Route and name MMTel
+    if (this.config.sip.imsProfile === 'ims' && reg.binding.ims) call = withImsOrigination(call, reg.binding.ims, phoneNumber, anonymous);
     return this.launch(this.newSession(phoneNumber, body, offer, 'REGULAR', reg), call);
   }
 

@@ -87,6 +87,8 @@ export interface OutgoingCall {
   headers?: Record<string, string>;
   /** Answer 401/407 challenges with these. */
   credentials?: SipCredentials;
+  /** Preloaded Route (RFC 3261 §8.1.2), e.g. the registration's Service-Route (RFC 3608 §6), in order. */
+  route?: readonly string[];
 }
 
 export interface CallHandle {

@@ -89,4 +89,32 @@ describe(InviteClient.name, () => {
       expect(signals).toHaveLength(1);
     });
   });
+
+  describe('preloaded Route (RFC 3261 §8.1.2, RFC 3608 §6)', () => {
+    const route = ['sip:orig@127.0.0.1:5060;lr', 'sip:scscf@10.0.0.2;lr'];
+
+    it('puts the route in order on the INVITE and on its CANCEL (§9.1)', () => {
+      const core = fakeCore();
+      const client = new InviteClient(core, new InDialogClient(core));
+      const handle = client.invite({ ...CALL, route }, 'sip:reg-1@127.0.0.1:5070', () => undefined);
+      const invite = core.stack.last('INVITE');
+      expect(invite.rq.headers.route?.map((r) => r.uri)).toEqual(route);
+      core.stack.respondTo(invite, 180, 'Ringing', { contact: [{ uri: 'sip:far@127.0.0.1:5090', params: {} }] });
+      client.cancel(handle.dialog);
+      expect(core.stack.last('CANCEL').rq.headers.route?.map((r) => r.uri)).toEqual(route);
+    });
+
+    it('sends no Route without one', () => {
+      const core = fakeCore();
+      new InviteClient(core, new InDialogClient(core)).invite(CALL, 'sip:reg-1@127.0.0.1:5070', () => undefined);
+      expect(core.stack.last('INVITE').rq.headers.route).toBeUndefined();
+    });
+
+    it('refuses a Route that would inject a header, before sending anything', () => {
+      const core = fakeCore();
+      const client = new InviteClient(core, new InDialogClient(core));
+      expect(() => client.invite({ ...CALL, route: ['sip:a@b;lr\r\nX: y'] }, 'sip:reg-1@127.0.0.1:5070', () => undefined)).toThrow(/control character/);
+      expect(core.stack.requests).toHaveLength(0);
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import * as sip from 'sip';
 import type { SipMessage } from 'sip';
 import { buildAuthenticatedRequest, isChallenge } from '../digest-auth';
-import { ackFor2xx, uacDialogFromResponse } from '../dialog';
+import { ackFor2xx, routeUris, uacDialogFromResponse } from '../dialog';
 import type { SentRequest } from '../sip-stack';
 import { CallHandle, CallSignal, DialogState, OutgoingCall, SipCredentials, SipFailure } from '../sip-gateway';
 import { assertHeaderValue, assertUri, extraHeaders, generateCallId, generateTag, headerString, sdpOf, toAor } from '../sip-syntax';
@@ -59,6 +59,8 @@ export class InviteClient {
     const requestUri = assertUri(call.requestUri, 'Request-URI');
     const callId = generateCallId();
     const localTag = generateTag();
+    // RFC 3608 §6: the Service-Route goes first, as a preloaded Route (RFC 3261 §8.1.2)
+    const route = (call.route ?? []).map((uri) => assertUri(uri, 'Route'));
     const rq: SipMessage = {
       method: 'INVITE',
       uri: requestUri,
@@ -68,6 +70,7 @@ export class InviteClient {
         'call-id': callId,
         cseq: { seq: 1, method: 'INVITE' },
         contact: [{ uri: localContact, params: {} }],
+        ...(route.length > 0 && { route: route.map((uri) => ({ uri, params: {} })) }),
         'max-forwards': 70,
         allow: ALLOW,
         // RFC 3262 §4: offer (or insist on) reliable provisional responses
@@ -169,7 +172,9 @@ export class InviteClient {
     });
     const seq = rq.headers.cseq?.seq ?? 1;
     // CANCEL data always follows the INVITE actually pending (after an auth retry: new branch, CSeq)
-    call.base = { ...call.base, localSeq: seq, invite: { requestUri: sip.stringifyUri(rq.uri ?? ''), branch: call.sent.branch, cseq: seq, via: call.sent.via } };
+    const route = routeUris(rq.headers.route);
+    const invite = { requestUri: sip.stringifyUri(rq.uri ?? ''), branch: call.sent.branch, cseq: seq, via: call.sent.via, ...(route.length > 0 && { route }) };
+    call.base = { ...call.base, localSeq: seq, invite };
   }
 
   /** Same R-URI, Call-ID, From, To (no tag), CSeq number and top Via as the INVITE (RFC 3261 §9.1). */
@@ -186,6 +191,8 @@ export class InviteClient {
         from: toAor(local, { tag: d.localTag }),
         'call-id': d.callId,
         cseq: { seq: inv.cseq, method: 'CANCEL' },
+        // §9.1: the CANCEL carries the INVITE's Route header field values
+        ...(inv.route && inv.route.length > 0 && { route: inv.route.map((uri) => ({ uri: assertUri(uri, 'Route'), params: {} })) }),
         'max-forwards': 70,
       },
     };
