@@ -193,6 +193,8 @@ describe('session status state machine', () => {
 
     it('fails the call when the 2xx is never ACKed (the SIP layer sent BYE)', () => {
       expect(onEvent(incoming('Ringing', { answered: true }), { kind: 'no-ack' })).toMatchObject({ kind: 'go', next: 'Failed', reason: 'no ACK for the 2xx', actions: [] });
+      // the ring timeout must not turn an answered call awaiting its ACK into NoAnswer
+      expect(onEvent(incoming('Ringing', { answered: true }), { kind: 'ring-timeout' }).kind).toBe('ignore');
     });
   });
 

@@ -207,6 +207,8 @@ export function onEvent(s: SessionView, e: SessionEvent): Decision {
     case 'ring-timeout':
       if (PHASE[s.status] !== 'early') return ignore(`ring timeout while ${s.status}`);
       if (s.direction === 'incoming') {
+        // RFC 3261 §13.3.1.4: once our 2xx is sent, only its ACK or the 64·T1 without one decides
+        if (s.answered) return ignore('ring timeout after the app answered: the ACK is awaited');
         return change(s, 'NoAnswer', { code: 480, reason: 'the app did not answer within the ring timeout', actions: [{ kind: 'reject', cause: 'unavailable' }] });
       }
       if (s.cancelledBy) return ignore('already cancelled');
