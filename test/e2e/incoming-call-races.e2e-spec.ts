@@ -1,0 +1,100 @@
+/**
+ * Incoming calls whose caller behaves the way real equipment sometimes does, played by SIPp
+ * through the lab Kamailio to an app registered at the gateway: a caller that never ACKs our 200
+ * (RFC 3261 §13.3.1.4). SIP assertions go through SipExchange (one request and its response).
+ */
+import { randomUUID } from 'node:crypto';
+import { createTestIdp, TestIdp } from '../support/auth';
+import { Lab, runSippUac, SippUacResult, startLab } from '../support/lab';
+import { GatewayUnderTest, startGateway } from '../support/gateway';
+import { startSink, TestSink } from '../support/sink';
+import { SipExchange } from '../support/sip-trace';
+
+const BOB = '+17085854000';
+const CALLS = '/webrtc-call-handling/v0.4/sessions';
+const TYPES = ['session-invitation', 'session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
+const SCOPES = [
+  'webrtc-registration:sessions:create',
+  'webrtc-registration:sessions:delete',
+  'webrtc-call-handling:sessions:create',
+  'webrtc-call-handling:sessions:read',
+  'webrtc-call-handling:sessions:write',
+  'webrtc-call-handling:sessions:delete',
+  'webrtc-events:read',
+  ...TYPES.map((t) => `webrtc-events:${t}:create`),
+].join(' ');
+const sdp = (who: string) =>
+  `v=0\r\no=${who} 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`;
+
+describe('incoming calls from callers that misbehave, through Kamailio', () => {
+  let lab: Lab;
+  let idp: TestIdp;
+  let gw: GatewayUnderTest;
+  let sink: TestSink;
+  let token: string;
+
+  beforeAll(async () => {
+    lab = await startLab({ redis: false });
+    idp = await createTestIdp();
+    gw = await startGateway(lab, idp, { SIP_RING_TIMEOUT_MS: '20000' });
+    token = await idp.token({ phone_number: BOB, scope: SCOPES });
+    const deviceId = randomUUID();
+    expect((await gw.request('POST', '/webrtc-registration/v0.4/sessions', { token, body: { deviceId } })).status).toBe(201);
+    sink = await startSink();
+    const sub = await gw.request('POST', '/webrtc-events/v0.3/subscriptions', {
+      token,
+      body: { protocol: 'HTTP', sink: sink.url, types: TYPES, config: { subscriptionDetail: { deviceId } } },
+    });
+    expect(sub.status).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    await sink?.close();
+    await lab?.stop();
+  });
+
+  /** The SIP exchange of a SIPp caller, once it has finished (its whole trace). */
+  async function exchangeOf(uac: Promise<SippUacResult>): Promise<SipExchange> {
+    let text = '';
+    const sip = await SipExchange.start({ messages: () => Promise.resolve(text) });
+    const result = await uac;
+    expect({ exit: result.exitCode, errors: result.errors }).toEqual({ exit: 0, errors: '' });
+    text = result.messages;
+    return sip;
+  }
+
+  /** The next session-invitation at the sink after `before` events. */
+  async function invitation(before: number, caller: string) {
+    const e = await sink.waitFor(
+      (ev) => sink.events.indexOf(ev) >= before && ev.body.type.endsWith('session-invitation') && ev.body.data.originatorAddress === `tel:${caller}`,
+      10_000,
+      `session-invitation from ${caller}`,
+    );
+    return e.body.data;
+  }
+
+  it('a caller that never ACKs our 200 gets our BYE after 64·T1; PUT Connected returns Failed and the app gets Failed (RFC 3261 §13.3.1.4)', async () => {
+    const caller = '+15550007001';
+    const before = sink.events.length;
+    // no SIP timer knob reaches the app from env: 64·T1 is the default 32 s
+    const uac = runSippUac({ scenario: 'uac-call-never-acks-gets-bye', proxyPort: lab.kamailio.port, callee: BOB, caller, timeoutS: 60 });
+    const id = String((await invitation(before, caller)).mediaSessionId);
+
+    const answered = await gw.request('PUT', `${CALLS}/${id}/status`, { token, body: { status: 'Connected', answer: { sdp: sdp('bob') } } });
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ status: 'Failed' });
+    const failed = await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Failed', 10_000, 'Failed event');
+    expect(failed.body.data.reason).toEqual(expect.stringContaining('no ACK'));
+    expect(sink.statuses(id)).not.toContain('Connected');
+    expect((await gw.request('GET', `${CALLS}/${id}`, { token })).body).toMatchObject({ status: 'Failed' });
+
+    const sip = await exchangeOf(uac);
+    const invite = await sip.sent('INVITE');
+    const ok = await sip.finalResponseTo(invite);
+    expect(ok.status).toBe(200);
+    const bye = await sip.received('BYE');
+    expect(bye.callId).toBe(invite.callId);
+    expect((await sip.finalResponseTo(bye)).status).toBe(200);
+    expect((await sip.messages()).filter((m) => m.direction === 'sent' && m.method === 'ACK')).toEqual([]);
+  }, 90_000);
+});
