@@ -40,6 +40,21 @@ export function registrationStoreContract(name: string, setup: () => Promise<{ s
       expect(await store.findByDevice(r.phoneNumber, r.deviceId)).toEqual({ ...r, version: 1 });
     });
 
+    it('keeps the IMS facts of the binding through create and update (TS 24.229 §5.1.1.2.2)', async () => {
+      const ims = {
+        serviceRoute: ['sip:orig@10.0.0.1;lr'],
+        associatedUris: ['sip:+17085852753@ims.lab', 'tel:+17085852753'],
+        path: ['sip:p@10.0.0.9;lr'],
+        pubGruu: 'sip:+17085852753@ims.lab;gr=urn:uuid:1',
+      };
+      const r = aRegistration(now(), { binding: { callId: 'c', cseq: 1, contact: 'sip:x@127.0.0.1:5070', ims } });
+      await store.create(r);
+      expect((await store.get(r.registrationId))?.binding.ims).toEqual(ims);
+      const refreshed = { ...ims, serviceRoute: ['sip:orig2@10.0.0.3;lr'], tempGruu: 'sip:t1@ims.lab;gr' };
+      await store.update({ ...r, version: 1, binding: { ...r.binding, cseq: 2, ims: refreshed } }, 1);
+      expect((await store.get(r.registrationId))?.binding.ims).toEqual(refreshed);
+    });
+
     it('refuses a second registration for the same (phoneNumber, deviceId)', async () => {
       const r = aRegistration(now());
       expect(await store.create(r)).toBe(true);

@@ -55,5 +55,5 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
     if (!c || c.op !== 'invite') throw new Error('no INVITE sent');
     return c;
   };
-  return { config, sip, events, sessions, store, reg, body, lastInvite };
+  return { config, sip, events, sessions, store, reg, body, lastInvite, registrations };
 }
