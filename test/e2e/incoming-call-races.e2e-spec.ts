@@ -97,4 +97,37 @@ describe('incoming calls from callers that misbehave, through Kamailio', () => {
     expect((await sip.finalResponseTo(bye)).status).toBe(200);
     expect((await sip.messages()).filter((m) => m.direction === 'sent' && m.method === 'ACK')).toEqual([]);
   }, 90_000);
+
+  it('an offerless INVITE: no offer in the invitation, the app offers in PUT Connected, the 200 carries it and the ACK answer connects (RFC 3261 §13.2.1)', async () => {
+    const caller = '+15550007002';
+    const before = sink.events.length;
+    const uac = runSippUac({ scenario: 'uac-offerless-invite-acks-answer', proxyPort: lab.kamailio.port, callee: BOB, caller, timeoutS: 30 });
+    const data = await invitation(before, caller);
+    expect(data.offer).toBeUndefined();
+    const id = String(data.mediaSessionId);
+
+    const answered = await gw.request('PUT', `${CALLS}/${id}/status`, { token, body: { status: 'Connected', offer: { sdp: sdp('bob-offer') } } });
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ status: 'Connected' });
+    const connected = await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Connected', 10_000, 'Connected event');
+    expect((connected.body.data.answer as { sdp: string }).sdp).toContain('o=sipp-answer');
+    expect((connected.body.data.offer as { sdp: string }).sdp).toContain('o=bob-offer');
+    const got = (await gw.request('GET', `${CALLS}/${id}`, { token })).body as { status: string; offer: { sdp: string }; answer: { sdp: string } };
+    expect(got.status).toBe('Connected');
+    expect(got.offer.sdp).toContain('o=bob-offer');
+    expect(got.answer.sdp).toContain('o=sipp-answer');
+
+    expect((await gw.request('DELETE', `${CALLS}/${id}`, { token })).status).toBe(204);
+    const sip = await exchangeOf(uac);
+    const invite = await sip.sent('INVITE');
+    expect(invite.body).toBe('');
+    const ok = await sip.finalResponseTo(invite);
+    expect(ok.status).toBe(200);
+    expect(ok.headers['content-type']?.[0]).toContain('application/sdp');
+    expect(ok.body).toContain('o=bob-offer');
+    const ack = await sip.sent('ACK');
+    expect(ack.body).toContain('o=sipp-answer');
+    const bye = await sip.received('BYE');
+    expect((await sip.finalResponseTo(bye)).status).toBe(200);
+  }, 60_000);
 });
