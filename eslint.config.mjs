@@ -64,7 +64,7 @@ const boundaries = Object.keys(LAYERS).map((layer) => ({
 // aliases to resolve, so a pattern per layer built from one table is exact enough and costs no
 // dependency or resolver configuration.
 export default defineConfig(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/.run/', 'test/.lab/', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/.run/', 'test/.lab/', '.stryker-tmp/', 'reports/', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   {
     files: ['**/*.ts'],
     extends: [eslint.configs.recommended, ...tseslint.configs.recommendedTypeChecked],

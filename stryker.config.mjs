@@ -1,0 +1,49 @@
+// @ts-check
+/**
+ * Mutation testing of the core modules (issue 17, item 6): `npm run test:mutation`.
+ * One module at a time: `npm run test:mutation -- --mutate src/events/delivery-policy.ts`.
+ * Reports go to reports/mutation/ (gitignored); the scores per module are in the README.
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+const config = {
+  testRunner: 'jest',
+  jest: {
+    projectType: 'custom',
+    // The unit project of jest.config.js only: the other tiers need the lab.
+    config: {
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+      moduleFileExtensions: ['ts', 'js', 'json'],
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'],
+    },
+    enableFindRelatedTests: true,
+  },
+  coverageAnalysis: 'perTest',
+  // The machine has two shared cores.
+  concurrency: 2,
+  mutate: [
+    'src/sessions/session-status.ts',
+    'src/sip/syntax/**/*.ts',
+    '!src/sip/syntax/**/*.spec.ts',
+    'src/sip/sip-syntax.ts',
+    'src/sip/transactions/via.ts',
+    'src/sip/transactions/client-transactions.ts',
+    'src/sip/transactions/server-transactions.ts',
+    'src/sip/dialog.ts',
+    'src/sip/sdp/media-direction.ts',
+    'src/sip/sdp/sdp.parser.ts',
+    'src/sip/sdp/ims-profile.ts',
+    'src/sessions/location/pidf-lo.ts',
+    'src/events/delivery-policy.ts',
+    'src/events/retry-schedule.ts',
+    'src/common/http/error-mapping.ts',
+  ],
+  ignorePatterns: ['dist', 'coverage', 'reports', 'bench/.run', 'bench/results', 'test/.lab', 'test/artifacts'],
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  tempDirName: '.stryker-tmp',
+  thresholds: { high: 90, low: 85, break: 85 },
+  timeoutMS: 10000,
+};
+export default config;
