@@ -203,6 +203,10 @@ export interface Location {
   /** CSeq of the last REGISTER that refreshed the binding */
   cseq?: number;
   userAgent?: string;
+  /** usrloc branch flags saved with the binding (kamailio.cfg: FLB_MMTEL = 1 << 8) */
+  cflags?: number;
+  /** +sip.instance of the binding, e.g. <urn:uuid:…> */
+  instance?: string;
 }
 
 export interface KamailioInstance {
@@ -287,6 +291,12 @@ export function parseUlDump(text: string): Location[] {
         break;
       case 'User-Agent':
         if (val !== 'n/a') c.userAgent = val;
+        break;
+      case 'CFlags':
+        c.cflags = Number(val);
+        break;
+      case 'Instance':
+        if (!notSet) c.instance = val;
         break;
       default:
         break;
