@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { RegistrationStore } from '../../src/store/registration-store';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { GatewayUnderTest, startGateway } from '../support/gateway';
-import { Lab, startLab } from '../support/lab';
-import { SipExchange } from '../support/sip-trace';
+import { Lab, runSippUac, startLab } from '../support/lab';
+import { SipExchange, tracedMessages } from '../support/sip-trace';
 
 const REG = '/webrtc-registration/v0.4/sessions';
 const CALLS = '/webrtc-call-handling/v0.4/sessions';
@@ -86,6 +86,16 @@ describe('SIP_IMS_PROFILE against the lab IMS core (TS 24.229 §5.1.1.2, §5.1.2
       expect(h('accept-contact')).toEqual(ims ? [`*;+g.3gpp.icsi-ref=${ICSI_TAG}`] : undefined);
       const id = (res.body as { mediaSessionId: string }).mediaSessionId;
       await gw.request('DELETE', `${CALLS}/${id}`, { token });
+    });
+
+    // RFC 3841 §7.2.4: Kamailio refuses itself ("No MMTel Contact") when the binding lacks the tag;
+    // otherwise the INVITE reaches the gateway, which has no session-invitation subscriber: 480 too
+    const refusal = ims ? 'Temporarily Unavailable' : 'No MMTel Contact';
+    it(`routes a network call that requires MMTel ${ims ? 'to the gateway' : 'nowhere'} (480 ${refusal})`, async () => {
+      const result = await runSippUac({ scenario: 'uac-mmtel-invite-final', proxyPort: lab.kamailio.port, callee: phone, caller: '+15550001234', timeoutS: 10 });
+      expect(result.exitCode).toBe(0);
+      const final = tracedMessages(result.messages).find((m) => m.direction === 'received' && m.method === 'INVITE' && (m.status ?? 0) >= 200);
+      expect(final?.startLine).toBe(`SIP/2.0 480 ${refusal}`);
     });
   });
 });
