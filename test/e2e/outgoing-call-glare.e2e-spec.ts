@@ -1,0 +1,104 @@
+/**
+ * RFC 3261 §14 glare end to end: Alice's app holds a call whose far end (SIPp behind the lab
+ * Kamailio, test/scenarios/uas-glare-491-then-200.xml) sends its own re-INVITE while ours is
+ * pending. The gateway answers theirs 491, gets 491 for ours, retries once after the §14.1
+ * back-off (2.1–4 s: we own the Call-ID) and the hold succeeds; the status tells the media state.
+ * The far end answers ours 491 only after our 491 reached it, so the crossing has one order.
+ */
+import { randomUUID } from 'node:crypto';
+import { createTestIdp, TestIdp } from '../support/auth';
+import { KamailioInstance, Lab, LAB_DOMAIN, SippUas, startKamailio, startSippUas } from '../support/lab';
+import { GatewayUnderTest, startGateway } from '../support/gateway';
+import { startSink, TestSink } from '../support/sink';
+import { SipExchange } from '../support/sip-trace';
+
+const ALICE = '+17085852753';
+const FAR = '+15550009999';
+const REG = '/webrtc-registration/v0.4/sessions';
+const CALLS = '/webrtc-call-handling/v0.4/sessions';
+const TYPES = ['session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
+const SCOPES = [
+  'webrtc-registration:sessions:create',
+  'webrtc-call-handling:sessions:create',
+  'webrtc-call-handling:sessions:read',
+  'webrtc-call-handling:sessions:write',
+  'webrtc-call-handling:sessions:delete',
+  'webrtc-events:read',
+  ...TYPES.map((t) => `webrtc-events:${t}:create`),
+].join(' ');
+const OFFER =
+  'v=0\r\no=alice 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
+
+describe('glare: the far end re-INVITEs while our hold is pending (RFC 3261 §14)', () => {
+  let kamailio: KamailioInstance;
+  let uas: SippUas;
+  let idp: TestIdp;
+  let gw: GatewayUnderTest;
+  let sink: TestSink;
+  let token: string;
+  let registrationId: string;
+
+  beforeAll(async () => {
+    uas = await startSippUas('uas-glare-491-then-200', { name: 'glare' });
+    kamailio = await startKamailio({ uasPort: uas.port });
+    idp = await createTestIdp();
+    gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp);
+    token = await idp.token({ phone_number: ALICE, scope: SCOPES });
+    const deviceId = randomUUID();
+    const reg = await gw.request('POST', REG, { token, body: { deviceId } });
+    expect(reg.status).toBe(201);
+    registrationId = (reg.body as { registrationId: string }).registrationId;
+    sink = await startSink();
+    const sub = await gw.request('POST', '/webrtc-events/v0.3/subscriptions', {
+      token,
+      body: { protocol: 'HTTP', sink: sink.url, types: TYPES, config: { subscriptionDetail: { deviceId } } },
+    });
+    expect(sub.status).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    await sink?.close();
+    await Promise.allSettled([uas?.stop(), kamailio?.stop()]);
+  });
+
+  it('answers their re-INVITE 491, retries ours once after the back-off, and ends Hold with a held answer', async () => {
+    const sip = await SipExchange.start(uas);
+    const created = await gw.request('POST', CALLS, {
+      token,
+      headers: { registrationid: registrationId },
+      body: { originatorAddress: `tel:${ALICE}`, originatorName: 'Alice', receiverAddress: `tel:${FAR}`, receiverName: 'Far', offer: { sdp: OFFER } },
+    });
+    expect(created.status).toBe(201);
+    const id = (created.body as { mediaSessionId: string }).mediaSessionId;
+    await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Connected', 10_000, 'Connected');
+
+    const asked = Date.now();
+    const hold = await gw.request('PUT', `${CALLS}/${id}/status`, { token, body: { status: 'Hold' } });
+    // §14.1: the retry waits 2.1–4 s after the 491 (we chose the Call-ID), and PUT returns after it
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(2100);
+    expect(hold.status).toBe(200);
+    expect(hold.body).toMatchObject({ status: 'Hold' });
+    const held = await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Hold', 10_000, 'Hold event');
+    expect((held.body.data.answer as { sdp: string }).sdp).toContain('a=recvonly');
+    const got = (await gw.request('GET', `${CALLS}/${id}`, { token })).body as { status: string; answer: { sdp: string } };
+    expect(got.status).toBe('Hold');
+    expect(got.answer.sdp).toContain('a=recvonly');
+
+    // on the wire: their re-INVITE got 491 from us; our first re-INVITE got 491; the retry got 200
+    const invites = (await sip.messages()).filter((m) => m.direction === 'received' && m.status === undefined && m.method === 'INVITE');
+    expect(invites.length).toBeGreaterThanOrEqual(3);
+    const [, first, retry] = invites as [unknown, (typeof invites)[0], (typeof invites)[0]];
+    expect(first.body).toContain('a=sendonly');
+    expect(retry.body).toContain('a=sendonly');
+    expect(retry.cseq).toBeGreaterThan(first.cseq);
+    expect((await sip.finalResponseTo(first)).status).toBe(491);
+    expect((await sip.finalResponseTo(retry)).status).toBe(200);
+    const theirs = await sip.sent('INVITE');
+    expect((await sip.finalResponseTo(theirs)).status).toBe(491);
+
+    expect((await gw.request('DELETE', `${CALLS}/${id}`, { token })).status).toBe(204);
+    const bye = await sip.received('BYE');
+    expect((await sip.finalResponseTo(bye)).status).toBe(200);
+    await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Terminated', 10_000, 'Terminated');
+  }, 60_000);
+});
