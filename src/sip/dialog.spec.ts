@@ -1,7 +1,7 @@
 import * as sip from 'sip';
-import type { SipMessage } from 'sip';
+import type { SipAorWithUri, SipMessage } from 'sip';
 import type { DialogState } from './sip-gateway';
-import { ackFor2xx, inDialogRequest, isLooseRoute, uacDialogFromResponse, uasDialogFromInvite } from './dialog';
+import { ackFor2xx, contactUri, inDialogRequest, isLooseRoute, mergeDialog, routeUris, uacDialogFromResponse, uasDialogFromInvite } from './dialog';
 import { decodeMessage, encodeMessage } from './wire';
 
 const base: DialogState = {
@@ -108,5 +108,100 @@ Content-Length: 0`);
       state: 'early',
     });
     expect(sip.stringifyUri(inDialogRequest({ ...d, state: 'confirmed' }, 'BYE', 1).uri ?? '')).toBe('sip:sipp@127.0.0.1:5077');
+  });
+});
+
+describe('dialog details', () => {
+  it('reads Record-Route entries given as text or parsed URIs, and refuses one without a URI', () => {
+    expect(routeUris(undefined)).toEqual([]);
+    expect(
+      routeUris([
+        { uri: 'sip:p1;lr', params: {} },
+        { uri: sip.parseUri('sip:p2.example.com;lr'), params: {} },
+      ]),
+    ).toEqual(['sip:p1;lr', 'sip:p2.example.com;lr']);
+    expect(() => routeUris([{ params: {} } as unknown as SipAorWithUri])).toThrow('unparsable Record-Route URI');
+  });
+
+  it('takes the first Contact as remote target, none when absent or empty', () => {
+    expect(contactUri(ok)).toBe('sip:uas@10.0.0.9:5090;transport=udp');
+    expect(contactUri({ ...ok, headers: { ...ok.headers, contact: undefined } })).toBeUndefined();
+    expect(contactUri({ ...ok, headers: { ...ok.headers, contact: [] } })).toBeUndefined();
+    expect(contactUri({ ...ok, headers: { ...ok.headers, contact: [{ uri: '', params: {} }] } })).toBeUndefined();
+  });
+
+  it('UAC: only a 2xx confirms; without To tag, Contact or Record-Route the base values stand', () => {
+    expect(uacDialogFromResponse(base, { ...ok, status: 299 }).state).toBe('confirmed');
+    expect(uacDialogFromResponse(base, { ...ok, status: 199 }).state).toBe('early');
+    expect(uacDialogFromResponse(base, { ...ok, status: 300 }).state).toBe('early');
+    expect(uacDialogFromResponse(base, { ...ok, status: undefined }).state).toBe('early');
+    const bare = { ...ok, headers: { ...ok.headers, to: { uri: 'sip:+15550009999@ims.lab', params: { tag: '' } }, contact: undefined, 'record-route': undefined } };
+    const d = uacDialogFromResponse({ ...base, remoteTarget: 'sip:before@x' }, bare);
+    expect(d).toMatchObject({ remoteTag: undefined, remoteTarget: 'sip:before@x', routeSet: [] });
+  });
+
+  it('UAS: refuses an INVITE without To or From; falls back to the From URI, keeps the To display name', () => {
+    const inv: SipMessage = {
+      method: 'INVITE',
+      uri: 'sip:reg1@h',
+      headers: { to: { name: '"Me"', uri: 'sip:me@ims.lab', params: {} }, from: { uri: 'sip:you@ims.lab', params: {} } },
+    };
+    const d = uasDialogFromInvite(inv, 'sip:reg1@h', 't');
+    expect(d).toMatchObject({ callId: '', remoteTag: undefined, remoteTarget: 'sip:you@ims.lab', localDisplayName: 'Me', routeSet: [] });
+    expect(d).not.toHaveProperty('remoteDisplayName');
+    expect(uasDialogFromInvite(inv, 'sip:reg1@h').localTag).toMatch(/\S{8,}/);
+    expect(() => uasDialogFromInvite({ ...inv, headers: { from: inv.headers.from } }, 'c')).toThrow('INVITE without To/From');
+    expect(() => uasDialogFromInvite({ ...inv, headers: { to: inv.headers.to } }, 'c')).toThrow('INVITE without To/From');
+  });
+
+  it('recognises ;lr in any case and before any delimiter only', () => {
+    for (const uri of ['sip:a;LR', 'sip:a;lr;x', 'sip:a;lr?h=1', 'sip:a;lr>']) expect(isLooseRoute(uri)).toBe(true);
+    for (const uri of ['sip:a', 'sip:alr', 'sip:a;xlr', 'sip:a;lr-x']) expect(isLooseRoute(uri)).toBe(false);
+  });
+
+  it('in-dialog request: no Route without a route set, no remote tag when unknown, Max-Forwards 70, Contact on target refreshes only', () => {
+    const d: DialogState = { ...base, remoteTarget: 'sip:t@h', routeSet: [] };
+    const rq = inDialogRequest(d, 'INFO', 5);
+    expect(rq.uri).toBe('sip:t@h');
+    expect(rq.headers.route).toBeUndefined();
+    expect(rq.headers.to?.params).toEqual({});
+    expect(rq.headers.to?.name).toBeUndefined();
+    expect(rq.headers.from?.params).toEqual({ tag: 'lt' });
+    expect(rq.headers['max-forwards']).toBe(70);
+    expect(rq.headers['call-id']).toBe('c1');
+    expect(rq.headers.contact).toBeUndefined();
+    for (const m of ['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']) expect(inDialogRequest(d, m, 6).headers.contact).toEqual([{ uri: 'sip:reg1@127.0.0.1:5070', params: {} }]);
+    for (const m of ['ACK', 'BYE', 'CANCEL', 'PRACK']) expect(inDialogRequest(d, m, 6).headers.contact).toBeUndefined();
+    const named = inDialogRequest({ ...d, remoteDisplayName: 'Bob', localDisplayName: undefined }, 'BYE', 7);
+    expect(named.headers.to?.name).toBe('"Bob"');
+    expect(named.headers.from?.name).toBeUndefined();
+  });
+
+  it('strict router: headers of the first route do not go into the Request-URI', () => {
+    const d: DialogState = { ...base, routeSet: ['sip:10.0.0.1;maddr=10.0.0.5?X-H=1'], remoteTarget: 'sip:uas@10.0.0.9' };
+    const rq = inDialogRequest(d, 'BYE', 3);
+    expect(rq.uri).toBe('sip:10.0.0.1;maddr=10.0.0.5');
+    expect(rq.headers.route?.map((r) => r.uri)).toEqual(['sip:uas@10.0.0.9']);
+  });
+
+  describe('mergeDialog', () => {
+    const early = uacDialogFromResponse(base, { ...ok, status: 180 });
+    it('keeps one side when the other is missing', () => {
+      expect(mergeDialog(undefined, undefined)).toBeUndefined();
+      expect(mergeDialog(early, undefined)).toBe(early);
+      expect(mergeDialog(undefined, early)).toBe(early);
+    });
+    it('lets newer data win but never moves the CSeq back', () => {
+      const merged = mergeDialog({ ...early, localSeq: 9 }, { ...early, localSeq: 3, remoteTarget: 'sip:new@h' });
+      expect(merged).toMatchObject({ localSeq: 9, remoteTarget: 'sip:new@h' });
+      expect(mergeDialog({ ...early, localSeq: 2 }, { ...early, localSeq: 4 })?.localSeq).toBe(4);
+    });
+    it('keeps the CANCEL data of the pending INVITE, the newest one winning', () => {
+      const { invite: _dropped, ...noInvite } = early;
+      expect(mergeDialog(early, noInvite)?.invite).toEqual(base.invite);
+      const newer = { ...base.invite!, branch: 'z9hG4bKy' };
+      expect(mergeDialog(early, { ...early, invite: newer })?.invite).toEqual(newer);
+      expect(mergeDialog({ ...noInvite }, { ...noInvite })).not.toHaveProperty('invite');
+    });
   });
 });
