@@ -93,6 +93,11 @@ export interface RedisInstance {
   readonly pid: number | undefined;
   /** A new ioredis client (closed by stop()). */
   client(): Redis;
+  /**
+   * A store outage: the data is saved (RDB in `dir`), the server stopped; `end()` starts it again
+   * on the same port with that data (writes after the save are lost, as in a real crash).
+   */
+  interrupt(): Promise<{ end(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -121,13 +126,15 @@ export async function startRedis(opts: { startTimeoutMs?: number } = {}): Promis
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort('tcp');
-    const proc = await ManagedProcess.start({
-      name: `redis-server:${port}`,
-      command: REDIS_BIN,
-      args: ['--port', String(port), '--bind', LAB_HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes'],
-      cwd: dir,
-      logFile: join(dir, 'redis.log'),
-    });
+    const launch = (): Promise<ManagedProcess> =>
+      ManagedProcess.start({
+        name: `redis-server:${port}`,
+        command: REDIS_BIN,
+        args: ['--port', String(port), '--bind', LAB_HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes'],
+        cwd: dir,
+        logFile: join(dir, 'redis.log'),
+      });
+    let proc = await launch();
     try {
       await waitUntil('PING', proc, () => redisPing(port), opts.startTimeoutMs ?? 10000);
     } catch (e) {
@@ -142,13 +149,30 @@ export async function startRedis(opts: { startTimeoutMs?: number } = {}): Promis
       port,
       url: `redis://${LAB_HOST}:${port}`,
       dir,
-      pid: proc.pid,
+      get pid() {
+        return proc.pid;
+      },
       client(): Redis {
         const c = new Redis({ host: LAB_HOST, port, maxRetriesPerRequest: 1, lazyConnect: false });
         clients.add(c);
         c.on('end', () => clients.delete(c));
         c.on('error', () => undefined);
         return c;
+      },
+      async interrupt() {
+        const admin = new Redis({ host: LAB_HOST, port, maxRetriesPerRequest: 1 });
+        try {
+          await admin.save();
+        } finally {
+          admin.disconnect();
+        }
+        await proc.stop();
+        return {
+          async end(): Promise<void> {
+            proc = await launch();
+            await waitUntil('PING', proc, () => redisPing(port), opts.startTimeoutMs ?? 10000);
+          },
+        };
       },
       async stop(): Promise<void> {
         for (const c of clients) c.disconnect();
