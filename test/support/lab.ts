@@ -10,6 +10,7 @@
  * Needs kamailio, kamcmd, sipp and redis-server on PATH (scripts/install-test-deps.sh).
  */
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -472,6 +473,8 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
 export interface SippUasOptions {
   /** UDP port (default: a free one) */
   port?: number;
+  /** address to bind (-i/-mi), default 127.0.0.1; '::1' runs the far end over IPv6 */
+  host?: string;
   /** ring time in ms before 200 (-d), default 10; keep > 0 behind Kamailio */
   ringMs?: number;
   /** trace every message to a file readable via messages() (default true) */
@@ -502,7 +505,19 @@ async function readIfExists(path: string): Promise<string> {
   return existsSync(path) ? readFileSync(path, 'latin1') : '';
 }
 
-/** A SIPp UAS (server scenario) on a free UDP port of 127.0.0.1. Waits until it is bound. */
+/** Whether UDP `port` can be bound on `host` right now (IPv6 hosts too, unlike isPortFree). */
+function udpFreeOn(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: host.includes(':') });
+    sock.once('error', () => {
+      sock.close();
+      resolve(false);
+    });
+    sock.bind({ address: host, port, exclusive: true }, () => sock.close(() => resolve(true)));
+  });
+}
+
+/** A SIPp UAS (server scenario) on a free UDP port of 127.0.0.1 (or opts.host). Waits until it is bound. */
 export async function startSippUas(scenario: string, opts: SippUasOptions = {}): Promise<SippUas> {
   const sf = scenarioPath(scenario);
   const name = opts.name ?? basename(sf, '.xml');
@@ -510,6 +525,7 @@ export async function startSippUas(scenario: string, opts: SippUasOptions = {}):
   const trace = opts.trace ?? true;
   const messageFile = join(dir, 'messages.log');
   const errorFile = join(dir, 'errors.log');
+  const host = opts.host ?? LAB_HOST;
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = opts.port ?? (await freePort('udp'));
@@ -517,13 +533,13 @@ export async function startSippUas(scenario: string, opts: SippUasOptions = {}):
       '-sf',
       sf,
       '-i',
-      LAB_HOST,
+      host,
       '-p',
       String(port),
       '-t',
       'u1',
       '-mi',
-      LAB_HOST,
+      host,
       '-d',
       String(opts.ringMs ?? 10),
       '-nostdin',
@@ -535,7 +551,7 @@ export async function startSippUas(scenario: string, opts: SippUasOptions = {}):
     ];
     const proc = await ManagedProcess.start({ name: `sipp ${name}:${port}`, command: SIPP_BIN, args, cwd: dir, logFile: join(dir, 'sipp.log'), stdout: 'ignore' });
     try {
-      await waitUntil(`UDP port ${port} bound`, proc, async () => !(await isPortFree(port, 'udp')), opts.startTimeoutMs ?? 10000);
+      await waitUntil(`UDP port ${port} bound`, proc, async () => !(await (host === LAB_HOST ? isPortFree(port, 'udp') : udpFreeOn(host, port))), opts.startTimeoutMs ?? 10000);
       // bound by sipp itself, not by somebody else: sipp exits (rc 254) if it could not bind
       await sleep(100);
       if (!proc.running) throw new LabProcessError(`${proc.name} exited right after start (code ${proc.exitStatus?.code})`, proc.logTail());
