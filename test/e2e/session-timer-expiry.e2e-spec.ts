@@ -1,0 +1,85 @@
+/**
+ * RFC 4028 session-timer expiry end to end, through the state machine: the far end (SIPp behind
+ * the lab Kamailio, test/scenarios/uas-200-refresher-uas-then-silent.xml) answers with
+ * `Session-Expires: 90;refresher=uas` and never refreshes. At 90 − min(32, 90/3) = 60 s (§10; no
+ * timer knob reaches the app from env, so real seconds) the gateway sends BYE and the session
+ * ends Terminated with the reason, event sent.
+ */
+import { randomUUID } from 'node:crypto';
+import { createTestIdp, TestIdp } from '../support/auth';
+import { KamailioInstance, Lab, LAB_DOMAIN, SippUas, startKamailio, startSippUas } from '../support/lab';
+import { GatewayUnderTest, startGateway } from '../support/gateway';
+import { startSink, TestSink } from '../support/sink';
+import { SipExchange } from '../support/sip-trace';
+
+const ALICE = '+17085852753';
+const FAR = '+15550009999';
+const CALLS = '/webrtc-call-handling/v0.4/sessions';
+const TYPES = ['session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
+const SCOPES = [
+  'webrtc-registration:sessions:create',
+  'webrtc-call-handling:sessions:create',
+  'webrtc-call-handling:sessions:read',
+  'webrtc-call-handling:sessions:delete',
+  'webrtc-events:read',
+  ...TYPES.map((t) => `webrtc-events:${t}:create`),
+].join(' ');
+const OFFER =
+  'v=0\r\no=alice 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
+
+describe('a session whose far-end refresher goes silent (RFC 4028 §10)', () => {
+  let kamailio: KamailioInstance;
+  let uas: SippUas;
+  let idp: TestIdp;
+  let gw: GatewayUnderTest;
+  let sink: TestSink;
+  let token: string;
+  let registrationId: string;
+
+  beforeAll(async () => {
+    uas = await startSippUas('uas-200-refresher-uas-then-silent', { name: 'silent' });
+    kamailio = await startKamailio({ uasPort: uas.port });
+    idp = await createTestIdp();
+    gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp, { SIP_SESSION_EXPIRES_S: '90', SIP_MIN_SE_S: '90' });
+    token = await idp.token({ phone_number: ALICE, scope: SCOPES });
+    const deviceId = randomUUID();
+    const reg = await gw.request('POST', '/webrtc-registration/v0.4/sessions', { token, body: { deviceId } });
+    expect(reg.status).toBe(201);
+    registrationId = (reg.body as { registrationId: string }).registrationId;
+    sink = await startSink();
+    const sub = await gw.request('POST', '/webrtc-events/v0.3/subscriptions', {
+      token,
+      body: { protocol: 'HTTP', sink: sink.url, types: TYPES, config: { subscriptionDetail: { deviceId } } },
+    });
+    expect(sub.status).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    await sink?.close();
+    await Promise.allSettled([uas?.stop(), kamailio?.stop()]);
+  });
+
+  it('sends BYE when the session expires and ends Terminated with the reason, event sent', async () => {
+    const sip = await SipExchange.start(uas);
+    const created = await gw.request('POST', CALLS, {
+      token,
+      headers: { registrationid: registrationId },
+      body: { originatorAddress: `tel:${ALICE}`, originatorName: 'Alice', receiverAddress: `tel:${FAR}`, receiverName: 'Far', offer: { sdp: OFFER } },
+    });
+    expect(created.status).toBe(201);
+    const id = (created.body as { mediaSessionId: string }).mediaSessionId;
+    await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Connected', 10_000, 'Connected');
+    const connectedAt = Date.now();
+    const invite = await sip.received('INVITE');
+    expect((await sip.finalResponseTo(invite)).headers['session-expires']?.[0]).toMatch(/^90;\s*refresher=uas/);
+
+    const ended = await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Terminated', 75_000, 'Terminated event');
+    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(55_000);
+    expect(String(ended.body.data.reason)).toContain('session timer expired');
+    const bye = await sip.received('BYE');
+    expect(bye.callId).toBe(invite.callId);
+    expect((await sip.finalResponseTo(bye)).status).toBe(200);
+    expect((await gw.request('GET', `${CALLS}/${id}`, { token })).body).toMatchObject({ status: 'Terminated' });
+    expect(sink.statuses(id)).toEqual(['Connected', 'Terminated']);
+  }, 100_000);
+});
