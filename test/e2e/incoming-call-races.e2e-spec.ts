@@ -1,7 +1,8 @@
 /**
  * Incoming calls whose caller behaves the way real equipment sometimes does, played by SIPp
  * through the lab Kamailio to an app registered at the gateway: a caller that never ACKs our 200
- * (RFC 3261 §13.3.1.4). SIP assertions go through SipExchange (one request and its response).
+ * (RFC 3261 §13.3.1.4), and an offerless INVITE whose answer comes in the ACK (§13.2.1). SIP
+ * assertions go through SipExchange (one request and its response).
  */
 import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
