@@ -136,3 +136,19 @@ describe('caller identity on a session-invitation (RFC 3325)', () => {
     expect(invitation?.data).toMatchObject({ originatorAddress: 'tel:+15550001234', reason: UNVERIFIED_CALLER });
   });
 });
+
+describe('the per-subscriber sessions quota on incoming calls', () => {
+  it('answers 486 Busy Here (RFC 3261 §21.4.24) once the callee has the most sessions allowed, and offers nothing', async () => {
+    const t = await setup({ QUOTA_SESSIONS_PER_NUMBER: '1' });
+    // positive control: the first call fits and is offered
+    t.sip.emit('call.incoming', incoming(t.reg.registrationId, CALLER_SDP));
+    await flush();
+    await flush();
+    expect(t.events.published.filter((p) => p.type.endsWith('session-invitation'))).toHaveLength(1);
+    t.sip.emit('call.incoming', { ...incoming(t.reg.registrationId, CALLER_SDP), key: 'tx2', dialog: { ...incoming(t.reg.registrationId, CALLER_SDP).dialog, callId: 'in-tx2' } });
+    await flush();
+    await flush();
+    expect(t.sip.calls.filter((c) => c.op === 'reject')).toEqual([{ op: 'reject', key: 'tx2', cause: 'busy' }]);
+    expect(t.events.published.filter((p) => p.type.endsWith('session-invitation'))).toHaveLength(1);
+  });
+});

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
@@ -13,6 +13,7 @@ import { parseAppSdp } from './app-sdp';
 import { MediaSessionStatusChange } from './dto/media-session.dto';
 import { toEventData } from './media-session.mapper';
 import { Action, assertNever } from './session-status';
+import { SessionQuota } from './session-quota';
 import { SessionTransitions } from './session-transitions';
 
 /**
@@ -49,6 +50,7 @@ export class IncomingCalls {
     private readonly events: EventPublisher,
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
+    @Optional() private readonly quota?: SessionQuota,
   ) {}
 
   /** Whether this instance still holds the session's INVITE (so it can answer it). */
@@ -68,6 +70,11 @@ export class IncomingCalls {
     if (!reg) {
       log.info('incoming call for an unknown or expired registration: refused as unavailable');
       this.sip.reject(inc.key, 'unavailable');
+      return;
+    }
+    if (this.quota && !(await this.quota.allows(reg.phoneNumber))) {
+      log.info('incoming call but the subscriber has the most sessions allowed in progress: busy');
+      this.sip.reject(inc.key, 'busy');
       return;
     }
     const audience = { phoneNumber: reg.phoneNumber, deviceId: reg.deviceId };

@@ -125,7 +125,9 @@ export type RejectCause =
   /** Its offer (or the lack of one) cannot be answered: 488 Not Acceptable Here. */
   | 'not-acceptable'
   /** A fault on our side: 500 Server Internal Error. */
-  | 'error';
+  | 'error'
+  /** The callee takes no more calls now (its sessions quota is full): 486 Busy Here (RFC 3261 §21.4.24). */
+  | 'busy';
 
 /** An early response to an incoming INVITE: 180 Ringing, or 183 Session Progress (with early media when `sdp`). */
 export interface Progress {

@@ -13,6 +13,7 @@ import { SessionsService } from '../sessions.service';
 import { SessionTransitions } from '../session-transitions';
 import { OutgoingCalls } from '../outgoing-calls';
 import { IncomingCalls } from '../incoming-calls';
+import { SessionQuota } from '../session-quota';
 import { SessionUpdates } from '../session-updates';
 import type { CallTelemetry } from '../call-telemetry';
 import type { MediaSessionCreate } from '../dto/media-session.dto';
@@ -32,11 +33,12 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
   const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
   const store = new MemorySessionStore();
   const transitions = new SessionTransitions(config, store, events, Clock.system, logger, telemetry);
-  const incomingCalls = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger);
+  const quota = new SessionQuota(config, store);
+  const incomingCalls = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger, quota);
   const sessions = new SessionsService(
     sip,
     transitions,
-    new OutgoingCalls(config, transitions, sip, creds, registrations, Clock.system, logger),
+    new OutgoingCalls(config, transitions, sip, creds, registrations, Clock.system, logger, quota),
     incomingCalls,
     new SessionUpdates(config, transitions, incomingCalls, sip, creds, Clock.system),
   );

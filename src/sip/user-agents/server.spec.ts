@@ -136,6 +136,7 @@ describe(UserAgentServer.name, () => {
         unavailable: { code: 480, reason: 'Temporarily Unavailable' },
         'not-acceptable': { code: 488, reason: 'Not Acceptable Here' },
         error: { code: 500, reason: 'Server Internal Error' },
+        busy: { code: 486, reason: 'Busy Here' },
       });
     });
 

@@ -18,6 +18,7 @@ export const REJECT_RESPONSES = {
   unavailable: { code: 480, reason: 'Temporarily Unavailable' },
   'not-acceptable': { code: 488, reason: 'Not Acceptable Here' },
   error: { code: 500, reason: 'Server Internal Error' },
+  busy: { code: 486, reason: 'Busy Here' },
 } as const satisfies Record<RejectCause, { code: number; reason: string }>;
 
 /** The responses a `DialogReply` sends, by method. */
