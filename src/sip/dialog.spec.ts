@@ -203,5 +203,10 @@ describe('dialog details', () => {
       expect(mergeDialog(early, { ...early, invite: newer })?.invite).toEqual(newer);
       expect(mergeDialog({ ...noInvite }, { ...noInvite })).not.toHaveProperty('invite');
     });
+    it('drops the CANCEL data once the dialog is confirmed (RFC 3261 §9.1: nothing left to cancel)', () => {
+      const { invite: _dropped, ...noInvite } = early;
+      expect(mergeDialog(early, { ...noInvite, state: 'confirmed' })).not.toHaveProperty('invite');
+      expect(mergeDialog(early, { ...early, state: 'confirmed' })).not.toHaveProperty('invite');
+    });
   });
 });

@@ -127,6 +127,8 @@ export function ackFor2xx(d: DialogState, inviteSeq: number): SipMessage {
 export function mergeDialog(prev: DialogState | undefined, next: DialogState | undefined): DialogState | undefined {
   if (!next) return prev;
   if (!prev) return next;
-  const invite = next.invite ?? prev.invite;
-  return { ...prev, ...next, localSeq: Math.max(prev.localSeq, next.localSeq), ...(invite && next.state !== 'confirmed' && { invite }) };
+  const merged: DialogState = { ...prev, ...next, localSeq: Math.max(prev.localSeq, next.localSeq) };
+  // a confirmed dialog has no pending INVITE to cancel any more, whatever the older record held
+  if (next.state === 'confirmed') delete merged.invite;
+  return merged;
 }
