@@ -1,33 +1,7 @@
-import type { IncomingCall } from '../sip/sip-gateway';
-import { ALICE, flush, principal, SDP, setup } from './__testing__/sessions-harness';
+import { flush, incomingCall, principal, SDP, setup } from './__testing__/sessions-harness';
 
 /** RFC 3264 §6 (issue 13): an app's answer that does not fit the network's offer never reaches SIP. */
 const SAVPF_OFFER = SDP.replace('m=audio 49170 RTP/AVP 0', 'm=audio 49170 UDP/TLS/RTP/SAVPF 0');
-
-function incoming(registrationId: string, sdp: string): IncomingCall {
-  return {
-    key: 'tx1',
-    contactUser: registrationId,
-    requestUri: `sip:${registrationId}@127.0.0.1:5070`,
-    from: { uri: 'sip:+15550001234@127.0.0.1:5080', displayName: 'Carol' },
-    to: { uri: `sip:${ALICE}@ims.lab` },
-    sdp,
-    dialog: {
-      callId: 'in-tx1',
-      role: 'uas',
-      localTag: 'ours',
-      remoteTag: 'theirs',
-      localUri: `sip:${ALICE}@ims.lab`,
-      remoteUri: 'sip:+15550001234@127.0.0.1',
-      localSeq: 0,
-      remoteSeq: 1,
-      remoteTarget: 'sip:c@127.0.0.1:5080',
-      routeSet: [],
-      localContact: 'sip:x@127.0.0.1:5070',
-      state: 'early',
-    },
-  };
-}
 
 describe('an answer that does not fit the offer it answers', () => {
   it.each([
@@ -35,7 +9,7 @@ describe('an answer that does not fit the offer it answers', () => {
     ['an extra m= line', `${SAVPF_OFFER}m=video 5002 UDP/TLS/RTP/SAVPF 96\r\n`, /2 m= lines but the offer it answers has 1/],
   ])('%s → 400 INVALID_ARGUMENT naming the line, and nothing sent on SIP', async (_what, answer, message) => {
     const t = await setup();
-    t.sip.emit('call.incoming', incoming(t.reg.registrationId, SAVPF_OFFER));
+    t.sip.emit('call.incoming', incomingCall(t.reg.registrationId, { sdp: SAVPF_OFFER }));
     await flush();
     await flush();
     const id = String(t.events.published.find((p) => p.type.endsWith('session-invitation'))?.data.mediaSessionId);

@@ -1,38 +1,12 @@
-import type { IncomingCall } from '../sip/sip-gateway';
-import { ALICE, flush, principal, SDP, setup } from './__testing__/sessions-harness';
+import { flush, incomingCall, principal, SDP, setup } from './__testing__/sessions-harness';
 import { UNVERIFIED_CALLER } from './incoming-calls';
 
 const BOB_SDP = SDP.replace('o=- 1 1', 'o=bob 7 7');
 const CALLER_SDP = SDP.replace('o=- 1 1', 'o=carol 3 3');
 
-function incoming(registrationId: string, sdp: string | undefined): IncomingCall {
-  return {
-    key: 'tx1',
-    contactUser: registrationId,
-    requestUri: `sip:${registrationId}@127.0.0.1:5070`,
-    from: { uri: 'sip:+15550001234@127.0.0.1:5080', displayName: 'Carol' },
-    to: { uri: `sip:${ALICE}@ims.lab` },
-    ...(sdp !== undefined && { sdp }),
-    dialog: {
-      callId: 'in-tx1',
-      role: 'uas',
-      localTag: 'ours',
-      remoteTag: 'theirs',
-      localUri: `sip:${ALICE}@ims.lab`,
-      remoteUri: 'sip:+15550001234@127.0.0.1',
-      localSeq: 0,
-      remoteSeq: 1,
-      remoteTarget: 'sip:c@127.0.0.1:5080',
-      routeSet: [],
-      localContact: 'sip:x@127.0.0.1:5070',
-      state: 'early',
-    },
-  };
-}
-
 async function ring(sdp: string | undefined) {
   const t = await setup();
-  t.sip.emit('call.incoming', incoming(t.reg.registrationId, sdp));
+  t.sip.emit('call.incoming', incomingCall(t.reg.registrationId, { sdp: sdp }));
   await flush();
   await flush();
   const invitation = t.events.published.find((p) => p.type.endsWith('session-invitation'));
@@ -123,7 +97,7 @@ describe('a far-end re-INVITE without SDP on a connected call', () => {
 describe('caller identity on a session-invitation (RFC 3325)', () => {
   it('uses P-Asserted-Identity (passed on only from trusted peers) as the verified originator', async () => {
     const t = await setup();
-    t.sip.emit('call.incoming', { ...incoming(t.reg.registrationId, CALLER_SDP), assertedIdentity: { uri: 'tel:+4930123456', displayName: 'Real Bank' } });
+    t.sip.emit('call.incoming', { ...incomingCall(t.reg.registrationId, { sdp: CALLER_SDP }), assertedIdentity: { uri: 'tel:+4930123456', displayName: 'Real Bank' } });
     await flush();
     await flush();
     const data = t.events.published.find((p) => p.type.endsWith('session-invitation'))?.data;
@@ -141,11 +115,11 @@ describe('the per-subscriber sessions quota on incoming calls', () => {
   it('answers 486 Busy Here (RFC 3261 §21.4.24) once the callee has the most sessions allowed, and offers nothing', async () => {
     const t = await setup({ QUOTA_SESSIONS_PER_NUMBER: '1' });
     // positive control: the first call fits and is offered
-    t.sip.emit('call.incoming', incoming(t.reg.registrationId, CALLER_SDP));
+    t.sip.emit('call.incoming', incomingCall(t.reg.registrationId, { sdp: CALLER_SDP }));
     await flush();
     await flush();
     expect(t.events.published.filter((p) => p.type.endsWith('session-invitation'))).toHaveLength(1);
-    t.sip.emit('call.incoming', { ...incoming(t.reg.registrationId, CALLER_SDP), key: 'tx2', dialog: { ...incoming(t.reg.registrationId, CALLER_SDP).dialog, callId: 'in-tx2' } });
+    t.sip.emit('call.incoming', incomingCall(t.reg.registrationId, { sdp: CALLER_SDP, key: 'tx2' }));
     await flush();
     await flush();
     expect(t.sip.calls.filter((c) => c.op === 'reject')).toEqual([{ op: 'reject', key: 'tx2', cause: 'busy' }]);

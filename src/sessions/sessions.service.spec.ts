@@ -1,6 +1,6 @@
 import type { FakeSipGateway } from '../../test/support/fake-sip-gateway';
 import { SessionsService } from './sessions.service';
-import { ALICE, flush, principal, SDP, setup } from './__testing__/sessions-harness';
+import { ALICE, SDP, flush, incomingCall, principal, setup } from './__testing__/sessions-harness';
 
 /** The dialog state of each hang-up: early → the port CANCELs, confirmed → it sends BYE. */
 const hangUps = (sip: FakeSipGateway) => sip.calls.flatMap((c) => (c.op === 'hangUp' ? [c.dialog.state] : []));
@@ -171,34 +171,12 @@ describe(SessionsService.name, () => {
 
 describe('incoming calls', () => {
   const BOB_SDP = SDP.replace('o=- 1 1', 'o=bob 7 7');
-  const incoming = (registrationId: string, key = 'tx1') => ({
-    key,
-    contactUser: registrationId,
-    requestUri: `sip:${registrationId}@127.0.0.1:5070`,
-    from: { uri: 'sip:+15550001234@127.0.0.1:5080', displayName: 'Carol' },
-    to: { uri: `sip:${ALICE}@ims.lab` },
-    sdp: SDP,
-    dialog: {
-      callId: `in-${key}`,
-      role: 'uas' as const,
-      localTag: 'ours',
-      remoteTag: 'theirs',
-      localUri: `sip:${ALICE}@ims.lab`,
-      remoteUri: 'sip:+15550001234@127.0.0.1',
-      localSeq: 0,
-      remoteSeq: 1,
-      remoteTarget: 'sip:c@127.0.0.1:5080',
-      routeSet: [],
-      localContact: 'sip:x@127.0.0.1:5070',
-      state: 'early' as const,
-    },
-  });
   /** What the app's answers became on the pending INVITE. */
   const responses = (sip: FakeSipGateway) => sip.calls.flatMap((c) => (c.op === 'progress' ? [c.progress.kind] : c.op === 'answer' ? ['answer'] : c.op === 'reject' ? [`reject:${c.cause}`] : []));
 
   async function ring() {
     const t = await setup();
-    t.sip.emit('call.incoming', incoming(t.reg.registrationId));
+    t.sip.emit('call.incoming', incomingCall(t.reg.registrationId));
     await flush();
     await flush();
     const invitation = t.events.published.find((p) => p.type.endsWith('session-invitation'));
@@ -213,7 +191,7 @@ describe('incoming calls', () => {
   it('answers 480 when the device has no subscription, and stores nothing', async () => {
     const t = await setup();
     t.events.subscribed = false;
-    t.sip.emit('call.incoming', incoming(t.reg.registrationId));
+    t.sip.emit('call.incoming', incomingCall(t.reg.registrationId));
     await flush();
     expect(responses(t.sip)).toEqual(['reject:unavailable']);
     expect(t.events.published).toHaveLength(0);
@@ -221,7 +199,7 @@ describe('incoming calls', () => {
 
   it('answers 480 for an unknown registration', async () => {
     const t = await setup();
-    t.sip.emit('call.incoming', incoming('no-such-registration'));
+    t.sip.emit('call.incoming', incomingCall('no-such-registration'));
     await flush();
     expect(responses(t.sip)).toEqual(['reject:unavailable']);
   });

@@ -1,3 +1,4 @@
+import type { IncomingCall } from '../../sip/sip-gateway';
 import pino from 'pino';
 import { loadConfig } from '../../config/app-config';
 import { Secret } from '../../config/secret';
@@ -58,4 +59,32 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
     return c;
   };
   return { config, sip, events, sessions, store, reg, body, lastInvite, registrations };
+}
+
+/** An INVITE from Carol to Alice's registration as the SIP port hands it over (`sdp: undefined`: offerless). */
+export function incomingCall(registrationId: string, opts: { sdp?: string | undefined; key?: string } = {}): IncomingCall {
+  const key = opts.key ?? 'tx1';
+  const sdp = 'sdp' in opts ? opts.sdp : SDP;
+  return {
+    key,
+    contactUser: registrationId,
+    requestUri: `sip:${registrationId}@127.0.0.1:5070`,
+    from: { uri: 'sip:+15550001234@127.0.0.1:5080', displayName: 'Carol' },
+    to: { uri: `sip:${ALICE}@ims.lab` },
+    ...(sdp !== undefined && { sdp }),
+    dialog: {
+      callId: `in-${key}`,
+      role: 'uas',
+      localTag: 'ours',
+      remoteTag: 'theirs',
+      localUri: `sip:${ALICE}@ims.lab`,
+      remoteUri: 'sip:+15550001234@127.0.0.1',
+      localSeq: 0,
+      remoteSeq: 1,
+      remoteTarget: 'sip:c@127.0.0.1:5080',
+      routeSet: [],
+      localContact: 'sip:x@127.0.0.1:5070',
+      state: 'early',
+    },
+  };
 }
