@@ -16,6 +16,19 @@ const BOB = '+17085854000';
 /** bounded waits for a busy 2-core machine: signalling and ICE/DTLS setup */
 const SETUP_MS = 20_000;
 
+let demoLab: DemoLab | undefined;
+
+/** A failed wait names what it waited for and carries the lab's last log lines (CI keeps nothing else). */
+function failure(what: string, cause: unknown, pageLog: string[] = []): Error {
+  const parts = [what, ...(pageLog.length ? ['page log:', ...pageLog] : []), demoLab?.diagnostics(60) ?? ''];
+  return new Error(parts.join('\n'), { cause });
+}
+
+function lab(): DemoLab {
+  if (!demoLab) throw new Error('the demo lab did not start');
+  return demoLab;
+}
+
 interface MediaFigures {
   packetsReceived: number;
   packetsSent: number;
@@ -33,7 +46,7 @@ async function pollUntil(what: string, probe: () => Promise<number | false>, tim
   for (;;) {
     const v = await probe();
     if (v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw failure(`timed out after ${timeoutMs} ms waiting for ${what}`, undefined);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -61,28 +74,32 @@ function inboundStalled(page: Page, quietMs: number, timeoutMs: number): Promise
   );
 }
 
+async function pageLog(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>('window.demo.log').catch(() => []);
+}
+
 /** Waits for the page's session status; on timeout the error carries the page's event log. */
 async function status(page: Page, s: string, timeoutMs = SETUP_MS): Promise<void> {
   try {
     await page.waitForSelector(`#status[data-status="${s}"]`, { timeout: timeoutMs });
   } catch (e) {
-    const log = await page.evaluate<string[]>('window.demo.log').catch(() => []);
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\npage log:\n${log.join('\n')}`, { cause: e });
+    throw failure(e instanceof Error ? e.message : String(e), e, await pageLog(page));
   }
 }
 
 describe('WebRTC media through the gateway (headless Chromium, browser demo)', () => {
-  let demoLab: DemoLab;
   let browser: Browser;
   const errors: string[] = [];
 
   async function phoneFor(number: string): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (e) => errors.push(`${number}: ${e.message}`));
-    await page.goto(`${demoLab.demo.url}?candidates=loopback&number=${encodeURIComponent(number)}`);
+    await page.goto(`${lab().demo.url}?candidates=loopback&number=${encodeURIComponent(number)}`);
     await page.waitForSelector('#number option', { state: 'attached', timeout: 10_000 });
     await page.click('#register');
-    await page.waitForSelector('#registration[data-state="active"]', { timeout: SETUP_MS });
+    await page.waitForSelector('#registration[data-state="active"]', { timeout: SETUP_MS }).catch(async (e: unknown) => {
+      throw failure(`registration of ${number} not active within ${SETUP_MS} ms`, e, await pageLog(page));
+    });
     return page;
   }
 
@@ -92,7 +109,7 @@ describe('WebRTC media through the gateway (headless Chromium, browser demo)', (
   }
 
   beforeAll(async () => {
-    demoLab = await startDemoLab({ phone: true });
+    demoLab = await startDemoLab({ phone: true, phoneSipTrace: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -153,10 +170,10 @@ describe('WebRTC media through the gateway (headless Chromium, browser demo)', (
       await callPhone(a);
       await pollUntil('outbound-rtp packetsSent > 100', async () => (await received(a)).packetsSent > 100 && (await received(a)).packetsSent, 5000);
       // rtpengine got RTP from both parties: the browser (ICE, DTLS-SRTP) and the phone (plain RTP/AVP)
-      const legIn = async (protocol: string): Promise<number> => (await demoLab.rtpengine.legs()).find((l) => l.protocol === protocol)?.packetsIn ?? 0;
+      const legIn = async (protocol: string): Promise<number> => (await lab().rtpengine.legs()).find((l) => l.protocol === protocol)?.packetsIn ?? 0;
       expect(await pollUntil('rtpengine: > 100 packets from the browser', async () => (await legIn('UDP/TLS/RTP/SAVPF')) > 100 && legIn('UDP/TLS/RTP/SAVPF'), 5000)).toBeGreaterThan(100);
       expect(await pollUntil('rtpengine: > 100 packets from the phone', async () => (await legIn('RTP/AVP')) > 100 && legIn('RTP/AVP'), 5000)).toBeGreaterThan(100);
-      expect(demoLab.phone?.receivedRtp()).toBe(true);
+      expect(lab().phone?.receivedRtp()).toBe(true);
 
       await a.click('#hangup');
       await status(a, 'Terminated');
@@ -169,13 +186,13 @@ describe('WebRTC media through the gateway (headless Chromium, browser demo)', (
   it('the SIP phone calls a browser: rtpengine offers ICE/DTLS-SRTP, the page answers, audio flows both ways', async () => {
     const a = await phoneFor(ALICE);
     try {
-      await demoLab.phone?.command('dial', `sip:${ALICE}@${demoLab.lab.domain}`);
+      await lab().phone?.command('dial', `sip:${ALICE}@${lab().lab.domain}`);
       await a.waitForSelector('#incoming:not([hidden])', { timeout: SETUP_MS });
       expect(await a.textContent('#caller')).toContain(LAB_PHONE.user);
       await a.click('#answer');
       await status(a, 'Connected');
       await receivedPast(a, 100, SETUP_MS);
-      const legIn = async (protocol: string): Promise<number> => (await demoLab.rtpengine.legs()).find((l) => l.protocol === protocol)?.packetsIn ?? 0;
+      const legIn = async (protocol: string): Promise<number> => (await lab().rtpengine.legs()).find((l) => l.protocol === protocol)?.packetsIn ?? 0;
       expect(await pollUntil('rtpengine: > 100 packets from the browser', async () => (await legIn('UDP/TLS/RTP/SAVPF')) > 100 && legIn('UDP/TLS/RTP/SAVPF'), 5000)).toBeGreaterThan(100);
 
       await a.click('#hangup');

@@ -39,6 +39,8 @@ export interface DemoLabOptions {
   logLevel?: string;
   /** fixed port of the demo page (default: a free one) */
   demoPort?: number;
+  /** baresip logs every SIP message it sends and receives (default: LAB_SIP_TRACE=1) */
+  phoneSipTrace?: boolean;
 }
 
 export interface DemoLab {
@@ -52,6 +54,8 @@ export interface DemoLab {
   readonly demo: DemoServer;
   /** browser numbers (every lab subscriber but the phone) with their tokens */
   readonly identities: DemoIdentity[];
+  /** the last log lines of Kamailio, the phone and rtpengine, for a failing test's message */
+  diagnostics(lines?: number): string;
   stop(): Promise<void>;
 }
 
@@ -67,7 +71,7 @@ export async function startDemoLab(opts: DemoLabOptions = {}): Promise<DemoLab> 
     stoppers.push(() => lab.stop());
     let phone: BaresipInstance | null = null;
     if (opts.phone ?? true) {
-      const p = await startBaresip({ proxyPort: lab.kamailio.port, control: true, sipTrace: process.env.LAB_SIP_TRACE === '1' });
+      const p = await startBaresip({ proxyPort: lab.kamailio.port, control: true, sipTrace: opts.phoneSipTrace ?? process.env.LAB_SIP_TRACE === '1' });
       phone = p;
       stoppers.push(() => p.stop());
       await eventually(async () => (await lab.kamailio.locations(LAB_PHONE.user)).length > 0, 15_000, `baresip registered as ${LAB_PHONE.user}\n${p.logTail(20)}`);
@@ -94,7 +98,13 @@ export async function startDemoLab(opts: DemoLabOptions = {}): Promise<DemoLab> 
       ...(opts.demoPort !== undefined && { port: opts.demoPort }),
     });
     stoppers.push(() => demo.close());
-    return { lab, rtpengine, phone, idp, gateway, gatewayBase, demo, identities, stop };
+    const diagnostics = (lines = 40): string =>
+      [
+        `--- kamailio (last ${lines} lines) ---\n${lab.kamailio.logTail(lines)}`,
+        ...(phone ? [`--- baresip ${phone.user} ---\n${phone.logTail(lines)}`] : []),
+        `--- rtpengine ---\n${rtpengine.logTail(lines)}`,
+      ].join('\n');
+    return { lab, rtpengine, phone, idp, gateway, gatewayBase, demo, identities, diagnostics, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -105,6 +105,7 @@ export interface RtpengineInstance {
   ng(request: { [key: string]: Bencoded }): Promise<{ [key: string]: Bencoded }>;
   /** every leg of every call rtpengine currently relays */
   legs(): Promise<RtpengineLeg[]>;
+  logTail(lines?: number): string;
   stop(): Promise<void>;
 }
 
@@ -193,6 +194,7 @@ export async function startRtpengine(opts: { interfaces?: string[]; startTimeout
       }
       return out;
     },
+    logTail: (lines?: number) => proc.logTail(lines),
     stop: () => proc.stop().then(() => undefined),
   };
 }
