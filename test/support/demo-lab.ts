@@ -39,7 +39,7 @@ export interface DemoLabOptions {
   logLevel?: string;
   /** fixed port of the demo page (default: a free one) */
   demoPort?: number;
-  /** baresip logs every SIP message it sends and receives (default: LAB_SIP_TRACE=1) */
+  /** baresip logs every SIP message it sends and receives, Kamailio one line per message (default: LAB_SIP_TRACE=1) */
   phoneSipTrace?: boolean;
 }
 
@@ -67,7 +67,7 @@ export async function startDemoLab(opts: DemoLabOptions = {}): Promise<DemoLab> 
   try {
     const rtpengine = await startRtpengine();
     stoppers.push(() => rtpengine.stop());
-    const lab = await startLab({ redis: opts.redis ?? false, ringMs: 100, kamailio: { defines: rtpengine.kamailioDefines } });
+    const lab = await startLab({ redis: opts.redis ?? false, ringMs: 100, kamailio: { defines: { ...rtpengine.kamailioDefines, ...(opts.phoneSipTrace && { LAB_MSG_LOG: 1 }) } } });
     stoppers.push(() => lab.stop());
     let phone: BaresipInstance | null = null;
     if (opts.phone ?? true) {
