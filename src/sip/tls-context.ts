@@ -51,7 +51,8 @@ export function sipTlsContext(material: SipTlsMaterial): SipTlsContext {
 
 /** A TLS failure in words fit for a log line and /health/ready: what failed, Node's reason and its code. */
 export function describeTlsFailure(peer: string, err: Error, secured: boolean): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  const what = secured ? `SIP/TLS connection to ${peer} failed` : `TLS handshake with ${peer} failed`;
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  // a socket error (connect refused, reset) carries its syscall; a refused certificate does not
+  const what = secured || syscall !== undefined ? `SIP/TLS connection to ${peer} failed` : `TLS handshake with ${peer} failed`;
   return new Error(`${what}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`);
 }
