@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
 import { Lab, runSippUac, startLab } from '../support/lab';
 import { startSink, TestSink } from '../support/sink';
 import { SipExchange } from '../support/sip-trace';
+import { REPO_ROOT } from '../support/proc';
 import { LabPki, makeLabPki } from '../support/tls-certs';
 
 const REG = '/webrtc-registration/v0.4/sessions';
@@ -165,5 +167,29 @@ describe('SIP over TLS to the lab IMS core (RFC 3261 §26.2, RFC 5923)', () => {
       );
       expect(ready.error?.sipProxy?.message).toContain(`TLS handshake with 127.0.0.1:${lab.kamailio.tlsPort} failed: self-signed certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN)`);
     });
+  });
+});
+
+describe('SIP over TLS: a bad certificate file stops the boot', () => {
+  it('exits 78 (EX_CONFIG) with a message naming each bad variable', async () => {
+    const pki = await makeLabPki();
+    const env = {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'silent',
+      SIP_TRANSPORT: 'tls',
+      SIP_OUTBOUND_PROXY: 'sip:127.0.0.1:5061;transport=tls',
+      SIP_TLS_CERT_FILE: pki.gateway.certFile,
+      SIP_TLS_KEY_FILE: pki.kamailio.keyFile, // not the certificate's key
+      SIP_TLS_CA_FILE: join(pki.dir, 'no-such-ca.pem'),
+    };
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--require', 'ts-node/register/transpile-only', join(REPO_ROOT, 'src', 'main.ts')], { cwd: REPO_ROOT, env, timeout: 60_000 }, (_err, _out, stderr) =>
+        resolve({ code: child.exitCode, stderr }),
+      );
+    });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('SIP_TLS_KEY_FILE: the key does not belong to the certificate in SIP_TLS_CERT_FILE');
+    expect(result.stderr).toContain(`SIP_TLS_CA_FILE: cannot read ${join(pki.dir, 'no-such-ca.pem')} (ENOENT)`);
+    expect(result.stderr).not.toContain('PRIVATE KEY');
   });
 });
