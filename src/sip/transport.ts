@@ -51,6 +51,11 @@ export interface TransportLimits {
   tcpIdleTimeoutMs: number;
 }
 
+/** A connection we may still write to: not destroyed, and not half-closed by a peer that sent its FIN (a restart, an idle cut). */
+function usable(sock: net.Socket): boolean {
+  return !sock.destroyed && sock.writable;
+}
+
 export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, tcpMaxConnections: 1024, tcpIdleTimeoutMs: 120_000 };
 
 /**
@@ -152,7 +157,7 @@ export class SipTransport {
       return;
     }
     const inbound = 'connection' in to ? to.connection : undefined;
-    const sock = inbound && !inbound.destroyed ? inbound : this.connect(to);
+    const sock = inbound && usable(inbound) ? inbound : this.connect(to);
     this.handshaking.get(sock)?.push(fail);
     sock.write(buf, fail);
   }
@@ -180,7 +185,7 @@ export class SipTransport {
   private connect(to: Peer): net.Socket {
     const key = `${to.address}:${to.port}`;
     const existing = this.connections.get(key);
-    if (existing && !existing.destroyed) return existing;
+    if (existing && usable(existing)) return existing;
     const family = net.isIPv6(this.address) ? 6 : 4;
     if (!this.tls) return this.adopt(net.connect({ host: to.address, port: to.port, localAddress: this.address, family }), key);
     // node:tls hands these to net.connect (its types leave the socket options out)

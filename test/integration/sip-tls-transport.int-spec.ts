@@ -106,6 +106,30 @@ describe('SIP over TLS: connections', () => {
     expect(received.filter((m) => m.startsWith('OPTIONS '))).toEqual([]);
   });
 
+  it('opens a new connection after the proxy cut the last one', async () => {
+    const accepted: tls.TLSSocket[] = [];
+    const server = tls.createServer({ cert: readFileSync(pki.kamailio.certFile), key: readFileSync(pki.kamailio.keyFile) }, (s) => {
+      accepted.push(s);
+      const received = messages(s);
+      s.on('data', () => {
+        const rq = received.shift();
+        if (rq?.startsWith('OPTIONS ')) s.write(ok(rq));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => {
+      for (const s of accepted) s.destroy();
+      server.close();
+    });
+    await startGateway((server.address() as { port: number }).port);
+    await expect(gw!.ping()).resolves.toBe(200);
+    expect(accepted).toHaveLength(1);
+    // the proxy closes the connection (restart, idle timeout); its socket closes once the gateway has closed its side too
+    await new Promise<void>((resolve) => accepted[0]!.once('close', () => resolve()).end());
+    await expect(gw!.ping()).resolves.toBe(200);
+    expect(accepted).toHaveLength(2);
+  });
+
   it('refuses a proxy whose certificate, though signed by the CA, names another host (RFC 5922 §7.2)', async () => {
     const server = tls.createServer({ cert: readFileSync(pki.wrongName.certFile), key: readFileSync(pki.wrongName.keyFile) }, (s) => s.destroy());
     server.on('tlsClientError', () => undefined);
