@@ -70,6 +70,8 @@ export class SipTransport {
   private udp?: dgram.Socket;
   private server?: net.Server;
   private readonly connections = new Map<string, net.Socket>();
+  /** RFC 5923: connections peers opened, by the address:port they are an alias for (not counted against the cap twice). */
+  private readonly aliases = new Map<string, net.Socket>();
   /** TLS connections we opened whose handshake is not done: who to tell if it fails (a write callback is not told). */
   private readonly handshaking = new Map<net.Socket, Array<(err: Error) => void>>();
   private bound = false;
@@ -173,19 +175,19 @@ export class SipTransport {
     if (this.protocol !== 'TLS' || !this.tls || !(sock instanceof tls.TLSSocket) || sock.destroyed) return false;
     if (!this.tls.context.certifies(sock, sentByHost)) return false;
     const key = `${from.address}:${sentByPort}`;
-    const existing = this.connections.get(key);
-    if (existing === sock || (existing && !existing.destroyed)) return existing === sock;
-    this.connections.set(key, sock);
+    const existing = this.connections.get(key) ?? this.aliases.get(key);
+    if (existing === sock || (existing && usable(existing))) return existing === sock;
+    this.aliases.set(key, sock);
     sock.once('close', () => {
-      if (this.connections.get(key) === sock) this.connections.delete(key);
+      if (this.aliases.get(key) === sock) this.aliases.delete(key);
     });
     return true;
   }
 
   private connect(to: Peer): net.Socket {
     const key = `${to.address}:${to.port}`;
-    const existing = this.connections.get(key);
-    if (existing && usable(existing)) return existing;
+    const existing = [this.connections.get(key), this.aliases.get(key)].find((s) => s !== undefined && usable(s));
+    if (existing) return existing;
     const family = net.isIPv6(this.address) ? 6 : 4;
     if (!this.tls) return this.adopt(net.connect({ host: to.address, port: to.port, localAddress: this.address, family }), key);
     // node:tls hands these to net.connect (its types leave the socket options out)
@@ -247,6 +249,7 @@ export class SipTransport {
     this.closed = true;
     for (const sock of this.connections.values()) sock.destroy();
     this.connections.clear();
+    this.aliases.clear();
     this.handshaking.clear();
     const udp = this.udp;
     const server = this.server;
