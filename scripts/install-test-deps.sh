@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the integration/e2e tests need (Debian 12, run as root):
 #   redis-server kamailio kamailio-websocket-modules sip-tester chromium prometheus (promtool: rules tests)
+#   kamailio-tls-modules, openssl (SIP over TLS tests: Kamailio's tls module, certificates made at test time)
 #   rtpengine-daemon (media relay, userspace mode; Kamailio's rtpengine module ships in kamailio)
 #   baresip-core (the lab's SIP phone with real audio)
 # Idempotent and fast: a no-op (< 1 s) when everything is already installed.
@@ -8,12 +9,14 @@
 # service the packages start (kamailio on 5060, redis on 6379) is stopped and disabled.
 set -euo pipefail
 
-PACKAGES=(redis-server kamailio kamailio-websocket-modules sip-tester chromium prometheus rtpengine-daemon baresip-core)
+PACKAGES=(redis-server kamailio kamailio-websocket-modules kamailio-tls-modules openssl sip-tester chromium prometheus rtpengine-daemon baresip-core)
 # a binary each package provides, to double-check the install really worked
 declare -A BINARY=(
   [redis-server]=redis-server
   [kamailio]=kamailio
   [kamailio-websocket-modules]=
+  [kamailio-tls-modules]=
+  [openssl]=openssl
   [sip-tester]=sipp
   [chromium]=chromium
   [prometheus]=promtool

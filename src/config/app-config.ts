@@ -3,6 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { EnvSchema } from './env.schema';
 import { Secret } from './secret';
+import { loadSipTls, SipTlsMaterial } from './sip-tls';
 
 /** The gateway's configuration: validated once at boot, frozen, and injected by this class as token. */
 export abstract class AppConfig {
@@ -41,7 +42,9 @@ export abstract class AppConfig {
     listenPort: number;
     /** Host written in Via/Contact; must differ from the proxy host (the `sip` stack drops a Route equal to its own host). */
     advertisedAddress: string;
-    transport: 'udp' | 'tcp';
+    transport: 'udp' | 'tcp' | 'tls';
+    /** Certificates and keys of `SIP_TRANSPORT=tls` (config/sip-tls.ts); undefined for udp and tcp. */
+    tls: SipTlsMaterial | undefined;
     credentialsFile: string | undefined;
     ringTimeoutMs: number;
     /** Expires asked of the registrar in each REGISTER; the binding is refreshed before what it grants. */
@@ -108,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (minTtl > maxTtl) problems.push('REGISTRATION_MIN_TTL_S: must not exceed REGISTRATION_MAX_TTL_S');
   if (defTtl < minTtl || defTtl > maxTtl) problems.push('REGISTRATION_DEFAULT_TTL_S: must lie between the minimum and maximum TTL');
   const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
+  const sipTls = loadSipTls(e, problems);
   const minSe = e.SIP_MIN_SE_S ?? 90;
   const sessionExpires = e.SIP_SESSION_EXPIRES_S ?? 1800;
   if (sessionExpires !== 0 && sessionExpires < minSe) problems.push('SIP_SESSION_EXPIRES_S: must be 0 or at least SIP_MIN_SE_S (RFC 4028 §4)');
@@ -143,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       listenPort: e.SIP_LISTEN_PORT ?? 5070,
       advertisedAddress: e.SIP_ADVERTISED_ADDRESS ?? listenAddress,
       transport: e.SIP_TRANSPORT ?? 'udp',
+      tls: sipTls,
       credentialsFile: e.SIP_CREDENTIALS_FILE,
       ringTimeoutMs: e.SIP_RING_TIMEOUT_MS ?? 60000,
       registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,

@@ -106,8 +106,29 @@ export class EnvSchema {
   SIP_TCP_IDLE_TIMEOUT_MS?: number;
 
   @IsOptional()
-  @IsIn(['udp', 'tcp'])
-  SIP_TRANSPORT?: 'udp' | 'tcp';
+  @IsIn(['udp', 'tcp', 'tls'])
+  SIP_TRANSPORT?: 'udp' | 'tcp' | 'tls';
+
+  // SIP over TLS (SIP_TRANSPORT=tls): PEM files, read and checked at boot (config/sip-tls.ts).
+  @IsOptional()
+  @IsString()
+  SIP_TLS_CERT_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  SIP_TLS_KEY_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  SIP_TLS_CA_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  SIP_TLS_CLIENT_CERT_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  SIP_TLS_CLIENT_KEY_FILE?: string;
 
   @IsOptional()
   @IsString()

@@ -5,7 +5,8 @@ import { EdgeRefusalLog } from './malformed-log';
 import { redactSecrets } from './redaction';
 import { headerString } from './sip-syntax';
 import { DEFAULT_TIMERS, SipTimers } from './sip-timers';
-import { DEFAULT_TRANSPORT_LIMITS, Inbound, Peer, SipProtocol, SipTransport, TransportLimits } from './transport';
+import { bareHost } from './syntax/sip-uri';
+import { DEFAULT_TRANSPORT_LIMITS, Inbound, isStream, Peer, SipProtocol, SipTransport, TransportLimits, TransportTls } from './transport';
 import { TrustEntry, TrustedPeers } from './trusted-peers';
 import { decodeSip, describeRaw, encodeMessage } from './wire';
 import type { SipRefusalReason, SipTelemetry } from './sip-telemetry';
@@ -49,6 +50,8 @@ export interface SipStackOptions {
   /** `reject`: 403 to untrusted requests; `drop`: silence (default reject). */
   untrustedPolicy?: 'reject' | 'drop';
   limits?: Partial<TransportLimits>;
+  /** Certificates and peer names of `protocol: 'TLS'`. */
+  tls?: TransportTls;
 }
 
 export class SipStack {
@@ -61,6 +64,7 @@ export class SipStack {
   private readonly malformedLog: EdgeRefusalLog;
   private readonly untrustedLog: EdgeRefusalLog;
   private readonly tcpLog: EdgeRefusalLog;
+  private readonly tlsLog: EdgeRefusalLog;
   private trusted?: TrustedPeers;
   private closed = false;
 
@@ -69,11 +73,12 @@ export class SipStack {
     private readonly logger: Logger,
   ) {
     this.timers = { ...DEFAULT_TIMERS, ...options.timers };
-    this.reliable = options.protocol !== 'UDP';
+    this.reliable = isStream(options.protocol);
     this.limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
     this.malformedLog = new EdgeRefusalLog(logger, 'malformed SIP message refused');
     this.untrustedLog = new EdgeRefusalLog(logger, 'SIP request from an untrusted peer refused (RFC 3325 trust domain)');
     this.tcpLog = new EdgeRefusalLog(logger, 'SIP/TCP connection closed by a limit');
+    this.tlsLog = new EdgeRefusalLog(logger, 'SIP/TLS handshake of a connecting peer failed');
     this.transport = new SipTransport(
       options.protocol,
       options.listenAddress,
@@ -85,8 +90,13 @@ export class SipStack {
           this.refused(`tcp-${reason}`);
           this.tcpLog.record(peer, reason);
         },
+        onTlsClientError: (peer, reason) => {
+          this.options.telemetry?.sipTransportError('connection');
+          this.tlsLog.record(peer, reason);
+        },
       },
       this.limits,
+      options.tls,
     );
     const io: TransactionIo = {
       timers: this.timers,
@@ -177,7 +187,7 @@ export class SipStack {
   private receive(raw: Buffer, from: Inbound): void {
     if (this.closed) return;
     const peer = `${from.address}:${from.port}`;
-    const d = decodeSip(raw, { maxMessageBytes: this.limits.maxMessageBytes, stream: from.protocol === 'TCP' });
+    const d = decodeSip(raw, { maxMessageBytes: this.limits.maxMessageBytes, stream: isStream(from.protocol) });
     // RFC 3325 §2.3: requests only from the trust domain; responses are matched by our 128-bit branches
     const trusted = this.trusted?.isTrusted(from) ?? false;
     if (d.kind === 'discard') {
@@ -201,6 +211,9 @@ export class SipStack {
     if (m.method !== undefined) {
       if (!trusted) return this.refuseUntrusted(m, from, peer);
       stampReceived(m, from); // RFC 3581 §4 / RFC 3261 §18.2.1
+      const via = m.headers.via?.[0];
+      // RFC 5923 §5: the sender offers this connection for our requests to its sent-by
+      if (via && 'alias' in via.params && from.protocol === 'TLS') this.transport.alias(from, bareHost(via.host), via.port ?? 5061);
     }
     this.log('recv', raw, m, from);
     this.count('in', m);

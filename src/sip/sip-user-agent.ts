@@ -22,6 +22,7 @@ import {
   SipGateway,
 } from './sip-gateway';
 import { SipStack } from './sip-stack';
+import { contactTransport, sipProtocolOf, transportTls } from './sip-tls-setup';
 import { bareHost, hostForUri, parseSipUri } from './syntax/sip-uri';
 import { parseTrustedPeers } from './trusted-peers';
 import { SIP_TELEMETRY, SipTelemetry } from './sip-telemetry';
@@ -42,7 +43,9 @@ const USER_PART = /^[A-Za-z0-9\-_.!~*'()+%&=$,;?/]+$/;
 function parseProxy(uri: string): { host: string; port: number } {
   const u = parseSipUri(uri);
   if (!u) throw new SipSyntaxError(`SIP outbound proxy ${uri} is not a SIP URI`);
-  return { host: bareHost(u.host), port: u.port && Number.isFinite(u.port) ? u.port : 5060 };
+  // RFC 3261 §19.1.2: 5061 is the default port of sips: and of SIP over TLS
+  const tls = u.schema.toLowerCase() === 'sips' || /^tls$/i.test(u.params.transport ?? '');
+  return { host: bareHost(u.host), port: u.port && Number.isFinite(u.port) ? u.port : tls ? 5061 : 5060 };
 }
 
 /**
@@ -77,7 +80,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     this.hostPort = `${hostForUri(this.cfg.advertisedAddress)}:${this.cfg.listenPort}`;
     this.stack = new SipStack(
       {
-        protocol: this.cfg.transport === 'tcp' ? 'TCP' : 'UDP',
+        protocol: sipProtocolOf(this.cfg.transport),
         listenAddress: this.cfg.listenAddress,
         listenPort: this.cfg.listenPort,
         advertisedHost: this.cfg.advertisedAddress,
@@ -88,6 +91,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
         trustedPeers: this.cfg.trustedPeers.map(parseTrustedPeers).flat(),
         untrustedPolicy: this.cfg.untrustedPolicy,
         limits: { maxMessageBytes: this.cfg.maxMessageBytes, tcpMaxConnections: this.cfg.tcpMaxConnections, tcpIdleTimeoutMs: this.cfg.tcpIdleTimeoutMs },
+        ...(this.cfg.tls && { tls: transportTls(this.cfg.tls, this.proxy.host, () => this.stack.options.outboundProxy) }),
       },
       logger.child({ component: 'sip' }),
     );
@@ -152,7 +156,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
   /** Our Contact for a user part (RFC 3261 §8.1.1.8). */
   contactFor(user: string): string {
     if (!USER_PART.test(user)) throw new SipSyntaxError('contact user contains characters not allowed in a SIP URI user part');
-    return `sip:${user}@${this.hostPort}${this.cfg.transport === 'tcp' ? ';transport=tcp' : ''}`;
+    return contactTransport(this.cfg.transport, this.cfg.outboundProxy, `${user}@${this.hostPort}`);
   }
 
   register(target: RegistrationTarget): Promise<RegistrationGrant> {

@@ -1,18 +1,25 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { describeTlsFailure, SipTlsContext } from './tls-context';
 import { DEFAULT_MAX_MESSAGE_BYTES, makeStreamFramer } from './wire';
 
 /** Socket buffer asked for the UDP listener (capped by the kernel). */
 export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
-export type SipProtocol = 'UDP' | 'TCP';
+export type SipProtocol = 'UDP' | 'TCP' | 'TLS';
+
+/** TCP and TLS: connection-oriented, framed by Content-Length (RFC 3261 §18.3), reliable (§17). */
+export function isStream(protocol: SipProtocol): boolean {
+  return protocol !== 'UDP';
+}
 
 export interface Peer {
   address: string;
   port: number;
 }
 
-/** Where a message came from; for TCP the connection it arrived on (responses go back on it, RFC 3261 §18.2.2). */
+/** Where a message came from; for TCP and TLS the connection it arrived on (responses go back on it, RFC 3261 §18.2.2). */
 export interface Inbound extends Peer {
   protocol: SipProtocol;
   connection?: net.Socket;
@@ -23,6 +30,15 @@ export interface TransportEvents {
   onWarn(message: string, err?: unknown): void;
   /** A TCP peer was refused or cut off (cap reached, idle, oversized or unframable message); logged by the stack, rate-limited. */
   onConnectionRefused?(reason: 'cap' | 'idle' | 'too-large' | 'bad-framing', peer: string): void;
+  /** A peer's TLS handshake with our listener failed (logged by the stack, rate-limited). */
+  onTlsClientError?(peer: string, reason: string): void;
+}
+
+/** SIP over TLS: the node:tls options, and the name each peer's certificate must carry. */
+export interface TransportTls {
+  context: SipTlsContext;
+  /** The name a connection we open to `to` must be certified for (the proxy's configured host, else the address). */
+  expectedName(to: Peer): string;
 }
 
 /** Bounds for hostile or careless peers (issue 13): RFC 3261 leaves them to the implementation. */
@@ -35,18 +51,29 @@ export interface TransportLimits {
   tcpIdleTimeoutMs: number;
 }
 
+/** A connection we may still write to: not destroyed, and not half-closed by a peer that sent its FIN (a restart, an idle cut). */
+function usable(sock: net.Socket): boolean {
+  return !sock.destroyed && sock.writable;
+}
+
 export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, tcpMaxConnections: 1024, tcpIdleTimeoutMs: 120_000 };
 
 /**
- * Our own UDP/TCP sockets (the package's transports bind without an 'error' listener, so an
+ * Our own UDP/TCP/TLS sockets (the package's transports bind without an 'error' listener, so an
  * EADDRINUSE or a socket error would crash the process, and its UDP transport ignores send errors).
- * Exactly one listening socket per gateway instance: UDP, or TCP (server + connections), per config;
- * no TCP listener is opened when the transport is UDP.
+ * Exactly one listening socket per gateway instance: UDP, or TCP or TLS (server + connections), per
+ * config; no stream listener is opened when the transport is UDP. Connections are reused by
+ * address:port in both directions (RFC 3261 §18.1.1; RFC 5923 aliases, see `alias()`), and a
+ * connection that dropped is opened again by the next message to that peer.
  */
 export class SipTransport {
   private udp?: dgram.Socket;
   private server?: net.Server;
   private readonly connections = new Map<string, net.Socket>();
+  /** RFC 5923: connections peers opened, by the address:port they are an alias for (not counted against the cap twice). */
+  private readonly aliases = new Map<string, net.Socket>();
+  /** TLS connections we opened whose handshake is not done: who to tell if it fails (a write callback is not told). */
+  private readonly handshaking = new Map<net.Socket, Array<(err: Error) => void>>();
   private bound = false;
   private closed = false;
 
@@ -56,7 +83,10 @@ export class SipTransport {
     private readonly port: number,
     private readonly events: TransportEvents,
     private readonly limits: TransportLimits = DEFAULT_TRANSPORT_LIMITS,
-  ) {}
+    private readonly tls?: TransportTls,
+  ) {
+    if (protocol === 'TLS' && !tls) throw new Error('SIP over TLS needs certificates (SIP_TLS_CERT_FILE, SIP_TLS_KEY_FILE)');
+  }
 
   get listening(): boolean {
     return this.bound && !this.closed;
@@ -80,7 +110,7 @@ export class SipTransport {
       // after bind: never let a socket error reach the process
       socket.on('error', (err) => this.events.onWarn('UDP socket error', err));
     } else {
-      const server = net.createServer((sock) => {
+      const accept = (sock: net.Socket): void => {
         const key = `${sock.remoteAddress ?? ''}:${sock.remotePort ?? 0}`;
         if (this.connections.size >= this.limits.tcpMaxConnections) {
           this.events.onConnectionRefused?.('cap', key);
@@ -88,7 +118,11 @@ export class SipTransport {
           return;
         }
         this.adopt(sock, key);
-      });
+      };
+      const server = this.tls ? tls.createServer(this.tls.context.server, accept) : net.createServer(accept);
+      if (server instanceof tls.Server) {
+        server.on('tlsClientError', (err, sock) => this.events.onTlsClientError?.(`${sock.remoteAddress ?? ''}:${sock.remotePort ?? 0}`, err.message));
+      }
       this.server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -97,19 +131,23 @@ export class SipTransport {
           resolve();
         });
       });
-      server.on('error', (err) => this.events.onWarn('TCP server error', err));
+      server.on('error', (err) => this.events.onWarn(`${this.protocol} server error`, err));
     }
     this.bound = true;
   }
 
   /**
    * Sends bytes. `onError` is called (at most once, asynchronously) when the transport reports a
-   * failure: TCP connect refused/reset, UDP send error. (ICMP port unreachable is not reported
-   * for unconnected UDP sockets on Linux: that case ends in a transaction timeout.)
+   * failure: TCP connect refused/reset, TLS handshake failed (certificate refused: the reason says
+   * why), UDP send error. (ICMP port unreachable is not reported for unconnected UDP sockets on
+   * Linux: that case ends in a transaction timeout.)
    */
   send(buf: Buffer, to: Peer | Inbound, onError?: (err: Error) => void): void {
+    let told = false;
     const fail = (err: Error | null | undefined): void => {
-      if (err && onError) onError(err);
+      if (!err || !onError || told) return;
+      told = true;
+      onError(err);
     };
     if (this.closed) {
       if (onError) queueMicrotask(() => onError(new Error('SIP transport closed')));
@@ -121,16 +159,54 @@ export class SipTransport {
       return;
     }
     const inbound = 'connection' in to ? to.connection : undefined;
-    const sock = inbound && !inbound.destroyed ? inbound : this.connect(to);
+    const sock = inbound && usable(inbound) ? inbound : this.connect(to);
+    this.handshaking.get(sock)?.push(fail);
     sock.write(buf, fail);
+  }
+
+  /**
+   * RFC 5923 §5: a request that arrived on a TLS connection with `alias` in its top Via lets us
+   * send requests for its sent-by (`received` address, Via port) on that same connection, but only
+   * when the peer's certificate was verified and names the sent-by host (§9: else anyone could
+   * capture another host's traffic). TCP aliases are not honoured (unauthenticated, §9).
+   */
+  alias(from: Inbound, sentByHost: string, sentByPort: number): boolean {
+    const sock = from.connection;
+    if (this.protocol !== 'TLS' || !this.tls || !(sock instanceof tls.TLSSocket) || sock.destroyed) return false;
+    if (!this.tls.context.certifies(sock, sentByHost)) return false;
+    const key = `${from.address}:${sentByPort}`;
+    const existing = this.connections.get(key) ?? this.aliases.get(key);
+    if (existing === sock || (existing && usable(existing))) return existing === sock;
+    this.aliases.set(key, sock);
+    sock.once('close', () => {
+      if (this.aliases.get(key) === sock) this.aliases.delete(key);
+    });
+    return true;
   }
 
   private connect(to: Peer): net.Socket {
     const key = `${to.address}:${to.port}`;
-    const existing = this.connections.get(key);
-    if (existing && !existing.destroyed) return existing;
-    const sock = net.connect({ host: to.address, port: to.port, localAddress: this.address, family: net.isIPv6(this.address) ? 6 : 4 });
-    return this.adopt(sock, key);
+    const existing = [this.connections.get(key), this.aliases.get(key)].find((s) => s !== undefined && usable(s));
+    if (existing) return existing;
+    const family = net.isIPv6(this.address) ? 6 : 4;
+    if (!this.tls) return this.adopt(net.connect({ host: to.address, port: to.port, localAddress: this.address, family }), key);
+    // node:tls hands these to net.connect (its types leave the socket options out)
+    const options: tls.ConnectionOptions & net.TcpNetConnectOpts = { ...this.tls.context.connect(to.address, to.port, this.tls.expectedName(to)), port: to.port, localAddress: this.address, family };
+    const sock = tls.connect(options);
+    // a failed handshake is an 'error' event only: the pending writes' callbacks get no error, so
+    // every sender waiting on this connection is told here, with the TLS reason
+    const waiting: Array<(err: Error) => void> = [];
+    this.handshaking.set(sock, waiting);
+    this.adopt(sock, key); // first: its 'error' listener logs while the handshake is still pending
+    const settle = (err?: Error): void => {
+      if (this.handshaking.get(sock) !== waiting) return;
+      this.handshaking.delete(sock);
+      if (err) for (const tell of waiting) tell(err);
+    };
+    sock.once('secureConnect', () => settle());
+    sock.once('error', (err: Error) => settle(describeTlsFailure(key, err, false)));
+    sock.once('close', () => settle(new Error(`TLS handshake with ${key} failed: connection closed`)));
+    return sock;
   }
 
   private adopt(sock: net.Socket, key: string): net.Socket {
@@ -138,7 +214,7 @@ export class SipTransport {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
     const frame = makeStreamFramer(
-      (raw) => this.events.onMessage(raw, { protocol: 'TCP', address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, connection: sock }),
+      (raw) => this.events.onMessage(raw, { protocol: this.protocol, address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, connection: sock }),
       this.limits.maxMessageBytes,
     );
     if (this.limits.tcpIdleTimeoutMs > 0) {
@@ -160,7 +236,7 @@ export class SipTransport {
       sock.end();
       setTimeout(() => sock.destroy(), 1000).unref();
     });
-    sock.on('error', (err) => this.events.onWarn(`TCP connection ${key} error`, err));
+    sock.on('error', (err) => this.events.onWarn(`${this.protocol} connection ${key} error`, this.tls ? describeTlsFailure(key, err, !this.handshaking.has(sock)) : err));
     sock.on('close', () => {
       if (this.connections.get(key) === sock) this.connections.delete(key);
     });
@@ -173,6 +249,8 @@ export class SipTransport {
     this.closed = true;
     for (const sock of this.connections.values()) sock.destroy();
     this.connections.clear();
+    this.aliases.clear();
+    this.handshaking.clear();
     const udp = this.udp;
     const server = this.server;
     await Promise.all([

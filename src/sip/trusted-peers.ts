@@ -69,7 +69,7 @@ export class TrustedPeers {
 
   isTrusted(source: Inbound): boolean {
     const address = canonicalAddress(source.address);
-    return this.entries.some((e) => e.address === address && (e.port === undefined || source.protocol === 'TCP' || e.port === source.port));
+    return this.entries.some((e) => e.address === address && (e.port === undefined || source.protocol !== 'UDP' || e.port === source.port));
   }
 
   describe(): string[] {

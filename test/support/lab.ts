@@ -208,6 +208,8 @@ export interface KamailioOptions {
   debug?: number;
   /** ringing timeout of Kamailio's INVITE transactions, ms (default 60000) */
   frInvTimerMs?: number;
+  /** SIP over TLS too (LAB_TLS_PORT in kamailio.cfg): Kamailio's certificate and key, and the CA list it loads (e.g. from tls-certs.ts) */
+  tls?: { certFile: string; keyFile: string; caFile: string; port?: number };
   /** more -A defines for kamailio.cfg, e.g. { LAB_RTPENGINE_SOCK: '"udp:127.0.0.1:22222"' } (strings quoted for Kamailio) */
   defines?: Record<string, string | number>;
   startTimeoutMs?: number;
@@ -243,6 +245,9 @@ export interface KamailioInstance {
   readonly outboundProxy: string;
   /** sip:127.0.0.1:PORT;transport=tcp */
   readonly outboundProxyTcp: string;
+  /** with `tls`: the TLS port, and sip:127.0.0.1:TLSPORT;transport=tls (undefined without `tls`) */
+  readonly tlsPort: number | undefined;
+  readonly outboundProxyTls: string | undefined;
   /** ws://127.0.0.1:WSPORT (subprotocol "sip") */
   readonly wsUrl: string;
   /** unix:/path (binrpc, for kamcmd -s) */
@@ -356,6 +361,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
   };
   let sipPort = opts.sipPort ?? (await freePort('both'));
   let wsPort = opts.wsPort ?? (await freePort('tcp'));
+  let tlsPort = opts.tls ? (opts.tls.port ?? (await freePort('tcp'))) : undefined;
   let proc: ManagedProcess | null = null;
 
   const kamcmd = (...args: string[]): Promise<string> => execText(KAMCMD_BIN, ['-s', ctl, ...args], 5000);
@@ -373,6 +379,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       LAB_CHILDREN: opts.children ?? 2,
       LAB_DEBUG: opts.debug ?? 1,
       LAB_FR_INV_TIMER: opts.frInvTimerMs ?? 60000,
+      ...(opts.tls && { LAB_TLS_PORT: tlsPort ?? 0, LAB_TLS_CERT: `"${opts.tls.certFile}"`, LAB_TLS_KEY: `"${opts.tls.keyFile}"`, LAB_TLS_CA: `"${opts.tls.caFile}"` }),
       ...opts.defines,
     };
     const a = ['-f', KAMAILIO_CFG, '-DD', '-E', '-Y', runDir, '-m', String(opts.shmMb ?? 256), '-M', String(opts.pkgMb ?? 16)];
@@ -412,6 +419,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       if (!raced || attempt >= 2 || opts.sipPort !== undefined || opts.wsPort !== undefined) throw e;
       sipPort = await freePort('both');
       wsPort = await freePort('tcp');
+      if (opts.tls && opts.tls.port === undefined) tlsPort = await freePort('tcp');
     }
   }
 
@@ -429,6 +437,12 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
     },
     get outboundProxyTcp() {
       return `sip:${LAB_HOST}:${sipPort};transport=tcp`;
+    },
+    get tlsPort() {
+      return tlsPort;
+    },
+    get outboundProxyTls() {
+      return tlsPort === undefined ? undefined : `sip:${LAB_HOST}:${tlsPort};transport=tls`;
     },
     get wsUrl() {
       return `ws://${LAB_HOST}:${wsPort}`;

@@ -35,6 +35,19 @@ describe('RFC 3581 / RFC 3261 §18.2 on received requests', () => {
     const src = { protocol: 'TCP' as const, address: '192.0.2.9', port: 40000 };
     expect(responseTarget(parseViaValue('SIP/2.0/TCP h:5070'), src)).toEqual({ ...src, port: 5070 });
   });
+
+  it('on TLS likewise, the sent-by port defaulting to 5061 (RFC 3261 §19.1.2)', () => {
+    const src = { protocol: 'TLS' as const, address: '192.0.2.9', port: 40000 };
+    expect(responseTarget(parseViaValue('SIP/2.0/TLS h:5071'), src)).toEqual({ ...src, port: 5071 });
+    expect(responseTarget(parseViaValue('SIP/2.0/TLS h'), src)).toEqual({ ...src, port: 5061 });
+  });
+
+  it('offers the connection for reuse on TLS (RFC 5923 alias), rport on UDP only (RFC 3581)', () => {
+    expect(Object.keys(newVia('TLS', '192.0.2.5', 5071).params)).toEqual(['branch', 'alias']);
+    expect(Object.keys(newVia('UDP', '192.0.2.5', 5071).params)).toEqual(['branch', 'rport']);
+    expect(Object.keys(newVia('TCP', '192.0.2.5', 5071).params)).toEqual(['branch']);
+    expect(viaText(newVia('TLS', '192.0.2.5', 5071))).toMatch(/^SIP\/2\.0\/TLS 192\.0\.2\.5:5071;branch=z9hG4bK\w+;alias$/);
+  });
 });
 
 describe('Via helpers', () => {

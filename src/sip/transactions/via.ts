@@ -3,7 +3,7 @@ import { generateBranch } from '../sip-syntax';
 import { parseViaValue, stringifyVia } from '../syntax/header-values';
 import { bareHost, hostForUri } from '../syntax/sip-uri';
 import { canonicalAddress } from '../trusted-peers';
-import type { Inbound, SipProtocol } from '../transport';
+import { isStream, type Inbound, type SipProtocol } from '../transport';
 
 /** Via handling and the keys transactions are matched on (RFC 3261 §17.1.3, §17.2.3). */
 
@@ -20,9 +20,14 @@ export function viaText(via: SipVia): string {
   return stringifyVia(via);
 }
 
-/** Our Via for a new request: a fresh strong branch, `rport` on UDP (RFC 3581: responses to the source port). */
+/**
+ * Our Via for a new request: a fresh strong branch, `rport` on UDP (RFC 3581: responses to the
+ * source port), `alias` on TLS (RFC 5923 §6: the proxy may send its requests for us back on the
+ * connection we opened, instead of opening one to our listener).
+ */
 export function newVia(protocol: SipProtocol, host: string, port: number): SipVia {
-  return { version: '2.0', protocol, host: hostForUri(host), port, params: { branch: generateBranch(), ...(protocol === 'UDP' ? { rport: null } : {}) } };
+  const extra: Record<string, null> = protocol === 'UDP' ? { rport: null } : protocol === 'TLS' ? { alias: null } : {};
+  return { version: '2.0', protocol, host: hostForUri(host), port, params: { branch: generateBranch(), ...extra } };
 }
 
 /**
@@ -40,13 +45,14 @@ export function stampReceived(rq: SipMessage, source: Inbound): void {
 }
 
 /**
- * Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4): on TCP the connection the request came
+ * Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4): on TCP/TLS the connection the request came
  * on, else a new one to the `received` address and sent-by port; on UDP `maddr` if present, else
- * the source address and, with `rport`, the source port, without it the sent-by port (default 5060).
+ * the source address and, with `rport`, the source port, without it the sent-by port (default 5060,
+ * 5061 for TLS: RFC 3261 §19.1.2).
  */
 export function responseTarget(via: SipVia | undefined, source: Inbound): Inbound {
-  const sentByPort = via?.port !== undefined && Number.isFinite(via.port) ? via.port : 5060;
-  if (source.protocol === 'TCP') return { ...source, port: source.connection && !source.connection.destroyed ? source.port : sentByPort };
+  const sentByPort = via?.port !== undefined && Number.isFinite(via.port) ? via.port : source.protocol === 'TLS' ? 5061 : 5060;
+  if (isStream(source.protocol)) return { ...source, port: source.connection && !source.connection.destroyed ? source.port : sentByPort };
   const maddr = via?.params.maddr;
   if (typeof maddr === 'string' && maddr !== '') return { protocol: 'UDP', address: bareHost(maddr), port: sentByPort };
   if (via && 'rport' in via.params) return { protocol: 'UDP', address: source.address, port: source.port };
