@@ -30,6 +30,7 @@ import { generateCallId, generateTag, SipSyntaxError } from './sip-syntax';
 import { InDialogClient } from './user-agents/in-dialog-client';
 import { InviteClient } from './user-agents/invite-client';
 import { NonInviteClient } from './user-agents/non-invite-client';
+import { OfferExchanges } from './user-agents/offer-exchanges';
 import { RegisterClient } from './user-agents/register-client';
 import { SessionTimers } from './user-agents/session-timers';
 import { UserAgentServer } from './user-agents/server';
@@ -102,7 +103,8 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
       this.stack.timers.sessionTimerUnitMs,
     );
     const sessionTimer = { expiresS: this.cfg.sessionExpiresS, minSeS: this.cfg.minSeS };
-    this.inDialog = new InDialogClient(core, Math.random, this.sessionTimers);
+    // §14.1: our offer waits for a far-end one at most 64·T1 (its 2xx then timed out)
+    this.inDialog = new InDialogClient(core, Math.random, this.sessionTimers, new OfferExchanges(64 * this.stack.timers.t1));
     this.inviteClient = new InviteClient(core, this.inDialog, this.cfg.rel100, sessionTimer, this.sessionTimers);
     this.server = new UserAgentServer(core, this, this.inDialog, contactFor, this.cfg.rel100, this.stack.timers.t1, sessionTimer, this.sessionTimers);
   }
@@ -141,6 +143,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     this.inviteClient.clear();
     this.server.clear();
     this.sessionTimers.clear();
+    this.inDialog.exchanges.clear();
     await this.started?.catch(() => undefined);
     await this.stack.close();
   }
