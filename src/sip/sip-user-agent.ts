@@ -84,7 +84,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
         advertisedHost: this.cfg.advertisedAddress,
         // resolved in start() when the proxy is given by name (no SRV: RFC 3263 is not implemented)
         outboundProxy: { address: this.proxy.host, port: this.proxy.port },
-        timers: { uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
+        timers: { t1: this.cfg.t1Ms, uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
         ...(telemetry && { telemetry }),
         trustedPeers: this.cfg.trustedPeers.map(parseTrustedPeers).flat(),
         untrustedPolicy: this.cfg.untrustedPolicy,
