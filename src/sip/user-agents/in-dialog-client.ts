@@ -116,7 +116,10 @@ export class InDialogClient {
       }
       const { code, reason } = res;
       if (code >= 200 && code < 300) this.rearm(current, res.sessionTimer);
-      if (code === 481 || code === 408) this.timers?.stop(current.callId, current.localTag);
+      if (code === 481 || code === 408) {
+        this.timers?.stop(current.callId, current.localTag);
+        this.exchanges.forget(key);
+      }
       if (code >= 200 && code < 300) return { outcome: 'accepted', code, reason, offer: offer ?? '', ...(res.sdp !== undefined && { answer: res.sdp }), dialog: current };
       // RFC 3261 §12.2.1.2: 481 or 408 to a request in a dialog ends the dialog
       if (code === 481 || code === 408) return { outcome: 'gone', code, reason, dialog: current };
