@@ -82,3 +82,24 @@ describe('SIP edge settings (issue 11 items 1 and 7, issue 13)', () => {
     expect(() => loadConfig({ SIP_LISTEN_ADDRESS: '[::1]' })).toThrow(/SIP_LISTEN_ADDRESS/);
   });
 });
+
+describe('SIP timer base (RFC 3261 T1, RFC 4028 Min-SE floor)', () => {
+  it('defaults to the RFC values: T1 500 ms, Timer B/F 64·T1, Min-SE 90 s', () => {
+    expect(loadConfig({}).sip).toMatchObject({ t1Ms: 500, transactionTimeoutMs: 32_000, minSeS: 90 });
+  });
+
+  it('derives Timer B/F from a smaller T1 unless it is set, and lowers Min-SE to a lower floor', () => {
+    expect(loadConfig({ SIP_T1_MS: '100' }).sip).toMatchObject({ t1Ms: 100, transactionTimeoutMs: 6400 });
+    expect(loadConfig({ SIP_T1_MS: '100', SIP_TRANSACTION_TIMEOUT_MS: '20000' }).sip.transactionTimeoutMs).toBe(20_000);
+    expect(loadConfig({ SIP_MIN_SE_FLOOR_S: '6', SIP_SESSION_EXPIRES_S: '9' }).sip).toMatchObject({ minSeS: 6, sessionExpiresS: 9 });
+  });
+
+  it('refuses a T1 below 50 ms or above T2, a floor above 90 s, and a Min-SE below its floor', () => {
+    expect(() => loadConfig({ SIP_T1_MS: '49' })).toThrow(/SIP_T1_MS/);
+    expect(() => loadConfig({ SIP_T1_MS: '4001' })).toThrow(/SIP_T1_MS/);
+    expect(() => loadConfig({ SIP_MIN_SE_FLOOR_S: '91' })).toThrow(/SIP_MIN_SE_FLOOR_S/);
+    expect(() => loadConfig({ SIP_MIN_SE_FLOOR_S: '1' })).toThrow(/SIP_MIN_SE_FLOOR_S/);
+    expect(() => loadConfig({ SIP_MIN_SE_S: '60' })).toThrow(/SIP_MIN_SE_S: must be at least SIP_MIN_SE_FLOOR_S/);
+    expect(() => loadConfig({ SIP_MIN_SE_FLOOR_S: '10', SIP_MIN_SE_S: '9' })).toThrow(/SIP_MIN_SE_S/);
+  });
+});

@@ -51,13 +51,15 @@ export abstract class AppConfig {
     registerExpiresS: number;
     /** Timer B / Timer F (RFC 3261 §17: 64*T1 = 32 s): how long a request may go unanswered. */
     transactionTimeoutMs: number;
+    /** RFC 3261 §17.1.1.1 T1 (`SIP_T1_MS`, 500 ms): retransmissions, 64·T1 waits (lost ACK, PRACK, glare). */
+    t1Ms: number;
     /** RFC 3262 reliable provisional responses (`SIP_100REL`): offered, insisted on, or never used. */
     rel100: 'supported' | 'required' | 'disabled';
     /** `SIP_IMS_PROFILE`: `ims` registers and calls as an MMTel client (3GPP TS 24.229); `plain` as a bare SIP phone. */
     imsProfile: 'ims' | 'plain';
     /** RFC 4028 session interval our INVITEs ask for (`SIP_SESSION_EXPIRES_S`; 0: none asked, only the far end's honoured). */
     sessionExpiresS: number;
-    /** RFC 4028 Min-SE: the smallest interval we accept (`SIP_MIN_SE_S`, ≥ 90). */
+    /** RFC 4028 Min-SE: the smallest interval we accept (`SIP_MIN_SE_S`, ≥ `SIP_MIN_SE_FLOOR_S`, 90 by default). */
     minSeS: number;
     /** RFC 3325 trust domain (`SIP_TRUSTED_PEERS`); empty: the address and port the outbound proxy resolves to. */
     trustedPeers: readonly string[];
@@ -112,7 +114,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (defTtl < minTtl || defTtl > maxTtl) problems.push('REGISTRATION_DEFAULT_TTL_S: must lie between the minimum and maximum TTL');
   const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
   const sipTls = loadSipTls(e, problems);
-  const minSe = e.SIP_MIN_SE_S ?? 90;
+  const minSeFloor = e.SIP_MIN_SE_FLOOR_S ?? 90;
+  const minSe = e.SIP_MIN_SE_S ?? minSeFloor;
+  if (minSe < minSeFloor) problems.push(`SIP_MIN_SE_S: must be at least SIP_MIN_SE_FLOOR_S (${minSeFloor}; RFC 4028 §4: 90)`);
+  const t1 = e.SIP_T1_MS ?? 500;
   const sessionExpires = e.SIP_SESSION_EXPIRES_S ?? 1800;
   if (sessionExpires !== 0 && sessionExpires < minSe) problems.push('SIP_SESSION_EXPIRES_S: must be 0 or at least SIP_MIN_SE_S (RFC 4028 §4)');
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -151,7 +156,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       credentialsFile: e.SIP_CREDENTIALS_FILE,
       ringTimeoutMs: e.SIP_RING_TIMEOUT_MS ?? 60000,
       registerExpiresS: e.SIP_REGISTER_EXPIRES_S ?? 600,
-      transactionTimeoutMs: e.SIP_TRANSACTION_TIMEOUT_MS ?? 32_000,
+      // RFC 3261 §17.1.1.2: Timer B = 64·T1
+      transactionTimeoutMs: e.SIP_TRANSACTION_TIMEOUT_MS ?? 64 * t1,
+      t1Ms: t1,
       rel100: e.SIP_100REL ?? 'supported',
       imsProfile: e.SIP_IMS_PROFILE ?? 'ims',
       sessionExpiresS: sessionExpires,

@@ -176,6 +176,14 @@ export class EnvSchema {
   @Max(64000)
   SIP_TRANSACTION_TIMEOUT_MS?: number;
 
+  /** RFC 3261 §17.1.1.1 T1, the base of every SIP timer (500 ms); never above T2 (4 s). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(4000)
+  SIP_T1_MS?: number;
+
   @IsOptional()
   @IsIn(['supported', 'required', 'disabled'], { message: 'SIP_100REL must be supported, required or disabled' })
   SIP_100REL?: 'supported' | 'required' | 'disabled';
@@ -193,13 +201,21 @@ export class EnvSchema {
   @Max(86400)
   SIP_SESSION_EXPIRES_S?: number;
 
-  /** RFC 4028 §4: Min-SE, never below 90 s. */
+  /** RFC 4028 §4: Min-SE, never below SIP_MIN_SE_FLOOR_S (checked in loadConfig). */
   @IsOptional()
   @Transform(toInt)
   @IsInt()
-  @Min(90)
+  @Min(2)
   @Max(86400)
   SIP_MIN_SE_S?: number;
+
+  /** The smallest Min-SE allowed: 90 s by RFC 4028 §4; lower only for labs that shorten session timers. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(90)
+  SIP_MIN_SE_FLOOR_S?: number;
 
   @IsOptional()
   @Transform(toInt)

@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { badGateway, incompatibleState, notFound, unavailable } from '../common/errors/api-error';
 import { adaptAnswerToOffer, getDirection } from '../sip/sdp';
-import { DialogReply, MediaChange, RemoteDialogRequest, SipCredentials, SipFailure, SipGateway } from '../sip/sip-gateway';
+import { DialogReply, DialogState, MediaChange, RemoteDialogRequest, SipCredentials, SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { MediaSession } from '../store/session-store';
 import { parseAppSdp } from './app-sdp';
@@ -27,6 +27,10 @@ export const BYE_REPLAY_LIMIT_MS = 10 * 60_000;
 export class SessionUpdates implements OnApplicationShutdown {
   /** BYEs received during a store outage, applied again until the store answers. */
   private readonly byeReplays = new Set<NodeJS.Timeout>();
+  /** Sessions with an offer of ours (app change or session refresh) under way on this instance. */
+  private readonly offering = new Map<string, number>();
+  /** Far-end offers waiting in a session's queue: run at once when an offer of ours starts (RFC 3261 §14.1). */
+  private readonly queuedOffers = new Map<string, Set<() => Promise<void>>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -95,7 +99,7 @@ export class SessionUpdates implements OnApplicationShutdown {
         reply.accept();
         return;
       case 'offer':
-        await this.transitions.serial(id, () => this.onRemoteOffer(id, req, reply));
+        await this.remoteOffer(id, req, reply);
         return;
       case 'info':
         // RFC 6086 §4.2.2: an INFO we have no use for is still answered 200.
@@ -121,8 +125,9 @@ export class SessionUpdates implements OnApplicationShutdown {
       if (!s?.dialog || PHASE[s.status] !== 'established') return;
       let why: string | undefined;
       try {
-        const res = await this.sip.refreshSession(s.dialog, localSdpOf(s), this.credentialsOf(s));
-        await this.transitions.patch(id, (x) => ({ ...x, dialog: res.dialog }), false);
+        const dialog = s.dialog;
+        const res = await this.whileOffering(id, () => this.sip.refreshSession(dialog, localSdpOf(s), this.credentialsOf(s)));
+        await this.transitions.patch(id, (x) => ({ ...x, dialog: keepRemoteSeq(res.dialog, x) }), false);
         if (res.outcome === 'gone') why = `the refresh was answered ${res.code} ${res.reason}`;
         else if (res.outcome === 'refused') this.transitions.warn(id, `session refresh refused (${res.code} ${res.reason}); the expiry timer still runs`, undefined);
       } catch (err) {
@@ -183,6 +188,40 @@ export class SessionUpdates implements OnApplicationShutdown {
   }
 
   /**
+   * A far-end offer normally waits its turn in the session's queue. RFC 3261 §14.1 wants it
+   * answered while an offer of ours waits out its glare back-off (ours is sent only after theirs
+   * completed), and ours runs in that queue: so while one of ours is under way, theirs is answered
+   * at once, and one already queued is run when ours starts. (While ours is on the wire the SIP
+   * port answers theirs 491 itself, RFC 3261 §14.2.)
+   */
+  private async remoteOffer(id: string, req: Extract<RemoteDialogRequest, { kind: 'offer' }>, reply: DialogReply): Promise<void> {
+    let started: Promise<void> | undefined;
+    const run = (): Promise<void> => (started ??= this.onRemoteOffer(id, req, reply));
+    if (this.offering.has(id)) return run();
+    const queued = this.queuedOffers.get(id) ?? new Set<() => Promise<void>>();
+    this.queuedOffers.set(id, queued.add(run));
+    try {
+      await this.transitions.serial(id, run);
+    } finally {
+      queued.delete(run);
+      if (queued.size === 0 && this.queuedOffers.get(id) === queued) this.queuedOffers.delete(id);
+    }
+  }
+
+  /** Runs an offer of ours (`modify`, `refreshSession`): far-end offers meanwhile skip the queue (see remoteOffer). */
+  private async whileOffering<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    this.offering.set(id, (this.offering.get(id) ?? 0) + 1);
+    for (const run of this.queuedOffers.get(id) ?? []) void run().catch((err: unknown) => this.transitions.warn(id, 'far-end offer failed', err));
+    try {
+      return await fn();
+    } finally {
+      const left = (this.offering.get(id) ?? 1) - 1;
+      if (left > 0) this.offering.set(id, left);
+      else this.offering.delete(id);
+    }
+  }
+
+  /**
    * A re-INVITE or UPDATE from the network, answered with our last SDP adapted to the new offer's
    * direction (RFC 3264 §8); the state machine decides Hold / Resume / new media.
    */
@@ -219,11 +258,12 @@ export class SessionUpdates implements OnApplicationShutdown {
   /** New media from the app's side: the SIP port sends it (re-INVITE, or UPDATE when early) and the answer decides. */
   private async modify(s: MediaSession, change: MediaChange): Promise<void> {
     if (!s.dialog) throw incompatibleState('The session has no SIP dialog yet.');
-    const result = await this.sip.modify(s.dialog, change, this.credentialsOf(s)).catch((err: unknown) => {
+    const dialog = s.dialog;
+    const result = await this.whileOffering(s.mediaSessionId, () => this.sip.modify(dialog, change, this.credentialsOf(s))).catch((err: unknown) => {
       throw unavailable(`The new offer could not be delivered (${err instanceof Error ? err.message : String(err)}).`);
     });
     const method = s.dialog.state === 'confirmed' ? 'INVITE' : 'UPDATE';
-    await this.transitions.patch(s.mediaSessionId, (x) => ({ ...x, dialog: result.dialog }), false);
+    await this.transitions.patch(s.mediaSessionId, (x) => ({ ...x, dialog: keepRemoteSeq(result.dialog, x) }), false);
     const { decision } = await this.transitions.handle(
       s.mediaSessionId,
       { kind: 'modified', change: change.kind, method, outcome: result.outcome, code: result.code, reason: result.reason },
@@ -284,6 +324,12 @@ function modification(change: MediaChange['kind'], offer: string | undefined, s:
   if (change === 'offer' && offer !== undefined) return { kind: 'offer', sdp: offer };
   if (change !== 'offer' && local !== undefined) return { kind: change, localSdp: local };
   throw new Error(`session ${s.mediaSessionId}: ${change} without the SDP it needs`);
+}
+
+/** Our dialog after an offer of ours, keeping the CSeq of a far-end request answered meanwhile (§12.2.2). */
+function keepRemoteSeq(dialog: DialogState, stored: MediaSession): DialogState {
+  const remoteSeq = Math.max(dialog.remoteSeq ?? 0, stored.dialog?.remoteSeq ?? 0);
+  return remoteSeq > 0 ? { ...dialog, remoteSeq } : dialog;
 }
 
 /** Whether an offer puts us on hold: every active stream sendonly or inactive from the offerer (RFC 3264 §8.4). */

@@ -31,6 +31,7 @@ import { generateCallId, generateTag, SipSyntaxError } from './sip-syntax';
 import { InDialogClient } from './user-agents/in-dialog-client';
 import { InviteClient } from './user-agents/invite-client';
 import { NonInviteClient } from './user-agents/non-invite-client';
+import { OfferExchanges } from './user-agents/offer-exchanges';
 import { RegisterClient } from './user-agents/register-client';
 import { SessionTimers } from './user-agents/session-timers';
 import { UserAgentServer } from './user-agents/server';
@@ -86,7 +87,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
         advertisedHost: this.cfg.advertisedAddress,
         // resolved in start() when the proxy is given by name (no SRV: RFC 3263 is not implemented)
         outboundProxy: { address: this.proxy.host, port: this.proxy.port },
-        timers: { uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
+        timers: { t1: this.cfg.t1Ms, uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
         ...(telemetry && { telemetry }),
         trustedPeers: this.cfg.trustedPeers.map(parseTrustedPeers).flat(),
         untrustedPolicy: this.cfg.untrustedPolicy,
@@ -106,7 +107,8 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
       this.stack.timers.sessionTimerUnitMs,
     );
     const sessionTimer = { expiresS: this.cfg.sessionExpiresS, minSeS: this.cfg.minSeS };
-    this.inDialog = new InDialogClient(core, Math.random, this.sessionTimers);
+    // §14.1: our offer waits for a far-end one at most 64·T1 (its 2xx then timed out)
+    this.inDialog = new InDialogClient(core, Math.random, this.sessionTimers, new OfferExchanges(64 * this.stack.timers.t1));
     this.inviteClient = new InviteClient(core, this.inDialog, this.cfg.rel100, sessionTimer, this.sessionTimers);
     this.server = new UserAgentServer(core, this, this.inDialog, contactFor, this.cfg.rel100, this.stack.timers.t1, sessionTimer, this.sessionTimers);
   }
@@ -145,6 +147,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     this.inviteClient.clear();
     this.server.clear();
     this.sessionTimers.clear();
+    this.inDialog.exchanges.clear();
     await this.started?.catch(() => undefined);
     await this.stack.close();
   }

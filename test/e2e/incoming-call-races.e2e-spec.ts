@@ -2,7 +2,8 @@
  * Incoming calls whose caller behaves the way real equipment sometimes does, played by SIPp
  * through the lab Kamailio to an app registered at the gateway: a caller that never ACKs our 200
  * (RFC 3261 §13.3.1.4), and an offerless INVITE whose answer comes in the ACK (§13.2.1). SIP
- * assertions go through SipExchange (one request and its response).
+ * assertions go through SipExchange (one request and its response). The gateway runs with
+ * SIP_T1_MS=100, so 64·T1 is 6.4 s instead of 32 s.
  */
 import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
@@ -12,6 +13,8 @@ import { startSink, TestSink } from '../support/sink';
 import { SipExchange } from '../support/sip-trace';
 
 const BOB = '+17085854000';
+/** RFC 3261 T1 of the gateway under test (SIP_T1_MS). */
+const T1_MS = 100;
 const CALLS = '/webrtc-call-handling/v0.4/sessions';
 const TYPES = ['session-invitation', 'session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
 const SCOPES = [
@@ -37,7 +40,7 @@ describe('incoming calls from callers that misbehave, through Kamailio', () => {
   beforeAll(async () => {
     lab = await startLab({ redis: false });
     idp = await createTestIdp();
-    gw = await startGateway(lab, idp, { SIP_RING_TIMEOUT_MS: '20000' });
+    gw = await startGateway(lab, idp, { SIP_RING_TIMEOUT_MS: '20000', SIP_T1_MS: String(T1_MS) });
     token = await idp.token({ phone_number: BOB, scope: SCOPES });
     const deviceId = randomUUID();
     expect((await gw.request('POST', '/webrtc-registration/v0.4/sessions', { token, body: { deviceId } })).status).toBe(201);
@@ -77,11 +80,15 @@ describe('incoming calls from callers that misbehave, through Kamailio', () => {
   it('a caller that never ACKs our 200 gets our BYE after 64·T1; PUT Connected returns Failed and the app gets Failed (RFC 3261 §13.3.1.4)', async () => {
     const caller = '+15550007001';
     const before = sink.events.length;
-    // no SIP timer knob reaches the app from env: 64·T1 is the default 32 s
-    const uac = runSippUac({ scenario: 'uac-call-never-acks-gets-bye', proxyPort: lab.kamailio.port, callee: BOB, caller, timeoutS: 60 });
+    const uac = runSippUac({ scenario: 'uac-call-never-acks-gets-bye', proxyPort: lab.kamailio.port, callee: BOB, caller, timeoutS: 30 });
     const id = String((await invitation(before, caller)).mediaSessionId);
 
+    const asked = Date.now();
     const answered = await gw.request('PUT', `${CALLS}/${id}/status`, { token, body: { status: 'Connected', answer: { sdp: sdp('bob') } } });
+    // 64·T1 of the configured T1 (6.4 s), not of the default one (32 s)
+    const waited = Date.now() - asked;
+    expect(waited).toBeGreaterThanOrEqual(64 * T1_MS - 100);
+    expect(waited).toBeLessThan(64 * 500);
     expect(answered.status).toBe(200);
     expect(answered.body).toMatchObject({ status: 'Failed' });
     const failed = await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Failed', 10_000, 'Failed event');
@@ -97,7 +104,7 @@ describe('incoming calls from callers that misbehave, through Kamailio', () => {
     expect(bye.callId).toBe(invite.callId);
     expect((await sip.finalResponseTo(bye)).status).toBe(200);
     expect((await sip.messages()).filter((m) => m.direction === 'sent' && m.method === 'ACK')).toEqual([]);
-  }, 90_000);
+  }, 60_000);
 
   it('an offerless INVITE: no offer in the invitation, the app offers in PUT Connected, the 200 carries it and the ACK answer connects (RFC 3261 §13.2.1)', async () => {
     const caller = '+15550007002';

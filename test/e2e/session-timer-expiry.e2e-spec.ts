@@ -1,9 +1,10 @@
 /**
  * RFC 4028 session-timer expiry end to end, through the state machine: the far end (SIPp behind
  * the lab Kamailio, test/scenarios/uas-200-refresher-uas-then-silent.xml) answers with
- * `Session-Expires: 90;refresher=uas` and never refreshes. At 90 − min(32, 90/3) = 60 s (§10; no
- * timer knob reaches the app from env, so real seconds) the gateway sends BYE and the session
- * ends Terminated with the reason, event sent.
+ * `Session-Expires: <our interval>;refresher=uas` and never refreshes. The gateway runs with a
+ * lab floor for Min-SE (SIP_MIN_SE_FLOOR_S) and asks for a 9 s interval, so at
+ * 9 − min(32, 9/3) = 6 s (§10) it sends BYE and the session ends Terminated with the reason,
+ * event sent.
  */
 import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
@@ -14,6 +15,8 @@ import { SipExchange } from '../support/sip-trace';
 
 const ALICE = '+17085852753';
 const FAR = '+15550009999';
+/** The session interval asked for (SIP_SESSION_EXPIRES_S), also the Min-SE (its floor lowered for the lab). */
+const INTERVAL_S = 9;
 const CALLS = '/webrtc-call-handling/v0.4/sessions';
 const TYPES = ['session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
 const SCOPES = [
@@ -40,7 +43,10 @@ describe('a session whose far-end refresher goes silent (RFC 4028 §10)', () => 
     uas = await startSippUas('uas-200-refresher-uas-then-silent', { name: 'silent' });
     kamailio = await startKamailio({ uasPort: uas.port });
     idp = await createTestIdp();
-    gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp, { SIP_SESSION_EXPIRES_S: '90', SIP_MIN_SE_S: '90' });
+    gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp, {
+      SIP_SESSION_EXPIRES_S: String(INTERVAL_S),
+      SIP_MIN_SE_FLOOR_S: String(INTERVAL_S),
+    });
     token = await idp.token({ phone_number: ALICE, scope: SCOPES });
     const deviceId = randomUUID();
     const reg = await gw.request('POST', '/webrtc-registration/v0.4/sessions', { token, body: { deviceId } });
@@ -71,15 +77,20 @@ describe('a session whose far-end refresher goes silent (RFC 4028 §10)', () => 
     await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Connected', 10_000, 'Connected');
     const connectedAt = Date.now();
     const invite = await sip.received('INVITE');
-    expect((await sip.finalResponseTo(invite)).headers['session-expires']?.[0]).toMatch(/^90;\s*refresher=uas/);
+    expect(invite.headers['session-expires']?.[0]).toBe(String(INTERVAL_S));
+    expect(invite.headers['min-se']?.[0]).toBe(String(INTERVAL_S));
+    expect((await sip.finalResponseTo(invite)).headers['session-expires']?.[0]).toMatch(new RegExp(`^${INTERVAL_S};\\s*refresher=uas`));
 
-    const ended = await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Terminated', 75_000, 'Terminated event');
-    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(55_000);
+    const ended = await sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === 'Terminated', 20_000, 'Terminated event');
+    // §10: the BYE goes min(32, interval/3) before the end of the interval, not earlier
+    const expiresAfterMs = (INTERVAL_S - Math.min(32, INTERVAL_S / 3)) * 1000;
+    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(expiresAfterMs - 500);
+    expect(Date.now() - connectedAt).toBeLessThan(INTERVAL_S * 1000 + 2000);
     expect(String(ended.body.data.reason)).toContain('session timer expired');
     const bye = await sip.received('BYE');
     expect(bye.callId).toBe(invite.callId);
     expect((await sip.finalResponseTo(bye)).status).toBe(200);
     expect((await gw.request('GET', `${CALLS}/${id}`, { token })).body).toMatchObject({ status: 'Terminated' });
     expect(sink.statuses(id)).toEqual(['Connected', 'Terminated']);
-  }, 100_000);
+  }, 40_000);
 });

@@ -635,6 +635,8 @@ export interface SippUacOptions {
   /** SIPp transport: u1 (UDP, default) or t1 (one TCP connection) */
   transport?: 'u1' | 't1';
   extraArgs?: string[];
+  /** given a reader of the -trace_msg text so far, to follow the call while it runs */
+  onTrace?: (messages: () => Promise<string>) => void;
 }
 
 export interface SippUacResult {
@@ -657,6 +659,7 @@ export async function runSippUac(opts: SippUacOptions): Promise<SippUacResult> {
   const messageFile = join(dir, 'messages.log');
   const errorFile = join(dir, 'errors.log');
   const logFile = join(dir, 'sipp.log');
+  opts.onTrace?.(() => readIfExists(messageFile));
   const timeoutS = opts.timeoutS ?? 20;
   const vars: Record<string, string | number> = { caller: opts.caller ?? '+15550001234', domain: opts.domain ?? LAB_DOMAIN, ...opts.vars };
   // only set variables the scenario declares: SIPp refuses unknown ones

@@ -58,7 +58,7 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
     if (!c || c.op !== 'invite') throw new Error('no INVITE sent');
     return c;
   };
-  return { config, sip, events, sessions, store, reg, body, lastInvite, registrations };
+  return { config, sip, events, sessions, store, reg, body, lastInvite, registrations, transitions };
 }
 
 /** An INVITE from Carol to Alice's registration as the SIP port hands it over (`sdp: undefined`: offerless). */

@@ -6,6 +6,7 @@ import { DialogState, LocationResult, LocationUpdate, MediaChange, ModifyResult,
 import { assertHeaderValue, extraHeaders, headerString, sdpOf, SipSyntaxError } from '../sip-syntax';
 import { formatSessionExpires, SessionTimer, timerFrom2xx } from './session-timer';
 import type { SessionTimers } from './session-timers';
+import { OfferExchanges } from './offer-exchanges';
 import { ALLOW, UserAgentCore } from './user-agent-core';
 
 /** The final response to one in-dialog request, with the dialog after it (CSeq advanced). */
@@ -36,7 +37,9 @@ export function glareDelayMs(role: DialogState['role'], random: () => number): n
 }
 
 /** The offer `modify` sends for a change (RFC 3264 §8: a new o= version for every new offer). */
-export function offerFor(change: MediaChange): string {
+export function offerFor(change: MediaChange, answeredSince?: string): string {
+  // RFC 3264 §8: after we answered a far-end offer, ours builds on that answer, with a newer o= version
+  if (answeredSince !== undefined) return change.kind === 'offer' ? versionAfter(change.sdp, answeredSince) : offerFor({ ...change, localSdp: answeredSince });
   switch (change.kind) {
     case 'offer':
       return change.sdp;
@@ -52,20 +55,20 @@ export function offerFor(change: MediaChange): string {
  * location UPDATEs. The dialog is plain JSON, so any gateway instance can send them.
  */
 export class InDialogClient {
-  /** Dialogs (`callId|localTag`) with an offer of ours in progress (re-INVITE or UPDATE not yet answered finally). */
-  private readonly offering = new Map<string, number>();
-
   constructor(
     private readonly core: UserAgentCore,
     /** Random source of the glare back-off; injectable so tests are deterministic. */
     private readonly random: () => number = Math.random,
     /** RFC 4028 timers of the dialogs this instance holds: stopped by BYE, re-armed by our refreshes. */
     private readonly timers?: SessionTimers,
+    /** Offer/answer exchanges in progress both ways (§14.1); the server records the far end's. */
+    readonly exchanges = new OfferExchanges(),
   ) {}
 
   /** BYE (RFC 3261 §15.1.1). Throws SipFailure on timeout or transport error. */
   bye(dialog: DialogState, credentials?: SipCredentials): Promise<InDialogResponse> {
     this.timers?.stop(dialog.callId, dialog.localTag);
+    this.exchanges.forget(`${dialog.callId}|${dialog.localTag}`);
     return this.request(dialog, 'BYE', credentials ? { credentials } : {});
   }
 
@@ -74,9 +77,8 @@ export class InDialogClient {
    * 491 → retried after the §14.1 back-off, at most GLARE_RETRIES times.
    */
   async modify(dialog: DialogState, change: MediaChange, credentials?: SipCredentials): Promise<ModifyResult> {
-    const offer = offerFor(change);
     const method = dialog.state === 'confirmed' ? 'INVITE' : 'UPDATE';
-    return this.exchange(dialog, method, { body: { contentType: 'application/sdp', content: offer }, ...(credentials && { credentials }) }, offer);
+    return this.exchange(dialog, method, credentials, (answered) => offerFor(change, answered));
   }
 
   /**
@@ -86,14 +88,24 @@ export class InDialogClient {
    */
   refresh(dialog: DialogState, localSdp: string | undefined, credentials?: SipCredentials): Promise<ModifyResult> {
     const useUpdate = this.timers?.get(dialog.callId, dialog.localTag)?.allowsUpdate === true || localSdp === undefined;
-    const body = !useUpdate && localSdp !== undefined ? { body: { contentType: 'application/sdp', content: localSdp } } : {};
-    return this.exchange(dialog, useUpdate ? 'UPDATE' : 'INVITE', { ...body, ...(credentials && { credentials }) }, localSdp ?? '');
+    // a far-end offer answered meanwhile changed our SDP: the refresh carries that one, unchanged
+    return this.exchange(dialog, useUpdate ? 'UPDATE' : 'INVITE', credentials, (answered) => (useUpdate ? undefined : (answered ?? localSdp)));
   }
 
-  /** An offer (or refresh) with the §14.1 glare retries; 481/408 end the dialog (§12.2.1.2). */
-  private async exchange(dialog: DialogState, method: 'INVITE' | 'UPDATE', opts: RequestOptions, offer: string): Promise<ModifyResult> {
+  /**
+   * An offer (or refresh) with the §14.1 glare retries; 481/408 end the dialog (§12.2.1.2).
+   * `offerNow` gives the body of each attempt from what we answered to a far-end offer since the
+   * exchange began (undefined: nothing), so that a retry after their offer builds on our answer.
+   */
+  private async exchange(dialog: DialogState, method: 'INVITE' | 'UPDATE', credentials: SipCredentials | undefined, offerNow: (answered?: string) => string | undefined): Promise<ModifyResult> {
+    const key = `${dialog.callId}|${dialog.localTag}`;
+    const mark = this.exchanges.mark(key);
     let current = dialog;
     for (let attempt = 0; ; attempt++) {
+      // RFC 3261 §14.1 / RFC 3311 §5.1: not while a far-end offer is still in progress in this dialog
+      if (this.exchanges.hasTheirs(key)) await this.exchanges.theirsSettled(key);
+      const offer = offerNow(this.exchanges.sentSince(key, mark));
+      const opts: RequestOptions = { ...(offer !== undefined && { body: { contentType: 'application/sdp', content: offer } }), ...(credentials && { credentials }) };
       const res = await this.offer(current, method, opts);
       current = res.dialog;
       if (res.code === 491 && attempt < GLARE_RETRIES) {
@@ -104,8 +116,11 @@ export class InDialogClient {
       }
       const { code, reason } = res;
       if (code >= 200 && code < 300) this.rearm(current, res.sessionTimer);
-      if (code === 481 || code === 408) this.timers?.stop(current.callId, current.localTag);
-      if (code >= 200 && code < 300) return { outcome: 'accepted', code, reason, offer, ...(res.sdp !== undefined && { answer: res.sdp }), dialog: current };
+      if (code === 481 || code === 408) {
+        this.timers?.stop(current.callId, current.localTag);
+        this.exchanges.forget(key);
+      }
+      if (code >= 200 && code < 300) return { outcome: 'accepted', code, reason, offer: offer ?? '', ...(res.sdp !== undefined && { answer: res.sdp }), dialog: current };
       // RFC 3261 §12.2.1.2: 481 or 408 to a request in a dialog ends the dialog
       if (code === 481 || code === 408) return { outcome: 'gone', code, reason, dialog: current };
       return { outcome: 'refused', code, reason, dialog: current };
@@ -126,7 +141,7 @@ export class InDialogClient {
    * must then be answered 491 (RFC 3261 §14.2, RFC 3311 §5.2). Known on the instance that sent it.
    */
   isOffering(callId: string, localTag: string): boolean {
-    return (this.offering.get(`${callId}|${localTag}`) ?? 0) > 0;
+    return this.exchanges.isOffering(`${callId}|${localTag}`);
   }
 
   /**
@@ -142,7 +157,7 @@ export class InDialogClient {
 
   private async offer(dialog: DialogState, method: 'INVITE' | 'UPDATE', opts: RequestOptions): Promise<InDialogResponse> {
     const key = `${dialog.callId}|${dialog.localTag}`;
-    this.offering.set(key, (this.offering.get(key) ?? 0) + 1);
+    this.exchanges.ourStarted(key);
     // RFC 4028 §7.4: a refresh (any re-INVITE/UPDATE of ours) states the interval and that we refresh
     const timer = this.timers?.get(dialog.callId, dialog.localTag);
     const withTimer: RequestOptions = timer
@@ -151,9 +166,7 @@ export class InDialogClient {
     try {
       return await this.request(dialog, method, withTimer);
     } finally {
-      const left = (this.offering.get(key) ?? 1) - 1;
-      if (left > 0) this.offering.set(key, left);
-      else this.offering.delete(key);
+      this.exchanges.ourEnded(key);
     }
   }
 
@@ -237,4 +250,19 @@ function refreshedTarget(dialog: DialogState, rs: SipMessage): string {
   const method = rs.headers.cseq?.method;
   if (method !== 'INVITE' && method !== 'UPDATE') return dialog.remoteTarget;
   return contactUri(rs) ?? dialog.remoteTarget;
+}
+
+/**
+ * The app's new offer with an o= version above the SDP we last sent (RFC 3264 §8), when it is not
+ * already above it; the app's SDP otherwise unchanged.
+ */
+export function versionAfter(sdp: string, previous: string): string {
+  const version = (text: string): bigint | undefined => {
+    const v = /^o=\S+ \S+ (\d{1,20}) /m.exec(text)?.[1];
+    return v === undefined ? undefined : BigInt(v);
+  };
+  const prev = version(previous);
+  const mine = version(sdp);
+  if (prev === undefined || mine === undefined || mine > prev) return sdp;
+  return sdp.replace(/^(o=\S+ \S+ )\d{1,20} /m, `$1${(prev + 1n).toString()} `);
 }

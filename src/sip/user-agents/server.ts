@@ -134,6 +134,8 @@ export class UserAgentServer {
     if (!this.answered.delete(`${callId}|${localTag}`)) {
       // the ACK for a 2xx to a re-INVITE stops the retransmissions; it carries an answer only
       // when that 2xx carried our offer (offerless re-INVITE, RFC 3261 §14.2)
+      // §14.1: their re-INVITE is complete once its 2xx is ACKed; an offer of ours may follow
+      this.inDialog.exchanges.theirsClosed(`${callId}|${localTag}`, rq.headers.cseq?.seq);
       if (sdp !== undefined && sdp !== '') this.emitSafe('dialog.answer', { callId, localTag, sdp });
       return;
     }
@@ -145,6 +147,7 @@ export class UserAgentServer {
     const key = `${callId}|${localTag}`;
     const dialog = this.answered.get(key);
     if (!dialog) {
+      this.inDialog.exchanges.theirsClosed(key);
       this.core.logger.warn({ callId }, 'no ACK for our 2xx to a re-INVITE');
       return;
     }
@@ -226,13 +229,22 @@ export class UserAgentServer {
     let request: RemoteDialogRequest;
     if (method === 'BYE') {
       this.timers?.stop(base.callId, localTag);
+      this.inDialog.exchanges.forget(`${base.callId}|${localTag}`);
       request = { ...base, kind: 'bye' };
     } else if (method === 'INVITE' || method === 'UPDATE') {
       const sdp = sdpOf(ct, rq.content);
       request = { ...base, kind: 'offer', method, ...(sdp !== undefined && { sdp }) };
     } else if (method === 'INFO') request = { ...base, kind: 'info', ...(ct !== undefined && rq.content && { body: { contentType: ct, content: rq.content } }) };
     else request = { ...base, kind: 'other', method };
-    this.events.emit('dialog.request', request, this.dialogReply(tx, request));
+    // §14.1: an offer of ours waits until this one is complete (answered, and a 2xx to a re-INVITE ACKed)
+    const key = `${base.callId}|${localTag}`;
+    if (request.kind === 'offer') this.inDialog.exchanges.theirsOpened(key, base.cseq);
+    try {
+      this.events.emit('dialog.request', request, this.dialogReply(tx, request));
+    } catch (err) {
+      this.inDialog.exchanges.theirsClosed(key, base.cseq);
+      throw err;
+    }
   }
 
   /** A DialogReply whose first call answers the transaction; later calls are ignored (logged at debug). */
@@ -245,6 +257,8 @@ export class UserAgentServer {
       }
       used = true;
       fn();
+      // the offer is complete with a final response, except a 2xx to a re-INVITE: with its ACK (onAck)
+      if (request.kind === 'offer' && !(what === 'accept' && request.method === 'INVITE')) this.inDialog.exchanges.theirsClosed(`${request.callId}|${request.localTag}`, request.cseq);
     };
     const send = (name: keyof typeof DIALOG_REPLIES, headers?: Record<string, string>): void =>
       once(name, () => this.respond(tx, DIALOG_REPLIES[name].code, DIALOG_REPLIES[name].reason, headers ? { headers } : {}));
@@ -253,7 +267,10 @@ export class UserAgentServer {
       accept: (media) =>
         once('accept', () => {
           const headers = this.refreshed(tx.request, request);
-          this.respond(tx, 200, 'OK', { ...(media && { sdp: media.sdp, contact: media.dialog.localContact }), ...(headers && { headers }) });
+          const sent = this.respond(tx, 200, 'OK', { ...(media && { sdp: media.sdp, contact: media.dialog.localContact }), ...(headers && { headers }) });
+          if (sent && media) this.inDialog.exchanges.answered(`${request.callId}|${request.localTag}`, media.sdp);
+          // no 2xx on the wire: no ACK to wait for
+          if (!sent) this.inDialog.exchanges.theirsClosed(`${request.callId}|${request.localTag}`, request.cseq);
         }),
       unknownDialog: () => send('unknownDialog'),
       notAcceptable: () => send('notAcceptable'),
