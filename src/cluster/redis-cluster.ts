@@ -79,6 +79,7 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
    * Without a drain (crash, or a close in tests) the lease is left to lapse.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.draining) {
