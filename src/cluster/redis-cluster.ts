@@ -43,6 +43,12 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
+  /**
+   * No sweep before this time: after our own heartbeat failed (a Redis outage stops every
+   * instance's heartbeat alike), the others get a whole lease to renew theirs before we read a
+   * lapsed lease as a lost instance.
+   */
+  private sweepNotBefore = 0;
   private readonly waiting = new Map<string, (o: ForwardOutcome) => void>();
 
   constructor(
@@ -62,7 +68,8 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
     sub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis subscriber connection error'));
     sub.on('message', (channel: string, text: string) => this.onMessage(channel, text));
     try {
-      await sub.connect();
+      // the gateway's client connects lazily, and so does its duplicate
+      if (sub.status === 'wait') await sub.connect();
       await sub.subscribe(this.k.channel(this.instanceId), this.k.released);
     } catch (err) {
       // REDIS_BOOT=retry: ioredis reconnects and resubscribes; until then requests are not forwarded here
@@ -134,9 +141,10 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
       await this.redis.zadd(this.k.instances, Date.now() + this.opts.leaseMs, this.instanceId);
     } catch (err) {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cluster heartbeat failed');
+      this.sweepNotBefore = Date.now() + this.opts.leaseMs;
       return;
     }
-    await this.sweep();
+    if (Date.now() >= this.sweepNotBefore) await this.sweep();
   }
 
   /** Instances whose lease lapsed: one survivor (the lock's holder) adopts each one's sessions. */
@@ -148,12 +156,20 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
           if (this.stopped) return;
           const locked = await this.redis.set(this.k.lock(owner), this.instanceId, 'PX', ADOPT_LOCK_MS, 'NX');
           if (locked !== 'OK') continue;
+          // read again under the lock: another survivor may have adopted it meanwhile (and removed it), or it came back
+          const lease = await this.redis.zscore(this.k.instances, owner);
+          if (lease === null || Number(lease) >= Date.now()) {
+            await this.redis.del(this.k.lock(owner));
+            continue;
+          }
           this.logger.warn({ lostInstance: owner }, 'cluster member lost (lease lapsed or released): adopting its sessions');
           try {
             for (const h of this.lostHandlers) await h(owner);
+            // the lock is left to expire: a sweep that read the lapsed lease before this removal finds it locked
             await this.redis.zrem(this.k.instances, owner);
-          } finally {
+          } catch (err) {
             await this.redis.del(this.k.lock(owner));
+            throw err;
           }
         }
       } catch (err) {
