@@ -14,6 +14,8 @@ import { SipExchange, tracedMessages } from '../support/sip-trace';
 
 const ALICE = '+17085852753';
 const BOB = '+17085854000';
+/** Registered only on the instance that drains (a number with bindings on several instances rings them all). */
+const CAROL = '+17085850001';
 const REG = '/webrtc-registration/v0.4/sessions';
 const CALLS = '/webrtc-call-handling/v0.4/sessions';
 const TYPES = ['session-invitation', 'session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
@@ -185,12 +187,17 @@ describe('several gateway instances on one Redis', () => {
     // a lease that would take a minute to lapse: adoption within seconds comes from the release
     const a = await instance({ CLUSTER_LEASE_MS: '60000' });
     const alice = await party(a, ALICE);
+    const carol = await party(a, CAROL);
     const established = (await call(a, alice, lab.numbers.answer)).body as Session;
     await until(a, alice, established.mediaSessionId, 'Connected');
     const exchange = await SipExchange.start(lab.uas.noAnswer);
     const setup = (await call(a, alice, lab.numbers.noAnswer)).body as Session;
     await until(a, alice, setup.mediaSessionId, 'Ringing');
     const invite = await exchange.received('INVITE');
+    // and an incoming call A holds, not answered yet
+    const uac = runSippUac({ scenario: 'uac-call-answered', proxyPort: lab.kamailio.port, callee: CAROL, caller: '+15550004444', timeoutS: 15 });
+    const invitation = await carol.sink.waitFor((e) => e.body.type.endsWith('session-invitation') && e.body.data.originatorAddress === 'tel:+15550004444', 10_000, 'invitation');
+    const incoming = String(invitation.body.data.mediaSessionId);
 
     a.app.get(Cluster).drain();
     const ready = await a.request('GET', '/health/ready');
@@ -210,6 +217,11 @@ describe('several gateway instances on one Redis', () => {
     const cancel = await exchange.received('CANCEL');
     expect(cancel.callId).toBe(invite.callId);
     await alice.sink.waitFor((e) => e.body.data.mediaSessionId === setup.mediaSessionId && e.body.data.status === 'Failed', 5000, 'Failed event at drain');
+    // RFC 3261 §21.4.18: the incoming INVITE A still held got 480 from A before it left
+    const messages = tracedMessages((await uac).messages);
+    const offered = messages.find((m) => m.direction === 'sent' && m.method === 'INVITE' && m.status === undefined);
+    expect(messages.find((m) => m.direction === 'received' && m.method === 'INVITE' && m.callId === offered?.callId && (m.status ?? 0) >= 200)?.status).toBe(480);
+    await carol.sink.waitFor((e) => e.body.data.mediaSessionId === incoming && e.body.data.status === 'Failed', 5000, 'Failed event of the incoming call at drain');
     const survivors = gateways.filter((g) => g !== a && !closed.has(g)).map(idOf);
     await eventually(async () => survivors.includes((await ownerOf(established.mediaSessionId)) ?? drained), 3000, 'established call adopted by a survivor at once');
     const hangUp = await SipExchange.start(lab.uas.answer);
