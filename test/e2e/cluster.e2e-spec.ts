@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Cluster } from '../../src/cluster/cluster';
 import { createTestIdp, TestIdp } from '../support/auth';
-import { Lab, runSippUac, startLab } from '../support/lab';
-import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
+import { freePort, Lab, runSippUac, startLab } from '../support/lab';
+import { eventually, GatewayUnderTest, spawnGatewayProcess, startGateway } from '../support/gateway';
 import { startSink, TestSink } from '../support/sink';
 import { SipExchange, tracedMessages } from '../support/sip-trace';
 
@@ -227,5 +227,39 @@ describe('several gateway instances on one Redis', () => {
     const hangUp = await SipExchange.start(lab.uas.answer);
     expect((await b.request('DELETE', `${CALLS}/${established.mediaSessionId}`, { token: alice.token })).status).toBe(204);
     expect((await hangUp.finalResponseTo(await hangUp.received('BYE'))).status).toBe(200);
+  });
+
+  it('SIGTERM to a gateway process: it drains, exits within 10 s, and a survivor adopts its call at once', async () => {
+    // the real main.ts; a lease that would take a minute to lapse
+    const proc = await spawnGatewayProcess({ ...b.env, CLUSTER_LEASE_MS: '60000', SIP_LISTEN_PORT: String(await freePort('both')) });
+    try {
+      const token = await idp.token({ phone_number: ALICE, scope: SCOPES });
+      const reg = await proc.request('POST', REG, { token, body: { deviceId: randomUUID() } });
+      expect(reg.status).toBe(201);
+      const sink = await startSink();
+      sinks.push(sink);
+      const alice: Party = { token, registrationId: (reg.body as { registrationId: string }).registrationId, sink };
+      const created = await proc.request('POST', CALLS, {
+        token,
+        headers: { registrationid: alice.registrationId },
+        body: { originatorAddress: `tel:${ALICE}`, receiverAddress: `tel:${lab.numbers.answer}`, offer: { sdp: sdp('alice') } },
+      });
+      expect(created.status).toBe(201);
+      const id = (created.body as Session).mediaSessionId;
+      await until(b, alice, id, 'Connected');
+      const processOwner = await ownerOf(id);
+      expect(gateways.map(idOf)).not.toContain(processOwner);
+
+      const started = Date.now();
+      await proc.stop(15_000);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const survivors = gateways.filter((g) => !closed.has(g)).map(idOf);
+      await eventually(async () => survivors.includes((await ownerOf(id)) ?? ''), 3000, 'call adopted by a survivor at once');
+      const hangUp = await SipExchange.start(lab.uas.answer);
+      expect((await b.request('DELETE', `${CALLS}/${id}`, { token })).status).toBe(204);
+      expect((await hangUp.finalResponseTo(await hangUp.received('BYE'))).status).toBe(200);
+    } finally {
+      await proc.stop();
+    }
   });
 });
