@@ -67,12 +67,15 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
     this.sub = sub;
     sub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis subscriber connection error'));
     sub.on('message', (channel: string, text: string) => this.onMessage(channel, text));
+    const subscribe = (): Promise<unknown> => sub.subscribe(this.k.channel(this.instanceId), this.k.released);
+    // REDIS_BOOT=retry: Redis may answer only later; (re)subscribing on every connection is harmless
+    sub.on('ready', () => void subscribe().catch((err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cluster channel not subscribed')));
     try {
       // the gateway's client connects lazily, and so does its duplicate
       if (sub.status === 'wait') await sub.connect();
-      await sub.subscribe(this.k.channel(this.instanceId), this.k.released);
+      await subscribe();
     } catch (err) {
-      // REDIS_BOOT=retry: ioredis reconnects and resubscribes; until then requests are not forwarded here
+      // until subscribed, requests for this instance's sessions are handled where they land
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cluster channel not subscribed yet');
     }
     this.timer = setInterval(() => void this.tick(), Math.max(200, Math.floor(this.opts.leaseMs / 3)));
