@@ -16,6 +16,7 @@ const ALICE = '+17085852753';
 const BOB = '+17085854000';
 /** Registered only on the instance that drains (a number with bindings on several instances rings them all). */
 const CAROL = '+17085850001';
+const DAVE = '+17085850002';
 const REG = '/webrtc-registration/v0.4/sessions';
 const CALLS = '/webrtc-call-handling/v0.4/sessions';
 const TYPES = ['session-invitation', 'session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
@@ -262,5 +263,25 @@ describe('several gateway instances on one Redis', () => {
     } finally {
       await proc.stop();
     }
+  });
+
+  it("a lost instance's registration is refreshed by a survivor, which moves the Contact to itself", async () => {
+    const a = await instance({ SIP_REGISTER_EXPIRES_S: '30' });
+    const dave = await party(a, DAVE);
+    const bound = (await lab.kamailio.locations(DAVE)).find((x) => x.contact.includes(dave.registrationId));
+    expect(bound?.contact).toContain(`:${a.sipPort}`);
+    await a.close();
+    closed.add(a);
+    // the registrar granted 30 s; the refresh is due half-way, from whichever instance claims it first
+    const moved = await eventually(
+      async () => {
+        const now = (await lab.kamailio.locations(DAVE)).filter((x) => x.contact.includes(dave.registrationId));
+        return now.length === 1 && !now[0]!.contact.includes(`:${a.sipPort}`) ? now[0] : undefined;
+      },
+      25_000,
+      'binding refreshed by a survivor',
+    );
+    const survivorPorts = gateways.filter((g) => !closed.has(g)).map((g) => `:${g.sipPort}`);
+    expect(survivorPorts.some((port) => moved.contact.includes(port))).toBe(true);
   });
 });
