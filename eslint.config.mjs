@@ -18,8 +18,9 @@ const LAYERS = {
   config: { may: ['domain', 'common'] },
   store: { may: ['domain', 'common', 'config'] },
   sip: { may: ['domain', 'common', 'config'] },
+  cluster: { may: ['domain', 'common', 'config', 'store'] },
   registrations: { may: ['domain', 'common', 'config', 'store', 'sip'] },
-  sessions: { may: ['domain', 'common', 'config', 'store', 'sip'] },
+  sessions: { may: ['domain', 'common', 'config', 'store', 'sip', 'cluster'] },
   events: { may: ['domain', 'common', 'config', 'store', 'sip'] },
 };
 const TOP = ['observability', 'app.module', 'main', 'bootstrap'];

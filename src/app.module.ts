@@ -8,6 +8,7 @@ import { BodyErrorGuard } from './common/http/body-error.guard';
 import type { RootLogger } from './common/logging/root-logger';
 import { LoggingModule, RootLoggerModule } from './common/logging/logging.module';
 import { StoreModule } from './store/store.module';
+import { ClusterModule } from './cluster/cluster.module';
 import { SipModule } from './sip/sip.module';
 import { EventsModule } from './events/events.module';
 import { RegistrationsModule } from './registrations/registrations.module';
@@ -20,7 +21,18 @@ export class AppModule {
   static forRoot(config: AppConfig, logger?: RootLogger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), RootLoggerModule.forRoot(logger), LoggingModule, ObservabilityModule, StoreModule, SipModule, EventsModule, RegistrationsModule, SessionsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        RootLoggerModule.forRoot(logger),
+        LoggingModule,
+        ObservabilityModule,
+        StoreModule,
+        ClusterModule,
+        SipModule,
+        EventsModule,
+        RegistrationsModule,
+        SessionsModule,
+      ],
       providers: [
         // In this order: the token and scopes are decided before any body error is reported.
         { provide: APP_GUARD, useClass: AuthGuard },

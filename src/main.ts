@@ -4,6 +4,7 @@ import { createApp } from './bootstrap';
 import { ROOT_LOGGER, RootLogger } from './common/logging/root-logger';
 import { armShutdownDeadline } from './common/lifecycle/shutdown-deadline';
 import { StoreUnreachableAtBootError } from './common/errors/store-unavailable.error';
+import { Cluster } from './cluster/cluster';
 
 async function main(): Promise<void> {
   let config;
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   const logger = app.get<RootLogger>(ROOT_LOGGER);
+  // Drain (issue 15): before Nest's own shutdown hook runs, the instance stops being ready and
+  // refuses new calls; its hooks then end the calls in setup and release the lease.
+  const cluster = app.get(Cluster);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.prependListener(signal, () => cluster.drain());
   // Bounded shutdown (SHUTDOWN_TIMEOUT_MS): Nest's shutdown hooks run first; whatever they still
   // wait for after the deadline (a retrying webhook backlog) is left to the next instance.
   armShutdownDeadline(process, config.shutdown.timeoutMs, () => {

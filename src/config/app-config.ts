@@ -34,6 +34,8 @@ export abstract class AppConfig {
   };
   /** SIGTERM: the process exits within this time whatever is still pending. */
   abstract readonly shutdown: { timeoutMs: number };
+  /** Several instances on one Redis: lease of an instance (heartbeat every third) and how long a forwarded request waits for its owner. */
+  abstract readonly cluster: { leaseMs: number; forwardTimeoutMs: number };
   abstract readonly sip: {
     /** e.g. `sip:127.0.0.1:5060;transport=udp`: every request goes there (the P-CSCF). */
     outboundProxy: string;
@@ -145,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       subscriptionsPerDevice: e.QUOTA_SUBSCRIPTIONS_PER_DEVICE ?? 20,
     },
     shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 8_000 },
+    cluster: { leaseMs: e.CLUSTER_LEASE_MS ?? 5_000, forwardTimeoutMs: e.CLUSTER_FORWARD_TIMEOUT_MS ?? 10_000 },
     sip: {
       outboundProxy: e.SIP_OUTBOUND_PROXY ?? 'sip:127.0.0.1:5060;transport=udp',
       domain: e.SIP_DOMAIN ?? 'ims.lab',

@@ -354,4 +354,18 @@ export class EnvSchema {
   @IsOptional()
   @IsIn(['exit', 'retry'])
   REDIS_BOOT?: 'exit' | 'retry';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(60000)
+  CLUSTER_LEASE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(60000)
+  CLUSTER_FORWARD_TIMEOUT_MS?: number;
 }

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { WebrtcEventType } from '../domain/webrtc-event-type';
+import { Cluster } from '../cluster/cluster';
 import { EventPublisher } from '../events/event-publisher';
 import { RegistrationsService } from '../registrations/registrations.service';
 import { IncomingCall, NameAddr, RejectCause, SipGateway } from '../sip/sip-gateway';
@@ -51,6 +52,7 @@ export class IncomingCalls {
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
     @Optional() private readonly quota?: SessionQuota,
+    @Optional() private readonly cluster?: Cluster,
   ) {}
 
   /** Whether this instance still holds the session's INVITE (so it can answer it). */
@@ -65,8 +67,13 @@ export class IncomingCalls {
    * Connected and the ACK brings the answer (RFC 3261 §13.2.1).
    */
   async offer(inc: IncomingCall): Promise<void> {
-    const reg = await this.registrations.active(inc.contactUser);
     const log = this.logger.child({ callId: inc.dialog.callId, registrationId: inc.contactUser });
+    if (this.cluster?.draining) {
+      log.info('incoming call while this instance is draining: refused as unavailable');
+      this.sip.reject(inc.key, 'unavailable');
+      return;
+    }
+    const reg = await this.registrations.active(inc.contactUser);
     if (!reg) {
       log.info('incoming call for an unknown or expired registration: refused as unavailable');
       this.sip.reject(inc.key, 'unavailable');

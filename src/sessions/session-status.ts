@@ -81,7 +81,10 @@ export type SessionEvent =
   // --- timers
   | { kind: 'ring-timeout' }
   /** RFC 4028 §10: no session refresh arrived or succeeded in time (`why` names which). */
-  | { kind: 'session-expired'; why: string };
+  | { kind: 'session-expired'; why: string }
+  // --- the cluster
+  /** The instance holding the session's transactions and timers is gone (lease lapsed) or draining; `why` names it. */
+  | { kind: 'owner-lost'; why: string };
 
 /** What to do on the network once the decision is stored. */
 export type Action =
@@ -218,12 +221,29 @@ export function onEvent(s: SessionView, e: SessionEvent): Decision {
       // RFC 4028 §10: the session is over for the network; BYE makes it so for the far end too
       if (PHASE[s.status] !== 'established') return ignore(`session timer expiry while ${s.status}`);
       return change(s, 'Terminated', { reason: `session timer expired: ${e.why}`, actions: [{ kind: 'hang-up' }] });
+    case 'owner-lost':
+      return onOwnerLost(s, e.why);
     default:
       return assertNever(e);
   }
 }
 
 type InviteResponse = Extract<SessionEvent, { kind: 'provisional' | 'answered' | 'rejected' | 'no-final-answer' | 'transport-failure' }>;
+
+/**
+ * The instance that held the session's transactions is gone. An established call goes on (the
+ * dialog is in the store: any instance can re-INVITE or BYE). A call in setup cannot be finished
+ * elsewhere: ours is CANCELled (RFC 3261 §9.1, from the stored INVITE data); an incoming INVITE gets
+ * 480 (§21.4.18) from the instance that still holds it, else no answer from us (its transaction died
+ * with the instance). Either way `Failed`, reported.
+ */
+function onOwnerLost(s: SessionView, why: string): Decision {
+  const phase = PHASE[s.status];
+  if (phase === 'final') return ignore(`owner lost while ${s.status}`);
+  if (phase === 'established') return go(s.status);
+  if (s.direction === 'outgoing') return change(s, 'Failed', { reason: why, actions: [{ kind: 'hang-up' }] });
+  return change(s, 'Failed', { reason: why, actions: s.holdsInvite && !s.answered ? [{ kind: 'reject', cause: 'unavailable' }] : [] });
+}
 
 function onInviteResponse(s: SessionView, e: InviteResponse): Decision {
   if (PHASE[s.status] === 'final') {

@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { ApiError, badGateway, incompatibleState, invalidArgument } from '../common/errors/api-error';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { WebrtcEventType } from '../domain/webrtc-event-type';
+import { Cluster } from '../cluster/cluster';
 import { EventPublisher } from '../events/event-publisher';
 import { SipFailure } from '../sip/sip-gateway';
 import { MediaSession, SessionStore } from '../store/session-store';
@@ -30,6 +31,8 @@ export interface HandleOptions {
   edit?: (s: MediaSession, d: Go) => MediaSession;
   /** The session as just read from the store by the caller (app requests may reach any instance); decided on first. */
   session?: MediaSession;
+  /** Decide only while this holds for the stored record (e.g. still owned by a lost instance); else nothing is done. */
+  only?: (s: MediaSession) => boolean;
 }
 
 /**
@@ -53,6 +56,7 @@ export class SessionTransitions implements OnApplicationShutdown {
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
     @Optional() @Inject(CALL_TELEMETRY) telemetry?: CallTelemetry,
+    @Optional() private readonly cluster?: Cluster,
   ) {
     this.kpis = new CallSetupKpis(() => this.clock.now(), telemetry);
   }
@@ -62,10 +66,11 @@ export class SessionTransitions implements OnApplicationShutdown {
     this.ringTimers.clear();
   }
 
-  /** Stores a new session this instance drives. */
+  /** Stores a new session this instance drives (and owns: its transactions and timers are here). */
   async create(session: MediaSession): Promise<MediaSession> {
-    await this.store.create(session, ACTIVE_SESSION_TTL_MS);
-    const stored = { ...session, version: 1 };
+    const owned = this.cluster ? { ...session, owner: this.cluster.instanceId } : session;
+    await this.store.create(owned, ACTIVE_SESSION_TTL_MS);
+    const stored = { ...owned, version: 1 };
     this.cache.set(session.mediaSessionId, stored);
     return stored;
   }
@@ -73,6 +78,11 @@ export class SessionTransitions implements OnApplicationShutdown {
   load(id: string, fresh = false): Promise<MediaSession | undefined> {
     const cached = fresh ? undefined : this.cache.get(id);
     return cached ? Promise.resolve(cached) : this.store.get(id);
+  }
+
+  /** Ids of the sessions this instance drives and has in its cache (not final). */
+  driven(): string[] {
+    return [...this.cache.keys()];
   }
 
   findByDialog(callId: string, localTag: string): Promise<MediaSession | undefined> {
@@ -83,7 +93,7 @@ export class SessionTransitions implements OnApplicationShutdown {
   async handle(id: string, event: SessionEvent, opts: HandleOptions = {}): Promise<Handled> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const cur = attempt === 0 && opts.session ? opts.session : await this.load(id, attempt > 0);
-      if (!cur) return {};
+      if (!cur || (opts.only && !opts.only(cur))) return {};
       const decision = onEvent(viewOf(cur, opts.view), event);
       if (decision.kind === 'ignore') {
         this.logger.debug({ mediaSessionId: id, callId: cur.dialog?.callId, event: event.kind }, `ignored: ${decision.why}`);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RegistrationsModule } from '../registrations/registrations.module';
 import { IncomingCalls } from './incoming-calls';
+import { SessionAdoption } from './session-adoption';
 import { OutgoingCalls } from './outgoing-calls';
 import { SessionQuota } from './session-quota';
 import { SessionTransitions } from './session-transitions';
@@ -12,7 +13,7 @@ import { SessionsService } from './sessions.service';
 @Module({
   imports: [RegistrationsModule],
   controllers: [SessionsController],
-  providers: [SessionTransitions, SessionQuota, OutgoingCalls, IncomingCalls, SessionUpdates, SessionsService],
+  providers: [SessionTransitions, SessionQuota, OutgoingCalls, IncomingCalls, SessionUpdates, SessionsService, SessionAdoption],
   exports: [SessionsService],
 })
 export class SessionsModule {}

@@ -1,13 +1,15 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import type { Principal } from '../common/auth/principal';
 import { requirePhoneNumber } from '../common/auth/scopes.decorator';
 import { notFound } from '../common/errors/api-error';
+import { Cluster } from '../cluster/cluster';
 import { SipGateway } from '../sip/sip-gateway';
 import { MediaSession } from '../store/session-store';
 import { MediaSessionCreate, MediaSessionResponse, MediaSessionStatusChange } from './dto/media-session.dto';
 import { IncomingCalls } from './incoming-calls';
 import { toMediaSessionResponse } from './media-session.mapper';
 import { OutgoingCalls } from './outgoing-calls';
+import { OwnerForwarding, refuseWhileDraining } from './owner-forwarding';
 import { PHASE } from './session-status';
 import { SessionTransitions } from './session-transitions';
 import { SessionUpdates } from './session-updates';
@@ -28,7 +30,12 @@ export class SessionsService implements OnModuleInit {
     private readonly outgoing: OutgoingCalls,
     private readonly incoming: IncomingCalls,
     private readonly updates: SessionUpdates,
-  ) {}
+    @Optional() private readonly cluster?: Cluster,
+  ) {
+    this.owners = new OwnerForwarding(cluster);
+  }
+
+  private readonly owners: OwnerForwarding;
 
   /** Traffic the network starts reaches the use cases here. */
   onModuleInit(): void {
@@ -41,9 +48,15 @@ export class SessionsService implements OnModuleInit {
     this.sip.on('dialog.answer', (a) => void this.updates.onAckAnswer(a.callId, a.localTag, a.sdp).catch(failed('answer in an ACK failed')));
     this.sip.on('dialog.refresh-due', (d) => void this.updates.onRefreshDue(d.callId, d.localTag).catch(failed('session refresh failed')));
     this.sip.on('dialog.expired', (d) => void this.updates.onSessionExpired(d.callId, d.localTag).catch(failed('session timer expiry failed')));
+    // requests another instance forwards to this one, the owner of the session (the check `own` is done again here)
+    this.owners.serve({
+      'update-status': (p, id, body) => this.updateStatus(p, id, body as MediaSessionStatusChange, true),
+      remove: (p, id) => this.remove(p, id, true),
+    });
   }
 
   create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {
+    refuseWhileDraining(this.cluster);
     return this.outgoing.create(principal, registrationId, body);
   }
 
@@ -52,8 +65,9 @@ export class SessionsService implements OnModuleInit {
   }
 
   /** DELETE: CANCEL before a final answer, BYE once connected; 204 either way, then 404. */
-  async remove(principal: Principal, id: string): Promise<void> {
-    await this.own(principal, id);
+  async remove(principal: Principal, id: string, forwarded = false): Promise<void> {
+    const s = await this.own(principal, id);
+    if (!forwarded && (await this.owners.forward(s, 'remove'))) return;
     await this.transitions.serial(id, async () => {
       await this.updates.remove(await this.current(id));
     });
@@ -63,8 +77,10 @@ export class SessionsService implements OnModuleInit {
    * PUT /status, either party: the callee answers an incoming call; either party holds, resumes,
    * re-offers or sends a new location on an established call. What does not fit → 409.
    */
-  async updateStatus(principal: Principal, id: string, body: MediaSessionStatusChange): Promise<MediaSessionResponse> {
-    await this.own(principal, id);
+  async updateStatus(principal: Principal, id: string, body: MediaSessionStatusChange, forwarded = false): Promise<MediaSessionResponse> {
+    const owned = await this.own(principal, id);
+    const remote = forwarded ? undefined : await this.owners.forward(owned, 'update-status', body);
+    if (remote) return remote.value as MediaSessionResponse;
     const waitAck = await this.transitions.serial(id, async () => {
       const s = await this.current(id);
       if (s.direction === 'incoming' && PHASE[s.status] === 'early') return this.incoming.answer(s, body);

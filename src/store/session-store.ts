@@ -31,6 +31,8 @@ export interface MediaSession {
   cancelledBy?: 'client' | 'ring-timeout';
   /** The SIP dialog; absent only between create and the INVITE leaving. */
   dialog?: DialogState;
+  /** The gateway instance holding its SIP transactions and timers (several instances share the store); absent: any. */
+  owner?: string;
   /** Set when the client deleted it: GET answers 404 from then on. */
   deleted?: boolean;
   /** Per-session sequence number of session-status events (CAMARA `sequenceNumber`). */

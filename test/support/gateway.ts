@@ -109,7 +109,8 @@ export interface GatewayProcess {
   base: string;
   sipPort: number;
   request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
-  stop(): Promise<void>;
+  /** SIGTERM, SIGKILL after `graceMs` (default 3000); resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export async function spawnGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
@@ -152,8 +153,8 @@ export async function spawnGatewayProcess(env: Record<string, string>): Promise<
       }
       return { status: res.status, headers: Object.fromEntries(res.headers), body, text };
     },
-    async stop() {
-      await proc.stop();
+    async stop(graceMs?: number) {
+      await proc.stop(graceMs);
     },
   };
 }

@@ -64,6 +64,16 @@ export const unavailable = (message: string): ApiError => new ApiError(503, 'UNA
 export const badGateway = (message: string): ApiError => new ApiError(502, 'BAD_GATEWAY', message);
 export const internal = (): ApiError => new ApiError(500, 'INTERNAL', 'Unknown server error. Typically a server bug.');
 
+/** 503 UNAVAILABLE with the `Retry-After` (seconds) the global filter sends with it (e.g. an instance draining). */
+export class RetryLaterError extends ApiError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(503, 'UNAVAILABLE', message);
+  }
+}
+
 /** 429 TOO_MANY_REQUESTS with the `Retry-After` (seconds) the global filter sends with it. */
 export class TooManyRequestsError extends ApiError {
   constructor(

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ROOT_LOGGER, RootLogger } from '../logging/root-logger';
 import { correlatorOf } from './correlator';
 import { toErrorInfo } from './error-mapping';
-import { TooManyRequestsError } from '../errors/api-error';
+import { RetryLaterError, TooManyRequestsError } from '../errors/api-error';
 
 /** The one place errors become responses: always `{status, code, message}` and `x-correlator`. */
 @Catch()
@@ -27,6 +27,6 @@ export function sendError(reply: FastifyReply, req: FastifyRequest, err: unknown
     logger.warn({ correlator, status: info.status, code: info.code, reason: err instanceof Error ? err.message : String(err) }, info.message);
   }
   if (reply.sent) return;
-  if (err instanceof TooManyRequestsError) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterS))));
+  if (err instanceof TooManyRequestsError || err instanceof RetryLaterError) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterS))));
   void reply.header('x-correlator', correlator).header('content-type', 'application/json').status(info.status).send(info);
 }

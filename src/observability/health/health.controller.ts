@@ -2,6 +2,7 @@ import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@
 import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../common/auth/scopes.decorator';
+import { Cluster } from '../../cluster/cluster';
 import { SipGateway } from '../../sip/sip-gateway';
 import { RegistrationStore } from '../../store/registration-store';
 import { withTimeout } from '../metrics/with-timeout';
@@ -27,6 +28,7 @@ export class HealthController {
     private readonly registrations: RegistrationStore,
     private readonly sip: SipGateway,
     private readonly probe: SipProxyProbe,
+    private readonly cluster: Cluster,
   ) {}
 
   @Get('live')
@@ -37,7 +39,7 @@ export class HealthController {
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.checkStore(), () => this.checkSipSocket(), () => this.checkSipProxy()]);
+      return await this.health.check([() => this.checkDrain(), () => this.checkStore(), () => this.checkSipSocket(), () => this.checkSipProxy()]);
     } catch (err) {
       // Terminus throws 503 with its report; answer with the report itself (not CAMARA ErrorInfo:
       // probes and operators read which part failed).
@@ -58,6 +60,12 @@ export class HealthController {
     } catch (err) {
       return check.down({ message: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /** SIGTERM: not ready at once, so the load balancer stops sending while calls are handed over. */
+  private checkDrain(): HealthIndicatorResult {
+    const check = this.indicator.check('instance');
+    return this.cluster.draining ? check.down({ message: 'draining: shutting down, sessions handed over' }) : check.up({ id: this.cluster.instanceId });
   }
 
   private checkSipSocket(): HealthIndicatorResult {
