@@ -52,9 +52,14 @@ export class TargetProber {
     this.timer = undefined;
   }
 
-  /** One round: an OPTIONS to each target that has none pending. */
+  /**
+   * One round: an OPTIONS to each target that has none pending. A lone target is not probed: there
+   * is nothing to choose between, and the readiness OPTIONS (SipProxyProbe → ping) keeps its state.
+   */
   probeAll(): void {
-    for (const peer of this.targets.peers()) this.probe(peer);
+    const peers = this.targets.peers();
+    if (peers.length < 2) return;
+    for (const peer of peers) this.probe(peer);
   }
 
   private probe(peer: Peer): void {
