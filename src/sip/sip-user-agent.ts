@@ -17,6 +17,7 @@ import {
   RegistrationTarget,
   RejectCause,
   SipCredentials,
+  SipFailure,
   SipGateway,
 } from './sip-gateway';
 import { OutboundTargets, OutboundTargetStatus } from './routing/outbound-targets';
@@ -212,8 +213,10 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     return this.inDialog.sendLocation(dialog, update, credentials);
   }
 
-  /** OPTIONS to the outbound proxy (keepalive and health check), failing over like any request (RFC 3263 §4.3). */
+  /** OPTIONS to the outbound proxy (keepalive and health check): to every target when it has several, else like any request. */
   async ping(): Promise<number> {
+    // several P-CSCFs: ready while any of them answers (a dead primary is only noticed after Timer F)
+    if (this.targets.peers().length > 1) return this.prober.pingAny().catch((err: Error) => Promise.reject(new SipFailure('timeout', err.message)));
     const target = `sip:${hostForUri(this.proxy.host)}${this.proxy.port !== undefined ? `:${this.proxy.port}` : ''}`;
     const { response } = await this.nonInvite.transact(optionsRequest(target, this.cfg.domain), undefined);
     return response.status ?? 0;

@@ -50,8 +50,27 @@ describe('TargetProber', () => {
     prober.probeAll();
     expect(sent).toHaveLength(2);
     sent[0]?.h.onResponse(answer(200));
+    await new Promise((resolve) => setImmediate(resolve)); // the answered probe settles
     prober.probeAll();
     expect(sent.map((s) => s.opts.to)).toEqual([p1, p2, p1]);
+  });
+
+  it('pingAny: ready as soon as one target answers, sharing the OPTIONS already in flight', async () => {
+    const { sent, prober } = await setup();
+    prober.probeAll();
+    const ping = prober.pingAny();
+    expect(sent).toHaveLength(2);
+    sent[0]?.h.onTimeout();
+    sent[1]?.h.onResponse(answer(200));
+    await expect(ping).resolves.toBe(200);
+  });
+
+  it('pingAny: fails, naming why, when no target answers', async () => {
+    const { sent, prober } = await setup();
+    const ping = prober.pingAny();
+    sent[0]?.h.onTimeout();
+    sent[1]?.h.onTransportError(new Error('ECONNREFUSED'));
+    await expect(ping).rejects.toThrow('no outbound proxy target answered OPTIONS (192.0.2.1:5061: OPTIONS timed out; 192.0.2.2:5062: ECONNREFUSED)');
   });
 
   it('does not probe a lone target (the readiness OPTIONS covers it)', async () => {

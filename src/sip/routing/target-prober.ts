@@ -31,7 +31,8 @@ type Send = (rq: SipMessage, h: ClientHandlers, opts: SendOptions) => SentReques
  */
 export class TargetProber {
   private timer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<string>();
+  /** At most one OPTIONS in flight per target; `pingAny` shares them. */
+  private readonly inFlight = new Map<string, Promise<number>>();
 
   constructor(
     private readonly targets: OutboundTargets,
@@ -59,38 +60,56 @@ export class TargetProber {
   probeAll(): void {
     const peers = this.targets.peers();
     if (peers.length < 2) return;
-    for (const peer of peers) this.probe(peer);
+    for (const peer of peers) this.probe(peer).catch(() => undefined);
   }
 
-  private probe(peer: Peer): void {
-    const key = peerKey(peer);
-    if (this.inFlight.has(key)) return;
-    this.inFlight.add(key);
-    const done = (): boolean => this.inFlight.delete(key);
+  /**
+   * Readiness with several targets: OPTIONS to each (sharing those in flight); resolves with the
+   * status of the first final answer, rejects when no target answers. A dead primary does not make
+   * the gateway unready while another P-CSCF answers.
+   */
+  async pingAny(): Promise<number> {
+    const peers = this.targets.peers();
+    if (peers.length === 0) throw new Error('the outbound proxy has no address');
     try {
-      this.send(
-        optionsRequest(`sip:${key}`, this.domain),
-        {
-          onResponse: (rs) => {
-            if ((rs.status ?? 0) < 200) return;
-            done();
-            if (rs.status === 503) return this.targets.reportFailure(peer, 'unavailable', '503 Service Unavailable to OPTIONS');
-            this.targets.reportAlive(peer);
-          },
-          onTimeout: () => {
-            done();
-            this.targets.reportFailure(peer, 'timeout', 'OPTIONS timed out');
-          },
-          onTransportError: (err) => {
-            done();
-            this.targets.reportFailure(peer, 'transport', `OPTIONS could not be sent: ${err.message}`);
-          },
-        },
-        { to: peer },
-      );
+      return await Promise.any(peers.map((p) => this.probe(p)));
     } catch (err) {
-      done();
-      this.logger.warn({ err, target: key }, 'SIP OPTIONS probe could not be sent');
+      const reasons = err instanceof AggregateError ? err.errors.map((e) => (e instanceof Error ? e.message : String(e))) : [String(err)];
+      throw new Error(`no outbound proxy target answered OPTIONS (${[...new Set(reasons)].join('; ')})`, { cause: err });
     }
+  }
+
+  /** OPTIONS to one target: the final answer's status (503 included: the target is alive), or a rejection on timeout/transport error. */
+  private probe(peer: Peer): Promise<number> {
+    const key = peerKey(peer);
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const result = new Promise<number>((resolve, reject) => {
+      const handlers: ClientHandlers = {
+        onResponse: (rs) => {
+          const status = rs.status ?? 0;
+          if (status < 200) return;
+          if (status === 503) this.targets.reportFailure(peer, 'unavailable', '503 Service Unavailable to OPTIONS');
+          else this.targets.reportAlive(peer);
+          resolve(status);
+        },
+        onTimeout: () => {
+          this.targets.reportFailure(peer, 'timeout', 'OPTIONS timed out');
+          reject(new Error(`${key}: OPTIONS timed out`));
+        },
+        onTransportError: (err) => {
+          this.targets.reportFailure(peer, 'transport', `OPTIONS could not be sent: ${err.message}`);
+          reject(new Error(`${key}: ${err.message}`));
+        },
+      };
+      try {
+        this.send(optionsRequest(`sip:${key}`, this.domain), handlers, { to: peer });
+      } catch (err) {
+        this.logger.warn({ err, target: key }, 'SIP OPTIONS probe could not be sent');
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, result);
+    return result;
   }
 }
