@@ -87,10 +87,16 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
     a = `127.0.0.1:${pcscfA.port}`;
     b = `127.0.0.1:${pcscfB.port}`;
     dns = await startDnsServer({
-      naptr: [{ name: 'pcscf.ims.lab', order: 10, preference: 10, service: 'SIP+D2U', replacement: '_sip._udp.pcscf.ims.lab' }],
+      naptr: [
+        { name: 'pcscf.ims.lab', order: 10, preference: 10, service: 'SIP+D2T', replacement: '_sip._tcp.pcscf.ims.lab' },
+        { name: 'pcscf.ims.lab', order: 20, preference: 10, service: 'SIP+D2U', replacement: '_sip._udp.pcscf.ims.lab' },
+      ],
       srv: [
         { name: '_sip._udp.pcscf.ims.lab', target: 'pcscf-b.ims.lab', port: pcscfB.port, priority: 20, weight: 10 },
         { name: '_sip._udp.pcscf.ims.lab', target: 'pcscf-a.ims.lab', port: pcscfA.port, priority: 10, weight: 10 },
+        // over TCP the other way round: pcscf-b first
+        { name: '_sip._tcp.pcscf.ims.lab', target: 'pcscf-a.ims.lab', port: pcscfA.port, priority: 20, weight: 10 },
+        { name: '_sip._tcp.pcscf.ims.lab', target: 'pcscf-b.ims.lab', port: pcscfB.port, priority: 10, weight: 10 },
       ],
       a: [
         { name: 'pcscf-a.ims.lab', address: '127.0.0.1' },
@@ -172,4 +178,42 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
     const registrationId = await register(CAROL);
     expect((await pcscfA.locations(CAROL)).map((l) => l.contact)).toEqual([expect.stringContaining(registrationId)]);
   }, 30_000);
+
+  it('over TCP: the SIP+D2T NAPTR and its SRV order apply, and a refused connection fails over at once', async () => {
+    await gw.close();
+    gw = await startGateway(lab, idp, {
+      SIP_OUTBOUND_PROXY: 'sip:pcscf.ims.lab',
+      SIP_TRANSPORT: 'tcp',
+      SIP_DNS_SERVERS: dns.server,
+      SIP_PROXY_PROBE_INTERVAL_MS: '500',
+      // far longer than the test: only a transport error can explain a quick failover
+      SIP_TRANSACTION_TIMEOUT_MS: '30000',
+    });
+    const before = await eventually(
+      async () => {
+        const r = await readiness();
+        return r.targets[a]?.state === 'up' && r.targets[b]?.state === 'up' ? r : undefined;
+      },
+      10_000,
+      'both TCP targets answering',
+    );
+    expect(Object.values(before.targets).map((t) => [t.target, t.name])).toEqual([
+      [b, 'pcscf-b.ims.lab'],
+      [a, 'pcscf-a.ims.lab'],
+    ]);
+    await pcscfB.stop();
+    try {
+      const started = Date.now();
+      const registrationId = await register(ALICE);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect((await pcscfA.locations(ALICE)).some((l) => l.contact.includes(registrationId) && l.contact.includes('transport=tcp'))).toBe(true);
+      const r = await eventually(async () => ((await readiness()).targets[b]?.state === 'down' ? readiness() : undefined), 5_000, 'pcscf-b reported down');
+      // a transport failure (connection refused or closed), no timeout
+      expect(r.targets[b]?.lastError).toMatch(/ECONNREFUSED|closed/);
+      expect(await metric('gateway_sip_target_failures_total', `target="${b}",kind="transport"`)).toBeGreaterThan(0);
+      expect(await metric('gateway_sip_target_failures_total', `target="${b}",kind="timeout"`)).toBe(0);
+    } finally {
+      await pcscfB.start();
+    }
+  }, 40_000);
 });
