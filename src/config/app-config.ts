@@ -69,6 +69,8 @@ export abstract class AppConfig {
     dnsServers: readonly string[];
     /** OPTIONS to every outbound target this often; a down target is used again once it answers (`SIP_PROXY_PROBE_INTERVAL_MS`). */
     targetProbeIntervalMs: number;
+    /** A target that timed out or failed the transport is skipped at least this long (`SIP_PROXY_HOLD_DOWN_MS`). */
+    targetHoldDownMs: number;
   };
   abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
   abstract readonly sessions: { retentionS: number };
@@ -174,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tcpIdleTimeoutMs: e.SIP_TCP_IDLE_TIMEOUT_MS ?? 120_000,
       dnsServers: sipDnsServers,
       targetProbeIntervalMs: e.SIP_PROXY_PROBE_INTERVAL_MS ?? 10_000,
+      targetHoldDownMs: e.SIP_PROXY_HOLD_DOWN_MS ?? 30_000,
     },
     registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
     sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },

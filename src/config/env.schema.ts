@@ -119,6 +119,13 @@ export class EnvSchema {
   SIP_PROXY_PROBE_INTERVAL_MS?: number;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600000)
+  SIP_PROXY_HOLD_DOWN_MS?: number;
+
+  @IsOptional()
   @IsIn(['udp', 'tcp'])
   SIP_TRANSPORT?: 'udp' | 'tcp';
 

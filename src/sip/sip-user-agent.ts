@@ -77,6 +77,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
       location: this.proxy,
       dns: nodeDnsClient(this.cfg.dnsServers),
       family: isIP(this.cfg.listenAddress) === 6 ? 6 : 4,
+      holdDownMs: this.cfg.targetHoldDownMs,
       logger: logger.child({ component: 'sip' }),
     });
     this.hostPort = `${hostForUri(this.cfg.advertisedAddress)}:${this.cfg.listenPort}`;

@@ -108,6 +108,7 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
       SIP_OUTBOUND_PROXY: 'sip:pcscf.ims.lab;transport=udp',
       SIP_DNS_SERVERS: dns.server,
       SIP_PROXY_PROBE_INTERVAL_MS: '500',
+      SIP_PROXY_HOLD_DOWN_MS: '1000',
       SIP_TRANSACTION_TIMEOUT_MS: '3000',
     });
   }, 60_000);
@@ -186,6 +187,7 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
       SIP_TRANSPORT: 'tcp',
       SIP_DNS_SERVERS: dns.server,
       SIP_PROXY_PROBE_INTERVAL_MS: '500',
+      SIP_PROXY_HOLD_DOWN_MS: '1000',
       // far longer than the test: only a transport error can explain a quick failover
       SIP_TRANSACTION_TIMEOUT_MS: '30000',
     });

@@ -39,6 +39,20 @@ describe('OutboundTargets', () => {
     expect(targets.status()[0]).toMatchObject({ state: 'up', lastError: 'REGISTER timed out' });
   });
 
+  it('keeps a failed target down for the hold-down time even if it answers meanwhile', async () => {
+    const { dns, clock } = lab();
+    const targets = new OutboundTargets({ location: { host: 'ims.example', transport: 'udp' }, dns, family: 4, logger, now: () => clock.t, holdDownMs: 20_000 });
+    await targets.refresh();
+    targets.reportFailure(p1, 'transport', 'ECONNREFUSED');
+    clock.t += 19_999;
+    targets.reportAlive(p1);
+    expect(targets.candidates()).toEqual([p2, p1]);
+    expect(targets.status()[0]?.state).toBe('down');
+    clock.t += 1;
+    targets.reportAlive(p1);
+    expect(targets.candidates()).toEqual([p1, p2]);
+  });
+
   it('a 503 without Retry-After leaves the order alone; with Retry-After the target is skipped that long even if it answers', async () => {
     const { targets, clock } = lab();
     await targets.refresh();

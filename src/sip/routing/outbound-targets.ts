@@ -11,8 +11,9 @@ import { DnsClient, ProxyLocation, ResolvedTarget, resolveProxy } from './rfc326
  * - The order is fixed per resolution (RFC 2782's weighted draw is made once per DNS answer), so
  *   one instance keeps talking to one P-CSCF — where its subscribers registered — until it fails.
  * - A target that timed out or refused the transport is down: requests skip it (tried only when
- *   every other one is down too) until it answers again (an OPTIONS probe, see TargetProber). A
- *   503 with Retry-After keeps a target out of use for that long (RFC 3261 §21.5.4).
+ *   every other one is down too) for the hold-down time and until it answers again (an OPTIONS
+ *   probe, see TargetProber). A 503 with Retry-After keeps a target out of use for that long
+ *   (RFC 3261 §21.5.4); a 503 without it proves the target alive and changes nothing.
  */
 
 export type TargetState = 'up' | 'down' | 'unknown';
@@ -49,6 +50,8 @@ export interface OutboundTargetsOptions {
   /** Address family of our socket. */
   family: 4 | 6;
   logger: Logger;
+  /** A target that timed out or failed the transport is skipped at least this long, whatever it answers meanwhile (default 0). */
+  holdDownMs?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -109,9 +112,10 @@ export class OutboundTargets {
     if (!t) return;
     t.failures[kind] += 1;
     t.lastError = detail;
-    if (holdMs > 0) t.holdUntil = Math.max(t.holdUntil, this.now() + holdMs);
     // a 503 proves the target is alive: only a Retry-After keeps it out of use
     if (kind === 'unavailable' && holdMs <= 0) return;
+    const hold = kind === 'unavailable' ? holdMs : (this.opts.holdDownMs ?? 0);
+    if (hold > 0) t.holdUntil = Math.max(t.holdUntil, this.now() + hold);
     if (t.state !== 'down') {
       t.state = 'down';
       t.since = this.now();
