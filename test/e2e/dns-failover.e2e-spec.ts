@@ -3,7 +3,7 @@ import { createSocket, Socket } from 'node:dgram';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { DnsServer, startDnsServer } from '../support/dns-lab';
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
-import { KamailioInstance, Lab, startKamailio, startLab } from '../support/lab';
+import { KamailioInstance, Lab, SippUas, startKamailio, startLab, startSippUas } from '../support/lab';
 import { parseSipText } from '../../src/sessions/emergency/__testing__/sip-body';
 import { SipExchange, TracedMessage } from '../support/sip-trace';
 
@@ -37,6 +37,7 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
   let lab: Lab;
   let pcscfA: KamailioInstance;
   let pcscfB: KamailioInstance;
+  let overloaded: SippUas;
   let dns: DnsServer;
   let idp: TestIdp;
   let gw: GatewayUnderTest;
@@ -84,6 +85,8 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
     lab = await startLab({ redis: false, ringMs: 50 });
     pcscfA = lab.kamailio;
     pcscfB = await startKamailio({ uasPort: lab.uas.answer.port, busyPort: lab.uas.busy.port, psapPort: lab.uas.psap.port, noAnswerPort: lab.uas.noAnswer.port, byePort: lab.uas.bye.port });
+    // a P-CSCF that answers every REGISTER 503, no Retry-After
+    overloaded = await startSippUas('uas-registrar-503', { name: 'overloaded' });
     a = `127.0.0.1:${pcscfA.port}`;
     b = `127.0.0.1:${pcscfB.port}`;
     dns = await startDnsServer({
@@ -97,10 +100,14 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
         // over TCP the other way round: pcscf-b first
         { name: '_sip._tcp.pcscf.ims.lab', target: 'pcscf-a.ims.lab', port: pcscfA.port, priority: 20, weight: 10 },
         { name: '_sip._tcp.pcscf.ims.lab', target: 'pcscf-b.ims.lab', port: pcscfB.port, priority: 10, weight: 10 },
+        // no NAPTR for this name: the SRV of the transport (RFC 3263 §4.1)
+        { name: '_sip._udp.busy.ims.lab', target: 'overloaded.ims.lab', port: overloaded.port, priority: 10, weight: 10 },
+        { name: '_sip._udp.busy.ims.lab', target: 'pcscf-b.ims.lab', port: pcscfB.port, priority: 20, weight: 10 },
       ],
       a: [
         { name: 'pcscf-a.ims.lab', address: '127.0.0.1' },
         { name: 'pcscf-b.ims.lab', address: '127.0.0.1' },
+        { name: 'overloaded.ims.lab', address: '127.0.0.1' },
       ],
     });
     idp = await createTestIdp();
@@ -114,7 +121,7 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
   }, 60_000);
   afterAll(async () => {
     await gw?.close();
-    await Promise.allSettled([pcscfB?.stop(), dns?.stop(), lab?.stop()]);
+    await Promise.allSettled([pcscfB?.stop(), overloaded?.stop(), dns?.stop(), lab?.stop()]);
   });
 
   it('finds both P-CSCFs through NAPTR and SRV, and registers and calls through the priority-10 one', async () => {
@@ -218,4 +225,21 @@ describe('SIP_OUTBOUND_PROXY by DNS (RFC 3263): two P-CSCFs, one stopped', () =>
       await pcscfB.start();
     }
   }, 40_000);
+
+  it('a P-CSCF answering 503 without Retry-After: the REGISTER goes again to the next one (RFC 3263 §4.3), and the first stays in use', async () => {
+    await gw.close();
+    // Timer F far beyond the test: the overloaded P-CSCF's silence to OPTIONS cannot mark it down meanwhile
+    gw = await startGateway(lab, idp, { SIP_OUTBOUND_PROXY: 'sip:busy.ims.lab', SIP_DNS_SERVERS: dns.server, SIP_TRANSACTION_TIMEOUT_MS: '30000' });
+    const first = `127.0.0.1:${overloaded.port}`;
+    const exchange = await SipExchange.start(overloaded);
+    const registrationId = await register(BOB);
+    const refused = await exchange.received('REGISTER');
+    expect((await exchange.finalResponseTo(refused)).status).toBe(503);
+    const binding = (await pcscfB.locations(BOB)).find((l) => l.contact.includes(registrationId));
+    expect(binding?.callId).toBe(refused.callId);
+    const r = await readiness();
+    // a 503 proves the P-CSCF alive: only a Retry-After would take it out of use (RFC 3261 §21.5.4)
+    expect(r.targets[first]).toMatchObject({ name: 'overloaded.ims.lab', state: 'up', lastError: '503 Service Unavailable' });
+    expect(await metric('gateway_sip_target_failures_total', `target="${first}",kind="unavailable"`)).toBe(1);
+  }, 30_000);
 });

@@ -99,6 +99,29 @@ describe('FailoverSender (RFC 3263 §4.3)', () => {
     expect(targets.status()[0]).toMatchObject({ state: 'down', failures: { unavailable: 1 } });
   });
 
+  it('sends the next request of a Call-ID (a digest retry) to the target that answered it, a new Call-ID to the first target', async () => {
+    const { attempts, failover } = await setup();
+    failover.sendRequest(request('REGISTER'), tu(), {});
+    attempts[0]?.h.onResponse(response(503, 'REGISTER'));
+    attempts[1]?.h.onResponse(response(401, 'REGISTER'));
+    // p1 answered 503 without Retry-After: still usable, but this Call-ID keeps to p2
+    failover.sendRequest(request('REGISTER'), tu(), {});
+    expect(attempts[2]?.to).toEqual(p2);
+    failover.sendRequest({ ...request('OPTIONS'), headers: { 'call-id': 'other', cseq: { seq: 1, method: 'OPTIONS' } } }, tu(), {});
+    expect(attempts[3]?.to).toEqual(p1);
+  });
+
+  it("forgets a Call-ID's target once that target is down", async () => {
+    const { attempts, targets, failover } = await setup();
+    failover.sendRequest(request('REGISTER'), tu(), {});
+    attempts[0]?.h.onTimeout();
+    attempts[1]?.h.onResponse(response(200, 'REGISTER'));
+    targets.reportAlive(p1);
+    targets.reportFailure(p2, 'transport', 'ECONNREFUSED');
+    failover.sendRequest(request('REGISTER'), tu(), {});
+    expect(attempts[2]?.to).toEqual(p1);
+  });
+
   it('does not fail over once the request got somewhere (a 180 was seen)', async () => {
     const { attempts, failover } = await setup();
     const h = tu();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Peer } from '../transport';
 import type { ClientHandlers, SendOptions, SentRequest } from '../transactions/client-transactions';
 import { parseVia } from '../transactions/via';
+import { CallAffinity } from './call-affinity';
 import type { OutboundTargets } from './outbound-targets';
 
 /** Longest Retry-After honoured for a 503 of an outbound target (RFC 3261 §21.5.4, §20.33). */
@@ -16,6 +17,9 @@ type Send = (rq: SipMessage, h: ClientHandlers, opts: SendOptions) => SentReques
  * provisional beyond 100), the same request goes to the next target as a new transaction (new Via
  * branch; same Call-ID, CSeq and everything else). The transaction user sees one transaction: only
  * the last attempt's outcome, and `onRetarget` with the new branch (a CANCEL must carry it).
+ * Requests of a Call-ID that a target answered go to that target first while it is usable
+ * (call-affinity.ts): a digest retry, a refresh or a BYE stays on the P-CSCF of its registration
+ * or dialog.
  */
 export class FailoverSender {
   /** INVITE branch → the target it went to: its CANCEL goes there too (RFC 3261 §9.1). */
@@ -25,6 +29,7 @@ export class FailoverSender {
     private readonly send: Send,
     private readonly targets: OutboundTargets,
     private readonly logger: Logger,
+    private readonly affinity = new CallAffinity(),
   ) {}
 
   sendRequest(rq: SipMessage, h: ClientHandlers, opts: SendOptions): SentRequest {
@@ -34,7 +39,8 @@ export class FailoverSender {
       const to = (typeof branch === 'string' ? this.inviteTargets.get(branch) : undefined) ?? this.targets.primary();
       return this.send(rq, h, { ...opts, ...(to && { to }) });
     }
-    const list = this.targets.candidates();
+    const callId = typeof rq.headers['call-id'] === 'string' ? rq.headers['call-id'] : '';
+    const list = this.affinity.order(callId, this.targets.candidates(), (p) => this.targets.isUsable(p));
     const sent: SentRequest = { branch: '', via: '' };
     if (list.length === 0) {
       const why = this.targets.dnsError ?? 'no target';
@@ -74,6 +80,7 @@ export class FailoverSender {
               if (!last) return next('503');
             }
             if (status >= 200) forget();
+            if (status !== 503) this.affinity.remember(callId, to);
             h.onResponse(rs);
           },
           onTimeout: () => {

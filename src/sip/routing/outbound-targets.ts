@@ -91,6 +91,12 @@ export class OutboundTargets {
     return [...usable, ...rest].map(({ address, port }) => ({ address, port }));
   }
 
+  /** True when the target is known and neither down nor held (a 503 Retry-After). */
+  isUsable(peer: Peer): boolean {
+    const t = this.find(peer);
+    return t !== undefined && t.state !== 'down' && t.holdUntil <= this.now();
+  }
+
   /** Where a request with no other choice goes (stateless ACKs): the first candidate. */
   primary(): Peer | undefined {
     return this.candidates()[0];
