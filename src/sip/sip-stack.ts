@@ -149,7 +149,7 @@ export class SipStack {
   }
 
   /** Out-of-transaction send (the ACK for a 2xx, RFC 3261 §13.2.2.4). Returns the bytes for re-sending. */
-  sendStateless(m: SipMessage, to: Peer = this.outboundProxy): Buffer {
+  sendStateless(m: SipMessage, to: Peer = this.failover?.destinationOf(m) ?? this.outboundProxy): Buffer {
     if (m.method !== undefined && !m.headers.via?.length) {
       m.headers.via = [newVia(this.options.protocol, this.options.advertisedHost, this.options.listenPort)];
     }
@@ -159,7 +159,7 @@ export class SipStack {
   }
 
   /** Re-sends bytes produced by sendStateless (ACK for a retransmitted 2xx). */
-  resend(wire: Buffer, m: SipMessage, to: Peer = this.outboundProxy): void {
+  resend(wire: Buffer, m: SipMessage, to: Peer = this.failover?.destinationOf(m) ?? this.outboundProxy): void {
     this.transmit(wire, to, m);
   }
 

@@ -111,6 +111,16 @@ describe('FailoverSender (RFC 3263 §4.3)', () => {
     expect(attempts[3]?.to).toEqual(p1);
   });
 
+  it('sends an ACK for a 2xx (outside any transaction) to the target of its Call-ID', async () => {
+    const { attempts, targets, failover } = await setup();
+    failover.sendRequest(request('INVITE'), tu(), {});
+    attempts[0]?.h.onTimeout();
+    attempts[1]?.h.onResponse(response(200, 'INVITE'));
+    targets.reportAlive(p1); // p1 back: new Call-IDs go there, this one stays on p2
+    expect(failover.destinationOf({ method: 'ACK', uri: 'sip:x', headers: { 'call-id': 'c1' } })).toEqual(p2);
+    expect(failover.destinationOf({ method: 'ACK', uri: 'sip:x', headers: { 'call-id': 'c9' } })).toEqual(p1);
+  });
+
   it("forgets a Call-ID's target once that target is down", async () => {
     const { attempts, targets, failover } = await setup();
     failover.sendRequest(request('REGISTER'), tu(), {});

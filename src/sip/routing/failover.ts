@@ -32,6 +32,12 @@ export class FailoverSender {
     private readonly affinity = new CallAffinity(),
   ) {}
 
+  /** Where a message outside any transaction goes (the ACK for a 2xx): the Call-ID's target, else the first candidate. */
+  destinationOf(m: SipMessage): Peer | undefined {
+    const callId = typeof m.headers['call-id'] === 'string' ? m.headers['call-id'] : '';
+    return this.affinity.order(callId, this.targets.candidates(), (p) => this.targets.isUsable(p))[0];
+  }
+
   sendRequest(rq: SipMessage, h: ClientHandlers, opts: SendOptions): SentRequest {
     if (opts.to) return this.send(rq, h, opts);
     if (opts.via !== undefined) {
