@@ -1,5 +1,5 @@
 import { FakeDns, naptr, srv } from './__testing__/fake-dns';
-import { MAX_CACHE_S, MIN_CACHE_S, orderSrv, proxyLocation, resolveProxy } from './rfc3263';
+import { HOSTS_TTL_S, MAX_CACHE_S, MIN_CACHE_S, nodeDnsClient, orderSrv, proxyLocation, resolveProxy } from './rfc3263';
 
 /** A sequence of "random" numbers in [0, 1). */
 function draws(...values: number[]): () => number {
@@ -130,5 +130,13 @@ describe('resolveProxy (RFC 3263 §4)', () => {
     await expect(resolveProxy({ host: 'nowhere.example', transport: 'udp' }, dns, 4)).rejects.toThrow(/nowhere.example: no A record/);
     dns.failWith = 'ETIMEOUT';
     await expect(resolveProxy({ host: 'nowhere.example', transport: 'udp' }, dns, 4)).rejects.toThrow(/ETIMEOUT/);
+  });
+});
+
+describe('nodeDnsClient', () => {
+  it("with the system's resolvers, a name only the hosts file knows still has its address (as before RFC 3263)", async () => {
+    const r = await resolveProxy({ host: 'localhost', port: 5060, transport: 'udp' }, nodeDnsClient(), 4);
+    expect(r.targets).toEqual([{ address: '127.0.0.1', port: 5060, transport: 'udp', name: 'localhost' }]);
+    expect(r.ttlS).toBe(HOSTS_TTL_S);
   });
 });

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Resolver } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import type { NaptrRecord, RecordWithTtl, SrvRecord } from 'node:dns';
 import { bareHost, parseSipUri } from '../syntax/sip-uri';
 import { SipSyntaxError } from '../sip-syntax';
@@ -20,11 +20,31 @@ export interface DnsClient {
   resolve6(name: string, options: { ttl: true }): Promise<RecordWithTtl[]>;
 }
 
-/** A Resolver on the given servers (`ip`, `ip:port`, `[ipv6]:port`), or on the system's when none are given. */
+/** TTL given to addresses found by the system's host lookup (/etc/hosts, …), which has none. */
+export const HOSTS_TTL_S = 30;
+
+/**
+ * A Resolver on the given servers (`ip`, `ip:port`, `[ipv6]:port`), or on the system's when none
+ * are given. With the system's, a name DNS does not know is looked up like any host name too
+ * (getaddrinfo: /etc/hosts, container names), as before RFC 3263 was supported.
+ */
 export function nodeDnsClient(servers: readonly string[] = [], timeoutMs = 2000): DnsClient {
   const r = new Resolver({ timeout: timeoutMs, tries: 2 });
-  if (servers.length > 0) r.setServers([...servers]);
-  return r;
+  if (servers.length > 0) {
+    r.setServers([...servers]);
+    return r;
+  }
+  const viaHosts = async (dns: Promise<RecordWithTtl[]>, name: string, family: 4 | 6): Promise<RecordWithTtl[]> => {
+    const found = await orEmpty(dns);
+    if (found.length > 0) return found;
+    return (await orEmpty(lookup(name, { family, all: true }))).map((a) => ({ address: a.address, ttl: HOSTS_TTL_S }));
+  };
+  return {
+    resolveNaptr: (name) => r.resolveNaptr(name),
+    resolveSrv: (name) => r.resolveSrv(name),
+    resolve4: (name, options) => viaHosts(r.resolve4(name, options), name, 4),
+    resolve6: (name, options) => viaHosts(r.resolve6(name, options), name, 6),
+  };
 }
 
 /** What RFC 3263 needs from `SIP_OUTBOUND_PROXY`. */
