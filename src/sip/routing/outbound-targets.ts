@@ -170,7 +170,11 @@ export class OutboundTargets {
       this.peersCache = this.targets.map(({ address, port }) => ({ address, port }));
       this.expiresAt = now + r.ttlS * 1000;
       this.lastDnsError = undefined;
-      this.opts.logger.info({ proxy: this.opts.location.host, source: r.source, targets: this.targets.map((t) => t.key), ttlS: r.ttlS }, 'SIP outbound proxy resolved (RFC 3263)');
+      const previous = [...old.keys()];
+      const changed = this.targets.length !== previous.length || this.targets.some((t, i) => previous[i] !== t.key);
+      // info when the list changes, debug on every refresh (as often as every MIN_CACHE_S)
+      const log = changed ? this.opts.logger.info.bind(this.opts.logger) : this.opts.logger.debug.bind(this.opts.logger);
+      log({ proxy: this.opts.location.host, source: r.source, targets: this.targets.map((t) => t.key), ttlS: r.ttlS }, 'SIP outbound proxy resolved (RFC 3263)');
     } catch (err) {
       this.lastDnsError = err instanceof Error ? err.message : String(err);
       // retry soon, keep what we had
