@@ -4,12 +4,13 @@
 #   kamailio-tls-modules, openssl (SIP over TLS tests: Kamailio's tls module, certificates made at test time)
 #   rtpengine-daemon (media relay, userspace mode; Kamailio's rtpengine module ships in kamailio)
 #   baresip-core (the lab's SIP phone with real audio)
+#   dnsmasq-base (the lab's DNS server: NAPTR/SRV/A records for RFC 3263 tests; no system service)
 # Idempotent and fast: a no-op (< 1 s) when everything is already installed.
 # The tests start their own instances on free ports (test/support/lab.ts), so any system
 # service the packages start (kamailio on 5060, redis on 6379) is stopped and disabled.
 set -euo pipefail
 
-PACKAGES=(redis-server kamailio kamailio-websocket-modules kamailio-tls-modules openssl sip-tester chromium prometheus rtpengine-daemon baresip-core)
+PACKAGES=(redis-server kamailio kamailio-websocket-modules kamailio-tls-modules openssl sip-tester chromium prometheus rtpengine-daemon baresip-core dnsmasq-base)
 # a binary each package provides, to double-check the install really worked
 declare -A BINARY=(
   [redis-server]=redis-server
@@ -22,6 +23,7 @@ declare -A BINARY=(
   [prometheus]=promtool
   [rtpengine-daemon]=rtpengine
   [baresip-core]=baresip
+  [dnsmasq-base]=dnsmasq
 )
 
 installed() {

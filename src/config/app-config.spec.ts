@@ -81,6 +81,21 @@ describe('SIP edge settings (issue 11 items 1 and 7, issue 13)', () => {
     );
     expect(() => loadConfig({ SIP_LISTEN_ADDRESS: '[::1]' })).toThrow(/SIP_LISTEN_ADDRESS/);
   });
+
+  it('reads the RFC 3263 DNS servers and probe interval, with defaults (system resolvers, 10 s)', () => {
+    expect(loadConfig({}).sip).toMatchObject({ dnsServers: [], targetProbeIntervalMs: 10000, targetHoldDownMs: 30000 });
+    const c = loadConfig({ SIP_DNS_SERVERS: '127.0.0.1:5353, 10.0.0.53,[2001:db8::53]:53,2001:db8::54', SIP_PROXY_PROBE_INTERVAL_MS: '500', SIP_PROXY_HOLD_DOWN_MS: '0' });
+    expect(c.sip.dnsServers).toEqual(['127.0.0.1:5353', '10.0.0.53', '[2001:db8::53]:53', '2001:db8::54']);
+    expect(c.sip.targetProbeIntervalMs).toBe(500);
+    expect(c.sip.targetHoldDownMs).toBe(0);
+  });
+
+  it('names bad DNS servers (names are not servers) and probe intervals', () => {
+    expect(() => loadConfig({ SIP_DNS_SERVERS: 'dns.example:53' })).toThrow(/SIP_DNS_SERVERS: "dns.example:53"/);
+    expect(() => loadConfig({ SIP_DNS_SERVERS: '10.0.0.53:99999' })).toThrow(/SIP_DNS_SERVERS/);
+    expect(() => loadConfig({ SIP_PROXY_PROBE_INTERVAL_MS: '10' })).toThrow(/SIP_PROXY_PROBE_INTERVAL_MS/);
+    expect(() => loadConfig({ SIP_PROXY_HOLD_DOWN_MS: '-1' })).toThrow(/SIP_PROXY_HOLD_DOWN_MS/);
+  });
 });
 
 describe('SIP timer base (RFC 3261 T1, RFC 4028 Min-SE floor)', () => {

@@ -72,6 +72,12 @@ export abstract class AppConfig {
     tcpMaxConnections: number;
     /** A SIP/TCP connection silent this long is closed (0: never). */
     tcpIdleTimeoutMs: number;
+    /** DNS servers for RFC 3263 (`SIP_DNS_SERVERS`: `ip`, `ip:port`, `[ipv6]:port`); empty: the system's. */
+    dnsServers: readonly string[];
+    /** OPTIONS to every outbound target this often; a down target is used again once it answers (`SIP_PROXY_PROBE_INTERVAL_MS`). */
+    targetProbeIntervalMs: number;
+    /** A target that timed out or failed the transport is skipped at least this long (`SIP_PROXY_HOLD_DOWN_MS`). */
+    targetHoldDownMs: number;
   };
   abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
   abstract readonly sessions: { retentionS: number };
@@ -100,6 +106,17 @@ function trustedPeers(value: string | undefined, problems: string[]): string[] {
   return entries;
 }
 
+/** SIP_DNS_SERVERS entries: an IP address with an optional port (`[IPv6]:port`); bad ones reported. */
+function dnsServers(entries: readonly string[], problems: string[]): readonly string[] {
+  for (const entry of entries) {
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d+\.\d+\.\d+\.\d+))(?::(\d{1,5}))?$/.exec(entry);
+    const port = m?.[3] === undefined ? 1 : Number(m[3]);
+    if (isIP(entry) || (m && isIP(m[1] ?? m[2] ?? '') && port >= 1 && port <= 65535)) continue;
+    problems.push(`SIP_DNS_SERVERS: ${JSON.stringify(entry)} is not ip, ip:port or [ipv6]:port`);
+  }
+  return entries;
+}
+
 /** Reads `env` (default `process.env`), reports every bad variable at once, returns a frozen AppConfig. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const raw: Record<string, string> = {};
@@ -116,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (defTtl < minTtl || defTtl > maxTtl) problems.push('REGISTRATION_DEFAULT_TTL_S: must lie between the minimum and maximum TTL');
   const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
   const sipTls = loadSipTls(e, problems);
+  const sipDnsServers = dnsServers(e.SIP_DNS_SERVERS ?? [], problems);
   const minSeFloor = e.SIP_MIN_SE_FLOOR_S ?? 90;
   const minSe = e.SIP_MIN_SE_S ?? minSeFloor;
   if (minSe < minSeFloor) problems.push(`SIP_MIN_SE_S: must be at least SIP_MIN_SE_FLOOR_S (${minSeFloor}; RFC 4028 §4: 90)`);
@@ -171,6 +189,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxMessageBytes: e.SIP_MAX_MESSAGE_BYTES ?? 65535,
       tcpMaxConnections: e.SIP_TCP_MAX_CONNECTIONS ?? 1024,
       tcpIdleTimeoutMs: e.SIP_TCP_IDLE_TIMEOUT_MS ?? 120_000,
+      dnsServers: sipDnsServers,
+      targetProbeIntervalMs: e.SIP_PROXY_PROBE_INTERVAL_MS ?? 10_000,
+      targetHoldDownMs: e.SIP_PROXY_HOLD_DOWN_MS ?? 30_000,
     },
     registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
     sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },

@@ -105,6 +105,26 @@ export class EnvSchema {
   @Max(3600000)
   SIP_TCP_IDLE_TIMEOUT_MS?: number;
 
+  /** RFC 3263 DNS servers: `ip`, `ip:port` or `[ipv6]:port`, comma-separated (checked in loadConfig). */
+  @IsOptional()
+  @Transform(toList)
+  @IsString({ each: true })
+  SIP_DNS_SERVERS?: string[];
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3600000)
+  SIP_PROXY_PROBE_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600000)
+  SIP_PROXY_HOLD_DOWN_MS?: number;
+
   @IsOptional()
   @IsIn(['udp', 'tcp', 'tls'])
   SIP_TRANSPORT?: 'udp' | 'tcp' | 'tls';

@@ -16,6 +16,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { MetricsController } from './metrics/metrics.controller';
 import { StoreGauges } from './metrics/store-gauges';
+import { SipTargetGauges } from './metrics/sip-target-gauges';
 import { OpenApiController } from './openapi/openapi.controller';
 
 /** The telemetry interfaces other modules declare (and inject optionally); GatewayMetrics implements each. */
@@ -36,7 +37,15 @@ const TELEMETRY_TOKENS = [SIP_TELEMETRY, EVENT_TELEMETRY, CALL_TELEMETRY, REGIST
   // SipModule is a static module: importing it shares the app's one SipGateway instance.
   imports: [TerminusModule.forRoot({ logger: false }), SipModule, EventsModule],
   controllers: [MetricsController, HealthController, DashboardController, OpenApiController],
-  providers: [GatewayMetrics, ...TELEMETRY_TOKENS.map((token) => ({ provide: token, useExisting: GatewayMetrics })), StoreGauges, HttpMetricsHook, SipProxyProbe, DashboardAccessGuard],
+  providers: [
+    GatewayMetrics,
+    ...TELEMETRY_TOKENS.map((token) => ({ provide: token, useExisting: GatewayMetrics })),
+    StoreGauges,
+    SipTargetGauges,
+    HttpMetricsHook,
+    SipProxyProbe,
+    DashboardAccessGuard,
+  ],
   exports: [GatewayMetrics, ...TELEMETRY_TOKENS],
 })
 export class ObservabilityModule {}

@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import { Secret } from '../config/secret';
 import type { DialogState } from '../domain/dialog-state';
 import type { RegistrationBinding } from '../domain/registration-binding';
+import type { OutboundTargetStatus } from './routing/outbound-targets';
+
+export type { OutboundTargetStatus } from './routing/outbound-targets';
 
 export type { DialogState, RegistrationBinding };
 
@@ -281,4 +284,8 @@ export abstract class SipGateway extends EventEmitter<SipEventMap> {
   abstract ping(): Promise<number>;
   /** True once the socket is bound. */
   abstract isListening(): boolean;
+  /** The outbound proxy's RFC 3263 targets and their state (health, metrics); empty when not known. */
+  outboundTargets(): OutboundTargetStatus[] {
+    return [];
+  }
 }

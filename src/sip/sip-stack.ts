@@ -14,6 +14,8 @@ import { ClientHandlers, ClientTransactions, SendOptions, SentRequest } from './
 import { ServerTransaction, ServerTransactions, StackHandlers } from './transactions/server-transactions';
 import type { TransactionIo } from './transactions/transaction-io';
 import { newVia, responseTarget, stampReceived } from './transactions/via';
+import { FailoverSender } from './routing/failover';
+import type { OutboundTargets } from './routing/outbound-targets';
 
 export type { SipTimers } from './sip-timers';
 export { DEFAULT_TIMERS } from './sip-timers';
@@ -42,6 +44,8 @@ export interface SipStackOptions {
   /** Host written in Via (and by the TU in Contact). */
   advertisedHost: string;
   outboundProxy: Peer;
+  /** RFC 3263 targets of the outbound proxy: when set, requests go to them in turn (routing/failover.ts) instead of `outboundProxy`. */
+  targets?: OutboundTargets;
   timers?: Partial<SipTimers>;
   /** Counts messages, retransmissions, timeouts and transport errors (monitoring). */
   telemetry?: SipTelemetry;
@@ -66,6 +70,9 @@ export class SipStack {
   private readonly tcpLog: EdgeRefusalLog;
   private readonly tlsLog: EdgeRefusalLog;
   private trusted?: TrustedPeers;
+  private defaultTrust?: { peers: readonly Peer[]; trust: TrustedPeers };
+  private readonly failover?: FailoverSender;
+  private readonly proxyPeers: readonly Peer[];
   private closed = false;
 
   constructor(
@@ -106,15 +113,17 @@ export class SipStack {
       safe: (fn, what) => this.safe(fn, what),
       countTimeout: (method) => this.options.telemetry?.sipTransactionTimeout(method),
     };
-    // options.outboundProxy is read at send time: start() may resolve the proxy's name first
+    this.proxyPeers = [options.outboundProxy];
+    // the destination is chosen at send time: the RFC 3263 targets change with DNS and failures
     const side = { protocol: options.protocol, advertisedHost: options.advertisedHost, listenPort: options.listenPort };
     this.clients = new ClientTransactions(io, {
       ...side,
       get outboundProxy(): Peer {
-        return options.outboundProxy;
+        return options.targets?.primary() ?? options.outboundProxy;
       },
     });
     this.servers = new ServerTransactions(io);
+    if (options.targets) this.failover = new FailoverSender((rq, h, opts) => this.clients.send(rq, h, opts), options.targets, logger);
   }
 
   get protocol(): SipProtocol {
@@ -126,8 +135,8 @@ export class SipStack {
   }
 
   async start(handlers: StackHandlers): Promise<void> {
-    this.trusted = this.options.trustedPeers?.length ? await TrustedPeers.resolve(this.options.trustedPeers) : TrustedPeers.of([this.options.outboundProxy]);
-    this.logger.info({ trustedPeers: this.trusted.describe(), untrustedPolicy: this.options.untrustedPolicy ?? 'reject' }, 'SIP trust domain');
+    this.trusted = this.options.trustedPeers?.length ? await TrustedPeers.resolve(this.options.trustedPeers) : undefined;
+    this.logger.info({ trustedPeers: (this.trusted ?? this.outboundTrust()).describe(), untrustedPolicy: this.options.untrustedPolicy ?? 'reject' }, 'SIP trust domain');
     this.servers.setHandlers(handlers);
     await this.transport.listen();
   }
@@ -146,11 +155,11 @@ export class SipStack {
    * given verbatim Via for CANCEL) and sends to the outbound proxy unless `opts.to` is given.
    */
   sendRequest(rq: SipMessage, h: ClientHandlers, opts: SendOptions = {}): SentRequest {
-    return this.clients.send(rq, h, opts);
+    return this.failover ? this.failover.sendRequest(rq, h, opts) : this.clients.send(rq, h, opts);
   }
 
   /** Out-of-transaction send (the ACK for a 2xx, RFC 3261 §13.2.2.4). Returns the bytes for re-sending. */
-  sendStateless(m: SipMessage, to: Peer = this.options.outboundProxy): Buffer {
+  sendStateless(m: SipMessage, to: Peer = this.failover?.destinationOf(m) ?? this.outboundProxy): Buffer {
     if (m.method !== undefined && !m.headers.via?.length) {
       m.headers.via = [newVia(this.options.protocol, this.options.advertisedHost, this.options.listenPort)];
     }
@@ -160,7 +169,7 @@ export class SipStack {
   }
 
   /** Re-sends bytes produced by sendStateless (ACK for a retransmitted 2xx). */
-  resend(wire: Buffer, m: SipMessage, to: Peer = this.options.outboundProxy): void {
+  resend(wire: Buffer, m: SipMessage, to: Peer = this.failover?.destinationOf(m) ?? this.outboundProxy): void {
     this.transmit(wire, to, m);
   }
 
@@ -189,7 +198,7 @@ export class SipStack {
     const peer = `${from.address}:${from.port}`;
     const d = decodeSip(raw, { maxMessageBytes: this.limits.maxMessageBytes, stream: isStream(from.protocol) });
     // RFC 3325 §2.3: requests only from the trust domain; responses are matched by our 128-bit branches
-    const trusted = this.trusted?.isTrusted(from) ?? false;
+    const trusted = (this.trusted ?? this.outboundTrust()).isTrusted(from);
     if (d.kind === 'discard') {
       // not a request we could answer (or a response: RFC 3261 §18.1.2 discards it silently)
       if (raw.length <= 4) return;
@@ -234,6 +243,18 @@ export class SipStack {
     if (this.options.untrustedPolicy === 'drop' || m.method === 'ACK') return;
     stampReceived(m, from);
     this.answerStateless(m, from, 403, 'Forbidden');
+  }
+
+  /** Where a request without a destination goes: the first RFC 3263 target, else the configured proxy. */
+  private get outboundProxy(): Peer {
+    return this.options.targets?.primary() ?? this.options.outboundProxy;
+  }
+
+  /** The default trust domain: every address the outbound proxy resolves to (rebuilt when DNS changes it). */
+  private outboundTrust(): TrustedPeers {
+    const peers = this.options.targets?.peers() ?? this.proxyPeers;
+    if (this.defaultTrust?.peers !== peers) this.defaultTrust = { peers, trust: TrustedPeers.of(peers) };
+    return this.defaultTrust.trust;
   }
 
   private refused(reason: SipRefusalReason): void {

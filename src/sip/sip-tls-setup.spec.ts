@@ -14,21 +14,22 @@ describe('SIP over TLS wiring', () => {
     expect(contactTransport('udp', 'sip:10.0.0.10', 'r1@192.0.2.5:5071')).toBe('sip:r1@192.0.2.5:5071');
   });
 
-  it("expects the proxy's configured name on connections to the proxy, the address elsewhere (RFC 5922 §4)", () => {
+  it("expects the proxy's configured name on connections to any of its targets, the address elsewhere (RFC 5922 §4)", () => {
     const material: SipTlsMaterial = { server: { cert: '', key: new Secret('') }, ca: undefined, client: undefined };
-    const proxy = { address: '10.0.0.10', port: 5061 };
-    const t = transportTls(material, 'pcscf.example.net', () => proxy);
+    const targets = [{ address: '10.0.0.10', port: 5061 }];
+    const t = transportTls(material, 'pcscf.example.net', () => targets);
     expect(t.expectedName({ address: '10.0.0.10', port: 5061 })).toBe('pcscf.example.net');
     expect(t.expectedName({ address: '10.0.0.10', port: 5062 })).toBe('10.0.0.10');
     expect(t.expectedName({ address: '192.0.2.7', port: 5061 })).toBe('192.0.2.7');
-    // the resolved target is read at each connection (the proxy may be resolved after construction)
-    proxy.address = '10.0.0.11';
+    // the targets are read at each connection (RFC 3263: the name resolves after construction, to several addresses)
+    targets.push({ address: '10.0.0.11', port: 5061 });
     expect(t.expectedName({ address: '10.0.0.11', port: 5061 })).toBe('pcscf.example.net');
+    expect(t.expectedName({ address: '10.0.0.10', port: 5061 })).toBe('pcscf.example.net');
   });
 
   it('asks names for SNI but never IP literals (RFC 6066 §3), and always verifies', () => {
     const material: SipTlsMaterial = { server: { cert: 'C', key: new Secret('K') }, ca: 'CA', client: { cert: 'CC', key: new Secret('CK') } };
-    const ctx = transportTls(material, 'x', () => ({ address: '', port: 0 })).context;
+    const ctx = transportTls(material, 'x', () => []).context;
     const byName = ctx.connect('10.0.0.10', 5061, 'pcscf.example.net');
     expect(byName).toMatchObject({ host: '10.0.0.10', port: 5061, servername: 'pcscf.example.net', ca: 'CA', cert: 'CC', key: 'CK', rejectUnauthorized: true });
     expect(ctx.connect('10.0.0.10', 5061, '10.0.0.10')).not.toHaveProperty('servername');

@@ -24,12 +24,12 @@ export function contactTransport(transport: 'udp' | 'tcp' | 'tls', outboundProxy
  * resolved to); any other connection we open (a response whose connection dropped) one for the
  * address it goes to.
  */
-export function transportTls(material: SipTlsMaterial, proxyHost: string, proxyTarget: () => Peer): TransportTls {
+export function transportTls(material: SipTlsMaterial, proxyHost: string, proxyTargets: () => readonly Peer[]): TransportTls {
   return {
     context: sipTlsContext(material),
+    // RFC 5922 §4: every address the proxy's name resolved to (RFC 3263) must present that name
     expectedName(to) {
-      const proxy = proxyTarget();
-      return to.address === proxy.address && to.port === proxy.port ? proxyHost : to.address;
+      return proxyTargets().some((p) => p.address === to.address && p.port === to.port) ? proxyHost : to.address;
     },
   };
 }

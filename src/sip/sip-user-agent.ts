@@ -1,7 +1,5 @@
 import { isIP } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import type { SipMessage } from 'sip';
 import { AppConfig } from '../config/app-config';
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import {
@@ -19,15 +17,19 @@ import {
   RegistrationTarget,
   RejectCause,
   SipCredentials,
+  SipFailure,
   SipGateway,
 } from './sip-gateway';
+import { OutboundTargets, OutboundTargetStatus } from './routing/outbound-targets';
+import { DEFAULT_PORT, nodeDnsClient, ProxyLocation, proxyLocation } from './routing/rfc3263';
+import { optionsRequest, TargetProber } from './routing/target-prober';
 import { SipStack } from './sip-stack';
 import { contactTransport, sipProtocolOf, transportTls } from './sip-tls-setup';
-import { bareHost, hostForUri, parseSipUri } from './syntax/sip-uri';
+import { hostForUri } from './syntax/sip-uri';
 import { parseTrustedPeers } from './trusted-peers';
 import { SIP_TELEMETRY, SipTelemetry } from './sip-telemetry';
 import { SIP_TIMERS, SipTimers } from './sip-timers';
-import { generateCallId, generateTag, SipSyntaxError } from './sip-syntax';
+import { SipSyntaxError } from './sip-syntax';
 import { InDialogClient } from './user-agents/in-dialog-client';
 import { InviteClient } from './user-agents/invite-client';
 import { NonInviteClient } from './user-agents/non-invite-client';
@@ -41,14 +43,6 @@ export { SIP_TIMERS } from './sip-timers';
 
 const USER_PART = /^[A-Za-z0-9\-_.!~*'()+%&=$,;?/]+$/;
 
-function parseProxy(uri: string): { host: string; port: number } {
-  const u = parseSipUri(uri);
-  if (!u) throw new SipSyntaxError(`SIP outbound proxy ${uri} is not a SIP URI`);
-  // RFC 3261 §19.1.2: 5061 is the default port of sips: and of SIP over TLS
-  const tls = u.schema.toLowerCase() === 'sips' || /^tls$/i.test(u.params.transport ?? '');
-  return { host: bareHost(u.host), port: u.port && Number.isFinite(u.port) ? u.port : tls ? 5061 : 5060 };
-}
-
 /**
  * The gateway's SIP side: one stack per instance, every request sent to the outbound proxy (the
  * P-CSCF), dialogs as plain JSON so any instance can continue them. The SIP work is done by one
@@ -57,7 +51,9 @@ function parseProxy(uri: string): { host: string; port: number } {
 @Injectable()
 export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicationShutdown {
   private readonly stack: SipStack;
-  private readonly proxy: { host: string; port: number };
+  private readonly proxy: ProxyLocation;
+  private readonly targets: OutboundTargets;
+  private readonly prober: TargetProber;
   private readonly cfg: AppConfig['sip'];
   private readonly hostPort: string;
   private readonly nonInvite: NonInviteClient;
@@ -77,7 +73,15 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
   ) {
     super();
     this.cfg = config.sip;
-    this.proxy = parseProxy(this.cfg.outboundProxy);
+    this.proxy = proxyLocation(this.cfg.outboundProxy, this.cfg.transport);
+    // RFC 3263: the proxy's addresses (same family as our socket: a udp6 socket cannot reach an IPv4 answer)
+    this.targets = new OutboundTargets({
+      location: this.proxy,
+      dns: nodeDnsClient(this.cfg.dnsServers),
+      family: isIP(this.cfg.listenAddress) === 6 ? 6 : 4,
+      holdDownMs: this.cfg.targetHoldDownMs,
+      logger: logger.child({ component: 'sip' }),
+    });
     this.hostPort = `${hostForUri(this.cfg.advertisedAddress)}:${this.cfg.listenPort}`;
     this.stack = new SipStack(
       {
@@ -85,17 +89,18 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
         listenAddress: this.cfg.listenAddress,
         listenPort: this.cfg.listenPort,
         advertisedHost: this.cfg.advertisedAddress,
-        // resolved in start() when the proxy is given by name (no SRV: RFC 3263 is not implemented)
-        outboundProxy: { address: this.proxy.host, port: this.proxy.port },
+        outboundProxy: { address: this.proxy.host, port: this.proxy.port ?? DEFAULT_PORT[this.proxy.transport] },
+        targets: this.targets,
         timers: { t1: this.cfg.t1Ms, uasInviteGuardMs: this.cfg.ringTimeoutMs + 5_000, transactionTimeoutMs: this.cfg.transactionTimeoutMs, ...timers },
         ...(telemetry && { telemetry }),
         trustedPeers: this.cfg.trustedPeers.map(parseTrustedPeers).flat(),
         untrustedPolicy: this.cfg.untrustedPolicy,
         limits: { maxMessageBytes: this.cfg.maxMessageBytes, tcpMaxConnections: this.cfg.tcpMaxConnections, tcpIdleTimeoutMs: this.cfg.tcpIdleTimeoutMs },
-        ...(this.cfg.tls && { tls: transportTls(this.cfg.tls, this.proxy.host, () => this.stack.options.outboundProxy) }),
+        ...(this.cfg.tls && { tls: transportTls(this.cfg.tls, this.proxy.host, () => [this.stack.options.outboundProxy, ...this.targets.peers()]) }),
       },
       logger.child({ component: 'sip' }),
     );
+    this.prober = new TargetProber(this.targets, (rq, h, opts) => this.stack.sendRequest(rq, h, opts), this.cfg.domain, this.cfg.targetProbeIntervalMs, logger);
     const core: UserAgentCore = { stack: this.stack, logger, isClosed: () => this.closed, proxyName: this.cfg.outboundProxy };
     const contactFor = (user: string): string => this.contactFor(user);
     this.nonInvite = new NonInviteClient(core);
@@ -125,16 +130,14 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
   /** Binds the socket (idempotent). */
   start(): Promise<void> {
     this.started ??= (async () => {
-      if (!isIP(this.proxy.host)) {
-        // same address family as our socket (a udp6 socket cannot reach an IPv4-only answer)
-        const { address } = await lookup(this.proxy.host, { family: isIP(this.cfg.listenAddress) === 6 ? 6 : 4 });
-        this.stack.options.outboundProxy.address = address;
-      }
+      // a DNS failure is logged and retried (requests fail meanwhile): the gateway still starts
+      await this.targets.refresh();
       await this.stack.start({
         onRequest: (rq, tx) => this.server.onRequest(rq, tx),
         onAck: (rq, matched) => this.server.onAck(rq, matched),
         on2xxTimeout: (callId, localTag) => this.server.on2xxTimeout(callId, localTag),
       });
+      this.prober.start();
       this.logger.info({ listen: `${this.cfg.listenAddress}:${this.cfg.listenPort}`, transport: this.cfg.transport, proxy: this.cfg.outboundProxy }, 'SIP stack listening');
     })();
     return this.started;
@@ -144,6 +147,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.prober.stop();
     this.inviteClient.clear();
     this.server.clear();
     this.sessionTimers.clear();
@@ -215,22 +219,16 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     return this.inDialog.sendLocation(dialog, update, credentials);
   }
 
-  /** OPTIONS to the outbound proxy (keepalive and health check). */
+  /** OPTIONS to the outbound proxy (keepalive and health check): to every target when it has several, else like any request. */
   async ping(): Promise<number> {
-    const target = `sip:${this.proxy.host}:${this.proxy.port}`;
-    const rq: SipMessage = {
-      method: 'OPTIONS',
-      uri: target,
-      headers: {
-        to: { uri: target, params: {} },
-        from: { uri: `sip:gateway@${this.cfg.domain}`, params: { tag: generateTag() } },
-        'call-id': generateCallId(),
-        cseq: { seq: 1, method: 'OPTIONS' },
-        'max-forwards': 70,
-        accept: 'application/sdp',
-      },
-    };
-    const { response } = await this.nonInvite.transact(rq, undefined);
+    // several P-CSCFs: ready while any of them answers (a dead primary is only noticed after Timer F)
+    if (this.targets.peers().length > 1) return this.prober.pingAny().catch((err: Error) => Promise.reject(new SipFailure('timeout', err.message)));
+    const target = `sip:${hostForUri(this.proxy.host)}${this.proxy.port !== undefined ? `:${this.proxy.port}` : ''}`;
+    const { response } = await this.nonInvite.transact(optionsRequest(target, this.cfg.domain), undefined);
     return response.status ?? 0;
+  }
+
+  override outboundTargets(): OutboundTargetStatus[] {
+    return this.targets.status();
   }
 }

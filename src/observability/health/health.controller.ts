@@ -3,7 +3,7 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthInd
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../common/auth/scopes.decorator';
 import { Cluster } from '../../cluster/cluster';
-import { SipGateway } from '../../sip/sip-gateway';
+import { OutboundTargetStatus, SipGateway } from '../../sip/sip-gateway';
 import { RegistrationStore } from '../../store/registration-store';
 import { withTimeout } from '../metrics/with-timeout';
 import { SipProxyProbe } from './sip-proxy.probe';
@@ -18,6 +18,8 @@ export const STORE_CHECK_TIMEOUT_MS = 1000;
  *   does not fix Redis or the P-CSCF.
  * - `/health/ready`: it can take traffic: the store answers, the SIP socket is bound and the
  *   outbound proxy answered our last OPTIONS (cached, see SipProxyProbe). 503 names what failed.
+ *   `sipTargets` lists each RFC 3263 target of the proxy (up, down with its last error, unknown);
+ *   it is down only when every target is down (no address at all fails `sipProxy` already).
  */
 @Controller('health')
 @Public()
@@ -39,7 +41,7 @@ export class HealthController {
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.checkDrain(), () => this.checkStore(), () => this.checkSipSocket(), () => this.checkSipProxy()]);
+      return await this.health.check([() => this.checkDrain(), () => this.checkStore(), () => this.checkSipSocket(), () => this.checkSipProxy(), ...this.sipTargetChecks()]);
     } catch (err) {
       // Terminus throws 503 with its report; answer with the report itself (not CAMARA ErrorInfo:
       // probes and operators read which part failed).
@@ -71,6 +73,24 @@ export class HealthController {
   private checkSipSocket(): HealthIndicatorResult {
     const check = this.indicator.check('sipSocket');
     return this.sip.isListening() ? check.up() : check.down({ message: 'the SIP socket is not bound' });
+  }
+
+  private sipTargetChecks(): Array<() => HealthIndicatorResult> {
+    const targets = this.sip.outboundTargets();
+    return targets.length > 0 ? [() => this.checkSipTargets(targets)] : [];
+  }
+
+  private checkSipTargets(status: OutboundTargetStatus[]): HealthIndicatorResult {
+    const check = this.indicator.check('sipTargets');
+    const targets = status.map((t) => ({
+      target: t.target,
+      name: t.name,
+      transport: t.transport,
+      state: t.state,
+      ...(t.lastError !== undefined && { lastError: t.lastError }),
+      since: new Date(t.since).toISOString(),
+    }));
+    return targets.some((t) => t.state !== 'down') ? check.up({ targets }) : check.down({ message: 'every outbound proxy target is down', targets });
   }
 
   private checkSipProxy(): HealthIndicatorResult {

@@ -11,6 +11,8 @@ export interface ClientHandlers {
   onResponse(rs: SipMessage): void;
   onTimeout(): void;
   onTransportError(err: Error): void;
+  /** RFC 3263 §4.3 failover (routing/failover.ts) re-sent the request to the next target: its new branch and Via. */
+  onRetarget?(sent: SentRequest): void;
 }
 
 export interface SendOptions {

@@ -104,6 +104,18 @@ describe(InviteClient.name, () => {
       expect(core.stack.last('CANCEL').rq.headers.route?.map((r) => r.uri)).toEqual(route);
     });
 
+    it('a CANCEL carries the Via of the INVITE as re-sent to the next outbound target (RFC 3263 §4.3, RFC 3261 §9.1)', () => {
+      const core = fakeCore();
+      const client = new InviteClient(core, new InDialogClient(core));
+      const handle = client.invite(CALL, 'sip:reg-1@127.0.0.1:5070', () => undefined);
+      const invite = core.stack.last('INVITE');
+      const via = 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKnext-target';
+      invite.h.onRetarget?.({ branch: 'z9hG4bKnext-target', via });
+      core.stack.respondTo(invite, 180, 'Ringing', { contact: [{ uri: 'sip:far@127.0.0.1:5090', params: {} }] });
+      client.cancel(handle.dialog);
+      expect(core.stack.last('CANCEL').opts.via).toBe(via);
+    });
+
     it('sends no Route without one', () => {
       const core = fakeCore();
       new InviteClient(core, new InDialogClient(core)).invite(CALL, 'sip:reg-1@127.0.0.1:5070', () => undefined);

@@ -169,6 +169,12 @@ export class InviteClient {
       onResponse: (rs) => this.onResponse(call, rq, rs),
       onTimeout: () => this.finish(call, { kind: 'timeout' }),
       onTransportError: (err) => this.finish(call, { kind: 'transport', message: err.message }),
+      // RFC 3263 §4.3: the INVITE went to the next outbound target with a new branch; a CANCEL must carry it
+      onRetarget: (sent) => {
+        if (call.request !== rq || !call.base.invite) return;
+        call.sent = sent;
+        call.base = { ...call.base, invite: { ...call.base.invite, branch: sent.branch, via: sent.via } };
+      },
     });
     const seq = rq.headers.cseq?.seq ?? 1;
     // CANCEL data always follows the INVITE actually pending (after an auth retry: new branch, CSeq)
