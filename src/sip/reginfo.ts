@@ -82,6 +82,15 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], what: str
   return value as T;
 }
 
+/** A SIP/SIPS/TEL URI fit for a header (no CR/LF, no spaces). */
+function uriOf(value: string, what: string): string {
+  try {
+    return assertUri(value, what);
+  } catch (err) {
+    throw new RegInfoError(err instanceof Error ? err.message : `${what} is not a URI`);
+  }
+}
+
 function nodes(v: unknown): Node[] {
   return Array.isArray(v) ? v.filter((n): n is Node => typeof n === 'object' && n !== null) : [];
 }
@@ -99,7 +108,7 @@ function parseContact(c: Node): RegInfoContact {
     id: required(c, 'id', 'contact'),
     state: oneOf(required(c, 'state', 'contact'), ['active', 'terminated'] as const, 'contact state'),
     event: required(c, 'event', 'contact'),
-    uri: assertUri(uri, 'reginfo contact uri'),
+    uri: uriOf(uri, 'reginfo contact uri'),
   };
   const expiresS = uint(attr(c, 'expires'), 'contact expires');
   if (expiresS !== undefined) contact.expiresS = expiresS;
@@ -119,7 +128,7 @@ export function parseRegInfo(xml: string): RegInfo {
   const version = uint(required(info, 'version', 'reginfo'), 'reginfo version') ?? 0;
   const state = oneOf(required(info, 'state', 'reginfo'), ['full', 'partial'] as const, 'reginfo state');
   const registrations = nodes(info.registration).map((r): RegInfoRegistration => ({
-    aor: assertUri(required(r, 'aor', 'registration'), 'reginfo aor'),
+    aor: uriOf(required(r, 'aor', 'registration'), 'reginfo aor'),
     id: required(r, 'id', 'registration'),
     state: oneOf(required(r, 'state', 'registration'), ['init', 'active', 'terminated'] as const, 'registration state'),
     contacts: nodes(r.contact).map(parseContact),
