@@ -30,6 +30,7 @@ export class RegEvents implements OnModuleInit {
   /** Registrations with a SUBSCRIBE of this instance under way: their first NOTIFY may come before the 2xx is stored (RFC 6665 §4.1.2.4). */
   private readonly inFlight = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -46,9 +47,25 @@ export class RegEvents implements OnModuleInit {
     if (this.config.sip.imsProfile === 'ims') this.sip.on('reg.notify', (n, reply) => void this.onNotify(n, reply));
   }
 
-  /** Waits for the SUBSCRIBEs and re-registrations under way (shutdown). */
+  /** Waits for the SUBSCRIBEs and re-registrations under way (tests). */
   async settle(): Promise<void> {
     await Promise.all([...this.pending]);
+  }
+
+  /**
+   * Shutdown: what is under way gets `graceMs` to finish; a SUBSCRIBE left unanswered is not
+   * waited for (its transaction could take 64·T1) and stores nothing afterwards: the subscription
+   * is due again in the store, so the next instance to claim it subscribes anew.
+   */
+  async stop(graceMs = 1000): Promise<void> {
+    this.stopped = true;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    });
+    await Promise.race([this.settle(), grace]);
+    clearTimeout(timer);
   }
 
   /**
@@ -57,7 +74,7 @@ export class RegEvents implements OnModuleInit {
    */
   async start(reg: Registration, credentials: SipCredentials): Promise<void> {
     const ev = reg.regEvent;
-    if (!ev) return;
+    if (!ev || this.stopped) return;
     const marked = await this.store.update(schedule({ ...reg, regEvent: { ...ev, dueAt: this.clock.now() + IN_FLIGHT_MS } }, ev.registerDueAt), reg.version);
     if (!marked) return;
     this.inFlight.add(reg.registrationId);
@@ -111,6 +128,7 @@ export class RegEvents implements OnModuleInit {
 
   /** Changes the stored subscription (compare-and-set, re-read on conflict) unless another one replaced it meanwhile. */
   private async patch(registrationId: string, dialogCallId: string | undefined, change: (ev: RegEventState) => RegEventState): Promise<Registration | undefined> {
+    if (this.stopped) return undefined;
     for (let i = 0; i < ATTEMPTS; i++) {
       const cur = await this.store.get(registrationId);
       const ev = cur?.regEvent;

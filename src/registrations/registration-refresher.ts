@@ -51,7 +51,7 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
-    await this.regEvents.settle();
+    await this.regEvents.stop();
     // NOTE: with the in-memory store this process is the last holder of its registrations (its
     // state dies with it), so it removes their bindings. With Redis they stay: a restarted or
     // another instance keeps refreshing them.
