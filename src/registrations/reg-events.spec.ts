@@ -17,17 +17,19 @@ const DEVICE = '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b';
 const ENDS = 'org.camaraproject.webrtc-events.v0.registration-ends';
 const principal: Principal = { subject: 'alice', phoneNumber: ALICE, scopes: new Set() };
 
-async function setup(env: Record<string, string> = {}) {
+async function setup(env: Record<string, string> = {}, laterEnv: Record<string, string> = {}) {
   const config = loadConfig({ SIP_DOMAIN: 'ims.lab', ...env });
+  /** The configuration of the instance that handles the registration later (a restart with other settings). */
+  const later = loadConfig({ SIP_DOMAIN: 'ims.lab', ...env, ...laterEnv });
   const sip = new FakeSipGateway();
   const events = new RecordingEventPublisher();
   const store = new MemoryRegistrationStore();
   const creds = SipCredentialsProvider.of(new Map([[ALICE, { username: ALICE, password: new Secret('pw') }]]));
   const logger = pino({ level: 'silent' });
   const registrations = new RegistrationsService(config, store, sip, creds, events, Clock.system, logger);
-  const regEvents = new RegEvents(config, store, sip, creds, registrations, Clock.system, logger);
+  const regEvents = new RegEvents(later, store, sip, creds, registrations, Clock.system, logger);
   regEvents.onModuleInit();
-  const refresher = new RegistrationRefresher(config, store, sip, creds, registrations, regEvents, Clock.system, logger);
+  const refresher = new RegistrationRefresher(later, store, sip, creds, registrations, regEvents, Clock.system, logger);
   sip.registerOutcome = (t) => ({
     binding: {
       callId: t.binding?.callId ?? `call-${sip.calls.length}`,
@@ -79,6 +81,30 @@ describe('RegEvents: the reg event package of IMS registrations (RFC 3680, TS 24
     await s.pass();
     expect(s.ops('subscribeRegEvent')).toHaveLength(0);
     expect((await s.store.get(s.registrationId))?.regEvent).toBeUndefined();
+  });
+
+  it('a registration made under the IMS profile and handled after a switch to plain drops its subscription without SUBSCRIBE', async () => {
+    const s = await setup({}, { SIP_IMS_PROFILE: 'plain' });
+    await s.pass();
+    expect(s.ops('subscribeRegEvent')).toHaveLength(0);
+    const reg = await s.store.get(s.registrationId);
+    expect(reg?.regEvent).toBeUndefined();
+    expect(reg?.dueAt).toBeGreaterThan(Date.now() + 60_000);
+  });
+
+  it('RFC 6665 §4.1.2.1: a subscription is refreshed in its dialog, but one that lapsed is made anew', async () => {
+    const s = await setup();
+    await s.pass();
+    const reg = (await s.store.get(s.registrationId))!;
+    const dialog = reg.regEvent!.dialog!;
+    await s.store.update({ ...reg, dueAt: Date.now() - 1, regEvent: { ...reg.regEvent!, dueAt: Date.now() - 1 } }, reg.version);
+    await s.pass();
+    const again = (await s.store.get(s.registrationId))!;
+    await s.store.update({ ...again, dueAt: Date.now() - 1, regEvent: { ...again.regEvent!, dueAt: Date.now() - 1, expiresAt: Date.now() - 1 } }, again.version);
+    await s.pass();
+    const [, refresh, anew] = s.ops('subscribeRegEvent');
+    expect(refresh?.op === 'subscribeRegEvent' && refresh.target.dialog?.callId).toBe(dialog.callId);
+    expect(anew?.op === 'subscribeRegEvent' && anew.target.dialog).toBeUndefined();
   });
 
   it('a refused SUBSCRIBE never fails the registration: it stays, and the SUBSCRIBE is retried later', async () => {

@@ -75,6 +75,12 @@ export class RegEvents implements OnModuleInit {
   async start(reg: Registration, credentials: SipCredentials): Promise<void> {
     const ev = reg.regEvent;
     if (!ev || this.stopped) return;
+    if (this.config.sip.imsProfile !== 'ims') {
+      // SIP_IMS_PROFILE changed to plain since this registration was made: it keeps no subscription
+      const { regEvent: _dropped, ...plain } = reg;
+      await this.store.update({ ...plain, dueAt: ev.registerDueAt }, reg.version);
+      return;
+    }
     const marked = await this.store.update(schedule({ ...reg, regEvent: { ...ev, dueAt: this.clock.now() + IN_FLIGHT_MS } }, ev.registerDueAt), reg.version);
     if (!marked) return;
     this.inFlight.add(reg.registrationId);
@@ -99,7 +105,8 @@ export class RegEvents implements OnModuleInit {
       credentials,
       ...(ims && ims.serviceRoute.length > 0 && { route: ims.serviceRoute }),
       ...(identity !== undefined && { preferredIdentity: identity }),
-      ...(ev.dialog && { dialog: ev.dialog }),
+      // RFC 6665 §4.1.2.2: a subscription that lapsed (refreshes failed until its expiry) is not refreshed but made anew
+      ...(ev.dialog && (ev.expiresAt === undefined || ev.expiresAt > this.clock.now()) && { dialog: ev.dialog }),
     };
     const before = ev.dialog?.callId;
     try {
