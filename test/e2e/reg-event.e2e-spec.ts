@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
-import { Lab, SippUas, startLab, startSippUas } from '../support/lab';
+import { Lab, runSippUac, SippUas, startLab, startSippUas } from '../support/lab';
 import { GatewayUnderTest, startGateway } from '../support/gateway';
 import { startSink, TestSink } from '../support/sink';
-import { SipExchange, TracedMessage } from '../support/sip-trace';
+import { SipExchange, TracedMessage, tracedMessages } from '../support/sip-trace';
 
 const ALICE = '+17085852753';
 const REG = '/webrtc-registration/v0.4/sessions';
@@ -34,11 +34,11 @@ describe('reg event package (RFC 3680) with a SIPp IMS registrar', () => {
     await lab?.stop();
   });
 
-  async function behind(scenario: string): Promise<{ gw: GatewayUnderTest; registrar: SippUas; exchange: SipExchange }> {
+  async function behind(scenario: string, env: Record<string, string> = {}): Promise<{ gw: GatewayUnderTest; registrar: SippUas; exchange: SipExchange }> {
     const registrar = await startSippUas(scenario);
     cleanups.push(() => registrar.stop());
     const exchange = await SipExchange.start(registrar);
-    const gw = await startGateway(lab, idp, { SIP_OUTBOUND_PROXY: `sip:127.0.0.1:${registrar.port}`, SIP_REGISTER_EXPIRES_S: '60', SIP_IMS_PROFILE: 'ims' });
+    const gw = await startGateway(lab, idp, { SIP_OUTBOUND_PROXY: `sip:127.0.0.1:${registrar.port}`, SIP_REGISTER_EXPIRES_S: '60', SIP_IMS_PROFILE: 'ims', ...env });
     cleanups.push(() => gw.close());
     return { gw, registrar, exchange };
   }
@@ -98,5 +98,18 @@ describe('reg event package (RFC 3680) with a SIPp IMS registrar', () => {
     expect((await exchange.finalResponseTo(again)).status).toBe(200);
     expect((await gw.request('GET', `${REG}/${registrationId}`, { token })).status).toBe(200);
     expect(sink.events.filter((e) => e.body.type === ENDS)).toEqual([]);
+  });
+
+  it('RFC 6665 §4.1.3: a reg NOTIFY in a subscription the gateway never made gets 481', async () => {
+    // the far end sends from its own port: trust the whole loopback host for this one
+    const { gw } = await behind('uas-registrar-reg-event-rejected', { SIP_TRUSTED_PEERS: '127.0.0.1' });
+    // a Call-ID of the shape the gateway chooses for its reg subscriptions, naming no registration
+    const res = await runSippUac({ scenario: 'uac-notify-unknown-481', proxyPort: gw.sipPort, timeoutS: 10, extraArgs: ['-cid_str', 'reg-0123456789abcdef-%u-%p'] });
+    const messages = tracedMessages(res.messages);
+    const notify = messages.find((m) => m.direction === 'sent' && m.method === 'NOTIFY');
+    expect(notify?.headers['event']).toEqual(['reg']);
+    expect(notify?.callId).toMatch(/^reg-0123456789abcdef-\d+-\d+$/);
+    expect(messages.find((m) => m.direction === 'received' && m.status !== undefined && m.callId === notify?.callId && m.cseq === notify.cseq)?.status).toBe(481);
+    expect(res.exitCode).toBe(0);
   });
 });
