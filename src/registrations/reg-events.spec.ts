@@ -107,6 +107,24 @@ describe('RegEvents: the reg event package of IMS registrations (RFC 3680, TS 24
     expect(anew?.op === 'subscribeRegEvent' && anew.target.dialog).toBeUndefined();
   });
 
+  it('a REGISTER refresh that races a write of the subscription keeps both (the new binding CSeq and the subscription)', async () => {
+    const s = await setup();
+    await s.pass();
+    const reg = (await s.store.get(s.registrationId))!;
+    const due = await s.store.update({ ...reg, dueAt: Date.now() - 1, regEvent: { ...reg.regEvent!, registerDueAt: Date.now() - 1 } }, reg.version);
+    const granted = s.sip.registerOutcome;
+    s.sip.registerOutcome = (t) => {
+      // a NOTIFY is applied while the REGISTER is on the wire
+      void s.store.update({ ...due!, regEvent: { ...due!.regEvent!, version: { callId: 'c', value: 9 } } }, due!.version);
+      return granted(t);
+    };
+    await s.pass();
+    const after = await s.store.get(s.registrationId);
+    expect(after?.binding.cseq).toBe(2);
+    expect(after?.regEvent?.version).toEqual({ callId: 'c', value: 9 });
+    expect(after?.dueAt).toBeGreaterThan(Date.now() + 60_000);
+  });
+
   it('a refused SUBSCRIBE never fails the registration: it stays, and the SUBSCRIBE is retried later', async () => {
     const s = await setup();
     s.sip.subscribeOutcome = () => new SipFailure('rejected', 'SUBSCRIBE rejected: 489 Bad Event', 489, 'Bad Event');

@@ -104,10 +104,10 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
         expiresS: requestedExpiresS(now, reg.expiresAt, this.config.sip.registerExpiresS),
       });
       const done = this.clock.now();
-      const saved = await this.store.update(
-        schedule({ ...reg, binding: grant.binding, networkExpiresAt: done + grant.grantedExpiresS * 1000, refreshFailures: 0 }, Math.min(reg.expiresAt, refreshAt(done, grant.grantedExpiresS))),
-        reg.version,
-      );
+      const refreshed = (r: Registration): Registration =>
+        schedule({ ...r, binding: grant.binding, networkExpiresAt: done + grant.grantedExpiresS * 1000, refreshFailures: 0 }, Math.min(r.expiresAt, refreshAt(done, grant.grantedExpiresS)));
+      // a reg NOTIFY or SUBSCRIBE may have changed the record meanwhile: keep our binding (its CSeq) on the fresh one
+      const saved = (await this.store.update(refreshed(reg), reg.version)) ?? (await this.onFresh(reg.registrationId, (fresh) => fresh.binding.cseq <= grant.binding.cseq && refreshed(fresh)));
       log.debug({ grantedExpiresS: grant.grantedExpiresS, saved: saved !== undefined }, 'registration refreshed');
       if (saved && subscriptionDue(saved, this.clock.now())) await this.regEvents.start(saved, credentials);
     } catch (err) {
@@ -127,6 +127,13 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
         .update(schedule({ ...reg, refreshFailures: failures }, Math.min(reg.networkExpiresAt, this.clock.now() + retryDelayMs(failures))), reg.version)
         .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not record refresh failure'));
     }
+  }
+
+  /** Writes `change(fresh)` over the record as it is now (once; a second conflict gives up: the next pass retries). */
+  private async onFresh(registrationId: string, change: (fresh: Registration) => Registration | false): Promise<Registration | undefined> {
+    const fresh = await this.store.get(registrationId);
+    const next = fresh && change(fresh);
+    return fresh && next ? this.store.update(next, fresh.version) : undefined;
   }
 
   private async terminate(reg: Registration, description: string): Promise<void> {
