@@ -8,6 +8,8 @@ import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { refreshAt, requestedExpiresS, retryDelayMs } from './registration-timing';
 import { RegistrationsService } from './registrations.service';
 import { REGISTRATION_TELEMETRY, RegistrationTelemetry } from './registration-telemetry';
+import { RegEvents } from './reg-events';
+import { registerDue, schedule, subscriptionDue } from './reg-event-schedule';
 
 /** How long one instance holds a due registration before another may take it (crash safety). */
 const LEASE_MS = 30_000;
@@ -32,6 +34,7 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
     private readonly sip: SipGateway,
     private readonly credentials: SipCredentialsProvider,
     private readonly registrations: RegistrationsService,
+    private readonly regEvents: RegEvents,
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
     @Optional() @Inject(REGISTRATION_TELEMETRY) private readonly telemetry?: RegistrationTelemetry,
@@ -48,6 +51,7 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
+    await this.regEvents.stop();
     // NOTE: with the in-memory store this process is the last holder of its registrations (its
     // state dies with it), so it removes their bindings. With Redis they stay: a restarted or
     // another instance keeps refreshing them.
@@ -89,23 +93,23 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
       await this.terminate(reg, 'No SIP credentials are provisioned any more for this subscriber.');
       return;
     }
+    // the `reg` subscription alone is due (RFC 3680): SUBSCRIBE, leave the binding as it is
+    if (!registerDue(reg, now)) {
+      await this.regEvents.start(reg, credentials);
+      return;
+    }
     try {
       const grant = await this.sip.register({
         ...this.registrations.targetOf(reg, credentials),
         expiresS: requestedExpiresS(now, reg.expiresAt, this.config.sip.registerExpiresS),
       });
       const done = this.clock.now();
-      const saved = await this.store.update(
-        {
-          ...reg,
-          binding: grant.binding,
-          networkExpiresAt: done + grant.grantedExpiresS * 1000,
-          dueAt: Math.min(reg.expiresAt, refreshAt(done, grant.grantedExpiresS)),
-          refreshFailures: 0,
-        },
-        reg.version,
-      );
+      const refreshed = (r: Registration): Registration =>
+        schedule({ ...r, binding: grant.binding, networkExpiresAt: done + grant.grantedExpiresS * 1000, refreshFailures: 0 }, Math.min(r.expiresAt, refreshAt(done, grant.grantedExpiresS)));
+      // a reg NOTIFY or SUBSCRIBE may have changed the record meanwhile: keep our binding (its CSeq) on the fresh one
+      const saved = (await this.store.update(refreshed(reg), reg.version)) ?? (await this.onFresh(reg.registrationId, (fresh) => fresh.binding.cseq <= grant.binding.cseq && refreshed(fresh)));
       log.debug({ grantedExpiresS: grant.grantedExpiresS, saved: saved !== undefined }, 'registration refreshed');
+      if (saved && subscriptionDue(saved, this.clock.now())) await this.regEvents.start(saved, credentials);
     } catch (err) {
       this.telemetry?.registrationRefreshFailed(err instanceof SipFailure ? err.kind : 'transport');
       if (err instanceof SipFailure && err.kind === 'rejected') {
@@ -120,9 +124,16 @@ export class RegistrationRefresher implements OnApplicationBootstrap, BeforeAppl
       }
       log.warn({ failures, err: err instanceof Error ? err.message : String(err) }, 'registration refresh failed; will retry');
       await this.store
-        .update({ ...reg, refreshFailures: failures, dueAt: Math.min(reg.networkExpiresAt, this.clock.now() + retryDelayMs(failures)) }, reg.version)
+        .update(schedule({ ...reg, refreshFailures: failures }, Math.min(reg.networkExpiresAt, this.clock.now() + retryDelayMs(failures))), reg.version)
         .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not record refresh failure'));
     }
+  }
+
+  /** Writes `change(fresh)` over the record as it is now (once; a second conflict gives up: the next pass retries). */
+  private async onFresh(registrationId: string, change: (fresh: Registration) => Registration | false): Promise<Registration | undefined> {
+    const fresh = await this.store.get(registrationId);
+    const next = fresh && change(fresh);
+    return fresh && next ? this.store.update(next, fresh.version) : undefined;
   }
 
   private async terminate(reg: Registration, description: string): Promise<void> {

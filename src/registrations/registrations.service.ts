@@ -13,6 +13,7 @@ import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { EventPublisher, WebrtcEventType } from '../events/event-publisher';
 import { RegSessionRequest, RegSessionResponse, RegSessionUpdate, toRegSessionResponse } from './dto/reg-session.dto';
 import { refreshAt, requestedExpiresS, resolveExpiry } from './registration-timing';
+import { schedule, withRegEvent } from './reg-event-schedule';
 
 export type RegistrationEndReason = 'REGISTRATION_EXPIRED' | 'NETWORK_TERMINATED';
 
@@ -65,7 +66,7 @@ export class RegistrationsService {
       refreshFailures: 0,
       version: 0,
     };
-    const created = await this.store.create(reg).catch(async (err: unknown) => {
+    const created = await this.store.create(this.withRegEvent(reg)).catch(async (err: unknown) => {
       await this.unbind(reg);
       throw err;
     });
@@ -121,7 +122,7 @@ export class RegistrationsService {
       dueAt: Math.min(expiresAt, refreshAt(done, grant.grantedExpiresS)),
       refreshFailures: 0,
     };
-    const saved = await this.store.update(next, reg.version);
+    const saved = await this.store.update(schedule(next, next.dueAt), reg.version);
     if (!saved) {
       // Someone (the refresher or another instance) updated it meanwhile: the binding is alive either way.
       const latest = await this.own(principal, registrationId);
@@ -169,6 +170,11 @@ export class RegistrationsService {
       credentials,
       binding: reg.binding,
     };
+  }
+
+  /** IMS profile: the new registration subscribes to its `reg` event package at once (TS 24.229 §5.1.1.3), through the refresher. */
+  private withRegEvent(reg: Registration): Registration {
+    return withRegEvent(reg, this.config.sip.imsProfile, this.clock.now());
   }
 
   private isActive(reg: Registration): boolean {

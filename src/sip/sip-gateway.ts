@@ -2,11 +2,13 @@ import { EventEmitter } from 'node:events';
 import { Secret } from '../config/secret';
 import type { DialogState } from '../domain/dialog-state';
 import type { RegistrationBinding } from '../domain/registration-binding';
+import type { RegInfo, SubscriptionState } from './reginfo';
 import type { OutboundTargetStatus } from './routing/outbound-targets';
 
 export type { OutboundTargetStatus } from './routing/outbound-targets';
 
 export type { DialogState, RegistrationBinding };
+export type { RegInfo, RegInfoContact, RegInfoRegistration, SubscriptionState } from './reginfo';
 
 /**
  * The SIP port: what features may ask of the SIP side. Nothing here mentions transactions or
@@ -207,7 +209,56 @@ export interface DialogReply {
   unavailable(retryAfterS: number): void;
 }
 
+/** A SUBSCRIBE to the registration state of a public user identity (RFC 3680, TS 24.229 §5.1.1.3). */
+export interface RegEventTarget {
+  /** The registration it watches: recoverable from the subscription's Call-ID. */
+  registrationId: string;
+  /** E.164 with `+`; Request-URI, To and From are `sip:<phoneNumber>@<SIP_DOMAIN>`. */
+  phoneNumber: string;
+  /** Expires asked for (TS 24.229 §5.1.1.3: 600000). */
+  expiresS: number;
+  credentials: SipCredentials;
+  /** The registration's Service-Route, preloaded on the initial SUBSCRIBE (RFC 3608 §6). */
+  route?: readonly string[];
+  /** P-Preferred-Identity (RFC 3325 §9.2), a checked URI. */
+  preferredIdentity?: string;
+  /** The subscription dialog to refresh (RFC 6665 §4.1.2.1); absent: a new subscription. */
+  dialog?: DialogState;
+}
+
+/** A subscription the notifier accepted: its dialog (persist it) and the expiry it granted. */
+export interface RegEventGrant {
+  dialog: DialogState;
+  expiresS: number;
+}
+
+/** A NOTIFY of the `reg` event package in one of our subscriptions (RFC 3680 §5.2), parsed. */
+export interface RegEventNotification {
+  /** From the Call-ID (our SUBSCRIBE chose it). */
+  registrationId: string;
+  callId: string;
+  /** Our tag (the NOTIFY's To tag). */
+  localTag: string;
+  /** The notifier's tag (From tag). */
+  remoteTag?: string;
+  subscriptionState: SubscriptionState;
+  /** Absent when the NOTIFY had no body. */
+  reginfo?: RegInfo;
+}
+
+/** How the feature answers a `RegEventNotification`. Call exactly one. */
+export interface RegEventReply {
+  /** 200 OK. */
+  accept(): void;
+  /** 481: no such subscription (RFC 6665 §4.1.3); the notifier ends it. */
+  unknownSubscription(): void;
+  /** 500 with Retry-After: we cannot tell now (store unreachable). */
+  unavailable(retryAfterS: number): void;
+}
+
 export interface SipEventMap {
+  /** A well-formed `reg` NOTIFY (RFC 3680); the listener must call exactly one method of the reply. */
+  'reg.notify': [RegEventNotification, RegEventReply];
   'call.incoming': [IncomingCall];
   /** The caller CANCELled a pending incoming INVITE: the port already answered 200 (CANCEL) and 487 (INVITE). */
   'call.cancelled': [{ callId: string; key: string }];
@@ -246,6 +297,13 @@ export abstract class SipGateway extends EventEmitter<SipEventMap> {
   abstract register(target: RegistrationTarget): Promise<RegistrationGrant>;
   /** REGISTER with Expires: 0 for the binding. Resolves on any final answer. */
   abstract unregister(target: RegistrationTarget & { binding: RegistrationBinding }): Promise<void>;
+
+  /**
+   * SUBSCRIBE to the `reg` event package (RFC 3680 §3, RFC 6665 §4.1.2), or a refresh of the
+   * subscription in `target.dialog`, answering one digest challenge. Throws SipFailure; status
+   * 481 on a refresh means the subscription is gone (RFC 6665 §4.1.2.2).
+   */
+  abstract subscribeRegEvent(target: RegEventTarget): Promise<RegEventGrant>;
 
   /** Sends an INVITE; resolves once it is on the wire. `onSignal` receives every response (after auth). */
   abstract invite(call: OutgoingCall, onSignal: (signal: CallSignal) => void): Promise<CallHandle>;

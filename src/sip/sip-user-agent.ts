@@ -12,6 +12,8 @@ import {
   ModifyResult,
   OutgoingCall,
   Progress,
+  RegEventGrant,
+  RegEventTarget,
   RegistrationBinding,
   RegistrationGrant,
   RegistrationTarget,
@@ -36,6 +38,7 @@ import { NonInviteClient } from './user-agents/non-invite-client';
 import { OfferExchanges } from './user-agents/offer-exchanges';
 import { RegisterClient } from './user-agents/register-client';
 import { SessionTimers } from './user-agents/session-timers';
+import { SubscribeClient } from './user-agents/subscribe-client';
 import { UserAgentServer } from './user-agents/server';
 import type { UserAgentCore } from './user-agents/user-agent-core';
 
@@ -58,6 +61,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
   private readonly hostPort: string;
   private readonly nonInvite: NonInviteClient;
   private readonly registrar: RegisterClient;
+  private readonly subscriber: SubscribeClient;
   private readonly inDialog: InDialogClient;
   private readonly inviteClient: InviteClient;
   private readonly server: UserAgentServer;
@@ -105,6 +109,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
     const contactFor = (user: string): string => this.contactFor(user);
     this.nonInvite = new NonInviteClient(core);
     this.registrar = new RegisterClient(core, this.nonInvite, this.cfg.domain, contactFor, this.cfg.imsProfile);
+    this.subscriber = new SubscribeClient(this.nonInvite, this.cfg.domain, contactFor);
     // RFC 4028: the session timers of the calls this instance holds report through the port's events
     this.sessionTimers = new SessionTimers(
       { refreshDue: (callId, localTag) => this.emit('dialog.refresh-due', { callId, localTag }), expired: (callId, localTag) => this.emit('dialog.expired', { callId, localTag }) },
@@ -172,6 +177,10 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
 
   unregister(target: RegistrationTarget & { binding: RegistrationBinding }): Promise<void> {
     return this.registrar.unregister(target);
+  }
+
+  subscribeRegEvent(target: RegEventTarget): Promise<RegEventGrant> {
+    return this.subscriber.subscribe(target);
   }
 
   async invite(call: OutgoingCall, onSignal: (signal: CallSignal) => void): Promise<CallHandle> {

@@ -55,6 +55,28 @@ export function registrationStoreContract(name: string, setup: () => Promise<{ s
       expect((await store.get(r.registrationId))?.binding.ims).toEqual(refreshed);
     });
 
+    it('keeps the reg event subscription (RFC 3680) through create and update', async () => {
+      const dialog = {
+        callId: 'reg-0123456789abcdef-r1',
+        role: 'uac' as const,
+        localTag: 'lt',
+        remoteTag: 'rt',
+        localUri: 'sip:+17085852753@ims.lab',
+        remoteUri: 'sip:+17085852753@ims.lab',
+        localSeq: 1,
+        remoteTarget: 'sip:scscf@10.0.0.2',
+        routeSet: ['sip:pcscf@10.0.0.1;lr'],
+        localContact: 'sip:x@127.0.0.1:5070',
+        state: 'confirmed' as const,
+      };
+      const r = aRegistration(now(), { regEvent: { dueAt: now(), registerDueAt: now() + 540_000, failures: 0 } });
+      await store.create(r);
+      expect((await store.get(r.registrationId))?.regEvent).toEqual(r.regEvent);
+      const regEvent = { dialog, expiresAt: now() + 600_000_000, dueAt: now() + 599_940_000, registerDueAt: now() + 540_000, failures: 0, version: { callId: dialog.callId, value: 3 } };
+      await store.update({ ...r, version: 1, regEvent }, 1);
+      expect((await store.get(r.registrationId))?.regEvent).toEqual(regEvent);
+    });
+
     it('refuses a second registration for the same (phoneNumber, deviceId)', async () => {
       const r = aRegistration(now());
       expect(await store.create(r)).toBe(true);

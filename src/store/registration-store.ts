@@ -1,4 +1,24 @@
+import type { DialogState } from '../domain/dialog-state';
 import type { RegistrationBinding } from '../domain/registration-binding';
+
+/**
+ * The `reg` event subscription of an IMS registration (RFC 3680, RFC 6665), kept with it so that
+ * any instance can refresh it and match its NOTIFYs (the Call-ID names the registration).
+ */
+export interface RegEventState {
+  /** The subscription dialog once a 2xx created it; absent before, and after the notifier ended it. */
+  dialog?: DialogState;
+  /** When the notifier's subscription lapses (epoch ms). */
+  expiresAt?: number;
+  /** When to SUBSCRIBE next: a refresh, a retry or a new subscription (epoch ms). Absent: never again. */
+  dueAt?: number;
+  /** When the REGISTER refresh is due (epoch ms); the record's `dueAt` is the earlier of the two. */
+  registerDueAt: number;
+  /** Consecutive failed SUBSCRIBEs (reset on success). */
+  failures: number;
+  /** The last reginfo version applied (RFC 3680 §5.2), in the subscription of `callId`. */
+  version?: { callId: string; value: number };
+}
 
 /** A device registration (webrtc-registration) and its SIP binding, as stored. Plain JSON. */
 export interface Registration {
@@ -19,6 +39,8 @@ export interface Registration {
   dueAt: number;
   /** Consecutive refresh failures (reset on success). */
   refreshFailures: number;
+  /** The `reg` event subscription (`SIP_IMS_PROFILE=ims` only). */
+  regEvent?: RegEventState;
   /** Compare-and-set counter; the store sets it. */
   version: number;
 }

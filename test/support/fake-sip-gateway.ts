@@ -10,6 +10,8 @@ import {
   ModifyResult,
   OutgoingCall,
   Progress,
+  RegEventGrant,
+  RegEventTarget,
   RegistrationGrant,
   RegistrationTarget,
   RejectCause,
@@ -22,6 +24,7 @@ import {
 export type SipCall =
   | { op: 'register'; target: RegistrationTarget }
   | { op: 'unregister'; target: RegistrationTarget }
+  | { op: 'subscribeRegEvent'; target: RegEventTarget }
   | { op: 'invite'; call: OutgoingCall; callId: string }
   | { op: 'progress'; key: string; progress: Progress }
   | { op: 'answer'; key: string; sdp: string }
@@ -59,6 +62,33 @@ export class FakeSipGateway extends SipGateway {
 
   async unregister(target: RegistrationTarget): Promise<void> {
     this.calls.push({ op: 'unregister', target });
+  }
+
+  /** Next outcome of subscribeRegEvent(); default: granted as asked, in a dialog of its own. */
+  subscribeOutcome: (t: RegEventTarget) => RegEventGrant | SipFailure = (t) => ({
+    dialog: t.dialog
+      ? { ...t.dialog, localSeq: t.dialog.localSeq + 1 }
+      : {
+          callId: `reg-0123456789abcdef-${t.registrationId}`,
+          role: 'uac',
+          localTag: 'sub-lt',
+          remoteTag: 'sub-rt',
+          localUri: `sip:${t.phoneNumber}@ims.lab`,
+          remoteUri: `sip:${t.phoneNumber}@ims.lab`,
+          localSeq: 1,
+          remoteTarget: 'sip:scscf@127.0.0.1:6060',
+          routeSet: [],
+          localContact: `sip:${t.registrationId}@127.0.0.1:5070`,
+          state: 'confirmed',
+        },
+    expiresS: t.expiresS,
+  });
+
+  async subscribeRegEvent(target: RegEventTarget): Promise<RegEventGrant> {
+    this.calls.push({ op: 'subscribeRegEvent', target });
+    const r = this.subscribeOutcome(target);
+    if (r instanceof SipFailure) throw r;
+    return r;
   }
 
   async invite(call: OutgoingCall, onSignal: (signal: CallSignal) => void): Promise<CallHandle> {

@@ -6,6 +6,7 @@ import type { ServerTransaction } from '../sip-stack';
 import { DialogReply, DialogState, IncomingCall, Progress, RejectCause, RemoteDialogRequest, SipEventMap } from '../sip-gateway';
 import { assertHeaderValue, fromAor, generateTag, headerString, parseAssertedIdentity, sdpOf, uriUser } from '../sip-syntax';
 import type { InDialogClient } from './in-dialog-client';
+import { onNotify } from './reg-event-notify';
 import { hasOptionTag, Rel100Mode } from './reliable-provisional';
 import { ReliableProvisionals } from './reliable-provisionals';
 import { allowsUpdate, formatSessionExpires, SessionTimerConfig, timerForRefreshRequest, uasTimerFor, UasTimerDecision } from './session-timer';
@@ -82,6 +83,8 @@ export class UserAgentServer {
     if (method === 'CANCEL') return this.onCancel(rq, tx);
     if (method === 'OPTIONS') return this.reply(tx, 200, 'OK', { allow: ALLOW, accept: 'application/sdp' });
     if (method === 'PRACK') return this.onPrack(rq, tx);
+    // RFC 6665 §4.1.3: NOTIFYs of our `reg` subscriptions (RFC 3680), with or without To tag
+    if (method === 'NOTIFY') return onNotify(this.core, this.events, rq, tx);
     const toTag = rq.headers.to?.params.tag;
     if (typeof toTag === 'string' && toTag !== '') return this.onDialogRequest(rq, tx, toTag);
     if (method !== 'INVITE') {

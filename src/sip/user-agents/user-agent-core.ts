@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { SipStack } from '../sip-stack';
 
 /** Methods we accept (Allow in INVITE, 2xx, 405 and OPTIONS answers; RFC 3261 §20.5). */
-export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY';
 
 /** The part of the stack the user agents use: a narrow seam that unit tests fake. */
 export type TransactionLayer = Pick<SipStack, 'sendRequest' | 'sendStateless' | 'resend' | 'respond' | 'findServer' | 'findInvite'>;
