@@ -1,4 +1,5 @@
 import type { RegistrationBinding } from '../domain/registration-binding';
+import type { QuotaExceeded } from './quota';
 
 /** A device registration (webrtc-registration) and its SIP binding, as stored. Plain JSON. */
 export interface Registration {
@@ -28,8 +29,12 @@ export interface Registration {
  * grace period after `expiresAt` (TTL), so an abandoned store never grows.
  */
 export abstract class RegistrationStore {
-  /** Stores a new registration unless one exists for (phoneNumber, deviceId): then resolves false. */
-  abstract create(reg: Registration): Promise<boolean>;
+  /**
+   * Stores a new registration unless one exists for (phoneNumber, deviceId) (then resolves false)
+   * or, with `maxPerNumber` > 0, unless the number already has that many active ones (`expiresAt`
+   * after the store's clock): then resolves QuotaExceeded. Check and insert are one atomic step.
+   */
+  abstract create(reg: Registration, maxPerNumber?: number): Promise<boolean | QuotaExceeded>;
   abstract get(registrationId: string): Promise<Registration | undefined>;
   abstract findByDevice(phoneNumber: string, deviceId: string): Promise<Registration | undefined>;
   /** Compare-and-set: replaces the record if its version is still `expectedVersion`. */

@@ -61,6 +61,8 @@ export const keys = (prefix: string) => {
     subscription: (id: string) => `${ev}sub:${id}`,
     subscriptionsByDevice: (phoneNumber: string, deviceId: string) => `${ev}subdev:${phoneNumber}|${deviceId}`,
     subscriptionsByOwner: (owner: string) => `${ev}subown:${owner}`,
+    /** Sorted set of a device's ACTIVE subscription ids scored by endsAt (+inf: none): the per-device quota. */
+    subscriptionsActiveByDevice: (phoneNumber: string, deviceId: string) => `${ev}subact:${phoneNumber}|${deviceId}`,
     subscriptionsDue: () => `${ev}subdue`,
     queue: (subscriptionId: string) => `${ev}q:${subscriptionId}`,
     queueHead: (subscriptionId: string) => `${ev}qhead:${subscriptionId}`,

@@ -11,22 +11,31 @@ local function extend(key, ttl)
 end`;
 export const subscriptionScripts = {
   subCreate: {
-    keys: ['rec', 'dev', 'own', 'due'],
-    // ARGV: json, ttl (-1 none), endsAt ('' none), id
+    keys: ['rec', 'dev', 'own', 'due', 'act'],
+    // ARGV: json, ttl (-1 none), endsAt ('' none), id, now, maxPerDevice (0 none).
+    // Returns 1, or -n when the device has n ≥ max ACTIVE subscriptions not past endsAt (nothing written).
     lua: `${INDEX_TTL}
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[5])
+local max = tonumber(ARGV[6])
+if max > 0 then
+  local n = redis.call('ZCARD', KEYS[5])
+  if n >= max then return -n end
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', 1, 's', 'ACTIVE', 'd', ARGV[1])
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-local existed = {redis.call('EXISTS', KEYS[2]), redis.call('EXISTS', KEYS[3])}
+local existed = {redis.call('EXISTS', KEYS[2]), redis.call('EXISTS', KEYS[3]), redis.call('EXISTS', KEYS[5])}
 redis.call('SADD', KEYS[2], ARGV[4]); redis.call('SADD', KEYS[3], ARGV[4])
-if existed[1] == 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else extend(KEYS[2], ttl) end
-if existed[2] == 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) else extend(KEYS[3], ttl) end
+redis.call('ZADD', KEYS[5], ARGV[3] ~= '' and ARGV[3] or '+inf', ARGV[4])
+for i, key in ipairs({KEYS[2], KEYS[3], KEYS[5]}) do
+  if existed[i] == 0 and ttl > 0 then redis.call('PEXPIRE', key, ttl) else extend(key, ttl) end
+end
 if ARGV[3] ~= '' then redis.call('ZADD', KEYS[4], tonumber(ARGV[3]), ARGV[4]) end
 return 1`,
   },
   subUpdate: {
-    keys: ['rec', 'dev', 'own', 'due'],
+    keys: ['rec', 'dev', 'own', 'due', 'act'],
     // ARGV: expectedVersion, json, ttl, endsAt ('' none), id
     lua: `${INDEX_TTL}
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -34,27 +43,30 @@ if not v or tonumber(v) ~= tonumber(ARGV[1]) or redis.call('HGET', KEYS[1], 's')
 redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
+local had = redis.call('EXISTS', KEYS[5])
+redis.call('ZADD', KEYS[5], ARGV[4] ~= '' and ARGV[4] or '+inf', ARGV[5])
 extend(KEYS[2], ttl); extend(KEYS[3], ttl)
+if had == 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[5], ttl) else extend(KEYS[5], ttl) end
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], tonumber(ARGV[4]), ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
 return 1`,
   },
   subEnd: {
-    keys: ['rec', 'dev', 'own', 'due'],
+    keys: ['rec', 'dev', 'own', 'due', 'act'],
     // ARGV: json (ended), ttl, id. Returns the new version, 0 when not ACTIVE.
     lua: `
 if redis.call('HGET', KEYS[1], 's') ~= 'ACTIVE' then return 0 end
 local v = tonumber(redis.call('HGET', KEYS[1], 'v'))
 redis.call('HSET', KEYS[1], 'v', v + 1, 's', 'ENDED', 'd', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-redis.call('SREM', KEYS[2], ARGV[3]); redis.call('SREM', KEYS[3], ARGV[3]); redis.call('ZREM', KEYS[4], ARGV[3])
+redis.call('SREM', KEYS[2], ARGV[3]); redis.call('SREM', KEYS[3], ARGV[3]); redis.call('ZREM', KEYS[4], ARGV[3]); redis.call('ZREM', KEYS[5], ARGV[3])
 return v + 1`,
   },
   subPurge: {
-    keys: ['rec', 'dev', 'own', 'due'],
+    keys: ['rec', 'dev', 'own', 'due', 'act'],
     // ARGV: id
     lua: `
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[1]); redis.call('SREM', KEYS[3], ARGV[1]); redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1]); redis.call('SREM', KEYS[3], ARGV[1]); redis.call('ZREM', KEYS[4], ARGV[1]); redis.call('ZREM', KEYS[5], ARGV[1])
 return 1`,
   },
   subClaim: {

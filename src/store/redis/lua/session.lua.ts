@@ -17,8 +17,15 @@ else for i = 3, 4 do redis.call('ZREM', KEYS[i], ARGV[${id}]) end end`;
 export const sessionScripts = {
   sessCreate: {
     keys: ['rec', 'dlg', 'active', 'num'],
-    // ARGV: json, ttl, dialog ('' none), id, '1' active | '0'
+    // ARGV: json, ttl, dialog ('' none), id, '1' active | '0', maxPerNumber (0 none).
+    // Returns 1, or -n when an active session would be the number's (n+1)th with n ≥ max (nothing written).
     lua: `${NOW}
+local max = tonumber(ARGV[6])
+if ARGV[5] == '1' and max > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  local n = redis.call('ZCARD', KEYS[4])
+  if n >= max then return -n end
+end
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2]) end${INDEX(2, 4, 5)}
