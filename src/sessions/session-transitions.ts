@@ -7,6 +7,7 @@ import { WebrtcEventType } from '../domain/webrtc-event-type';
 import { EventPublisher } from '../events/event-publisher';
 import { SipFailure } from '../sip/sip-gateway';
 import { MediaSession, SessionStore } from '../store/session-store';
+import type { QuotaExceeded } from '../store/quota';
 import { CallSetupKpis } from './call-setup-kpis';
 import { CALL_TELEMETRY, CallTelemetry } from './call-telemetry';
 import { toEventData } from './media-session.mapper';
@@ -62,9 +63,10 @@ export class SessionTransitions implements OnApplicationShutdown {
     this.ringTimers.clear();
   }
 
-  /** Stores a new session this instance drives. */
-  async create(session: MediaSession): Promise<MediaSession> {
-    await this.store.create(session, ACTIVE_SESSION_TTL_MS);
+  /** Stores a new session this instance drives, unless its number already has `maxPerNumber` (> 0) in progress. */
+  async create(session: MediaSession, maxPerNumber = 0): Promise<MediaSession | QuotaExceeded> {
+    const refused = await this.store.create(session, ACTIVE_SESSION_TTL_MS, maxPerNumber);
+    if (refused) return refused;
     const stored = { ...session, version: 1 };
     this.cache.set(session.mediaSessionId, stored);
     return stored;
