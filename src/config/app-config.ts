@@ -3,6 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { EnvSchema } from './env.schema';
 import { Secret } from './secret';
+import { RedisTopology, redisTopology } from './redis-topology';
 
 /** The gateway's configuration: validated once at boot, frozen, and injected by this class as token. */
 export abstract class AppConfig {
@@ -20,7 +21,7 @@ export abstract class AppConfig {
   };
   abstract readonly logLevel: string;
   /** `onUnreachable`: what a Redis unreachable at boot does (exit, or keep retrying with readiness false). */
-  abstract readonly store: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string; onUnreachable: 'exit' | 'retry' };
+  abstract readonly store: { kind: 'memory' } | { kind: 'redis'; topology: RedisTopology; keyPrefix: string; onUnreachable: 'exit' | 'retry' };
   abstract readonly auth: { jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined; maxTokenLifetimeS: number };
   /** Request rates (per window) and per-subscriber quotas; 0 turns one off. */
   abstract readonly limits: {
@@ -108,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (minTtl > maxTtl) problems.push('REGISTRATION_MIN_TTL_S: must not exceed REGISTRATION_MAX_TTL_S');
   if (defTtl < minTtl || defTtl > maxTtl) problems.push('REGISTRATION_DEFAULT_TTL_S: must lie between the minimum and maximum TTL');
   const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
+  const redis = redisTopology(e, problems);
   const minSe = e.SIP_MIN_SE_S ?? 90;
   const sessionExpires = e.SIP_SESSION_EXPIRES_S ?? 1800;
   if (sessionExpires !== 0 && sessionExpires < minSe) problems.push('SIP_SESSION_EXPIRES_S: must be 0 or at least SIP_MIN_SE_S (RFC 4028 §4)');
@@ -125,7 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxJsonDepth: e.HTTP_MAX_JSON_DEPTH ?? 64,
     },
     logLevel: e.LOG_LEVEL ?? 'info',
-    store: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX ?? 'gw:', onUnreachable: e.REDIS_BOOT ?? 'exit' } : { kind: 'memory' },
+    store: redis ? { kind: 'redis', topology: redis, keyPrefix: e.REDIS_KEY_PREFIX ?? 'gw:', onUnreachable: e.REDIS_BOOT ?? 'exit' } : { kind: 'memory' },
     auth: { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, maxTokenLifetimeS: e.AUTH_MAX_TOKEN_LIFETIME_S ?? 86_400 },
     limits: {
       perToken: e.RATE_LIMIT_PER_TOKEN ?? 600,
