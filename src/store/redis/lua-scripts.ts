@@ -7,12 +7,14 @@
  *   {reg}  registrations   P{reg}:rec:<registrationId>        hash { v, d }
  *                          P{reg}:dev:<phoneNumber>|<deviceId> string registrationId (TTL of the record)
  *                          P{reg}:due                          zset registrationId → refresh due (or lease end)
+ *                          P{reg}:num:<phoneNumber>            zset registrationId → expiresAt (the per-number quota)
  *   {sess} sessions        P{sess}:rec:<mediaSessionId>       hash { v, d }
  *                          P{sess}:dlg:<Call-ID>|<local tag>  string mediaSessionId
  *                          P{sess}:active, P{sess}:num:<phone> zsets mediaSessionId → record expiry (Redis time)
  *   {ev}   subscriptions   P{ev}:sub:<subscriptionId>         hash { v, s: ACTIVE|ENDED, d }
  *          and their       P{ev}:subdev:<phoneNumber>|<deviceId>, P{ev}:subown:<owner>   sets of ids
- *          event queues    P{ev}:subdue                       zset id → endsAt (or lease end)
+ *          event queues    P{ev}:subact:<phoneNumber>|<deviceId> zset of ACTIVE ids → endsAt, +inf none (the per-device quota)
+ *                          P{ev}:subdue                       zset id → endsAt (or lease end)
  *                          P{ev}:q:<subscriptionId>           list of `<eventId>\n<QueuedEvent JSON>`
  *                          P{ev}:qhead:<subscriptionId>       hash { attempts } of the head
  *                          P{ev}:qseq:<subscriptionId>        counter (CloudEvent sequenceNumber)
@@ -31,6 +33,10 @@
  * undeclared keys of the script's own slot). `evFanOut` derives none: the caller passes the
  * device's subscription ids it knows of and their keys; the script answers `stale` with the actual
  * ids when the index differs, and the caller asks again.
+ *
+ * Quotas. regCreate, sessCreate and subCreate take the owner's cap and check it against the
+ * owner's index (`num`, `subact`) in the same script as the insert: parallel creates cannot
+ * overshoot it. Each answers -n (nothing written) when n records already count.
  *
  * NOTE: these names replace the untagged ones of earlier versions (`P reg:…`, `P sub:…`, `P evq:…`);
  * state written by an earlier version is not read after an upgrade.
