@@ -44,7 +44,10 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.redis) return;
     // After every other module's shutdown work (which may still write state).
-    await this.redis.quit().catch(() => this.redis?.disconnect());
+    await this.redis.quit().catch(() => undefined);
+    // also after a clean QUIT: a Sentinel client's failover detector keeps its own connections
+    // to the sentinels (and after a failover they outlive QUIT) until disconnect()
+    this.redis.disconnect();
   }
 }
 

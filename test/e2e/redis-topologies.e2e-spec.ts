@@ -124,7 +124,8 @@ describe('the gateway on Redis Cluster and Redis Sentinel', () => {
       const { from, to } = await sentinel.failover();
       expect(to).not.toBe(from);
       const before = acknowledged.length;
-      await eventually(async () => acknowledged.length >= before + 3, 20_000, 'registrations after the failover');
+      // with one replica, writes wait until the old master rejoins as the new master's replica (Sentinel reconfigures it within ~10 s)
+      await eventually(async () => acknowledged.length >= before + 3, 40_000, 'registrations after the failover');
       stop = true;
       await activity;
 

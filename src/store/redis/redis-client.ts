@@ -9,7 +9,7 @@ import type { LuaScript } from './lua-scripts';
  */
 export abstract class RedisClient extends Redis {}
 
-/** Sentinel mode: a write is acknowledged once one replica has it (WAIT), or after this long without. */
+/** Sentinel mode: a write is acknowledged once one replica has it (WAIT); none within this long is a store error. */
 export const REPLICA_ACK_TIMEOUT_MS = 250;
 const REPLICA_ACKS = Symbol('replica acks');
 
@@ -86,7 +86,8 @@ export function defineScripts(redis: Redis, scripts: Record<string, LuaScript>):
 /**
  * Sentinel mode: replication is asynchronous, so a write the master acknowledged could be missing
  * from the replica promoted by a failover. Each script (each may write) is followed by
- * `WAIT acks` on the same connection: its reply comes once a replica holds the write. The script
+ * `WAIT acks` on the same connection: its reply comes once a replica holds the write, and without
+ * one it fails like an unreachable store. The script
  * itself is defined under another name: ioredis copies defined commands onto its (auto-)pipelines,
  * which must run the script, not this wrapper.
  */
@@ -96,7 +97,11 @@ function awaitReplicas(redis: Redis, name: string, definition: { lua: string; nu
   const target = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   target[name] = async (...args: unknown[]): Promise<unknown> => {
     const reply = await target[raw]?.(...args);
-    await redis.wait(acks, REPLICA_ACK_TIMEOUT_MS);
+    // Without a replica's copy the write is not acknowledged: a master that a failover just replaced
+    // still accepts writes, and loses them when it rejoins as a replica. The caller sees the store
+    // as unavailable (503): the outcome is unknown to it, as with any store error.
+    const copies = await redis.wait(acks, REPLICA_ACK_TIMEOUT_MS);
+    if (copies < acks) throw new Error(`no replica acknowledged the write within ${REPLICA_ACK_TIMEOUT_MS} ms`);
     return reply;
   };
 }
