@@ -27,12 +27,12 @@
  * but puts each aggregate on one node: spreading one aggregate over several slots would need the
  * global indexes (`due`, `active`, `qready`, `qbacklog`) split per shard.
  *
- * KEYS. Every script declares the keys it is given (`keys`: KEYS[1..n] in order). Scripts that walk
- * an index (the claims) also touch keys named from a member id and a prefix passed in ARGV; those
- * are listed as `derived` and always carry the same tag as the index (Redis Cluster accepts
- * undeclared keys of the script's own slot). `evFanOut` derives none: the caller passes the
- * device's subscription ids it knows of and their keys; the script answers `stale` with the actual
- * ids when the index differs, and the caller asks again.
+ * KEYS. Every script declares every key it touches (`keys`: KEYS[1..n] in order, then
+ * `keysPerItem` repeated per item, the caller passing numkeys); none is built inside Lua. Scripts
+ * that work on the members of an index (the claims, `evFanOut`) get the members the caller read
+ * and their keys: the claims re-check each member's score (another instance may have leased it
+ * meanwhile); `evFanOut` answers `stale` with the actual ids when the index differs, and the
+ * caller asks again.
  *
  * Quotas. regCreate, sessCreate and subCreate take the owner's cap and check it against the
  * owner's index (`num`, `subact`) in the same script as the insert: parallel creates cannot
@@ -42,11 +42,10 @@
  * state written by an earlier version is not read after an upgrade.
  */
 
-/** One Lua command: its KEYS in order (one name per key); `keysPerItem` repeats after them (caller passes numkeys); `derived`: see above. */
+/** One Lua command: its KEYS in order (one name per key); `keysPerItem` repeats after them (caller passes numkeys). */
 export interface LuaScript {
   keys: readonly string[];
   keysPerItem?: readonly string[];
-  derived?: readonly string[];
   lua: string;
 }
 

@@ -9,7 +9,8 @@ type Scripts = {
   regCreate(rec: string, dev: string, due: string, num: string, json: string, ttl: number, dueAt: number, id: string, expiresAt: number, now: number, max: number): Promise<number>;
   regUpdate(rec: string, dev: string, due: string, num: string, expected: number, json: string, ttl: number, dueAt: number, id: string, expiresAt: number, now: number): Promise<number>;
   regDelete(rec: string, dev: string, due: string, num: string, expected: string, id: string): Promise<number>;
-  regClaim(k1: string, now: number, limit: number, lease: number, prefix: string): Promise<string[]>;
+  /** numkeys, due, the rec key of each id, now, leaseMs, the ids. */
+  regClaim(numkeys: number, ...args: (string | number)[]): Promise<string[]>;
 };
 
 /** RegistrationStore on Redis (shared by every gateway instance). */
@@ -110,7 +111,10 @@ export class RedisRegistrationStore extends RegistrationStore {
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<Registration[]> {
-    const flat = await guard('registration.claimDue', () => this.redis.regClaim(this.k.registrationsDue(), now, limit, leaseMs, this.k.registration('')));
+    const { k } = this;
+    const ids = await guard('registration.claimDue', () => this.redis.zrangebyscore(k.registrationsDue(), '-inf', now, 'LIMIT', 0, limit));
+    if (ids.length === 0) return [];
+    const flat = await guard('registration.claimDue', () => this.redis.regClaim(1 + ids.length, k.registrationsDue(), ...ids.map((id) => k.registration(id)), now, leaseMs, ...ids));
     const out: Registration[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const r = this.parse(flat[i], flat[i + 1]);

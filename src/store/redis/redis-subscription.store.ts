@@ -10,7 +10,8 @@ type Scripts = {
   subUpdate(rec: string, dev: string, own: string, due: string, act: string, expected: number, json: string, ttl: number, endsAt: string, id: string): Promise<number>;
   subEnd(rec: string, dev: string, own: string, due: string, act: string, json: string, ttl: number, id: string): Promise<number>;
   subPurge(rec: string, dev: string, own: string, due: string, act: string, id: string): Promise<number>;
-  subClaim(due: string, now: number, limit: number, lease: number, recPrefix: string): Promise<string[]>;
+  /** numkeys, due, the rec key of each id, now, leaseMs, the ids. */
+  subClaim(numkeys: number, ...args: (string | number)[]): Promise<string[]>;
 };
 
 /** SubscriptionStore on Redis (shared by every gateway instance). */
@@ -152,7 +153,10 @@ export class RedisSubscriptionStore extends SubscriptionStore {
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<StoredSubscription[]> {
-    const flat = await guard('subscription.claimDue', () => this.redis.subClaim(this.k.subscriptionsDue(), now, limit, leaseMs, this.k.subscription('')));
+    const { k } = this;
+    const ids = await guard('subscription.claimDue', () => this.redis.zrangebyscore(k.subscriptionsDue(), '-inf', now, 'LIMIT', 0, limit));
+    if (ids.length === 0) return [];
+    const flat = await guard('subscription.claimDue', () => this.redis.subClaim(1 + ids.length, k.subscriptionsDue(), ...ids.map((id) => k.subscription(id)), now, leaseMs, ...ids));
     const out: StoredSubscription[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const s = this.parse(flat[i], flat[i + 1]);

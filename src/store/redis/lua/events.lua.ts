@@ -69,20 +69,24 @@ redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1]); redis.call('SREM', KEYS[3], ARGV[1]); redis.call('ZREM', KEYS[4], ARGV[1]); redis.call('ZREM', KEYS[5], ARGV[1])
 return 1`,
   },
+  // As regClaim: the caller passes the due ids it read and their record keys.
   subClaim: {
     keys: ['due'],
-    derived: ['rec of each due id (ARGV[4] .. id)'],
-    // ARGV: now, limit, leaseMs, recPrefix. Returns {v, d, v, d, …}
+    keysPerItem: ['rec'],
+    // ARGV: now, leaseMs, then the ids in KEYS order. Returns {v, d, v, d, …}
     lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local rec = redis.call('HMGET', ARGV[4] .. id, 'v', 's', 'd')
-  if rec[1] and rec[2] == 'ACTIVE' then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    table.insert(out, rec[1]); table.insert(out, rec[3])
-  else
-    redis.call('ZREM', KEYS[1], id)
+local now, out = tonumber(ARGV[1]), {}
+for i = 2, #KEYS do
+  local id = ARGV[i + 1]
+  local due = redis.call('ZSCORE', KEYS[1], id)
+  if due and tonumber(due) <= now then
+    local rec = redis.call('HMGET', KEYS[i], 'v', 's', 'd')
+    if rec[1] and rec[2] == 'ACTIVE' then
+      redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
+      table.insert(out, rec[1]); table.insert(out, rec[3])
+    else
+      redis.call('ZREM', KEYS[1], id)
+    end
   end
 end
 return out`,
@@ -215,27 +219,30 @@ for j, i in ipairs(matches) do
 end
 return {0, out, dangling}`,
   },
-  // Leases up to `limit` ready queues (head due, no lease) and returns each one's head, attempts and
-  // subscription record. A ready id whose queue is empty and unleased leaves the index.
+  // Leases the ready queues the caller read (ZRANGEBYSCORE on `ready`) and passes with their keys,
+  // if still ready (head due, no lease), and returns each one's head, attempts and subscription
+  // record. A ready id whose queue is empty and unleased leaves the index.
   evClaimHeads: {
     keys: ['ready'],
-    derived: ['queue, lease, head and subscription rec of each ready id (ARGV prefixes .. id)'],
-    // ARGV: now, limit, leaseMs, owner, queuePrefix, leasePrefix, headPrefix, recPrefix
+    keysPerItem: ['queue', 'lease', 'head', 'rec'],
+    // ARGV: now, leaseMs, owner, then the ids in KEYS order.
     // Returns {{id, head, attempts, v, s, d}, …}
     lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local leaseKey = ARGV[6] .. id
-  local head = redis.call('LINDEX', ARGV[5] .. id, 0)
-  if not head then
-    if redis.call('EXISTS', leaseKey) == 0 then redis.call('ZREM', KEYS[1], id) end
-  elseif redis.call('SET', leaseKey, ARGV[4], 'NX', 'PX', tonumber(ARGV[3])) then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    local rec = redis.call('HMGET', ARGV[8] .. id, 'v', 's', 'd')
-    table.insert(out, {id, head, redis.call('HGET', ARGV[7] .. id, 'attempts') or '0', rec[1], rec[2], rec[3]})
-  else
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + math.max(redis.call('PTTL', leaseKey), 0), id)
+local now, leaseMs, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {}
+for j = 1, (#KEYS - 1) / 4 do
+  local id, k = ARGV[3 + j], 1 + 4 * (j - 1)
+  local ready = redis.call('ZSCORE', KEYS[1], id)
+  if ready and tonumber(ready) <= now then
+    local head = redis.call('LINDEX', KEYS[k + 1], 0)
+    if not head then
+      if redis.call('EXISTS', KEYS[k + 2]) == 0 then redis.call('ZREM', KEYS[1], id) end
+    elseif redis.call('SET', KEYS[k + 2], ARGV[3], 'NX', 'PX', leaseMs) then
+      redis.call('ZADD', KEYS[1], now + leaseMs, id)
+      local rec = redis.call('HMGET', KEYS[k + 4], 'v', 's', 'd')
+      table.insert(out, {id, head, redis.call('HGET', KEYS[k + 3], 'attempts') or '0', rec[1], rec[2], rec[3]})
+    else
+      redis.call('ZADD', KEYS[1], now + math.max(redis.call('PTTL', KEYS[k + 2]), 0), id)
+    end
   end
 end
 return out`,

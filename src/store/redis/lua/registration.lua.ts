@@ -57,20 +57,25 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])
 return 1`,
   },
+  // The caller reads the due ids (ZRANGEBYSCORE) and passes each one's record key; the script
+  // leases those still due (another instance may have leased some meanwhile).
   regClaim: {
     keys: ['due'],
-    derived: ['rec of each due id (ARGV[4] .. id)'],
-    // ARGV: now, limit, leaseMs, recPrefix. Returns {v, d, v, d, …}
+    keysPerItem: ['rec'],
+    // ARGV: now, leaseMs, then the ids in KEYS order. Returns {v, d, v, d, …}
     lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local rec = redis.call('HMGET', ARGV[4] .. id, 'v', 'd')
-  if rec[1] then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    table.insert(out, rec[1]); table.insert(out, rec[2])
-  else
-    redis.call('ZREM', KEYS[1], id)
+local now, out = tonumber(ARGV[1]), {}
+for i = 2, #KEYS do
+  local id = ARGV[i + 1]
+  local due = redis.call('ZSCORE', KEYS[1], id)
+  if due and tonumber(due) <= now then
+    local rec = redis.call('HMGET', KEYS[i], 'v', 'd')
+    if rec[1] then
+      redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
+      table.insert(out, rec[1]); table.insert(out, rec[2])
+    else
+      redis.call('ZREM', KEYS[1], id)
+    end
   end
 end
 return out`,
