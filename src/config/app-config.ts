@@ -3,6 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { EnvSchema } from './env.schema';
 import { Secret } from './secret';
+import { RedisTopology, redisTopology } from './redis-topology';
 import { loadSipTls, SipTlsMaterial } from './sip-tls';
 
 /** The gateway's configuration: validated once at boot, frozen, and injected by this class as token. */
@@ -21,7 +22,7 @@ export abstract class AppConfig {
   };
   abstract readonly logLevel: string;
   /** `onUnreachable`: what a Redis unreachable at boot does (exit, or keep retrying with readiness false). */
-  abstract readonly store: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string; onUnreachable: 'exit' | 'retry' };
+  abstract readonly store: { kind: 'memory' } | { kind: 'redis'; topology: RedisTopology; keyPrefix: string; onUnreachable: 'exit' | 'retry' };
   abstract readonly auth: { jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined; maxTokenLifetimeS: number };
   /** Request rates (per window) and per-subscriber quotas; 0 turns one off. */
   abstract readonly limits: {
@@ -134,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
   const sipTls = loadSipTls(e, problems);
   const sipDnsServers = dnsServers(e.SIP_DNS_SERVERS ?? [], problems);
+  const redis = redisTopology(e, problems);
   const minSeFloor = e.SIP_MIN_SE_FLOOR_S ?? 90;
   const minSe = e.SIP_MIN_SE_S ?? minSeFloor;
   if (minSe < minSeFloor) problems.push(`SIP_MIN_SE_S: must be at least SIP_MIN_SE_FLOOR_S (${minSeFloor}; RFC 4028 §4: 90)`);
@@ -154,7 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxJsonDepth: e.HTTP_MAX_JSON_DEPTH ?? 64,
     },
     logLevel: e.LOG_LEVEL ?? 'info',
-    store: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX ?? 'gw:', onUnreachable: e.REDIS_BOOT ?? 'exit' } : { kind: 'memory' },
+    store: redis ? { kind: 'redis', topology: redis, keyPrefix: e.REDIS_KEY_PREFIX ?? 'gw:', onUnreachable: e.REDIS_BOOT ?? 'exit' } : { kind: 'memory' },
     auth: { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, maxTokenLifetimeS: e.AUTH_MAX_TOKEN_LIFETIME_S ?? 86_400 },
     limits: {
       perToken: e.RATE_LIMIT_PER_TOKEN ?? 600,

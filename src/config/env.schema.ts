@@ -1,21 +1,14 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsIP, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 
-const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
-const toBool = ({ value }: { value: unknown }): unknown => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
-const toList = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string'
-    ? value
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '')
-    : value;
+import { LimitsEnv } from './env-limits.schema';
+import { toBool, toInt, toList } from './env-transforms';
 
 /**
  * The raw environment, by variable name. Every variable is optional: the defaults (see `loadConfig`)
  * start the gateway with nothing set (in-memory store, loopback SIP).
  */
-export class EnvSchema {
+export class EnvSchema extends LimitsEnv {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
@@ -34,6 +27,27 @@ export class EnvSchema {
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  /** Redis Cluster / Sentinel instead of REDIS_URL: validated together in `redisTopology` (redis-topology.ts). */
+  @IsOptional()
+  @IsString()
+  REDIS_CLUSTER_NODES?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINELS?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_NAME?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_PASSWORD?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
 
   @IsOptional()
   @IsString()
@@ -277,92 +291,6 @@ export class EnvSchema {
   @IsString()
   @Matches(/^\S{16,}$/, { message: 'ADMIN_TOKEN must be at least 16 non-space characters' })
   ADMIN_TOKEN?: string;
-
-  // HTTP server limits against slow and greedy clients (README, "Limits").
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1000)
-  @Max(120000)
-  HTTP_HEADERS_TIMEOUT_MS?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1000)
-  @Max(600000)
-  HTTP_REQUEST_TIMEOUT_MS?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1000)
-  @Max(600000)
-  HTTP_KEEPALIVE_TIMEOUT_MS?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(1000000)
-  HTTP_MAX_CONNECTIONS?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(4)
-  @Max(512)
-  HTTP_MAX_JSON_DEPTH?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(60)
-  @Max(30 * 86400)
-  AUTH_MAX_TOKEN_LIFETIME_S?: number;
-
-  // Quotas and rate limits (0 disables one).
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(100000)
-  RATE_LIMIT_PER_TOKEN?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(1000000)
-  RATE_LIMIT_PER_ADDRESS?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(3600)
-  RATE_LIMIT_WINDOW_S?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(10000)
-  QUOTA_REGISTRATIONS_PER_NUMBER?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(10000)
-  QUOTA_SESSIONS_PER_NUMBER?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(10000)
-  QUOTA_SUBSCRIPTIONS_PER_DEVICE?: number;
 
   @IsOptional()
   @Transform(toInt)

@@ -89,6 +89,16 @@ describe(SubscriptionsService.name, () => {
       await t.service.delete(principal(), second.id);
       await expect(t.service.create(principal(), body)).resolves.toMatchObject({ status: 'ACTIVE' });
     });
+
+    it('lets exactly the cap through when the creates are made in parallel', async () => {
+      const t = setup(3);
+      await register(t);
+      const body = await dto(SubscriptionRequest, request());
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => t.service.create(principal(), body)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      expect(results.filter((r) => r.status === 'rejected' && (r.reason as { status?: number }).status === 429)).toHaveLength(7);
+      expect(t.refused).toHaveLength(7);
+    });
   });
 
   describe('create', () => {

@@ -6,6 +6,7 @@ import type { LimitTelemetry } from '../common/limits/limit-telemetry';
 import { Clock } from '../common/clock';
 import { RegistrationStore } from '../store/registration-store';
 import { AccessTokenSinkCredential, StoredSubscription, SubscriptionStore } from '../store/subscription-store';
+import { isQuotaExceeded, QuotaExceeded } from '../store/quota';
 import { SinkCredentialDto, SubscriptionRequest, SubscriptionUpdateRequest } from './dto/subscription-request.dto';
 import { Subscription, toSubscription } from './dto/subscription.dto';
 import { SinkPolicy, SinkRejectedError } from './sink-address';
@@ -42,7 +43,6 @@ export class SubscriptionsService {
     if (!reg || reg.expiresAt <= this.clock.now()) {
       throw new ApiError(422, 'SERVICE_NOT_APPLICABLE', 'config.subscriptionDetail.deviceId has no active registration for this phone number.');
     }
-    await this.checkQuota(phoneNumber, deviceId);
     const sub: StoredSubscription = {
       id: randomUUID(),
       owner: phoneNumber,
@@ -59,7 +59,9 @@ export class SubscriptionsService {
     };
     const endsAt = computeEndsAt(sub, this.tokenNoticeMs);
     if (endsAt !== undefined) sub.endsAt = endsAt;
-    await this.store.create(sub);
+    // the cap is checked in the same atomic step as the insert: parallel creates cannot overshoot it
+    const refused = await this.store.create(sub, this.quota.perDevice);
+    if (isQuotaExceeded(refused)) throw this.quotaError(refused);
     return toSubscription({ ...sub, version: 1 });
   }
 
@@ -127,14 +129,10 @@ export class SubscriptionsService {
     return { credentialType: 'ACCESSTOKEN', accessToken: c.accessToken, accessTokenExpiresUtc: c.accessTokenExpiresUtc, accessTokenType: 'bearer' };
   }
 
-  private async checkQuota(phoneNumber: string, deviceId: string): Promise<void> {
-    if (this.quota.perDevice === 0) return;
-    const active = (await this.store.findByDevice(phoneNumber, deviceId)).filter((sub) => sub.state === 'ACTIVE' && (sub.endsAt === undefined || sub.endsAt > this.clock.now()));
-    if (active.length >= this.quota.perDevice) {
-      this.quota.telemetry?.limitRefused('subscriptions-per-device');
-      // NOTE: a count, not a rate: Retry-After is a hint; deleting a subscription frees a slot at once.
-      throw new TooManyRequestsError(`This device already has ${active.length} subscriptions (at most ${this.quota.perDevice}); delete one first.`, 60);
-    }
+  private quotaError({ active, max }: QuotaExceeded): TooManyRequestsError {
+    this.quota.telemetry?.limitRefused('subscriptions-per-device');
+    // NOTE: a count, not a rate: Retry-After is a hint; deleting a subscription frees a slot at once.
+    return new TooManyRequestsError(`This device already has ${active} subscriptions (at most ${max}); delete one first.`, 60);
   }
 
   private async checkSink(sink: string): Promise<void> {

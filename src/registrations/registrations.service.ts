@@ -8,6 +8,7 @@ import { LIMIT_TELEMETRY, LimitTelemetry } from '../common/limits/limit-telemetr
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { Clock } from '../common/clock';
 import { Registration, RegistrationStore } from '../store/registration-store';
+import { isQuotaExceeded, QuotaExceeded } from '../store/quota';
 import { RegistrationTarget, SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { EventPublisher, WebrtcEventType } from '../events/event-publisher';
@@ -36,6 +37,7 @@ export class RegistrationsService {
     const now = this.clock.now();
     const expiresAt = resolveExpiry(body.registrationExpireTime, now, this.config.registration);
     if (await this.store.findByDevice(phoneNumber, body.deviceId)) throw this.conflict();
+    // Early refusal, before any REGISTER reaches the network; the store's create decides (atomically).
     await this.checkQuota(phoneNumber, now);
     const credentials = this.credentials.get(phoneNumber);
     if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${phoneNumber} on this gateway.`);
@@ -66,10 +68,15 @@ export class RegistrationsService {
       refreshFailures: 0,
       version: 0,
     };
-    const created = await this.store.create(this.withRegEvent(reg)).catch(async (err: unknown) => {
+    const created = await this.store.create(this.withRegEvent(reg), this.config.limits.registrationsPerNumber).catch(async (err: unknown) => {
       await this.unbind(reg);
       throw err;
     });
+    if (isQuotaExceeded(created)) {
+      // Lost a race with concurrent POSTs of the same number for the last slot: undo our binding.
+      await this.unbind(reg);
+      throw this.quotaError(phoneNumber, created);
+    }
     if (!created) {
       // Lost a race with a concurrent POST for the same (phone, device): undo our binding.
       await this.unbind(reg);
@@ -189,11 +196,13 @@ export class RegistrationsService {
     const max = this.config.limits.registrationsPerNumber;
     if (max === 0) return;
     const active = await this.store.countActiveByNumber(phoneNumber, now);
-    if (active >= max) {
-      this.limits?.limitRefused('registrations-per-number');
-      // NOTE: a count, not a rate: Retry-After is a hint; deleting a registration frees a slot at once.
-      throw new TooManyRequestsError(`${phoneNumber} already has ${active} active registrations (at most ${max}); delete one first.`, 60);
-    }
+    if (active >= max) throw this.quotaError(phoneNumber, { active, max });
+  }
+
+  private quotaError(phoneNumber: string, { active, max }: Pick<QuotaExceeded, 'active' | 'max'>): TooManyRequestsError {
+    this.limits?.limitRefused('registrations-per-number');
+    // NOTE: a count, not a rate: Retry-After is a hint; deleting a registration frees a slot at once.
+    return new TooManyRequestsError(`${phoneNumber} already has ${active} active registrations (at most ${max}); delete one first.`, 60);
   }
 
   private conflict(): ApiError {

@@ -9,6 +9,7 @@ import { EventPublisher } from '../events/event-publisher';
 import { RegistrationsService } from '../registrations/registrations.service';
 import { IncomingCall, NameAddr, RejectCause, SipGateway } from '../sip/sip-gateway';
 import { MediaSession } from '../store/session-store';
+import { isQuotaExceeded } from '../store/quota';
 import { camaraAddressOf } from './address';
 import { parseAppSdp } from './app-sdp';
 import { MediaSessionStatusChange } from './dto/media-session.dto';
@@ -51,7 +52,7 @@ export class IncomingCalls {
     private readonly events: EventPublisher,
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
-    @Optional() private readonly quota?: SessionQuota,
+    private readonly quota: SessionQuota,
     @Optional() private readonly cluster?: Cluster,
   ) {}
 
@@ -77,11 +78,6 @@ export class IncomingCalls {
     if (!reg) {
       log.info('incoming call for an unknown or expired registration: refused as unavailable');
       this.sip.reject(inc.key, 'unavailable');
-      return;
-    }
-    if (this.quota && !(await this.quota.allows(reg.phoneNumber))) {
-      log.info('incoming call but the subscriber has the most sessions allowed in progress: busy');
-      this.sip.reject(inc.key, 'busy');
       return;
     }
     const audience = { phoneNumber: reg.phoneNumber, deviceId: reg.deviceId };
@@ -115,7 +111,14 @@ export class IncomingCalls {
       version: 0,
     };
     const id = session.mediaSessionId;
-    const stored = await this.transitions.create(session);
+    // QUOTA_SESSIONS_PER_NUMBER, checked by the store with the insert (RFC 3261 §21.4.24: 486 Busy Here)
+    const stored = await this.transitions.create(session, this.quota.capFor(session.callType));
+    if (isQuotaExceeded(stored)) {
+      this.quota.busy();
+      log.info('incoming call but the subscriber has the most sessions allowed in progress: busy');
+      this.sip.reject(inc.key, 'busy');
+      return;
+    }
     this.pending.set(id, inc.key);
     this.transitions.kpis.started(id, 'incoming');
     const invitation = toEventData(stored);

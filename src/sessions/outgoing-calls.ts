@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
@@ -12,6 +12,7 @@ import { withImsOrigination } from '../sip/ims-registration';
 import { CallSignal, DialogState, OutgoingCall, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
 import { MediaSession } from '../store/session-store';
+import { isQuotaExceeded } from '../store/quota';
 import { ANONYMOUS_URI, phoneNumberOf, SHORT_CODE, toSipUri } from './address';
 import { parseAppSdp } from './app-sdp';
 import { MediaSessionCreate, MediaSessionResponse } from './dto/media-session.dto';
@@ -36,7 +37,7 @@ export class OutgoingCalls {
     private readonly registrations: RegistrationsService,
     private readonly clock: Clock,
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
-    @Optional() private readonly quota?: SessionQuota,
+    private readonly quota: SessionQuota,
   ) {}
 
   async create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {
@@ -53,7 +54,6 @@ export class OutgoingCalls {
 
     const offer = parseAppSdp(body.offer.sdp, this.config.sdp.profile, 'offer.sdp');
     const reg = await this.registrations.own(principal, registrationId);
-    await this.quota?.check(phoneNumber);
     const credentials = this.credentials.get(phoneNumber);
     if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${phoneNumber} on this gateway.`);
 
@@ -143,7 +143,9 @@ export class OutgoingCalls {
   /** Stores the session, sends the INVITE (201 as soon as it is on the wire) and arms the ring timer. */
   private async launch(session: MediaSession, call: OutgoingCall): Promise<MediaSessionResponse> {
     const id = session.mediaSessionId;
-    const stored = await this.transitions.create(session);
+    // QUOTA_SESSIONS_PER_NUMBER, checked by the store with the insert: before anything reaches SIP
+    const stored = await this.transitions.create(session, this.quota.capFor(session.callType));
+    if (isQuotaExceeded(stored)) throw this.quota.tooManyRequests(session.phoneNumber, stored);
     const sent = await this.transitions
       .serial(id, async () => {
         this.transitions.kpis.started(id, 'outgoing');

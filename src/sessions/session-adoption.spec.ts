@@ -12,6 +12,7 @@ import { RecordingEventPublisher } from '../../test/support/recording-event-publ
 import { incomingCall } from './__testing__/sessions-harness';
 import { IncomingCalls } from './incoming-calls';
 import { SessionAdoption } from './session-adoption';
+import { SessionQuota } from './session-quota';
 import { ACTIVE_SESSION_TTL_MS, SessionTransitions } from './session-transitions';
 
 class StoreCluster extends Cluster {
@@ -59,7 +60,7 @@ function survivors(store: MemorySessionStore, ids: string[]) {
     const transitions = new SessionTransitions(config, store, events, Clock.system, logger, undefined, cluster);
     const creds = SipCredentialsProvider.of(new Map());
     const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
-    const incoming = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger, undefined, cluster);
+    const incoming = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger, new SessionQuota(config), cluster);
     const adoption = new SessionAdoption(cluster, transitions, incoming, sip, creds, logger);
     return { name, sip, events, adoption };
   });

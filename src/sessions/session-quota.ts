@@ -2,38 +2,35 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { TooManyRequestsError } from '../common/errors/api-error';
 import { LIMIT_TELEMETRY, LimitTelemetry } from '../common/limits/limit-telemetry';
-import { SessionStore } from '../store/session-store';
+import type { QuotaExceeded } from '../store/quota';
+import type { MediaSession } from '../store/session-store';
 
 /**
- * QUOTA_SESSIONS_PER_NUMBER: concurrent (non-final) sessions of one subscriber. Emergency calls
- * are never counted against it (their use case does not ask).
+ * QUOTA_SESSIONS_PER_NUMBER: concurrent (non-final) sessions of one subscriber. The session store
+ * applies the cap when it creates the session (count and insert in one atomic step, so parallel
+ * calls cannot overshoot it); this class names the cap and turns a refusal into its outcome.
  */
 @Injectable()
 export class SessionQuota {
   constructor(
     private readonly config: AppConfig,
-    private readonly store: SessionStore,
     @Optional() @Inject(LIMIT_TELEMETRY) private readonly telemetry?: LimitTelemetry,
   ) {}
 
-  /** Throws 429 TOO_MANY_REQUESTS (Retry-After) when `phoneNumber` already has the most sessions allowed. */
-  async check(phoneNumber: string): Promise<void> {
-    const full = await this.full(phoneNumber);
-    // NOTE: a count, not a rate: Retry-After is a hint; ending a call frees a slot at once.
-    if (full) throw new TooManyRequestsError(`${phoneNumber} already has ${full.active} sessions in progress (at most ${full.max}); end one first.`, 30);
+  /** The cap for a new session (0: none). Emergency calls are never refused by it. */
+  capFor(callType: MediaSession['callType']): number {
+    return callType === 'EMERGENCY' ? 0 : this.config.limits.sessionsPerNumber;
   }
 
-  /** Whether one more session (an incoming call) fits `phoneNumber`'s quota; a refusal is counted. */
-  async allows(phoneNumber: string): Promise<boolean> {
-    return (await this.full(phoneNumber)) === undefined;
-  }
-
-  private async full(phoneNumber: string): Promise<{ active: number; max: number } | undefined> {
-    const max = this.config.limits.sessionsPerNumber;
-    if (max === 0) return undefined;
-    const active = await this.store.countActiveByNumber(phoneNumber);
-    if (active < max) return undefined;
+  /** POST /sessions refused by the store: counted; 429 TOO_MANY_REQUESTS with Retry-After. */
+  tooManyRequests(phoneNumber: string, { active, max }: QuotaExceeded): TooManyRequestsError {
     this.telemetry?.limitRefused('sessions-per-number');
-    return { active, max };
+    // NOTE: a count, not a rate: Retry-After is a hint; ending a call frees a slot at once.
+    return new TooManyRequestsError(`${phoneNumber} already has ${active} sessions in progress (at most ${max}); end one first.`, 30);
+  }
+
+  /** An incoming call refused by the store (answered 486 by the caller of this): counted. */
+  busy(): void {
+    this.telemetry?.limitRefused('sessions-per-number');
   }
 }

@@ -8,6 +8,7 @@ import { Cluster } from '../cluster/cluster';
 import { EventPublisher } from '../events/event-publisher';
 import { SipFailure } from '../sip/sip-gateway';
 import { MediaSession, SessionStore } from '../store/session-store';
+import type { QuotaExceeded } from '../store/quota';
 import { CallSetupKpis } from './call-setup-kpis';
 import { CALL_TELEMETRY, CallTelemetry } from './call-telemetry';
 import { toEventData } from './media-session.mapper';
@@ -66,10 +67,14 @@ export class SessionTransitions implements OnApplicationShutdown {
     this.ringTimers.clear();
   }
 
-  /** Stores a new session this instance drives (and owns: its transactions and timers are here). */
-  async create(session: MediaSession): Promise<MediaSession> {
+  /**
+   * Stores a new session this instance drives (and owns: its transactions and timers are here),
+   * unless its number already has `maxPerNumber` (> 0) in progress.
+   */
+  async create(session: MediaSession, maxPerNumber = 0): Promise<MediaSession | QuotaExceeded> {
     const owned = this.cluster ? { ...session, owner: this.cluster.instanceId } : session;
-    await this.store.create(owned, ACTIVE_SESSION_TTL_MS);
+    const refused = await this.store.create(owned, ACTIVE_SESSION_TTL_MS, maxPerNumber);
+    if (refused) return refused;
     const stored = { ...owned, version: 1 };
     this.cache.set(session.mediaSessionId, stored);
     return stored;

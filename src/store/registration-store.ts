@@ -1,5 +1,6 @@
 import type { DialogState } from '../domain/dialog-state';
 import type { RegistrationBinding } from '../domain/registration-binding';
+import type { QuotaExceeded } from './quota';
 
 /**
  * The `reg` event subscription of an IMS registration (RFC 3680, RFC 6665), kept with it so that
@@ -50,8 +51,12 @@ export interface Registration {
  * grace period after `expiresAt` (TTL), so an abandoned store never grows.
  */
 export abstract class RegistrationStore {
-  /** Stores a new registration unless one exists for (phoneNumber, deviceId): then resolves false. */
-  abstract create(reg: Registration): Promise<boolean>;
+  /**
+   * Stores a new registration unless one exists for (phoneNumber, deviceId) (then resolves false)
+   * or, with `maxPerNumber` > 0, unless the number already has that many active ones (`expiresAt`
+   * after the store's clock): then resolves QuotaExceeded. Check and insert are one atomic step.
+   */
+  abstract create(reg: Registration, maxPerNumber?: number): Promise<boolean | QuotaExceeded>;
   abstract get(registrationId: string): Promise<Registration | undefined>;
   abstract findByDevice(phoneNumber: string, deviceId: string): Promise<Registration | undefined>;
   /** Compare-and-set: replaces the record if its version is still `expectedVersion`. */

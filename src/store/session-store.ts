@@ -1,5 +1,6 @@
 import type { DialogState } from '../domain/dialog-state';
 import type { SessionStatus } from '../domain/media-session-status';
+import type { QuotaExceeded } from './quota';
 
 /** A media session (webrtc-call-handling) and its SIP dialog, as stored. Plain JSON. */
 export interface MediaSession {
@@ -51,7 +52,12 @@ export interface MediaSession {
  * window once it ended).
  */
 export abstract class SessionStore {
-  abstract create(session: MediaSession, ttlMs: number): Promise<void>;
+  /**
+   * Stores a new session. With `maxPerNumber` > 0, a non-final session is refused (QuotaExceeded,
+   * nothing written) when its `phoneNumber` already has that many non-final ones; the check and
+   * the insert are one atomic step.
+   */
+  abstract create(session: MediaSession, ttlMs: number, maxPerNumber?: number): Promise<QuotaExceeded | undefined>;
   abstract get(mediaSessionId: string): Promise<MediaSession | undefined>;
   /**
    * The session of the dialog (Call-ID, our tag). Both legs of a call between two subscribers of

@@ -24,7 +24,7 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (!this.redis || this.config.store.kind !== 'redis') return;
-    const { url, onUnreachable } = this.config.store;
+    const { topology, onUnreachable } = this.config.store;
     this.redis.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis connection error'));
     try {
       await this.redis.connect();
@@ -34,28 +34,20 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
       if (onUnreachable === 'exit') {
         // stop reconnecting: the boot fails and nothing else will quit this client
         this.redis.disconnect();
-        throw new StoreUnreachableAtBootError(redactUrl(url), reason);
+        throw new StoreUnreachableAtBootError(topology.where, reason);
       }
       // REDIS_BOOT=retry: ioredis keeps reconnecting; /health/ready answers 503 until the store answers.
-      this.logger.error({ redisUrl: redactUrl(url), reason }, 'Redis at REDIS_URL is unreachable; starting anyway (REDIS_BOOT=retry): not ready until it answers');
+      this.logger.error({ redis: topology.where, reason }, 'Redis is unreachable; starting anyway (REDIS_BOOT=retry): not ready until it answers');
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.redis) return;
     // After every other module's shutdown work (which may still write state).
-    await this.redis.quit().catch(() => this.redis?.disconnect());
-  }
-}
-
-/** A Redis URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'REDIS_URL';
+    await this.redis.quit().catch(() => undefined);
+    // also after a clean QUIT: a Sentinel client's failover detector keeps its own connections
+    // to the sentinels (and after a failover they outlive QUIT) until disconnect()
+    this.redis.disconnect();
   }
 }
 
@@ -69,7 +61,7 @@ const providers: Provider[] = [
   {
     provide: RedisClient,
     inject: [AppConfig],
-    useFactory: (config: AppConfig) => (config.store.kind === 'redis' ? createRedisClient(config.store.url) : null),
+    useFactory: (config: AppConfig) => (config.store.kind === 'redis' ? createRedisClient(config.store.topology) : null),
   },
   {
     provide: RegistrationStore,

@@ -1,4 +1,5 @@
 import type { WebrtcEventType } from '../domain/webrtc-event-type';
+import type { QuotaExceeded } from './quota';
 
 /** The event types a client may subscribe to (`subscription-ended` is implicit, spec `SubscriptionEventType`). */
 export type SubscriptionEventType = Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>;
@@ -52,8 +53,12 @@ export interface StoredSubscription {
  * and by `endsAt` for the expiry sweep. No scans on request paths.
  */
 export abstract class SubscriptionStore {
-  /** Stores a new ACTIVE subscription (version 1). */
-  abstract create(sub: StoredSubscription): Promise<void>;
+  /**
+   * Stores a new ACTIVE subscription (version 1). With `maxPerDevice` > 0 it is refused
+   * (QuotaExceeded, nothing written) when (phoneNumber, deviceId) already has that many ACTIVE
+   * subscriptions not past `endsAt`; the check and the insert are one atomic step.
+   */
+  abstract create(sub: StoredSubscription, maxPerDevice?: number): Promise<QuotaExceeded | undefined>;
   /** Any state (ENDED ones until purged). */
   abstract get(id: string): Promise<StoredSubscription | undefined>;
   /** ACTIVE subscriptions of `owner` not past `endsAt`. */

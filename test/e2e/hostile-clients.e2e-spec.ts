@@ -253,6 +253,15 @@ describe('CAMARA contract under careless and hostile clients', () => {
       expect((await q.request('DELETE', `${REG}/${(first.body as { registrationId: string }).registrationId}`, { token: t })).status).toBe(204);
       expect((await register()).status).toBe(201);
     });
+
+    it('lets exactly two of eight parallel registrations of one number through (the store checks and inserts atomically)', async () => {
+      const t = await idp.token({ phone_number: '+17085854000', scope: ALL_SCOPES });
+      const results = await Promise.all(Array.from({ length: 8 }, () => q.request('POST', REG, { token: t, body: { deviceId: randomUUID() } })));
+      expect(results.map((r) => r.status).sort()).toEqual([201, 201, 429, 429, 429, 429, 429, 429]);
+      for (const r of results.filter((x) => x.status === 201)) {
+        expect((await q.request('DELETE', `${REG}/${(r.body as { registrationId: string }).registrationId}`, { token: t })).status).toBe(204);
+      }
+    });
   });
 
   describe('quota: concurrent sessions per number', () => {

@@ -7,6 +7,8 @@ import { RedisRegistrationStore } from '../../src/store/redis/redis-registration
 import { RedisSessionStore } from '../../src/store/redis/redis-session.store';
 import { aSession, sessionStoreContract } from '../../src/store/session-store.contract';
 import { ManualClock } from '../../src/store/subscription-store.contract';
+import { quotaContract } from '../../src/store/quota.contract';
+import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription.store';
 import { RedisInstance, startRedis } from '../support/lab';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -39,6 +41,13 @@ describe('Redis session and registration stores (real Redis)', () => {
   registrationStoreContract('redis', async () => {
     const clock = new ManualClock(Date.now());
     return { store: new RedisRegistrationStore(redis, freshPrefix(), clock), now: () => clock.now() };
+  });
+
+  // Real time (sessions score their index with Redis TIME); the clock moves only the stores' own reading of it.
+  quotaContract('redis', async () => {
+    const clock = new ManualClock(Date.now());
+    const prefix = freshPrefix();
+    return { registrations: new RedisRegistrationStore(redis, prefix, clock), sessions: new RedisSessionStore(redis, prefix), subscriptions: new RedisSubscriptionStore(redis, prefix, clock), clock };
   });
 
   describe('Redis-only', () => {

@@ -12,8 +12,9 @@ export class StoreUnavailableError extends Error {
 /** Redis did not answer at boot and REDIS_BOOT=exit: the process exits with EX_UNAVAILABLE (69). */
 export class StoreUnreachableAtBootError extends Error {
   readonly exitCode = 69;
-  constructor(redisUrl: string, reason: string) {
-    super(`Redis at REDIS_URL=${redisUrl} is unreachable (${reason}). Check REDIS_URL, or set REDIS_BOOT=retry to start anyway and stay not-ready until Redis answers.`);
+  /** `where`: the variable and its value, password hidden (e.g. `REDIS_URL=redis://:***@host:6379`). */
+  constructor(where: string, reason: string) {
+    super(`Redis at ${where} is unreachable (${reason}). Check ${where.split('=')[0] ?? 'REDIS_URL'}, or set REDIS_BOOT=retry to start anyway and stay not-ready until Redis answers.`);
     this.name = 'StoreUnreachableAtBootError';
   }
 }

@@ -34,7 +34,7 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
   const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
   const store = new MemorySessionStore();
   const transitions = new SessionTransitions(config, store, events, Clock.system, logger, telemetry);
-  const quota = new SessionQuota(config, store);
+  const quota = new SessionQuota(config);
   const incomingCalls = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger, quota);
   const sessions = new SessionsService(
     sip,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Registration, REGISTRATION_GRACE_MS, RegistrationStore } from '../registration-store';
 import { Clock } from '../../common/clock';
+import { QuotaExceeded, quotaExceeded } from '../quota';
 
 /** In-memory RegistrationStore: copies on read and write and honours TTLs, like the Redis one. */
 @Injectable()
@@ -28,9 +29,12 @@ export class MemoryRegistrationStore extends RegistrationStore {
     if (this.byDevice.get(deviceKey(r)) === r.registrationId) this.byDevice.delete(deviceKey(r));
   }
 
-  async create(reg: Registration): Promise<boolean> {
+  async create(reg: Registration, maxPerNumber = 0): Promise<boolean | QuotaExceeded> {
     const existing = this.byDevice.get(deviceKey(reg));
     if (existing && this.live(existing)) return false;
+    // no await between the count and the insert: atomic on the event loop
+    const active = maxPerNumber > 0 ? this.activeByNumber(reg.phoneNumber, this.clock.now()) : 0;
+    if (maxPerNumber > 0 && active >= maxPerNumber) return quotaExceeded(active, maxPerNumber);
     const stored = { ...structuredClone(reg), version: 1 };
     this.byId.set(reg.registrationId, stored);
     this.byDevice.set(deviceKey(reg), reg.registrationId);
@@ -83,6 +87,10 @@ export class MemoryRegistrationStore extends RegistrationStore {
   }
 
   async countActiveByNumber(phoneNumber: string, now: number): Promise<number> {
+    return this.activeByNumber(phoneNumber, now);
+  }
+
+  private activeByNumber(phoneNumber: string, now: number): number {
     let n = 0;
     for (const id of [...this.byId.keys()]) {
       const r = this.live(id);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock';
 import { MediaSession, SessionStore } from '../session-store';
 import { isFinal } from '../../domain/media-session-status';
+import { QuotaExceeded, quotaExceeded } from '../quota';
 
 /** In-memory SessionStore: copies on read and write and honours TTLs, like the Redis one. */
 @Injectable()
@@ -24,10 +25,16 @@ export class MemorySessionStore extends SessionStore {
     return e.s;
   }
 
-  async create(session: MediaSession, ttlMs: number): Promise<void> {
+  async create(session: MediaSession, ttlMs: number, maxPerNumber = 0): Promise<QuotaExceeded | undefined> {
+    // no await between the count and the insert: atomic on the event loop
+    if (maxPerNumber > 0 && !isFinal(session.status)) {
+      const active = this.activeByNumber(session.phoneNumber);
+      if (active >= maxPerNumber) return quotaExceeded(active, maxPerNumber);
+    }
     const s = { ...structuredClone(session), version: 1 };
     this.byId.set(s.mediaSessionId, { s, until: this.clock.now() + ttlMs });
     if (s.dialog) this.byCallId.set(dialogKey(s.dialog), s.mediaSessionId);
+    return undefined;
   }
 
   async get(id: string): Promise<MediaSession | undefined> {
@@ -59,6 +66,10 @@ export class MemorySessionStore extends SessionStore {
   }
 
   async countActiveByNumber(phoneNumber: string): Promise<number> {
+    return this.activeByNumber(phoneNumber);
+  }
+
+  private activeByNumber(phoneNumber: string): number {
     let n = 0;
     for (const id of this.byId.keys()) {
       const s = this.live(id);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock';
+import { QuotaExceeded, quotaExceeded } from '../quota';
 import { StoredSubscription, SUBSCRIPTION_GRACE_MS, SubscriptionStore, TerminationReason } from '../subscription-store';
 
 /** In-memory SubscriptionStore: copies on read and write and honours TTLs, like the Redis one. */
@@ -53,11 +54,15 @@ export class MemorySubscriptionStore extends SubscriptionStore {
     return out;
   }
 
-  async create(sub: StoredSubscription): Promise<void> {
+  async create(sub: StoredSubscription, maxPerDevice = 0): Promise<QuotaExceeded | undefined> {
+    // no await between the count and the insert: atomic on the event loop
+    const active = maxPerDevice > 0 ? this.activeAmong(this.byDevice.get(deviceKey(sub))).length : 0;
+    if (maxPerDevice > 0 && active >= maxPerDevice) return quotaExceeded(active, maxPerDevice);
     const stored: StoredSubscription = { ...sub, state: 'ACTIVE', version: 1 };
     this.put(stored);
     setOf(this.byDevice, deviceKey(sub)).add(sub.id);
     setOf(this.byOwner, sub.owner).add(sub.id);
+    return undefined;
   }
 
   async get(id: string): Promise<StoredSubscription | undefined> {

@@ -1,5 +1,5 @@
 /**
- * Every Lua script of the gateway, and the key layout they rely on (names: `keys()` in redis-client.ts).
+ * The Lua scripts of the gateway (one file per tag under ./lua/), and the key layout they rely on (names: `keys()` in redis-client.ts).
  *
  * Key layout. `P` is REDIS_KEY_PREFIX (no braces: the config refuses them). Each aggregate's keys
  * share one hash tag, so every key a script touches hashes to the same Redis Cluster slot:
@@ -7,12 +7,14 @@
  *   {reg}  registrations   P{reg}:rec:<registrationId>        hash { v, d }
  *                          P{reg}:dev:<phoneNumber>|<deviceId> string registrationId (TTL of the record)
  *                          P{reg}:due                          zset registrationId → refresh due (or lease end)
+ *                          P{reg}:num:<phoneNumber>            zset registrationId → expiresAt (the per-number quota)
  *   {sess} sessions        P{sess}:rec:<mediaSessionId>       hash { v, d }
  *                          P{sess}:dlg:<Call-ID>|<local tag>  string mediaSessionId
  *                          P{sess}:active, P{sess}:num:<phone> zsets mediaSessionId → record expiry (Redis time)
  *   {ev}   subscriptions   P{ev}:sub:<subscriptionId>         hash { v, s: ACTIVE|ENDED, d }
  *          and their       P{ev}:subdev:<phoneNumber>|<deviceId>, P{ev}:subown:<owner>   sets of ids
- *          event queues    P{ev}:subdue                       zset id → endsAt (or lease end)
+ *          event queues    P{ev}:subact:<phoneNumber>|<deviceId> zset of ACTIVE ids → endsAt, +inf none (the per-device quota)
+ *                          P{ev}:subdue                       zset id → endsAt (or lease end)
  *                          P{ev}:q:<subscriptionId>           list of `<eventId>\n<QueuedEvent JSON>`
  *                          P{ev}:qhead:<subscriptionId>       hash { attempts } of the head
  *                          P{ev}:qseq:<subscriptionId>        counter (CloudEvent sequenceNumber)
@@ -25,374 +27,28 @@
  * but puts each aggregate on one node: spreading one aggregate over several slots would need the
  * global indexes (`due`, `active`, `qready`, `qbacklog`) split per shard.
  *
- * KEYS. Every script declares the keys it is given (`keys`: KEYS[1..n] in order). Scripts that walk
- * an index (the claims) also touch keys named from a member id and a prefix passed in ARGV; those
- * are listed as `derived` and always carry the same tag as the index (Redis Cluster accepts
- * undeclared keys of the script's own slot). `evFanOut` derives none: the caller passes the
- * device's subscription ids it knows of and their keys; the script answers `stale` with the actual
- * ids when the index differs, and the caller asks again.
+ * KEYS. Every script declares every key it touches (`keys`: KEYS[1..n] in order, then
+ * `keysPerItem` repeated per item, the caller passing numkeys); none is built inside Lua. Scripts
+ * that work on the members of an index (the claims, `evFanOut`) get the members the caller read
+ * and their keys: the claims re-check each member's score (another instance may have leased it
+ * meanwhile); `evFanOut` answers `stale` with the actual ids when the index differs, and the
+ * caller asks again.
+ *
+ * Quotas. regCreate, sessCreate and subCreate take the owner's cap and check it against the
+ * owner's index (`num`, `subact`) in the same script as the insert: parallel creates cannot
+ * overshoot it. Each answers -n (nothing written) when n records already count.
  *
  * NOTE: these names replace the untagged ones of earlier versions (`P reg:…`, `P sub:…`, `P evq:…`);
  * state written by an earlier version is not read after an upgrade.
  */
 
-/** One Lua command: its KEYS in order (one name per key); `keysPerItem` repeats after them (caller passes numkeys); `derived`: see above. */
+/** One Lua command: its KEYS in order (one name per key); `keysPerItem` repeats after them (caller passes numkeys). */
 export interface LuaScript {
   keys: readonly string[];
   keysPerItem?: readonly string[];
-  derived?: readonly string[];
   lua: string;
 }
 
-// ---------------------------------------------------------------- registrations ({reg}): hashes { v, d }; CAS keeps the indexes in step
-export const registrationScripts = {
-  regCreate: {
-    keys: ['rec', 'dev', 'due'],
-    derived: ['rec of the registration the device index points to (ARGV[5] .. id)'],
-    // ARGV: json, ttl, dueAt, id, recPrefix
-    lua: `
-local cur = redis.call('GET', KEYS[2])
-if cur and redis.call('EXISTS', ARGV[5] .. cur) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-return 1`,
-  },
-  regUpdate: {
-    keys: ['rec', 'dev', 'due'],
-    // ARGV: expectedVersion, json, ttl, dueAt, id
-    lua: `
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v or tonumber(v) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-return 1`,
-  },
-  regDelete: {
-    keys: ['rec', 'dev', 'due'],
-    // ARGV: expectedVersion ('' any), id
-    lua: `
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then redis.call('ZREM', KEYS[3], ARGV[2]) return 0 end
-if ARGV[1] ~= '' and tonumber(v) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
-if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
-redis.call('ZREM', KEYS[3], ARGV[2])
-return 1`,
-  },
-  regClaim: {
-    keys: ['due'],
-    derived: ['rec of each due id (ARGV[4] .. id)'],
-    // ARGV: now, limit, leaseMs, recPrefix. Returns {v, d, v, d, …}
-    lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local rec = redis.call('HMGET', ARGV[4] .. id, 'v', 'd')
-  if rec[1] then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    table.insert(out, rec[1]); table.insert(out, rec[2])
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out`,
-  },
-} as const satisfies Record<string, LuaScript>;
-
-// ---------------------------------------------------------------- sessions ({sess}): hashes { v, d }
-// Active sessions are sorted sets scored by when the record expires (Redis server time + ttl), so an id whose
-// record expired while active (its instance crashed before the final status) ages out. Server time: PEXPIRE's clock.
-const NOW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-/** Both indexes of non-final sessions (all, and the subscriber's for its quota): ARGV[ttl], ARGV[id], ARGV[active]. */
-const INDEX = (ttl: number, id: number, active: number): string => `
-if ARGV[${active}] == '1' then
-  for i = 3, 4 do redis.call('ZADD', KEYS[i], now + tonumber(ARGV[${ttl}]), ARGV[${id}]) end
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-  if redis.call('PTTL', KEYS[4]) < tonumber(ARGV[${ttl}]) then redis.call('PEXPIRE', KEYS[4], ARGV[${ttl}]) end
-else for i = 3, 4 do redis.call('ZREM', KEYS[i], ARGV[${id}]) end end`;
-export const sessionScripts = {
-  sessCreate: {
-    keys: ['rec', 'dlg', 'active', 'num'],
-    // ARGV: json, ttl, dialog ('' none), id, '1' active | '0'
-    lua: `${NOW}
-redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2]) end${INDEX(2, 4, 5)}
-return 1`,
-  },
-  sessUpdate: {
-    keys: ['rec', 'dlg', 'active', 'num'],
-    // ARGV: expectedVersion, json, ttl, dialog ('' none), id, '1' active | '0'
-    lua: `${NOW}
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v or tonumber(v) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3]) end${INDEX(3, 5, 6)}
-return 1`,
-  },
-  sessCountActive: {
-    keys: ['active'],
-    lua: `${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZCARD', KEYS[1])`,
-  },
-} as const satisfies Record<string, LuaScript>;
-
-// ---------------------------------------------------------------- subscriptions ({ev}): records are hashes { v: version, s: state, d: JSON }. Index sets live as long as their longest
-// member (PERSIST when a member never expires); dangling ids are dropped lazily on read.
-const INDEX_TTL = `
-local function extend(key, ttl)
-  if ttl < 0 then redis.call('PERSIST', key) return end
-  local cur = redis.call('PTTL', key)
-  if cur >= 0 and cur < ttl then redis.call('PEXPIRE', key, ttl) end
-end`;
-export const subscriptionScripts = {
-  subCreate: {
-    keys: ['rec', 'dev', 'own', 'due'],
-    // ARGV: json, ttl (-1 none), endsAt ('' none), id
-    lua: `${INDEX_TTL}
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', 1, 's', 'ACTIVE', 'd', ARGV[1])
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-local existed = {redis.call('EXISTS', KEYS[2]), redis.call('EXISTS', KEYS[3])}
-redis.call('SADD', KEYS[2], ARGV[4]); redis.call('SADD', KEYS[3], ARGV[4])
-if existed[1] == 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else extend(KEYS[2], ttl) end
-if existed[2] == 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) else extend(KEYS[3], ttl) end
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[4], tonumber(ARGV[3]), ARGV[4]) end
-return 1`,
-  },
-  subUpdate: {
-    keys: ['rec', 'dev', 'own', 'due'],
-    // ARGV: expectedVersion, json, ttl, endsAt ('' none), id
-    lua: `${INDEX_TTL}
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v or tonumber(v) ~= tonumber(ARGV[1]) or redis.call('HGET', KEYS[1], 's') ~= 'ACTIVE' then return 0 end
-redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
-extend(KEYS[2], ttl); extend(KEYS[3], ttl)
-if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], tonumber(ARGV[4]), ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
-return 1`,
-  },
-  subEnd: {
-    keys: ['rec', 'dev', 'own', 'due'],
-    // ARGV: json (ended), ttl, id. Returns the new version, 0 when not ACTIVE.
-    lua: `
-if redis.call('HGET', KEYS[1], 's') ~= 'ACTIVE' then return 0 end
-local v = tonumber(redis.call('HGET', KEYS[1], 'v'))
-redis.call('HSET', KEYS[1], 'v', v + 1, 's', 'ENDED', 'd', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-redis.call('SREM', KEYS[2], ARGV[3]); redis.call('SREM', KEYS[3], ARGV[3]); redis.call('ZREM', KEYS[4], ARGV[3])
-return v + 1`,
-  },
-  subPurge: {
-    keys: ['rec', 'dev', 'own', 'due'],
-    // ARGV: id
-    lua: `
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[1]); redis.call('SREM', KEYS[3], ARGV[1]); redis.call('ZREM', KEYS[4], ARGV[1])
-return 1`,
-  },
-  subClaim: {
-    keys: ['due'],
-    derived: ['rec of each due id (ARGV[4] .. id)'],
-    // ARGV: now, limit, leaseMs, recPrefix. Returns {v, d, v, d, …}
-    lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local rec = redis.call('HMGET', ARGV[4] .. id, 'v', 's', 'd')
-  if rec[1] and rec[2] == 'ACTIVE' then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    table.insert(out, rec[1]); table.insert(out, rec[3])
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out`,
-  },
-} as const satisfies Record<string, LuaScript>;
-
-// ---------------------------------------------------------------- event queues ({ev}): a head entry is `<eventId>\n<JSON>`: ack and retry compare the prefix `<eventId>\n` (ARGV) to
-// check that the head is still the event the caller delivered.
-
-export const eventQueueScripts = {
-  evEnqueue: {
-    keys: ['queue', 'seq', 'ready', 'backlog'],
-    // ARGV: eventId, json (without sequence), now, subscriptionId. Returns the sequence.
-    lua: `
-local seq = redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[1], ARGV[1] .. '\\n{"sequence":' .. seq .. ',' .. string.sub(ARGV[2], 2))
-redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[3]), ARGV[4])
-redis.call('INCR', KEYS[4])
-return seq`,
-  },
-  evRenew: {
-    keys: ['lease', 'ready'],
-    // ARGV: owner, leaseMs, now, subscriptionId
-    lua: `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[2], 'GT', tonumber(ARGV[3]) + tonumber(ARGV[2]), ARGV[4])
-return 1`,
-  },
-  evAck: {
-    keys: ['lease', 'queue', 'head', 'backlog'],
-    // ARGV: owner, '<eventId>\n'
-    lua: `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local h = redis.call('LINDEX', KEYS[2], 0)
-if not h or string.sub(h, 1, #ARGV[2]) ~= ARGV[2] then return 0 end
-redis.call('LPOP', KEYS[2])
-redis.call('DEL', KEYS[3])
-redis.call('DECR', KEYS[4])
-return 1`,
-  },
-  evRetry: {
-    keys: ['lease', 'queue', 'head', 'ready'],
-    // ARGV: owner, '<eventId>\n', attempts, notBefore, subscriptionId
-    lua: `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local h = redis.call('LINDEX', KEYS[2], 0)
-if not h or string.sub(h, 1, #ARGV[2]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[3], 'attempts', ARGV[3])
-redis.call('ZADD', KEYS[4], tonumber(ARGV[4]), ARGV[5])
-redis.call('DEL', KEYS[1])
-return 1`,
-  },
-  evRelease: {
-    keys: ['lease', 'queue', 'ready'],
-    // ARGV: owner, readyAt, subscriptionId
-    lua: `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-if redis.call('LLEN', KEYS[2]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3])
-else redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[3]) end
-return 1`,
-  },
-  evDiscard: {
-    keys: ['queue', 'seq', 'head', 'lease', 'ready', 'backlog'],
-    // ARGV: subscriptionId. Returns the entries removed.
-    lua: `
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-redis.call('ZREM', KEYS[5], ARGV[1])
-if #items > 0 then redis.call('DECRBY', KEYS[6], #items) end
-return items`,
-  },
-  // One script per publish: the lookup of `findByDevice` (ACTIVE, not past endsAt, dangling index
-  // entries dropped) plus the `types` filter, an enqueue per match and, with an owner, the lease of
-  // each matching queue that is free and due (the in-process hand-off).
-  // ARGV: type, now, restJson ('{"type":…' without id/subscriptionId), owner ('' none), leaseMs,
-  //       n, the n subscription ids the keys were built for (in KEYS order), then the event ids.
-  // Returns {-1, actualIds} (stale: nothing written), {needed, {}, dangling} (more matches than
-  // event ids: nothing enqueued), or {0, {{id, seq, 0} | {id, seq, 1, head, attempts, v, s, d}, …}, dangling}.
-  evFanOut: {
-    keys: ['dev', 'ready', 'backlog'],
-    keysPerItem: ['rec', 'queue', 'seq', 'lease', 'head'],
-    lua: `
-local n = tonumber(ARGV[6])
-local given = {}
-for i = 1, n do given[ARGV[6 + i]] = true end
-local members = redis.call('SMEMBERS', KEYS[1])
-if #members ~= n then return {-1, members} end
-for _, id in ipairs(members) do if not given[id] then return {-1, members} end end
-local now = tonumber(ARGV[2])
-local matches, dangling = {}, {}
-for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[3 + 5 * (i - 1) + 1], 's', 'd')
-  if rec[1] ~= 'ACTIVE' or not rec[2] then
-    table.insert(dangling, ARGV[6 + i])
-  else
-    local sub = cjson.decode(rec[2])
-    if (type(sub.endsAt) ~= 'number' or sub.endsAt > now) and type(sub.types) == 'table' then
-      for _, t in ipairs(sub.types) do
-        if t == ARGV[1] then table.insert(matches, i) break end
-      end
-    end
-  end
-end
-if #dangling > 0 then redis.call('SREM', KEYS[1], unpack(dangling)) end
-if #matches > #ARGV - 6 - n then return {#matches, {}, dangling} end
-local rest = string.sub(ARGV[3], 2)
-local leaseMs, out = tonumber(ARGV[5]), {}
-for j, i in ipairs(matches) do
-  local id, k, eid = ARGV[6 + i], 3 + 5 * (i - 1), ARGV[6 + n + j]
-  local seq = redis.call('INCR', KEYS[k + 3])
-  redis.call('RPUSH', KEYS[k + 2], eid .. '\\n{"sequence":' .. seq .. ',"id":' .. cjson.encode(eid) .. ',"subscriptionId":' .. cjson.encode(id) .. ',' .. rest)
-  redis.call('INCR', KEYS[3])
-  local claimed = false
-  if ARGV[4] ~= '' then
-    local score = redis.call('ZSCORE', KEYS[2], id)
-    if (not score or tonumber(score) <= now) and redis.call('SET', KEYS[k + 4], ARGV[4], 'NX', 'PX', leaseMs) then
-      redis.call('ZADD', KEYS[2], now + leaseMs, id)
-      claimed = true
-    end
-  end
-  if claimed then
-    local rec = redis.call('HMGET', KEYS[k + 1], 'v', 's', 'd')
-    table.insert(out, {id, seq, 1, redis.call('LINDEX', KEYS[k + 2], 0), redis.call('HGET', KEYS[k + 5], 'attempts') or '0', rec[1], rec[2], rec[3]})
-  else
-    redis.call('ZADD', KEYS[2], 'NX', now, id)
-    table.insert(out, {id, seq, 0})
-  end
-end
-return {0, out, dangling}`,
-  },
-  // Leases up to `limit` ready queues (head due, no lease) and returns each one's head, attempts and
-  // subscription record. A ready id whose queue is empty and unleased leaves the index.
-  evClaimHeads: {
-    keys: ['ready'],
-    derived: ['queue, lease, head and subscription rec of each ready id (ARGV prefixes .. id)'],
-    // ARGV: now, limit, leaseMs, owner, queuePrefix, leasePrefix, headPrefix, recPrefix
-    // Returns {{id, head, attempts, v, s, d}, …}
-    lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local leaseKey = ARGV[6] .. id
-  local head = redis.call('LINDEX', ARGV[5] .. id, 0)
-  if not head then
-    if redis.call('EXISTS', leaseKey) == 0 then redis.call('ZREM', KEYS[1], id) end
-  elseif redis.call('SET', leaseKey, ARGV[4], 'NX', 'PX', tonumber(ARGV[3])) then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
-    local rec = redis.call('HMGET', ARGV[8] .. id, 'v', 's', 'd')
-    table.insert(out, {id, head, redis.call('HGET', ARGV[7] .. id, 'attempts') or '0', rec[1], rec[2], rec[3]})
-  else
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + math.max(redis.call('PTTL', leaseKey), 0), id)
-  end
-end
-return out`,
-  },
-  // evAck, then either the next head under an extended lease, or the release of the empty queue.
-  evAckNext: {
-    keys: ['lease', 'queue', 'head', 'backlog', 'ready', 'rec'],
-    // ARGV: owner, '<eventId>\n', leaseMs, now, subscriptionId
-    // Returns {0} (lost), {1} (empty, released) or {2, head, v, s, d}.
-    lua: `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
-local h = redis.call('LINDEX', KEYS[2], 0)
-if not h or string.sub(h, 1, #ARGV[2]) ~= ARGV[2] then return {0} end
-redis.call('LPOP', KEYS[2])
-redis.call('DEL', KEYS[3])
-redis.call('DECR', KEYS[4])
-local nxt = redis.call('LINDEX', KEYS[2], 0)
-if not nxt then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[5], ARGV[5])
-  return {1}
-end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-redis.call('ZADD', KEYS[5], tonumber(ARGV[4]) + tonumber(ARGV[3]), ARGV[5])
-local rec = redis.call('HMGET', KEYS[6], 'v', 's', 'd')
-return {2, nxt, rec[1], rec[2], rec[3]}`,
-  },
-} as const satisfies Record<string, LuaScript>;
+export { registrationScripts } from './lua/registration.lua';
+export { sessionScripts } from './lua/session.lua';
+export { subscriptionScripts, eventQueueScripts } from './lua/events.lua';

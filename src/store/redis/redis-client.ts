@@ -1,23 +1,71 @@
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { StoreUnavailableError } from '../../common/errors/store-unavailable.error';
+import type { RedisTopology } from '../../config/redis-topology';
 import type { LuaScript } from './lua-scripts';
 
-/** DI token for the one ioredis client of the process (quit in onModuleDestroy by the StoreModule). */
+/**
+ * DI token for the one ioredis client of the process (quit at shutdown by the StoreModule). With
+ * REDIS_CLUSTER_NODES it is an ioredis `Cluster` typed as `Redis` (see `createRedisClient`).
+ */
 export abstract class RedisClient extends Redis {}
 
-export function createRedisClient(url: string): Redis {
-  return new Redis(url, {
-    // Fail fast instead of queueing while Redis is away: requests get 503, not a hang.
-    enableOfflineQueue: false,
-    // Commands issued in the same tick (several calls' transitions, an event fan-out) go out in
-    // one write: fewer syscalls per call under load.
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2000,
-    connectTimeout: 2000,
-    lazyConnect: true,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
+/** Sentinel mode: a write is acknowledged once one replica has it (WAIT); none within this long is a store error. */
+export const REPLICA_ACK_TIMEOUT_MS = 250;
+const REPLICA_ACKS = Symbol('replica acks');
+
+const COMMON = {
+  // Fail fast instead of queueing while Redis is away: requests get 503, not a hang.
+  enableOfflineQueue: false,
+  // Commands issued in the same tick (several calls' transitions, an event fan-out) go out in
+  // one write: fewer syscalls per call under load.
+  enableAutoPipelining: true,
+  lazyConnect: true,
+} as const;
+const PER_CONNECTION = { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 } as const;
+const retry = (times: number): number => Math.min(times * 200, 2000);
+
+/**
+ * The client for the configured topology. Every multi-key command of the stores names keys of one
+ * hash tag (lua-scripts.ts), so a Cluster runs them on one node; `Cluster` offers the same
+ * commands, pipelines and `defineCommand` as `Redis` (ioredis `Commander`), which is all the stores
+ * use: it is handed out typed as `Redis`. With Sentinels the client asks them for the master and
+ * follows a failover (`failoverDetector`: at once on +switch-master); a master demoted under us
+ * answers READONLY, which reconnects.
+ */
+export function createRedisClient(topology: RedisTopology): Redis {
+  switch (topology.mode) {
+    case 'single':
+      return new Redis(topology.url, { ...COMMON, ...PER_CONNECTION, retryStrategy: retry });
+    case 'cluster': {
+      const password = topology.password?.reveal();
+      const cluster = new Cluster(topology.nodes, {
+        ...COMMON,
+        clusterRetryStrategy: retry,
+        slotsRefreshTimeout: 2000,
+        redisOptions: { ...PER_CONNECTION, ...(password !== undefined && { password }) },
+      });
+      // NOTE: Cluster is not a subclass of Redis but implements every method the stores call.
+      return cluster as unknown as Redis;
+    }
+    case 'sentinel': {
+      const password = topology.password?.reveal();
+      const sentinelPassword = topology.sentinelPassword?.reveal();
+      const client = new Redis({
+        ...COMMON,
+        ...PER_CONNECTION,
+        retryStrategy: retry,
+        sentinels: topology.sentinels,
+        name: topology.name,
+        failoverDetector: true,
+        sentinelRetryStrategy: retry,
+        reconnectOnError: (err) => err.message.startsWith('READONLY'),
+        ...(password !== undefined && { password }),
+        ...(sentinelPassword !== undefined && { sentinelPassword }),
+      });
+      (client as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS] = 1;
+      return client;
+    }
+  }
 }
 
 /**
@@ -26,10 +74,36 @@ export function createRedisClient(url: string): Redis {
  * `keysPerItem` takes a variable number of keys: its caller passes `numkeys` first.
  */
 export function defineScripts(redis: Redis, scripts: Record<string, LuaScript>): void {
+  const acks = (redis as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS];
   for (const [name, script] of Object.entries(scripts)) {
     if (name in redis) continue;
-    redis.defineCommand(name, script.keysPerItem ? { lua: script.lua } : { numberOfKeys: script.keys.length, lua: script.lua });
+    const definition = script.keysPerItem ? { lua: script.lua } : { numberOfKeys: script.keys.length, lua: script.lua };
+    if (acks) awaitReplicas(redis, name, definition, acks);
+    else redis.defineCommand(name, definition);
   }
+}
+
+/**
+ * Sentinel mode: replication is asynchronous, so a write the master acknowledged could be missing
+ * from the replica promoted by a failover. Each script (each may write) is followed by
+ * `WAIT acks` on the same connection: its reply comes once a replica holds the write, and without
+ * one it fails like an unreachable store. The script
+ * itself is defined under another name: ioredis copies defined commands onto its (auto-)pipelines,
+ * which must run the script, not this wrapper.
+ */
+function awaitReplicas(redis: Redis, name: string, definition: { lua: string; numberOfKeys?: number }, acks: number): void {
+  const raw = `${name}NoReplicaAck`;
+  redis.defineCommand(raw, definition);
+  const target = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  target[name] = async (...args: unknown[]): Promise<unknown> => {
+    const reply = await target[raw]?.(...args);
+    // Without a replica's copy the write is not acknowledged: a master that a failover just replaced
+    // still accepts writes, and loses them when it rejoins as a replica. The caller sees the store
+    // as unavailable (503): the outcome is unknown to it, as with any store error.
+    const copies = await redis.wait(acks, REPLICA_ACK_TIMEOUT_MS);
+    if (copies < acks) throw new Error(`no replica acknowledged the write within ${REPLICA_ACK_TIMEOUT_MS} ms`);
+    return reply;
+  };
 }
 
 /** Runs a Redis operation, translating connection failures into StoreUnavailableError. */
@@ -61,6 +135,8 @@ export const keys = (prefix: string) => {
     subscription: (id: string) => `${ev}sub:${id}`,
     subscriptionsByDevice: (phoneNumber: string, deviceId: string) => `${ev}subdev:${phoneNumber}|${deviceId}`,
     subscriptionsByOwner: (owner: string) => `${ev}subown:${owner}`,
+    /** Sorted set of a device's ACTIVE subscription ids scored by endsAt (+inf: none): the per-device quota. */
+    subscriptionsActiveByDevice: (phoneNumber: string, deviceId: string) => `${ev}subact:${phoneNumber}|${deviceId}`,
     subscriptionsDue: () => `${ev}subdue`,
     queue: (subscriptionId: string) => `${ev}q:${subscriptionId}`,
     queueHead: (subscriptionId: string) => `${ev}qhead:${subscriptionId}`,

@@ -15,7 +15,8 @@ type Reply = string | number | null | Reply[];
 type Scripts = {
   /** numkeys, keys…, argv… (a variable number of keys). */
   evFanOut(numkeys: number, ...args: (string | number)[]): Promise<Reply[]>;
-  evClaimHeads(ready: string, now: number, limit: number, lease: number, owner: string, qPrefix: string, leasePrefix: string, headPrefix: string, subPrefix: string): Promise<Reply[]>;
+  /** numkeys, ready, (queue, lease, head, rec) of each id, now, leaseMs, owner, the ids. */
+  evClaimHeads(numkeys: number, ...args: (string | number)[]): Promise<Reply[]>;
   evAckNext(lease: string, q: string, head: string, backlog: string, ready: string, rec: string, owner: string, idPrefix: string, leaseMs: number, now: number, id: string): Promise<Reply[]>;
   evEnqueue(q: string, seq: string, ready: string, backlog: string, id: string, json: string, now: number, sub: string): Promise<number>;
   evRenew(lease: string, ready: string, owner: string, leaseMs: number, now: number, id: string): Promise<number>;
@@ -182,9 +183,10 @@ export class RedisEventQueue extends EventQueue {
 
   async claimReadyHeads(now: number, limit: number, leaseMs: number, owner: string): Promise<ClaimedQueue[]> {
     const { k } = this;
-    const rows = await guard('eventQueue.claimReadyHeads', () =>
-      this.redis.evClaimHeads(k.queuesReady(), now, limit, leaseMs, owner, k.queue(''), k.queueLease(''), k.queueHead(''), k.subscription('')),
-    );
+    const ids = await guard('eventQueue.claimReadyHeads', () => this.redis.zrangebyscore(k.queuesReady(), '-inf', now, 'LIMIT', 0, limit));
+    if (ids.length === 0) return [];
+    const perId = ids.flatMap((id) => [k.queue(id), k.queueLease(id), k.queueHead(id), k.subscription(id)]);
+    const rows = await guard('eventQueue.claimReadyHeads', () => this.redis.evClaimHeads(1 + perId.length, k.queuesReady(), ...perId, now, leaseMs, owner, ...ids));
     const out: ClaimedQueue[] = [];
     for (const row of rows) {
       if (!Array.isArray(row)) continue;

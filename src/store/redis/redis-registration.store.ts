@@ -1,14 +1,16 @@
 import { Registration, REGISTRATION_GRACE_MS, RegistrationStore } from '../registration-store';
 import { Clock } from '../../common/clock';
+import { QuotaExceeded, quotaExceeded } from '../quota';
 import { defineScripts, guard, keys } from './redis-client';
 import { registrationScripts } from './lua-scripts';
 import type Redis from 'ioredis';
 
 type Scripts = {
-  regCreate(k1: string, k2: string, k3: string, json: string, ttl: number, due: number, id: string, prefix: string): Promise<number>;
-  regUpdate(k1: string, k2: string, k3: string, expected: number, json: string, ttl: number, due: number, id: string): Promise<number>;
-  regDelete(k1: string, k2: string, k3: string, expected: string, id: string): Promise<number>;
-  regClaim(k1: string, now: number, limit: number, lease: number, prefix: string): Promise<string[]>;
+  regCreate(rec: string, dev: string, due: string, num: string, json: string, ttl: number, dueAt: number, id: string, expiresAt: number, now: number, max: number): Promise<number>;
+  regUpdate(rec: string, dev: string, due: string, num: string, expected: number, json: string, ttl: number, dueAt: number, id: string, expiresAt: number, now: number): Promise<number>;
+  regDelete(rec: string, dev: string, due: string, num: string, expected: string, id: string): Promise<number>;
+  /** numkeys, due, the rec key of each id, now, leaseMs, the ids. */
+  regClaim(numkeys: number, ...args: (string | number)[]): Promise<string[]>;
 };
 
 /** RegistrationStore on Redis (shared by every gateway instance). */
@@ -38,31 +40,24 @@ export class RedisRegistrationStore extends RegistrationStore {
     return r;
   }
 
-  async create(reg: Registration): Promise<boolean> {
+  async create(reg: Registration, maxPerNumber = 0): Promise<boolean | QuotaExceeded> {
     const { k } = this;
     const created = await guard('registration.create', () =>
       this.redis.regCreate(
         k.registration(reg.registrationId),
         k.registrationByDevice(reg.phoneNumber, reg.deviceId),
         k.registrationsDue(),
+        k.registrationsByNumber(reg.phoneNumber),
         JSON.stringify({ ...reg, version: 1 }),
         this.ttl(reg),
         reg.dueAt,
         reg.registrationId,
-        k.registration(''),
+        reg.expiresAt,
+        this.clock.now(),
+        maxPerNumber,
       ),
     );
-    if (created === 1) await this.index(reg);
-    return created === 1;
-  }
-
-  /**
-   * The per-number index, kept beside the record (not in its Lua script): an entry a crash leaves
-   * behind stops counting at its score (expiresAt), so the quota can only err for a while, never forever.
-   */
-  private async index(reg: Registration): Promise<void> {
-    const key = this.k.registrationsByNumber(reg.phoneNumber);
-    await guard('registration.index', () => this.redis.multi().zadd(key, reg.expiresAt, reg.registrationId).zremrangebyscore(key, '-inf', this.clock.now()).pexpire(key, this.ttl(reg)).exec());
+    return created < 0 ? quotaExceeded(-created, maxPerNumber) : created === 1;
   }
 
   async get(registrationId: string): Promise<Registration | undefined> {
@@ -82,14 +77,16 @@ export class RedisRegistrationStore extends RegistrationStore {
         k.registration(next.registrationId),
         k.registrationByDevice(next.phoneNumber, next.deviceId),
         k.registrationsDue(),
+        k.registrationsByNumber(next.phoneNumber),
         expectedVersion,
         JSON.stringify(next),
         this.ttl(next),
         next.dueAt,
         next.registrationId,
+        next.expiresAt,
+        this.clock.now(),
       ),
     );
-    if (ok === 1) await this.index(next);
     return ok === 1 ? { ...next, version: expectedVersion + 1 } : undefined;
   }
 
@@ -105,16 +102,19 @@ export class RedisRegistrationStore extends RegistrationStore {
         k.registration(registrationId),
         k.registrationByDevice(cur.phoneNumber, cur.deviceId),
         k.registrationsDue(),
+        k.registrationsByNumber(cur.phoneNumber),
         expectedVersion === undefined ? '' : String(expectedVersion),
         registrationId,
       ),
     );
-    if (ok === 1) await guard('registration.index', () => this.redis.zrem(k.registrationsByNumber(cur.phoneNumber), registrationId));
     return ok === 1;
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<Registration[]> {
-    const flat = await guard('registration.claimDue', () => this.redis.regClaim(this.k.registrationsDue(), now, limit, leaseMs, this.k.registration('')));
+    const { k } = this;
+    const ids = await guard('registration.claimDue', () => this.redis.zrangebyscore(k.registrationsDue(), '-inf', now, 'LIMIT', 0, limit));
+    if (ids.length === 0) return [];
+    const flat = await guard('registration.claimDue', () => this.redis.regClaim(1 + ids.length, k.registrationsDue(), ...ids.map((id) => k.registration(id)), now, leaseMs, ...ids));
     const out: Registration[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const r = this.parse(flat[i], flat[i + 1]);

@@ -1,11 +1,12 @@
 import type Redis from 'ioredis';
 import { MediaSession, SessionStore } from '../session-store';
 import { isFinal } from '../../domain/media-session-status';
+import { QuotaExceeded, quotaExceeded } from '../quota';
 import { defineScripts, guard, keys } from './redis-client';
 import { sessionScripts } from './lua-scripts';
 
 type Scripts = {
-  sessCreate(k1: string, k2: string, k3: string, k4: string, json: string, ttl: number, dialog: string, id: string, active: string): Promise<number>;
+  sessCreate(k1: string, k2: string, k3: string, k4: string, json: string, ttl: number, dialog: string, id: string, active: string, max: number): Promise<number>;
   sessUpdate(k1: string, k2: string, k3: string, k4: string, expected: number, json: string, ttl: number, dialog: string, id: string, active: string): Promise<number>;
   sessCountActive(k1: string): Promise<number>;
 };
@@ -25,9 +26,9 @@ export class RedisSessionStore extends SessionStore {
     this.redis = redis as Redis & Scripts;
   }
 
-  async create(s: MediaSession, ttlMs: number): Promise<void> {
+  async create(s: MediaSession, ttlMs: number, maxPerNumber = 0): Promise<QuotaExceeded | undefined> {
     const dialog = dialogKey(s);
-    await guard('session.create', () =>
+    const created = await guard('session.create', () =>
       this.redis.sessCreate(
         this.k.session(s.mediaSessionId),
         this.k.sessionByCallId(dialog),
@@ -38,8 +39,10 @@ export class RedisSessionStore extends SessionStore {
         dialog,
         s.mediaSessionId,
         isFinal(s.status) ? '0' : '1',
+        maxPerNumber,
       ),
     );
+    return created < 0 ? quotaExceeded(-created, maxPerNumber) : undefined;
   }
 
   async get(id: string): Promise<MediaSession | undefined> {

@@ -1,15 +1,17 @@
 import type Redis from 'ioredis';
 import { Clock } from '../../common/clock';
+import { QuotaExceeded, quotaExceeded } from '../quota';
 import { StoredSubscription, SUBSCRIPTION_GRACE_MS, SubscriptionStore, TerminationReason } from '../subscription-store';
 import { defineScripts, guard, keys } from './redis-client';
 import { subscriptionScripts } from './lua-scripts';
 
 type Scripts = {
-  subCreate(rec: string, dev: string, own: string, due: string, json: string, ttl: number, endsAt: string, id: string): Promise<number>;
-  subUpdate(rec: string, dev: string, own: string, due: string, expected: number, json: string, ttl: number, endsAt: string, id: string): Promise<number>;
-  subEnd(rec: string, dev: string, own: string, due: string, json: string, ttl: number, id: string): Promise<number>;
-  subPurge(rec: string, dev: string, own: string, due: string, id: string): Promise<number>;
-  subClaim(due: string, now: number, limit: number, lease: number, recPrefix: string): Promise<string[]>;
+  subCreate(rec: string, dev: string, own: string, due: string, act: string, json: string, ttl: number, endsAt: string, id: string, now: number, max: number): Promise<number>;
+  subUpdate(rec: string, dev: string, own: string, due: string, act: string, expected: number, json: string, ttl: number, endsAt: string, id: string): Promise<number>;
+  subEnd(rec: string, dev: string, own: string, due: string, act: string, json: string, ttl: number, id: string): Promise<number>;
+  subPurge(rec: string, dev: string, own: string, due: string, act: string, id: string): Promise<number>;
+  /** numkeys, due, the rec key of each id, now, leaseMs, the ids. */
+  subClaim(numkeys: number, ...args: (string | number)[]): Promise<string[]>;
 };
 
 /** SubscriptionStore on Redis (shared by every gateway instance). */
@@ -59,21 +61,25 @@ export class RedisSubscriptionStore extends SubscriptionStore {
     return out;
   }
 
-  async create(sub: StoredSubscription): Promise<void> {
+  async create(sub: StoredSubscription, maxPerDevice = 0): Promise<QuotaExceeded | undefined> {
     const { k } = this;
     const stored: StoredSubscription = { ...sub, state: 'ACTIVE', version: 1 };
-    await guard('subscription.create', () =>
+    const created = await guard('subscription.create', () =>
       this.redis.subCreate(
         k.subscription(sub.id),
         k.subscriptionsByDevice(sub.phoneNumber, sub.deviceId),
         k.subscriptionsByOwner(sub.owner),
         k.subscriptionsDue(),
+        k.subscriptionsActiveByDevice(sub.phoneNumber, sub.deviceId),
         JSON.stringify(stored),
         this.ttl(stored),
         sub.endsAt === undefined ? '' : String(sub.endsAt),
         sub.id,
+        this.clock.now(),
+        maxPerDevice,
       ),
     );
+    return created < 0 ? quotaExceeded(-created, maxPerDevice) : undefined;
   }
 
   async get(id: string): Promise<StoredSubscription | undefined> {
@@ -100,6 +106,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
         k.subscriptionsByDevice(next.phoneNumber, next.deviceId),
         k.subscriptionsByOwner(next.owner),
         k.subscriptionsDue(),
+        k.subscriptionsActiveByDevice(next.phoneNumber, next.deviceId),
         expectedVersion,
         JSON.stringify(stored),
         this.ttl(stored),
@@ -121,6 +128,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
         k.subscriptionsByDevice(cur.phoneNumber, cur.deviceId),
         k.subscriptionsByOwner(cur.owner),
         k.subscriptionsDue(),
+        k.subscriptionsActiveByDevice(cur.phoneNumber, cur.deviceId),
         JSON.stringify(ended),
         SUBSCRIPTION_GRACE_MS,
         id,
@@ -138,13 +146,17 @@ export class RedisSubscriptionStore extends SubscriptionStore {
         cur ? k.subscriptionsByDevice(cur.phoneNumber, cur.deviceId) : k.subscriptionsByDevice('', ''),
         cur ? k.subscriptionsByOwner(cur.owner) : k.subscriptionsByOwner(''),
         k.subscriptionsDue(),
+        cur ? k.subscriptionsActiveByDevice(cur.phoneNumber, cur.deviceId) : k.subscriptionsActiveByDevice('', ''),
         id,
       ),
     );
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<StoredSubscription[]> {
-    const flat = await guard('subscription.claimDue', () => this.redis.subClaim(this.k.subscriptionsDue(), now, limit, leaseMs, this.k.subscription('')));
+    const { k } = this;
+    const ids = await guard('subscription.claimDue', () => this.redis.zrangebyscore(k.subscriptionsDue(), '-inf', now, 'LIMIT', 0, limit));
+    if (ids.length === 0) return [];
+    const flat = await guard('subscription.claimDue', () => this.redis.subClaim(1 + ids.length, k.subscriptionsDue(), ...ids.map((id) => k.subscription(id)), now, leaseMs, ...ids));
     const out: StoredSubscription[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const s = this.parse(flat[i], flat[i + 1]);

@@ -1,0 +1,189 @@
+/**
+ * Redis Cluster and Redis Sentinel labs on loopback, for tests of the store under the
+ * topologies operators run (issue #15). Processes are ManagedProcesses (stopped by PID, reaped if
+ * the test process dies); every port, the cluster bus ports included, is a free one.
+ *
+ *   const cluster = await startRedisCluster();      // 3 masters, all 16384 slots assigned
+ *   ... REDIS_CLUSTER_NODES: cluster.nodesEnv ...
+ *   const sentinel = await startRedisSentinel();    // 1 master, 1 replica, 3 sentinels (quorum 2)
+ *   ... REDIS_SENTINELS: sentinel.sentinelsEnv, REDIS_SENTINEL_NAME: sentinel.name ...
+ *   await sentinel.failover();                       // SENTINEL FAILOVER, waits for the new master
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePorts } from './ports';
+import { makeLabDir, ManagedProcess, waitUntil } from './proc';
+
+const REDIS_BIN = process.env.LAB_REDIS_BIN ?? 'redis-server';
+const REDIS_CLI_BIN = process.env.LAB_REDIS_CLI_BIN ?? 'redis-cli';
+const HOST = '127.0.0.1';
+
+/** One short-lived connection: `fn` gets a client that fails fast instead of retrying. */
+async function withClient<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+const call = (port: number, ...args: (string | number)[]): Promise<unknown> => withClient(port, (r) => r.call(String(args[0]), ...args.slice(1).map(String)));
+
+function redisServer(name: string, dir: string, args: string[]): Promise<ManagedProcess> {
+  return ManagedProcess.start({ name, command: REDIS_BIN, args, cwd: dir, logFile: join(dir, `${name}.log`) });
+}
+
+const base = (port: number, dir: string): string[] => ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+
+async function stopAll(procs: ManagedProcess[]): Promise<void> {
+  await Promise.all(procs.map((p) => p.stop()));
+}
+
+export interface RedisClusterLab {
+  readonly ports: number[];
+  /** `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` (REDIS_CLUSTER_NODES). */
+  readonly nodesEnv: string;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+/** Three cluster-enabled masters (bus ports chosen too), joined by `redis-cli --cluster create`. Waits for cluster_state:ok on every node. */
+export async function startRedisCluster(opts: { masters?: number; startTimeoutMs?: number } = {}): Promise<RedisClusterLab> {
+  const masters = opts.masters ?? 3;
+  const timeout = opts.startTimeoutMs ?? 20_000;
+  const dir = makeLabDir('redis-cluster');
+  const ports = await freePorts(masters * 2, 'tcp');
+  const procs: ManagedProcess[] = [];
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = ports[i] ?? 0;
+      const nodeDir = join(dir, `node-${port}`);
+      const args = [
+        ...base(port, nodeDir),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(nodeDir, 'nodes.conf'),
+        '--cluster-port',
+        String(ports[masters + i]),
+        '--cluster-node-timeout',
+        '2000',
+      ];
+      mkdirSync(nodeDir, { recursive: true });
+      const p = await redisServer(`redis-cluster:${port}`, nodeDir, args);
+      procs.push(p);
+      await waitUntil('PING', p, async () => (await call(port, 'PING')) === 'PONG', timeout);
+    }
+    const addresses = ports.slice(0, masters).map((p) => `${HOST}:${p}`);
+    await new Promise<void>((resolve, reject) =>
+      execFile(REDIS_CLI_BIN, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout }, (err, stdout, stderr) =>
+        err ? reject(new Error(`redis-cli --cluster create: ${err.message}\n${stdout}${stderr}`)) : resolve(),
+      ),
+    );
+    for (const [i, p] of procs.entries()) {
+      const port = ports[i] ?? 0;
+      await waitUntil('cluster_state:ok', p, async () => String(await call(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'), timeout);
+    }
+    return { ports: ports.slice(0, masters), nodesEnv: addresses.join(','), dir, stop: () => stopAll(procs) };
+  } catch (err) {
+    await stopAll(procs);
+    throw err;
+  }
+}
+
+export interface RedisSentinelLab {
+  /** The master name the sentinels monitor (REDIS_SENTINEL_NAME). */
+  readonly name: string;
+  /** `127.0.0.1:s1,…` (REDIS_SENTINELS). */
+  readonly sentinelsEnv: string;
+  readonly sentinelPorts: number[];
+  /** Data ports: [first master, first replica]. */
+  readonly dataPorts: number[];
+  /** The port of the current master, as the sentinels see it. */
+  masterPort(): Promise<number>;
+  /** `SENTINEL FAILOVER` and wait until every sentinel names the other server as master and it answers as one. */
+  failover(timeoutMs?: number): Promise<{ from: number; to: number }>;
+  stop(): Promise<void>;
+}
+
+/** A master, one replica and three sentinels (quorum 2, down-after 1 s). Waits until the sentinels know the replica. */
+export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {}): Promise<RedisSentinelLab> {
+  const timeout = opts.startTimeoutMs ?? 20_000;
+  const name = 'gwmaster';
+  const dir = makeLabDir('redis-sentinel');
+  const [master = 0, replica = 0, ...sentinelPorts] = await freePorts(5, 'tcp');
+  const procs: ManagedProcess[] = [];
+  const sentinelMaster = async (port: number): Promise<number> => {
+    const reply = (await call(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string] | null;
+    return reply ? Number(reply[1]) : 0;
+  };
+  try {
+    const m = await redisServer(`redis-master:${master}`, dir, [...base(master, dir), '--dbfilename', `dump-${master}.rdb`]);
+    procs.push(m);
+    await waitUntil('PING', m, async () => (await call(master, 'PING')) === 'PONG', timeout);
+    const r = await redisServer(`redis-replica:${replica}`, dir, [...base(replica, dir), '--dbfilename', `dump-${replica}.rdb`, '--replicaof', HOST, String(master)]);
+    procs.push(r);
+    await waitUntil('replication link up', r, async () => String(await call(replica, 'INFO', 'replication')).includes('master_link_status:up'), timeout);
+    for (const port of sentinelPorts) {
+      const conf = join(dir, `sentinel-${port}.conf`);
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          `bind ${HOST}`,
+          `dir ${dir}`,
+          `sentinel monitor ${name} ${HOST} ${master} 2`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 10000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+      const s = await ManagedProcess.start({ name: `redis-sentinel:${port}`, command: REDIS_BIN, args: [conf, '--sentinel'], cwd: dir, logFile: join(dir, `sentinel-${port}.log`) });
+      procs.push(s);
+      await waitUntil(
+        'sentinel knows master and replica',
+        s,
+        async () => {
+          const replicas = (await call(port, 'SENTINEL', 'REPLICAS', name)) as string[][];
+          return (await sentinelMaster(port)) === master && replicas.length === 1 && !(replicas[0] ?? []).join(' ').includes('_down');
+        },
+        timeout,
+      );
+    }
+    const first = procs[2] ?? m;
+    return {
+      name,
+      sentinelsEnv: sentinelPorts.map((p) => `${HOST}:${p}`).join(','),
+      sentinelPorts,
+      dataPorts: [master, replica],
+      masterPort: () => sentinelMaster(sentinelPorts[0] ?? 0),
+      async failover(timeoutMs = 20_000) {
+        const from = await sentinelMaster(sentinelPorts[0] ?? 0);
+        const to = from === master ? replica : master;
+        await call(sentinelPorts[0] ?? 0, 'SENTINEL', 'FAILOVER', name);
+        await waitUntil(
+          `failover ${from} → ${to}`,
+          first,
+          async () => {
+            for (const p of sentinelPorts) if ((await sentinelMaster(p)) !== to) return false;
+            const role = String(await call(to, 'ROLE'));
+            return role.startsWith('master');
+          },
+          timeoutMs,
+          100,
+        );
+        return { from, to };
+      },
+      stop: () => stopAll(procs),
+    };
+  } catch (err) {
+    await stopAll(procs);
+    throw err;
+  }
+}
