@@ -123,8 +123,8 @@ const PLAN: Plan = SMOKE
       budgetS: 290,
     };
 
-/** Each extra variant adds half the single run's budget (its knee steps and latency phase). */
-const BUDGET_S = PLAN.budgetS * (1 + 0.5 * (VARIANTS - 1));
+/** Each extra variant adds three quarters of the single run's budget (it runs every knee step and the latency phase too). */
+const BUDGET_S = PLAN.budgetS * (1 + 0.75 * (VARIANTS - 1));
 
 // ------------------------------------------------------------------------------------ results
 
