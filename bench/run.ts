@@ -46,6 +46,10 @@ const argVal = (k: string): string | undefined => {
 };
 const LOG_LEVEL = argVal('--log-level') ?? 'info';
 const BASELINE_REF = argVal('--baseline');
+if (argv.includes('--baseline') && (!BASELINE_REF || BASELINE_REF.startsWith('--'))) {
+  process.stderr.write('--baseline: a git ref is needed (e.g. --baseline 4878e05)\n');
+  process.exit(2);
+}
 const PROCESSES = Number(argVal('--processes') ?? '1');
 if (!Number.isInteger(PROCESSES) || PROCESSES < 1 || PROCESSES > 16) {
   process.stderr.write('--processes: an integer from 1 to 16\n');
@@ -560,8 +564,21 @@ async function main(): Promise<number> {
             const todo: Array<{ label: string; mainJs: string; processes: number; keyPrefix: string; judged: boolean }> = [];
             if (PROCESSES > 1) todo.push({ label: `ours-${PROCESSES}p`, mainJs: tr.mainJs, processes: PROCESSES, keyPrefix: 'bench-np:', judged: true });
             if (base) todo.push({ label: 'baseline', mainJs: base.mainJs, processes: 1, keyPrefix: 'bench-base:', judged: false });
-            for (const [k, o] of todo.entries()) variants.push(await startVariant({ ...o, appOffset: variantAppOffset(k + 1) }));
-            phases.variants = { status: 'ok', variants: variants.map((v) => ({ label: v.label, processes: v.processes, logs: v.gw.logFile })) };
+            // one variant that does not come up does not keep the others from being measured
+            const errors: string[] = [];
+            for (const [k, o] of todo.entries()) {
+              try {
+                variants.push(await startVariant({ ...o, appOffset: variantAppOffset(k + 1) }));
+              } catch (e) {
+                errors.push(`${o.label}: ${errMsg(e)}`);
+                log(`  variant ${o.label} FAILED: ${errMsg(e)}`);
+              }
+            }
+            phases.variants = {
+              status: errors.length ? 'failed' : 'ok',
+              ...(errors.length > 0 && { reason: errors.join('; ') }),
+              variants: variants.map((v) => ({ label: v.label, processes: v.processes, logs: v.gw.logFile })),
+            };
           });
         }
 
@@ -806,7 +823,7 @@ function evaluateTargets(res: Record<string, unknown>): Target[] {
     value:
       knee === null
         ? 'n/a'
-        : `${knee}/s${p.knee?.brokeAbove ? '' : ' (not broken: highest step)'}; SIPp direct ${sipp ?? 'n/a'}/s${p.sippDirect?.capped ? '+' : ''} → ratio ${knee !== null && sipp ? round(knee / sipp, 3) : 'n/a'}`,
+        : `${knee}/s${p.knee?.brokeAbove ? '' : ' (not broken: highest step)'} (second rule: ${num(p.knee, 'kneeSecondRule') ?? 'n/a'}/s); SIPp direct ${sipp ?? 'n/a'}/s${p.sippDirect?.capped ? '+' : ''} → ratio ${knee !== null && sipp ? round(knee / sipp, 3) : 'n/a'}`,
     met: knee === null ? null : knee >= 375,
   });
   const postP99 = num(p.latencyAtHalfKnee, 'postMs', 'p99');
@@ -865,6 +882,25 @@ function evaluateTargets(res: Record<string, unknown>): Target[] {
     value: rt0 === null ? 'n/a' : `${rt0} with few sessions, ${rt1 ?? 'n/a'} with ${num(p.heldCalls, 'connectedAtSnapshot') ?? '?'} live calls`,
     met: rt0 === null || rt1 === null ? null : Math.abs(rt1 - rt0) <= Math.max(1, rt0 * 0.1),
   });
+  const cmp = res.comparison as Comparison | undefined;
+  const vsBase = cmp?.ratios.baseline;
+  if (cmp && vsBase) {
+    const at100 = vsBase.cpuMsPerCall.find((x) => x.rate === 100) ?? null;
+    t.push({
+      name: 'CPU per full call at 100/s, ours ÷ baseline (same run)',
+      target: '≤ 0.25',
+      value: at100
+        ? `${at100.ratio ?? 'n/a'} (${cmp.rates.find((r) => r.rate === 100)?.cpuMsPerCall.ours ?? 'n/a'} vs ${cmp.rates.find((r) => r.rate === 100)?.cpuMsPerCall.baseline ?? 'n/a'} ms)`
+        : 'n/a (no step at 100/s for both)',
+      met: at100?.ratio == null ? null : at100.ratio <= 0.25,
+    });
+    t.push({
+      name: 'knee, ours ÷ baseline, one process (same run)',
+      target: '≥ 2.5',
+      value: `${vsBase.knee ?? 'n/a'} (${cmp.knee.ours ?? 'n/a'} vs ${cmp.knee.baseline ?? 'n/a'}/s; second rule ${cmp.kneeSecondRule.ours ?? 'n/a'} vs ${cmp.kneeSecondRule.baseline ?? 'n/a'}/s)`,
+      met: vsBase.knee === null ? null : vsBase.knee >= 2.5,
+    });
+  }
   // smoke numbers are tiny and mean nothing for speed: those targets are only judged on a full run
   return SMOKE ? [...t.map((x) => ({ ...x, met: null, note: 'smoke run: not judged' })), ...correctnessTargets(res)] : [...t, ...correctnessTargets(res)];
 }

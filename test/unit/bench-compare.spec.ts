@@ -1,7 +1,7 @@
 import { missingDependencies, rangeMajor } from '../../bench/lib/baseline';
 import { achievedCps, buildComparison, firstRule, formatComparison, kneeOf, lagP99Ms, rotate, secondRule, stillStepping, type StepFigures } from '../../bench/lib/compare';
 
-const step = (rate: number, o: Partial<StepFigures> = {}): StepFigures => ({
+const step = (rate: number, o: Partial<StepFigures & { order: string[] }> = {}): StepFigures & { order?: string[] } => ({
   rate,
   scheduled: rate * 8,
   ok: rate * 8,
