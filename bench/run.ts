@@ -4,13 +4,19 @@
  *
  * Options: --smoke, --cpu-prof (CPU profile of the gateway at 50 % of the knee, summary printed
  * and the .cpuprofile kept under bench/.run/), --log-level <pino level> (default info),
- * --out <file.json> (default bench/results/<date>.json; smoke: bench/.run/smoke.json).
+ * --out <file.json> (default bench/results/<date>.json; smoke: bench/.run/smoke.json),
+ * --baseline <git-ref> (also build that ref in a temporary worktree and measure it in the same run,
+ * interleaved with ours: knee steps and latency at half the knee; `comparison` in the results),
+ * --processes <N> (also measure N gateway processes of ours on this host, sharing Redis, beside one).
  *
  * Phases: lab (Redis, Kamailio, SIPp UAS from test/lab + test/scenarios) → SIPp direct ceiling →
  * gateway (separate process, Redis store) → registrations (1k at 500/s, then up to 10k) with
  * memory → subscriptions → store round trips per call (MONITOR) → rate steps to the knee →
  * latency at 50 % of the knee (+ optional profile) → concurrent held calls (memory, round trips
- * again) → sustained calls (RSS over calls) → report.
+ * again) → sustained calls (RSS over calls) → report. With --baseline / --processes the other
+ * variants (own gateway processes, Redis key prefix, SIP ports and virtual apps; shared lab and
+ * sink) are started after the subscriptions, and the knee steps and the latency phase run every
+ * variant at each rate, the order rotated by one each step so the machine's drift cancels.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +26,9 @@ import type { Redis } from 'ioredis';
 import { createTestIdp } from '../test/support/auth';
 import { loadTestSubscriber, startKamailio, startRedis, startSippUas, type KamailioInstance, type RedisInstance, type SippUas } from '../test/support/lab';
 import { makeLabDir, REPO_ROOT } from '../test/support/proc';
-import { BENCH_RUN_DIR, profileByArea, profileTop, startGatewayProcess, transpileGateway, type GatewayProcess } from './lib/gateway-process';
+import { prepareBaseline, type BaselineBuild } from './lib/baseline';
+import { achievedCps, buildComparison, firstRule, formatComparison, kneeOf, rotate, secondRule, stillStepping, type Comparison } from './lib/compare';
+import { BENCH_RUN_DIR, gatewayGroup, profileByArea, profileTop, startGatewayProcess, transpileGateway, type GatewayProcess } from './lib/gateway-process';
 import { CALLEE, EventSink, fullCall, GatewayClient, makeApps, openLoop, registerApp, subscribeApp, type CallTiming, type OpenLoopResult, type VirtualApp } from './lib/loadgen';
 import { cpuMs, groupCpuMs, machineInfo, udpRcvbufErrors } from './lib/procfs';
 import { commandStats, diffStats, monitorRoundTrips, redisUsedMemory, type MonitorCount } from './lib/redis-stats';
@@ -37,6 +45,18 @@ const argVal = (k: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const LOG_LEVEL = argVal('--log-level') ?? 'info';
+const BASELINE_REF = argVal('--baseline');
+if (argv.includes('--baseline') && (!BASELINE_REF || BASELINE_REF.startsWith('--'))) {
+  process.stderr.write('--baseline: a git ref is needed (e.g. --baseline 4878e05)\n');
+  process.exit(2);
+}
+const PROCESSES = Number(argVal('--processes') ?? '1');
+if (!Number.isInteger(PROCESSES) || PROCESSES < 1 || PROCESSES > 16) {
+  process.stderr.write('--processes: an integer from 1 to 16\n');
+  process.exit(2);
+}
+/** how many builds / process counts are measured side by side */
+const VARIANTS = 1 + (BASELINE_REF ? 1 : 0) + (PROCESSES > 1 ? 1 : 0);
 
 interface Plan {
   regFirst: number; // registered at regRate (the target figure), memory at this count
@@ -107,6 +127,9 @@ const PLAN: Plan = SMOKE
       budgetS: 290,
     };
 
+/** Each extra variant adds three quarters of the single run's budget (it runs every knee step and the latency phase too). */
+const BUDGET_S = PLAN.budgetS * (1 + 0.75 * (VARIANTS - 1));
+
 // ------------------------------------------------------------------------------------ results
 
 type PhaseStatus = 'ok' | 'failed' | 'skipped';
@@ -153,6 +176,15 @@ interface CallPhase {
   deleteMs: ReturnType<typeof summarise>;
   terminatedMs: ReturnType<typeof summarise>;
   generatorMaxLagMs: number;
+  /** p99 of the generator's start lag (second knee rule: ≤ 1 s) */
+  startLagP99Ms: number;
+  /** completed calls per second over the span the generator started them in (second rule: ≥ 97 % of rate) */
+  achievedCps: number;
+  /** ≤ 0.5 % failures, ≥ 97 % of the rate reached, start-lag p99 ≤ 1 s */
+  passSecondRule: boolean;
+  variant: string;
+  /** the order the variants ran in at this step (comparison runs) */
+  order?: string[];
   udpRcvbufErrors: number;
   failures: Record<string, number>;
   rssAfter: number;
@@ -161,9 +193,9 @@ interface CallPhase {
 }
 
 /** utime+stime (ms) of every process of the run, to see who saturates first. */
-function cpuAll(ctx: Ctx): Record<string, number> {
+function cpuAll(ctx: Ctx, v: Variant): Record<string, number> {
   return {
-    gateway: ctx.gw.cpuMs(),
+    gateway: v.gw.cpuMs(),
     kamailio: ctx.kam.pid ? (groupCpuMs(ctx.kam.pid) ?? NaN) : NaN,
     redis: ctx.redis.pid ? (cpuMs(ctx.redis.pid) ?? NaN) : NaN,
     sippUas: ctx.uas.pid ? (cpuMs(ctx.uas.pid) ?? NaN) : NaN,
@@ -200,44 +232,59 @@ function timings(r: OpenLoopResult<CallTiming>, ringMs: number): Pick<CallPhase,
   };
 }
 
-async function runCalls(ctx: Ctx, rate: number, seconds: number, holdMs = PLAN.holdMs): Promise<CallPhase> {
+async function runCalls(ctx: Ctx, rate: number, seconds: number, v: Variant = mainVariant(ctx)): Promise<CallPhase> {
+  const holdMs = PLAN.holdMs;
   const count = Math.max(1, Math.round(rate * seconds));
-  const cpu0 = ctx.gw.cpuMs();
-  const all0 = cpuAll(ctx);
+  const cpu0 = v.gw.cpuMs();
+  const all0 = cpuAll(ctx, v);
   const w0 = performance.now();
   const cs0 = await commandStats(ctx.redisClient);
   const udp0 = udpRcvbufErrors();
-  const apps = ctx.callApps;
+  const apps = v.callApps;
   const r = await openLoop(
     rate,
     count,
-    (i, at) => fullCall(ctx.client, ctx.sink, apps[i % apps.length] as VirtualApp, at, { holdMs, stepTimeoutMs: PLAN.stepTimeoutMs }),
+    (i, at) => {
+      const app = apps[i % apps.length] as VirtualApp;
+      return fullCall(clientOf(v, app), ctx.sink, app, at, { holdMs, stepTimeoutMs: PLAN.stepTimeoutMs });
+    },
     holdMs + 4 * PLAN.stepTimeoutMs + 1000,
   );
-  const cpu = ctx.gw.cpuMs() - cpu0;
-  const pct = cpuPct(all0, cpuAll(ctx), performance.now() - w0);
+  const cpu = v.gw.cpuMs() - cpu0;
+  const pct = cpuPct(all0, cpuAll(ctx, v), performance.now() - w0);
   const cs = diffStats(cs0, await commandStats(ctx.redisClient));
   const ok = r.ok.length;
-  totalCalls += ok;
-  callTally.scheduled += count;
-  callTally.failed += r.failed;
-  callCpuMs += cpu;
-  const rss = ctx.gw.rss();
-  rssOverCalls.push({ calls: totalCalls, rssMiB: round(rss / 1048576, 1) ?? 0, atS: round(elapsedS(), 1) ?? 0 });
+  if (v.judged) {
+    callTally.scheduled += count;
+    callTally.failed += r.failed;
+  }
+  const rss = v.gw.rss();
+  if (v.main) {
+    totalCalls += ok;
+    callCpuMs += cpu;
+    rssOverCalls.push({ calls: totalCalls, rssMiB: round(rss / 1048576, 1) ?? 0, atS: round(elapsedS(), 1) ?? 0 });
+  }
   const failureRate = r.failed / count;
-  return {
+  const figures = {
     rate,
-    seconds,
     scheduled: count,
     ok,
     failed: r.failed,
+    achievedCps: achievedCps(ok, r.firstStartAt, r.lastStartAt, rate),
+    startLagP99Ms: r.startLagP99Ms,
+    gatewayCpuMsPerCall: ok ? round(cpu / ok, 3) : null,
+    ...timings(r, PLAN.ringMs),
+  };
+  return {
+    ...figures,
+    seconds,
     failureRate: round(failureRate, 5) ?? 0,
     okCps: round(ok / seconds, 1) ?? 0,
-    pass: failureRate <= 0.001 && ok > 0,
-    gatewayCpuMsPerCall: ok ? round(cpu / ok, 3) : null,
+    pass: firstRule(figures),
     storeCommandsPerCall: ok ? round(cs.total / ok, 1) : null,
-    ...timings(r, PLAN.ringMs),
     generatorMaxLagMs: round(r.maxStartLagMs, 1) ?? 0,
+    passSecondRule: secondRule(figures),
+    variant: v.label,
     udpRcvbufErrors: udpRcvbufErrors() - udp0,
     failures: r.failures,
     rssAfter: rss,
@@ -279,6 +326,34 @@ interface Ctx {
   callApps: VirtualApp[];
 }
 
+/** One build / process count measured in the run: `ours` (the main one), `baseline`, `ours-<N>p`. */
+interface Variant {
+  label: string;
+  processes: number;
+  /** all of its processes (CPU and RSS summed) */
+  gw: GatewayProcess;
+  /** one HTTP client per process; app.gateway picks it */
+  clients: GatewayClient[];
+  callApps: VirtualApp[];
+  /** its calls count for the correctness verdict (ours, in any process count) */
+  judged: boolean;
+  /** the variant every other phase measures (memory, round trips, sustained) */
+  main: boolean;
+}
+
+function mainVariant(ctx: Ctx): Variant {
+  return { label: 'ours', processes: 1, gw: ctx.gw, clients: [ctx.client], callApps: ctx.callApps, judged: true, main: true };
+}
+
+function clientOf(v: Variant, app: VirtualApp): GatewayClient {
+  const c = v.clients[(app.gateway ?? 0) % v.clients.length];
+  if (!c) throw new Error(`${v.label}: no client`);
+  return c;
+}
+
+/** First index of the load-test subscribers of the k-th extra variant (k ≥ 1): from the top of 0..9999. */
+const variantAppOffset = (k: number): number => 10000 - PLAN.callApps * k;
+
 async function probeRoundTrips(ctx: Ctx, label: string): Promise<{ perCall: number | null; baselinePerS: number; calls: number; count: MonitorCount; luaPerCall: number | null }> {
   // background traffic (delivery worker polls, refresher) with no calls, then the probe calls
   const idle = await monitorRoundTrips(ctx.redisClient, () => sleep(SMOKE ? 1000 : 2000));
@@ -312,10 +387,21 @@ async function main(): Promise<number> {
   let harnessError: string | undefined;
   const result: Record<string, unknown> = { startedAt: started.toISOString(), mode: SMOKE ? 'smoke' : 'full', plan: PLAN, machine: machineInfo(), logLevel: LOG_LEVEL };
   let ctx: Ctx | undefined;
+  let comparison: Comparison | undefined;
   try {
     // ---------------------------------------------------------------- lab
     const tr = transpileGateway();
     log(`gateway transpiled: ${tr.files} files in ${tr.ms} ms`);
+    let base: BaselineBuild | undefined;
+    if (BASELINE_REF) {
+      const t0 = Date.now();
+      base = prepareBaseline(BASELINE_REF, log);
+      const b = base;
+      stoppers.push(() => Promise.resolve(b.remove()));
+      result.baseline = { ref: b.ref, sha: b.sha, worktree: b.dir, files: b.files, npmCi: b.npmCi };
+      log(`baseline ${b.ref} = ${b.sha.slice(0, 12)}: worktree ${b.dir}, ${b.files} files transpiled in ${Date.now() - t0} ms${b.npmCi ? ' (own npm ci)' : ''}`);
+    }
+    result.processes = PROCESSES;
     const uas = await startSippUas('uas-answer-200', { ringMs: PLAN.ringMs, trace: false, name: 'bench-answer', extraArgs: ['-buff_size', '4194304'] });
     stoppers.push(() => uas.stop());
     const kam = await startKamailio({ uasPort: uas.port, shmMb: SMOKE ? 256 : 1024, children: 4 });
@@ -343,28 +429,30 @@ async function main(): Promise<number> {
     const idp = await createTestIdp({ dir: makeLabDir('bench-idp') });
     const gwDir = makeLabDir('bench-gateway');
     const creds: Record<string, { password: string }> = {};
-    for (let i = 0; i < PLAN.regTotal; i++) {
+    const subscriberIdx = [...Array(PLAN.regTotal).keys()];
+    for (let k = 1; k < VARIANTS; k++) for (let j = 0; j < PLAN.callApps; j++) subscriberIdx.push(variantAppOffset(k) + j);
+    for (const i of new Set(subscriberIdx)) {
       const s = loadTestSubscriber(i);
       creds[s.user] = { password: s.password };
     }
     const credFile = join(gwDir, 'sip-credentials.json');
     writeFileSync(credFile, JSON.stringify(creds));
-    const gw = await startGatewayProcess({
-      mainJs: tr.mainJs,
-      dir: gwDir,
-      env: {
-        LOG_LEVEL,
-        AUTH_JWKS_URL: idp.jwksUrl,
-        AUTH_ISSUER: idp.issuer,
-        AUTH_AUDIENCE: idp.audience,
-        SIP_OUTBOUND_PROXY: kam.outboundProxy,
-        SIP_DOMAIN: kam.domain,
-        SIP_CREDENTIALS_FILE: credFile,
-        EVENTS_ALLOW_PRIVATE_SINKS: 'true',
-        REDIS_URL: redis.url,
-        REDIS_KEY_PREFIX: 'bench:',
-      },
-    });
+    const baseEnv: Record<string, string> = {
+      LOG_LEVEL,
+      AUTH_JWKS_URL: idp.jwksUrl,
+      AUTH_ISSUER: idp.issuer,
+      AUTH_AUDIENCE: idp.audience,
+      SIP_OUTBOUND_PROXY: kam.outboundProxy,
+      SIP_DOMAIN: kam.domain,
+      SIP_CREDENTIALS_FILE: credFile,
+      EVENTS_ALLOW_PRIVATE_SINKS: 'true',
+      REDIS_URL: redis.url,
+      // every virtual app calls from 127.0.0.1: the per-address limit (1 200/min by default) would
+      // refuse a full run's load; the limits stay on (their Redis counters are part of the cost per call)
+      RATE_LIMIT_PER_ADDRESS: '1000000',
+      RATE_LIMIT_PER_TOKEN: '100000',
+    };
+    const gw = await startGatewayProcess({ mainJs: tr.mainJs, dir: gwDir, env: { ...baseEnv, REDIS_KEY_PREFIX: 'bench:' } });
     stoppers.unshift(() => gw.stop());
     log(`gateway pid ${gw.pid} http ${gw.httpPort} sip ${gw.sipPort} (log ${gw.logFile})`);
     const client = new GatewayClient(gw.baseUrl, 64);
@@ -373,6 +461,29 @@ async function main(): Promise<number> {
     await sink.start();
     stoppers.unshift(() => sink.stop());
     const apps = await makeApps(idp, PLAN.regTotal);
+    /** Starts another variant's processes (own key prefix, ports and apps), registers, subscribes and warms its apps. */
+    const startVariant = async (o: { label: string; mainJs: string; processes: number; keyPrefix: string; judged: boolean; appOffset: number }): Promise<Variant> => {
+      const procs: GatewayProcess[] = [];
+      for (let k = 0; k < o.processes; k++) {
+        const p = await startGatewayProcess({ mainJs: o.mainJs, dir: makeLabDir(`bench-${o.label}-${k}`), env: { ...baseEnv, REDIS_KEY_PREFIX: o.keyPrefix } });
+        stoppers.unshift(() => p.stop());
+        procs.push(p);
+        log(`${o.label}: gateway pid ${p.pid} http ${p.httpPort} sip ${p.sipPort} (log ${p.logFile})`);
+      }
+      const clients = procs.map((p) => new GatewayClient(p.baseUrl, 64));
+      for (const cl of clients) stoppers.unshift(() => cl.close());
+      // apps spread over the processes round-robin; each app keeps talking to the one it registered with
+      const vApps = (await makeApps(idp, PLAN.callApps, o.appOffset)).map((a, j) => ({ ...a, gateway: j % o.processes }));
+      const v: Variant = { label: o.label, processes: o.processes, gw: gatewayGroup(procs), clients, callApps: vApps, judged: o.judged, main: false };
+      const reg = await openLoop(100, vApps.length, (i) => registerApp(clientOf(v, vApps[i] as VirtualApp), vApps[i] as VirtualApp), 30000);
+      if (reg.failed > 0) throw new Error(`${o.label}: ${reg.failed} registrations failed: ${JSON.stringify(reg.failures).slice(0, 300)}`);
+      const sub = await openLoop(100, vApps.length, (i) => subscribeApp(clientOf(v, vApps[i] as VirtualApp), sink, vApps[i] as VirtualApp), 20000);
+      if (sub.failed > 0) throw new Error(`${o.label}: ${sub.failed} subscriptions failed: ${JSON.stringify(sub.failures).slice(0, 300)}`);
+      // warm-up (JIT, connections), as ours was warmed by its registrations and probes
+      const w = await runCalls(ctx as Ctx, SMOKE ? 2 : 20, SMOKE ? 1 : 3, v);
+      if (!w.pass) throw new Error(`${o.label}: warm-up calls failed: ${JSON.stringify(w.failures).slice(0, 300)}`);
+      return v;
+    };
     ctx = { redis, redisClient, kam, uas, gw, client, sink, apps, callApps: apps.slice(0, PLAN.callApps) };
     const c = ctx;
     const heapProbe = await gw.heapAfterGc();
@@ -450,35 +561,94 @@ async function main(): Promise<number> {
           return p;
         });
 
+        // ---------------------------------------------------------- other variants (--baseline, --processes)
+        const variants: Variant[] = [mainVariant(c)];
+        if (VARIANTS > 1) {
+          await phase('variants', async () => {
+            const todo: Array<{ label: string; mainJs: string; processes: number; keyPrefix: string; judged: boolean }> = [];
+            if (PROCESSES > 1) todo.push({ label: `ours-${PROCESSES}p`, mainJs: tr.mainJs, processes: PROCESSES, keyPrefix: 'bench-np:', judged: true });
+            if (base) todo.push({ label: 'baseline', mainJs: base.mainJs, processes: 1, keyPrefix: 'bench-base:', judged: false });
+            // one variant that does not come up does not keep the others from being measured
+            const errors: string[] = [];
+            for (const [k, o] of todo.entries()) {
+              try {
+                variants.push(await startVariant({ ...o, appOffset: variantAppOffset(k + 1) }));
+              } catch (e) {
+                errors.push(`${o.label}: ${errMsg(e)}`);
+                log(`  variant ${o.label} FAILED: ${errMsg(e)}`);
+              }
+            }
+            phases.variants = {
+              status: errors.length ? 'failed' : 'ok',
+              ...(errors.length > 0 && { reason: errors.join('; ') }),
+              variants: variants.map((v) => ({ label: v.label, processes: v.processes, logs: v.gw.logFile })),
+            };
+          });
+        }
+
         // ---------------------------------------------------------- knee
-        const steps: CallPhase[] = [];
-        let knee = 0;
+        const series = new Map<string, CallPhase[]>(variants.map((v) => [v.label, []]));
+        const seriesOf = (v: Variant): CallPhase[] => series.get(v.label) ?? [];
         await phase('knee', async () => {
-          for (const rate of PLAN.steps) {
-            if (elapsedS() > PLAN.budgetS * 0.55) {
+          for (const [k, rate] of PLAN.steps.entries()) {
+            if (elapsedS() > BUDGET_S * 0.55) {
               log('  time budget: stepping stopped');
               break;
             }
-            const r = await runCalls(c, rate, PLAN.stepS);
-            steps.push(r);
-            log(
-              `  ${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag ${r.generatorMaxLagMs} ms cpu% ${JSON.stringify(r.cpuPct)}${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}`,
-            );
-            if (!r.pass) break;
-            knee = rate;
-            await sleep(1000);
+            // each variant steps on while its steps pass either knee rule; the order rotates per step
+            const order = rotate(variants, k).filter((v) => stillStepping(seriesOf(v)));
+            if (order.length === 0) break;
+            for (const v of order) {
+              const r = await runCalls(c, rate, PLAN.stepS, v);
+              if (variants.length > 1) r.order = order.map((x) => x.label);
+              seriesOf(v).push(r);
+              log(
+                `  ${variants.length > 1 ? `${v.label} ` : ''}${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag p99/max ${r.startLagP99Ms}/${r.generatorMaxLagMs} ms achieved ${r.achievedCps}/s cpu% ${JSON.stringify(r.cpuPct)}${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}${r.passSecondRule ? '' : ' (fails the second rule)'}`,
+              );
+              // a failed step leaves retransmissions and late events: let them drain before the next run
+              await sleep(r.pass ? 1000 : 3000);
+            }
           }
+          const steps = seriesOf(variants[0] as Variant);
+          const knee = kneeOf(steps, firstRule);
           const broke = steps.some((s) => !s.pass);
-          phases.knee = { status: knee > 0 ? 'ok' : 'failed', ...(knee === 0 && { reason: `no step passed: ${JSON.stringify(steps[0]?.failures ?? {})}` }), kneeCps: knee, brokeAbove: broke, steps };
-          await sleep(broke ? 3000 : 500);
+          phases.knee = {
+            status: knee > 0 ? 'ok' : 'failed',
+            ...(knee === 0 && { reason: `no step passed: ${JSON.stringify(steps[0]?.failures ?? {})}` }),
+            kneeCps: knee,
+            kneeSecondRule: kneeOf(steps, secondRule),
+            brokeAbove: broke,
+            steps,
+          };
+          await sleep(500);
         });
+        const kneeOfVariant = (v: Variant): number => kneeOf(seriesOf(v), firstRule);
+        const knee = kneeOfVariant(variants[0] as Variant);
 
-        // ---------------------------------------------------------- latency at 50 % of the knee
-        const halfRate = Math.max(1, Math.round((knee || PLAN.steps[0] || 10) / 2));
+        // ---------------------------------------------------------- latency at 50 % of the knee (each variant at half its own)
+        const halfOf = (v: Variant): number => Math.max(1, Math.round((kneeOfVariant(v) || PLAN.steps[0] || 10) / 2));
+        const halfRate = halfOf(variants[0] as Variant);
+        const halfKnee = new Map<string, CallPhase>();
         await phase('latencyAtHalfKnee', async () => {
-          const r = await runCalls(c, halfRate, PLAN.latencyS);
-          phases.latencyAtHalfKnee = { status: r.pass ? 'ok' : 'failed', ...(!r.pass && { reason: JSON.stringify(r.failures).slice(0, 300) }), ...r };
+          for (const v of rotate(variants, PLAN.steps.length)) {
+            const r = await runCalls(c, halfOf(v), PLAN.latencyS, v);
+            halfKnee.set(v.label, r);
+            if (variants.length > 1)
+              log(
+                `  ${v.label} ${r.rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms`,
+              );
+            if (v.main) phases.latencyAtHalfKnee = { status: r.pass ? 'ok' : 'failed', ...(!r.pass && { reason: JSON.stringify(r.failures).slice(0, 300) }), ...r };
+            await sleep(r.pass ? 1000 : 3000);
+          }
         });
+        if (variants.length > 1) {
+          comparison = buildComparison(
+            variants.map((v) => ({ label: v.label, processes: v.processes, steps: seriesOf(v), halfKnee: halfKnee.get(v.label) })),
+            base ? { ref: base.ref, sha: base.sha } : null,
+          );
+          result.comparison = comparison;
+          result.variantSteps = Object.fromEntries(variants.slice(1).map((v) => [v.label, { knee: seriesOf(v), latencyAtHalfKnee: halfKnee.get(v.label) ?? null }]));
+        }
 
         if (CPU_PROF) {
           await phase('cpuProfile', async () => {
@@ -556,7 +726,7 @@ async function main(): Promise<number> {
 
         // ---------------------------------------------------------- sustained: RSS over many calls
         await phase('sustained', async () => {
-          const left = PLAN.budgetS - elapsedS() - 15;
+          const left = BUDGET_S - elapsedS() - 15;
           const seconds = Math.min(PLAN.sustainMaxS, Math.floor(left));
           if (seconds < (SMOKE ? 1 : 10)) {
             phases.sustained = { status: 'skipped', reason: `time budget (${Math.round(left)} s left)` };
@@ -600,6 +770,7 @@ async function main(): Promise<number> {
   const targets = evaluateTargets(result);
   result.targets = targets;
   printReport(result, targets);
+  if (comparison) process.stdout.write(`\n${formatComparison(comparison)}`);
   const out = argVal('--out') ?? (SMOKE ? join(BENCH_RUN_DIR, 'smoke.json') : join(REPO_ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}.json`));
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
@@ -656,7 +827,7 @@ function evaluateTargets(res: Record<string, unknown>): Target[] {
     value:
       knee === null
         ? 'n/a'
-        : `${knee}/s${p.knee?.brokeAbove ? '' : ' (not broken: highest step)'}; SIPp direct ${sipp ?? 'n/a'}/s${p.sippDirect?.capped ? '+' : ''} → ratio ${knee !== null && sipp ? round(knee / sipp, 3) : 'n/a'}`,
+        : `${knee}/s${p.knee?.brokeAbove ? '' : ' (not broken: highest step)'} (second rule: ${num(p.knee, 'kneeSecondRule') ?? 'n/a'}/s); SIPp direct ${sipp ?? 'n/a'}/s${p.sippDirect?.capped ? '+' : ''} → ratio ${knee !== null && sipp ? round(knee / sipp, 3) : 'n/a'}`,
     met: knee === null ? null : knee >= 375,
   });
   const postP99 = num(p.latencyAtHalfKnee, 'postMs', 'p99');
@@ -715,6 +886,25 @@ function evaluateTargets(res: Record<string, unknown>): Target[] {
     value: rt0 === null ? 'n/a' : `${rt0} with few sessions, ${rt1 ?? 'n/a'} with ${num(p.heldCalls, 'connectedAtSnapshot') ?? '?'} live calls`,
     met: rt0 === null || rt1 === null ? null : Math.abs(rt1 - rt0) <= Math.max(1, rt0 * 0.1),
   });
+  const cmp = res.comparison as Comparison | undefined;
+  const vsBase = cmp?.ratios.baseline;
+  if (cmp && vsBase) {
+    const at100 = vsBase.cpuMsPerCall.find((x) => x.rate === 100) ?? null;
+    t.push({
+      name: 'CPU per full call at 100/s, ours ÷ baseline (same run)',
+      target: '≤ 0.25',
+      value: at100
+        ? `${at100.ratio ?? 'n/a'} (${cmp.rates.find((r) => r.rate === 100)?.cpuMsPerCall.ours ?? 'n/a'} vs ${cmp.rates.find((r) => r.rate === 100)?.cpuMsPerCall.baseline ?? 'n/a'} ms)`
+        : 'n/a (no step at 100/s for both)',
+      met: at100?.ratio == null ? null : at100.ratio <= 0.25,
+    });
+    t.push({
+      name: 'knee, ours ÷ baseline, one process (same run)',
+      target: '≥ 2.5',
+      value: `${vsBase.knee ?? 'n/a'} (${cmp.knee.ours ?? 'n/a'} vs ${cmp.knee.baseline ?? 'n/a'}/s; second rule ${cmp.kneeSecondRule.ours ?? 'n/a'} vs ${cmp.kneeSecondRule.baseline ?? 'n/a'}/s)`,
+      met: vsBase.knee === null ? null : vsBase.knee >= 2.5,
+    });
+  }
   // smoke numbers are tiny and mean nothing for speed: those targets are only judged on a full run
   return SMOKE ? [...t.map((x) => ({ ...x, met: null, note: 'smoke run: not judged' })), ...correctnessTargets(res)] : [...t, ...correctnessTargets(res)];
 }

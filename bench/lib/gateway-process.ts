@@ -28,11 +28,13 @@ function listTs(dir: string): string[] {
   return out;
 }
 
-/** Transpiles src/**.ts (no type check) into bench/.run/gw-dist; returns the path of main.js. */
-export function transpileGateway(): { mainJs: string; files: number; ms: number } {
+/**
+ * Transpiles src/**.ts (no type check) into bench/.run/gw-dist (or `outDir`: a baseline build's
+ * sources go next to its worktree); returns the path of main.js. Node resolves the gateway's
+ * modules up the tree from there, so the repository's node_modules serve both builds.
+ */
+export function transpileGateway(srcDir = join(REPO_ROOT, 'src'), outDir = join(BENCH_RUN_DIR, 'gw-dist')): { mainJs: string; files: number; ms: number } {
   const t0 = Date.now();
-  const srcDir = join(REPO_ROOT, 'src');
-  const outDir = join(BENCH_RUN_DIR, 'gw-dist');
   rmSync(outDir, { recursive: true, force: true });
   const compilerOptions: ts.CompilerOptions = {
     module: ts.ModuleKind.CommonJS,
@@ -259,6 +261,37 @@ export async function startGatewayProcess(opts: { mainJs: string; env: Record<st
     logTail: (lines = 40) => proc.logTail(lines),
     async stop(): Promise<void> {
       await proc.stop(5000);
+    },
+  };
+}
+
+/**
+ * N gateway processes on one host seen as one gateway: CPU, RSS and heap summed over all of them;
+ * metrics, profile and the inspector of the first one; stop() stops them all.
+ */
+export function gatewayGroup(procs: readonly GatewayProcess[]): GatewayProcess {
+  const first = procs[0];
+  if (!first) throw new Error('gatewayGroup: no process');
+  if (procs.length === 1) return first;
+  const sum = (f: (p: GatewayProcess) => number): number => procs.reduce((a, p) => a + f(p), 0);
+  return {
+    pid: first.pid,
+    httpPort: first.httpPort,
+    sipPort: first.sipPort,
+    baseUrl: first.baseUrl,
+    logFile: procs.map((p) => p.logFile).join(', '),
+    cpuMs: () => sum((p) => p.cpuMs()),
+    rss: () => sum((p) => p.rss()),
+    async heapAfterGc(): Promise<HeapUsage | null> {
+      const all = await Promise.all(procs.map((p) => p.heapAfterGc()));
+      if (all.some((h) => h === null)) return null;
+      return { usedAfterGc: all.reduce((a, h) => a + (h?.usedAfterGc ?? 0), 0), total: all.reduce((a, h) => a + (h?.total ?? 0), 0) };
+    },
+    metrics: () => first.metrics(),
+    profile: (fn) => first.profile(fn),
+    logTail: (lines = 40) => procs.map((p) => `--- ${p.logFile}\n${p.logTail(lines)}`).join('\n'),
+    async stop(): Promise<void> {
+      await Promise.all(procs.map((p) => p.stop()));
     },
   };
 }

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { loadTestSubscriber } from '../../test/support/lab';
 import type { TestIdp } from '../../test/support/auth';
+import { lagP99Ms } from './compare';
 import { errMsg, sleep, withTimeout } from './stats';
 
 export const SESSION_STATUS_TYPE = 'org.camaraproject.webrtc-events.v0.session-status';
@@ -54,6 +55,8 @@ export interface VirtualApp {
   deviceId: string;
   registrationId?: string;
   subscriptionId?: string;
+  /** which gateway process of a multi-process variant this app talks to (its registration lives there) */
+  gateway?: number;
 }
 
 export interface HttpResult {
@@ -312,8 +315,13 @@ export interface OpenLoopResult<T> {
   failed: number;
   /** work not even started because the phase's deadline passed (counted as failed) */
   wallMs: number;
-  /** how late the generator started work (its own lag): p99 ms */
+  /** how late the generator started work (its own lag): max ms */
   maxStartLagMs: number;
+  /** p99 of that lag, ms */
+  startLagP99Ms: number;
+  /** actual start of the first and the last job (performance.now()) */
+  firstStartAt: number;
+  lastStartAt: number;
 }
 
 /**
@@ -326,6 +334,9 @@ export async function openLoop<T>(rate: number, count: number, job: (i: number, 
   const failures: Record<string, number> = {};
   let failed = 0;
   let maxLag = 0;
+  const lags: number[] = [];
+  let firstStartAt = NaN;
+  let lastStartAt = NaN;
   const running: Array<Promise<void>> = [];
   let i = 0;
   const classify = (e: unknown): string =>
@@ -340,6 +351,9 @@ export async function openLoop<T>(rate: number, count: number, job: (i: number, 
         const at = t0 + (i * 1000) / rate;
         if (at > now) break;
         maxLag = Math.max(maxLag, now - at);
+        lags.push(now - at);
+        if (i === 0) firstStartAt = now;
+        lastStartAt = now;
         const n = i++;
         running.push(
           job(n, at).then(
@@ -360,7 +374,6 @@ export async function openLoop<T>(rate: number, count: number, job: (i: number, 
     };
     tick();
   });
-  const lastStart = performance.now();
   const all = Promise.all(running).then(() => true);
   const drained = await Promise.race([all, sleep(drainTimeoutMs).then(() => false)]);
   const notDone = drained ? 0 : count - ok.length - failed;
@@ -368,6 +381,5 @@ export async function openLoop<T>(rate: number, count: number, job: (i: number, 
     failed += notDone;
     failures['still in flight at the end of the drain'] = notDone;
   }
-  void lastStart;
-  return { scheduled: count, ok: ok.slice(), failures: { ...failures }, failed, wallMs: performance.now() - t0, maxStartLagMs: maxLag };
+  return { scheduled: count, ok: ok.slice(), failures: { ...failures }, failed, wallMs: performance.now() - t0, maxStartLagMs: maxLag, startLagP99Ms: lagP99Ms(lags), firstStartAt, lastStartAt };
 }
