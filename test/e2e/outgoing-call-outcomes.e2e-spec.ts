@@ -1,7 +1,7 @@
 /**
  * The README's status-mapping rows that the other outgoing-call e2e do not reach, through the lab
  * Kamailio to SIPp far ends: a reliable 183 with SDP (RFC 3262) → `InProgress` once, then
- * `Connected`; 603 → `Declined`; 600 → `Busy`; another final ≥ 300 (500) → `Failed` (test/scenarios/uas-decline-603.xml,
+ * `Connected`, the offer's WebRTC attributes kept by the default SDP profile; 603 → `Declined`; 600 → `Busy`; another final ≥ 300 (500) → `Failed` (test/scenarios/uas-decline-603.xml,
  * uas-busy-everywhere-600.xml, uas-server-error-500.xml). Each status
  * is asserted at the app's webhook sink and the SIP answer on the far end's trace of that call.
  */
@@ -23,8 +23,9 @@ const SCOPES = [
   'webrtc-call-handling:sessions:delete',
   `webrtc-events:${STATUS}:create`,
 ].join(' ');
+/** With WebRTC attributes SDP_PROFILE=ims would strip: the default profile (passthrough) keeps them. */
 const OFFER =
-  'v=0\r\no=alice 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
+  'v=0\r\no=alice 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS stream\r\na=ice-options:trickle\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
 
 describe('outgoing call outcomes mapped to session statuses (Kamailio + SIPp far ends)', () => {
   let kamailio: KamailioInstance;
@@ -78,7 +79,7 @@ describe('outgoing call outcomes mapped to session statuses (Kamailio + SIPp far
   }
   const statusEvent = (id: string, status: string) => sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === status, 10_000, `${status} event`);
 
-  it('a reliable 183 with SDP (Require: 100rel) → InProgress with the early answer, once; PRACKed; then 2xx → Connected', async () => {
+  it('a reliable 183 with SDP (Require: 100rel) → InProgress with the early answer, once; PRACKed; then 2xx → Connected; SDP_PROFILE=passthrough keeps every attribute of the offer', async () => {
     const sip = await SipExchange.start(reliable);
     const id = await call(LAB_NUMBERS.answer);
     const early = await statusEvent(id, 'InProgress');
@@ -91,6 +92,10 @@ describe('outgoing call outcomes mapped to session statuses (Kamailio + SIPp far
     expect((await sip.finalResponseTo(prack)).status).toBe(200);
     const invite = await sip.received('INVITE');
     expect((await sip.finalResponseTo(invite)).status).toBe(200);
+    // SDP_PROFILE=passthrough (the default) keeps every attribute of the app's offer
+    expect(invite.body).toMatch(/^a=extmap-allow-mixed\r?$/m);
+    expect(invite.body).toMatch(/^a=msid-semantic: ?WMS stream\r?$/m);
+    expect(invite.body).toMatch(/^a=ice-options:trickle\r?$/m);
     expect((await gw.request('DELETE', `${CALLS}/${id}`, { token })).status).toBe(204);
     await statusEvent(id, 'Terminated');
   }, 30_000);
