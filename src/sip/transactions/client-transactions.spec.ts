@@ -1,52 +1,17 @@
-import pino from 'pino';
 import type { SipMessage } from 'sip';
-import { decodeMessage } from '../wire';
 import { DEFAULT_TIMERS, type SipTimers } from '../sip-timers';
-import type { Inbound, Peer } from '../transport';
+import type { Peer } from '../transport';
+import { fakeTransactionIo } from './__testing__/fake-io';
 import { ClientTransactions, type ClientHandlers } from './client-transactions';
-import type { TransactionIo } from './transaction-io';
 import { viaText } from './via';
 
 /** RFC 3261 §17.1 client transactions against a fake transport and jest's fake clock. */
 
-interface Sent {
-  at: number;
-  m: SipMessage;
-  to: Peer | Inbound;
-  retransmission: boolean;
-  onError?: (err: Error) => void;
-}
-
-const PROXY: Peer = { protocol: 'UDP', address: '192.0.2.10', port: 5060 };
+const PROXY: Peer = { address: '192.0.2.10', port: 5060 };
 const TIMERS: SipTimers = { ...DEFAULT_TIMERS, t1: 500, t2: 4000, t4: 5000, transactionTimeoutMs: 32_000, maxInviteMs: 180_000 };
 
-function fakeIo(reliable: boolean) {
-  const sent: Sent[] = [];
-  const timeouts: string[] = [];
-  const thrown: string[] = [];
-  const io: TransactionIo = {
-    timers: TIMERS,
-    reliable,
-    logger: pino({ level: 'silent' }),
-    transmit(wire, to, _m, onError, retransmission) {
-      const m = decodeMessage(wire);
-      if (!m) throw new Error('the transaction layer wrote an unparsable message');
-      sent.push({ at: Date.now(), m, to, retransmission: retransmission === true, onError });
-    },
-    safe(fn, what) {
-      try {
-        fn();
-      } catch {
-        thrown.push(what);
-      }
-    },
-    countTimeout: (method) => timeouts.push(method),
-  };
-  return { io, sent, timeouts, thrown };
-}
-
 function setup(reliable = false) {
-  const f = fakeIo(reliable);
+  const f = fakeTransactionIo(TIMERS, reliable);
   const ct = new ClientTransactions(f.io, { protocol: reliable ? 'TCP' : 'UDP', advertisedHost: '192.0.2.1', listenPort: 5070, outboundProxy: PROXY });
   const seen: SipMessage[] = [];
   const events: string[] = [];
@@ -133,7 +98,7 @@ describe('RFC 3261 §17.1.1 INVITE client transaction', () => {
   it('§17.1.1.2 a 1xx moves to Proceeding: retransmissions and Timer B stop, the 1xx reaches the TU', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('INVITE'), h);
-    const invite = sent[0].m;
+    const invite = sent[0]!.m;
     ct.onResponse(response(invite, 100));
     ct.onResponse(response(invite, 180));
     jest.advanceTimersByTime(TIMERS.transactionTimeoutMs + 1000);
@@ -147,7 +112,7 @@ describe('RFC 3261 §17.1.1 INVITE client transaction', () => {
   it('RFC 6026 §7.2 a 2xx → Accepted: every 2xx (retransmission, second fork) reaches the TU, which ACKs it; no ACK from the transaction', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('INVITE'), h);
-    const invite = sent[0].m;
+    const invite = sent[0]!.m;
     ct.onResponse(response(invite, 200, 'fork1'));
     ct.onResponse(response(invite, 200, 'fork1')); // retransmitted 2xx: the TU re-ACKs it (§13.2.2.4)
     ct.onResponse(response(invite, 200, 'fork2')); // a second 2xx from a fork
@@ -161,7 +126,7 @@ describe('RFC 3261 §17.1.1 INVITE client transaction', () => {
   it('RFC 6026 §7.2 Timer M (64*T1): after it the transaction is terminated and a late 2xx matches nothing', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('INVITE'), h);
-    const invite = sent[0].m;
+    const invite = sent[0]!.m;
     ct.onResponse(response(invite, 200));
     jest.advanceTimersByTime(64 * TIMERS.t1 - 1);
     ct.onResponse(response(invite, 200));
@@ -174,11 +139,11 @@ describe('RFC 3261 §17.1.1 INVITE client transaction', () => {
   it('§17.1.1.3 a non-2xx final is ACKed by the transaction (same branch, To tag of the response, Route kept) and passed up once', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('INVITE', 7), h);
-    const invite = sent[0].m;
+    const invite = sent[0]!.m;
     ct.onResponse(response(invite, 486, 'busy'));
     expect(events).toEqual(['response 486']);
     expect(sent).toHaveLength(2);
-    const ack = sent[1];
+    const ack = sent[1]!;
     expect(ack.m.method).toBe('ACK');
     expect(ack.m.uri).toBe(invite.uri);
     expect(ack.to).toBe(PROXY);
@@ -198,21 +163,21 @@ describe('RFC 3261 §17.1.1 INVITE client transaction', () => {
     const rq = request('INVITE');
     delete rq.headers.route;
     ct.send(rq, h);
-    ct.onResponse(response(sent[0].m, 404));
-    expect(sent[1].m.headers.route).toBeUndefined();
+    ct.onResponse(response(sent[0]!.m, 404));
+    expect(sent[1]!.m.headers.route).toBeUndefined();
   });
 
   it('§17.1.1.2 Timer D (64*T1 on UDP): a retransmitted final is re-ACKed, not passed up; after Timer D it matches nothing', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('INVITE'), h);
-    const invite = sent[0].m;
+    const invite = sent[0]!.m;
     ct.onResponse(response(invite, 180));
     ct.onResponse(response(invite, 603));
     jest.advanceTimersByTime(64 * TIMERS.t1 - 1);
     ct.onResponse(response(invite, 603));
     expect(events).toEqual(['response 180', 'response 603']);
     expect(sent.map((s) => `${s.m.method ?? ''} ${s.retransmission}`)).toEqual(['INVITE false', 'ACK false', 'ACK true']);
-    expect(sent[2].m.headers.via?.[0]?.params.branch).toBe(invite.headers.via?.[0]?.params.branch);
+    expect(sent[2]!.m.headers.via?.[0]?.params.branch).toBe(invite.headers.via?.[0]?.params.branch);
     // late 1xx and 2xx in Completed are ignored
     ct.onResponse(response(invite, 180));
     ct.onResponse(response(invite, 200));
@@ -225,8 +190,8 @@ describe('RFC 3261 §17.1.1 INVITE client transaction', () => {
   it('§17.1.1.2 Timer D is zero over TCP: the transaction ends with the ACK', () => {
     const { ct, sent, h, events } = setup(true);
     ct.send(request('INVITE'), h);
-    ct.onResponse(response(sent[0].m, 500));
-    ct.onResponse(response(sent[0].m, 500));
+    ct.onResponse(response(sent[0]!.m, 500));
+    ct.onResponse(response(sent[0]!.m, 500));
     expect(sent.map((s) => s.m.method)).toEqual(['INVITE', 'ACK']);
     expect(events).toEqual(['response 500']);
   });
@@ -234,9 +199,9 @@ describe('RFC 3261 §17.1.1 INVITE client transaction', () => {
   it('§17.1.3 responses are matched on branch and CSeq method: another branch or method is dropped', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('INVITE'), h);
-    const invite = sent[0].m;
+    const invite = sent[0]!.m;
     const otherBranch = response(invite, 200);
-    otherBranch.headers.via = [{ ...invite.headers.via![0], params: { branch: 'z9hG4bKother' } }];
+    otherBranch.headers.via = [{ ...invite.headers.via![0]!, params: { branch: 'z9hG4bKother' } }];
     ct.onResponse(otherBranch);
     const otherMethod = response(invite, 200);
     otherMethod.headers.cseq = { seq: 1, method: 'BYE' };
@@ -252,7 +217,7 @@ describe('RFC 3261 §17.1.2 non-INVITE client transaction', () => {
     jest.advanceTimersByTime(8000);
     // 0, 500, 1500, 3500 (intervals 500, 1000, 2000), then 4000 each: 7500
     expect(sent.map((s) => s.at - t0)).toEqual([0, 500, 1500, 3500, 7500]);
-    ct.onResponse(response(sent[0].m, 100));
+    ct.onResponse(response(sent[0]!.m, 100));
     jest.advanceTimersByTime(8000);
     // Proceeding: retransmissions go on at T2 (§17.1.2.2)
     expect(sent.map((s) => s.at - t0)).toEqual([0, 500, 1500, 3500, 7500, 11500, 15500]);
@@ -275,10 +240,10 @@ describe('RFC 3261 §17.1.2 non-INVITE client transaction', () => {
   it('§17.1.2.2 a final → Completed: passed up once, retransmissions stop, Timer K (T4) absorbs repeats, then nothing matches', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('REGISTER'), h);
-    ct.onResponse(response(sent[0].m, 401));
+    ct.onResponse(response(sent[0]!.m, 401));
     jest.advanceTimersByTime(TIMERS.t4 - 1);
-    ct.onResponse(response(sent[0].m, 401));
-    ct.onResponse(response(sent[0].m, 100));
+    ct.onResponse(response(sent[0]!.m, 401));
+    ct.onResponse(response(sent[0]!.m, 100));
     expect(sent).toHaveLength(1);
     expect(events).toEqual(['response 401']);
     jest.advanceTimersByTime(TIMERS.transactionTimeoutMs);
@@ -288,8 +253,8 @@ describe('RFC 3261 §17.1.2 non-INVITE client transaction', () => {
   it('§17.1.2.2 Timer K is zero over TCP', () => {
     const { ct, sent, h, events } = setup(true);
     ct.send(request('REGISTER'), h);
-    ct.onResponse(response(sent[0].m, 200));
-    ct.onResponse(response(sent[0].m, 200));
+    ct.onResponse(response(sent[0]!.m, 200));
+    ct.onResponse(response(sent[0]!.m, 200));
     expect(events).toEqual(['response 200']);
   });
 });
@@ -305,29 +270,29 @@ describe('RFC 3261 §17.1 sending, transport errors, close', () => {
       { via: inv.via },
     );
     expect(sentCancel).toEqual(inv);
-    expect(viaText(sent[1].m.headers.via![0])).toBe(inv.via);
-    ct.onResponse(response(sent[1].m, 200));
+    expect(viaText(sent[1]!.m.headers.via![0]!)).toBe(inv.via);
+    ct.onResponse(response(sent[1]!.m, 200));
     expect(cancelEvents).toEqual(['cancel 200']);
     expect(events).toEqual([]);
   });
 
   it('writes a fresh branch per request and sends to the given target instead of the proxy', () => {
     const { ct, sent, h } = setup(false);
-    const to: Peer = { protocol: 'UDP', address: '198.51.100.7', port: 5080 };
+    const to: Peer = { address: '198.51.100.7', port: 5080 };
     const a = ct.send(request('OPTIONS'), h, { to });
     const b = ct.send(request('OPTIONS'), h);
     expect(a.branch).toMatch(/^z9hG4bK/);
     expect(a.branch).not.toBe(b.branch);
-    expect(sent[0].to).toBe(to);
-    expect(sent[1].to).toBe(PROXY);
-    expect(sent[0].m.headers.via?.[0]).toMatchObject({ protocol: 'UDP', host: '192.0.2.1', port: 5070 });
+    expect(sent[0]!.to).toBe(to);
+    expect(sent[1]!.to).toBe(PROXY);
+    expect(sent[0]!.m.headers.via?.[0]).toMatchObject({ protocol: 'UDP', host: '192.0.2.1', port: 5070 });
     expect(a.via).toContain(a.branch);
   });
 
   it('§17.1.4 a transport error in Calling is reported to the TU and ends the transaction (no retransmission, no timeout)', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('INVITE'), h);
-    sent[0].onError?.(new Error('ECONNREFUSED'));
+    sent[0]!.onError?.(new Error('ECONNREFUSED'));
     jest.advanceTimersByTime(TIMERS.transactionTimeoutMs * 2);
     expect(events).toEqual(['transport error: ECONNREFUSED']);
     expect(sent).toHaveLength(1);
@@ -336,8 +301,8 @@ describe('RFC 3261 §17.1 sending, transport errors, close', () => {
   it('§17.1.4 a transport error after the final answer is not reported', () => {
     const { ct, sent, h, events } = setup(false);
     ct.send(request('OPTIONS'), h);
-    ct.onResponse(response(sent[0].m, 200));
-    sent[0].onError?.(new Error('late'));
+    ct.onResponse(response(sent[0]!.m, 200));
+    sent[0]!.onError?.(new Error('late'));
     expect(events).toEqual(['response 200']);
   });
 
@@ -365,7 +330,7 @@ describe('RFC 3261 §17.1 sending, transport errors, close', () => {
       onTransportError: () => undefined,
     };
     ct.send(request('INVITE'), h);
-    ct.onResponse(response(sent[0].m, 486));
+    ct.onResponse(response(sent[0]!.m, 486));
     expect(thrown).toEqual(['onResponse']);
     expect(sent.map((s) => s.m.method)).toEqual(['INVITE', 'ACK']);
   });

@@ -1,45 +1,17 @@
-import pino from 'pino';
 import type { SipMessage } from 'sip';
 import * as sip from 'sip';
-import { decodeMessage } from '../wire';
 import { DEFAULT_TIMERS, type SipTimers } from '../sip-timers';
-import type { Inbound, Peer } from '../transport';
+import type { Inbound } from '../transport';
+import { fakeTransactionIo, type Sent } from './__testing__/fake-io';
 import { ServerTransactions, type ServerTransaction, type StackHandlers } from './server-transactions';
-import type { TransactionIo } from './transaction-io';
 
 /** RFC 3261 §17.2 server transactions (and the §13.3.1.4 2xx retransmission) against a fake transport and jest's fake clock. */
-
-interface Sent {
-  at: number;
-  m: SipMessage;
-  to: Peer | Inbound;
-  retransmission: boolean;
-}
 
 const SOURCE: Inbound = { protocol: 'UDP', address: '192.0.2.10', port: 5060 };
 const TIMERS: SipTimers = { ...DEFAULT_TIMERS, t1: 500, t2: 4000, t4: 5000, uasInviteGuardMs: 60_000, uasNonInviteGuardMs: 5_000 };
 
 function setup(reliable = false, withHandlers = true) {
-  const sent: Sent[] = [];
-  const thrown: string[] = [];
-  const io: TransactionIo = {
-    timers: TIMERS,
-    reliable,
-    logger: pino({ level: 'silent' }),
-    transmit(wire, to, _m, _onError, retransmission) {
-      const m = decodeMessage(wire);
-      if (!m) throw new Error('the transaction layer wrote an unparsable message');
-      sent.push({ at: Date.now(), m, to, retransmission: retransmission === true });
-    },
-    safe(fn, what) {
-      try {
-        fn();
-      } catch {
-        thrown.push(what);
-      }
-    },
-    countTimeout: () => undefined,
-  };
+  const { io, sent, thrown, callbacks, logs } = fakeTransactionIo(TIMERS, reliable);
   const st = new ServerTransactions(io);
   const requests: Array<{ rq: SipMessage; tx: ServerTransaction }> = [];
   const events: string[] = [];
@@ -52,7 +24,7 @@ function setup(reliable = false, withHandlers = true) {
     on2xxTimeout: (callId, tag) => events.push(`2xx timeout ${callId} ${tag}`),
   };
   if (withHandlers) st.setHandlers(handlers);
-  return { st, sent, thrown, requests, events, handlers };
+  return { st, sent, thrown, callbacks, logs, requests, events, handlers };
 }
 
 function request(method: string, branch = 'z9hG4bKab1', toTag?: string): SipMessage {
@@ -86,16 +58,16 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
     const { st, sent, events, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
     expect(statuses(sent)).toEqual(['100']);
-    expect(sent[0].to).toBe(SOURCE);
+    expect(sent[0]!.to).toBe(SOURCE);
     expect(events).toEqual(['request INVITE']);
-    expect(requests[0].tx).toMatchObject({ invite: true, state: 'proceeding', source: SOURCE });
-    expect(st.findById(requests[0].tx.id)).toBe(requests[0].tx);
+    expect(requests[0]!.tx).toMatchObject({ invite: true, state: 'proceeding', source: SOURCE });
+    expect(st.findById(requests[0]!.tx.id)).toBe(requests[0]!.tx);
   });
 
   it('§17.2.1 a retransmitted INVITE repeats the last provisional and is not passed up again', () => {
     const { st, sent, events, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 180));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 180));
     st.onRequest(request('INVITE'), SOURCE);
     expect(statuses(sent)).toEqual(['100', '180', '180 (re)']);
     expect(events).toEqual(['request INVITE']);
@@ -111,8 +83,8 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
   it('§17.2.1 Timer G over UDP: the non-2xx final is retransmitted at T1 doubling to T2; ACK → Confirmed stops it; Timer I (T4) then ends it', () => {
     const { st, sent, events, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    expect(st.respond(requests[0].tx, answer(requests[0].rq, 486))).toBe(true);
-    expect(requests[0].tx).toMatchObject({ state: 'completed', finalStatus: 486 });
+    expect(st.respond(requests[0]!.tx, answer(requests[0]!.rq, 486))).toBe(true);
+    expect(requests[0]!.tx).toMatchObject({ state: 'completed', finalStatus: 486 });
     jest.advanceTimersByTime(15_500);
     // 486 at 0, then 500, 1500, 3500, 7500, 11500, 15500 (intervals 500, 1000, 2000, 4000, 4000, 4000)
     expect(sent.filter((s) => s.m.status === 486).map((s) => s.at - t0)).toEqual([0, 500, 1500, 3500, 7500, 11500, 15500]);
@@ -121,7 +93,7 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
     expect(statuses(sent).at(-1)).toBe('486 (re)');
     const before = sent.length;
     st.onRequest(request('ACK', 'z9hG4bKab1', 'gw1'), SOURCE); // §17.1.1.3: the ACK for a non-2xx has the INVITE's branch
-    expect(requests[0].tx.state).toBe('confirmed');
+    expect(requests[0]!.tx.state).toBe('confirmed');
     expect(events).toEqual(['request INVITE']); // absorbed: the TU does not see this ACK
     jest.advanceTimersByTime(20_000);
     expect(sent).toHaveLength(before);
@@ -133,54 +105,54 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
   it('§17.2.1 Timer I: ACK retransmissions are absorbed for T4, then the transaction is gone', () => {
     const { st, events, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 404));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 404));
     st.onRequest(request('ACK', 'z9hG4bKab1', 'gw1'), SOURCE);
     jest.advanceTimersByTime(TIMERS.t4 - 1);
     st.onRequest(request('ACK', 'z9hG4bKab1', 'gw1'), SOURCE);
     expect(events).toEqual(['request INVITE']);
-    expect(st.findById(requests[0].tx.id)).toBeDefined();
+    expect(st.findById(requests[0]!.tx.id)).toBeDefined();
     jest.advanceTimersByTime(1);
-    expect(requests[0].tx.state).toBe('terminated');
-    expect(st.findById(requests[0].tx.id)).toBeUndefined();
+    expect(requests[0]!.tx.state).toBe('terminated');
+    expect(st.findById(requests[0]!.tx.id)).toBeUndefined();
   });
 
   it('§17.2.1 Timer I is zero over TCP and there is no Timer G', () => {
     const { st, sent, requests } = setup(true);
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 603));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 603));
     jest.advanceTimersByTime(10_000);
     expect(statuses(sent)).toEqual(['100', '603']);
     st.onRequest(request('ACK', 'z9hG4bKab1', 'gw1'), SOURCE);
-    expect(requests[0].tx.state).toBe('terminated');
+    expect(requests[0]!.tx.state).toBe('terminated');
   });
 
   it('§17.2.1 Timer H (64*T1): no ACK → retransmissions stop and the transaction ends', () => {
     const { st, sent, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 480));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 480));
     jest.advanceTimersByTime(64 * TIMERS.t1 - 1);
-    expect(requests[0].tx.state).toBe('completed');
+    expect(requests[0]!.tx.state).toBe('completed');
     const count = sent.length;
     jest.advanceTimersByTime(1);
-    expect(requests[0].tx.state).toBe('terminated');
+    expect(requests[0]!.tx.state).toBe('terminated');
     jest.advanceTimersByTime(60_000);
     expect(sent).toHaveLength(count);
-    expect(st.findById(requests[0].tx.id)).toBeUndefined();
+    expect(st.findById(requests[0]!.tx.id)).toBeUndefined();
   });
 
   it('§17.2.1 only one final: a second respond() sends nothing and returns false', () => {
     const { st, sent, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    expect(st.respond(requests[0].tx, answer(requests[0].rq, 486))).toBe(true);
-    expect(st.respond(requests[0].tx, answer(requests[0].rq, 200))).toBe(false);
+    expect(st.respond(requests[0]!.tx, answer(requests[0]!.rq, 486))).toBe(true);
+    expect(st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200))).toBe(false);
     expect(statuses(sent)).toEqual(['100', '486']);
   });
 
   it('§13.3.1.4 / RFC 6026 §7.1 a 2xx is retransmitted T1 doubling to T2 until the ACK; INVITE retransmissions are absorbed in Accepted', () => {
     const { st, sent, events, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 200, 'gw7'));
-    expect(requests[0].tx).toMatchObject({ state: 'accepted', localTag: 'gw7', finalStatus: 200 });
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200, 'gw7'));
+    expect(requests[0]!.tx).toMatchObject({ state: 'accepted', localTag: 'gw7', finalStatus: 200 });
     jest.advanceTimersByTime(7_500);
     expect(sent.filter((s) => s.m.status === 200).map((s) => s.at - t0)).toEqual([0, 500, 1500, 3500, 7500]);
     st.onRequest(request('INVITE'), SOURCE); // absorbed: the 2xx retransmission is the UAS core's job
@@ -189,7 +161,7 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
     // the ACK for a 2xx is its own transaction (new branch), matched on Call-ID and To tag
     st.onRequest(request('ACK', 'z9hG4bKack', 'gw7'), SOURCE);
     expect(events).toEqual(['request INVITE', 'ack matched=true']);
-    expect(requests[0].tx.state).toBe('confirmed');
+    expect(requests[0]!.tx.state).toBe('confirmed');
     const count = sent.length;
     jest.advanceTimersByTime(64 * TIMERS.t1);
     expect(sent).toHaveLength(count);
@@ -201,7 +173,7 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
   it('§13.3.1.4 the 2xx retransmission is also done over TCP (it is the UAS core, not the transaction)', () => {
     const { st, sent, requests } = setup(true);
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 200));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200));
     jest.advanceTimersByTime(TIMERS.t1);
     expect(statuses(sent)).toEqual(['100', '200', '200 (re)']);
   });
@@ -209,12 +181,12 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
   it('§13.3.1.4 no ACK for the 2xx within 64*T1 → on2xxTimeout with Call-ID and our tag, retransmissions stop', () => {
     const { st, sent, events, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 200, 'gw9'));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200, 'gw9'));
     jest.advanceTimersByTime(64 * TIMERS.t1 - 1);
     expect(events).toEqual(['request INVITE']);
     jest.advanceTimersByTime(1);
     expect(events).toEqual(['request INVITE', '2xx timeout call-9@192.0.2.10 gw9']);
-    expect(requests[0].tx.state).toBe('terminated');
+    expect(requests[0]!.tx.state).toBe('terminated');
     const count = sent.length;
     jest.advanceTimersByTime(60_000);
     expect(sent).toHaveLength(count);
@@ -229,7 +201,7 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
     expect(statuses(sent)).toEqual(['100']);
     jest.advanceTimersByTime(1);
     expect(statuses(sent)).toEqual(['100', '480']);
-    expect(requests[0].tx.finalStatus).toBe(480);
+    expect(requests[0]!.tx.finalStatus).toBe(480);
     handlers.onRequest = () => {
       throw new Error('TU bug');
     };
@@ -240,7 +212,7 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
   it('the guard does nothing once the TU answered', () => {
     const { st, sent, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 486));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 486));
     st.onRequest(request('ACK', 'z9hG4bKab1', 'gw1'), SOURCE);
     jest.advanceTimersByTime(TIMERS.uasInviteGuardMs * 2);
     expect(statuses(sent)).toEqual(['100', '486']);
@@ -249,10 +221,10 @@ describe('RFC 3261 §17.2.1 INVITE server transaction', () => {
   it('§9.2 findInvite finds the INVITE a CANCEL refers to by branch and sent-by', () => {
     const { st, requests } = setup();
     st.onRequest(request('INVITE', 'z9hG4bKc1'), SOURCE);
-    expect(st.findInvite(request('CANCEL', 'z9hG4bKc1'))).toBe(requests[0].tx);
+    expect(st.findInvite(request('CANCEL', 'z9hG4bKc1'))).toBe(requests[0]!.tx);
     expect(st.findInvite(request('CANCEL', 'z9hG4bKc2'))).toBeUndefined();
     const otherHost = request('CANCEL', 'z9hG4bKc1');
-    otherHost.headers.via![0].host = '192.0.2.99';
+    otherHost.headers.via![0]!.host = '192.0.2.99';
     expect(st.findInvite(otherHost)).toBeUndefined();
   });
 });
@@ -262,15 +234,15 @@ describe('RFC 3261 §17.2.2 non-INVITE server transaction', () => {
     const { st, sent, events, requests } = setup();
     st.onRequest(request('OPTIONS'), SOURCE);
     expect(sent).toEqual([]);
-    st.respond(requests[0].tx, answer(requests[0].rq, 200));
-    expect(requests[0].tx.state).toBe('completed');
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200));
+    expect(requests[0]!.tx.state).toBe('completed');
     jest.advanceTimersByTime(64 * TIMERS.t1 - 1);
     expect(statuses(sent)).toEqual(['200']); // no Timer G for non-INVITE
     st.onRequest(request('OPTIONS'), SOURCE);
     expect(statuses(sent)).toEqual(['200', '200 (re)']);
     expect(events).toEqual(['request OPTIONS']);
     jest.advanceTimersByTime(1);
-    expect(requests[0].tx.state).toBe('terminated');
+    expect(requests[0]!.tx.state).toBe('terminated');
     st.onRequest(request('OPTIONS'), SOURCE);
     expect(events).toEqual(['request OPTIONS', 'request OPTIONS']);
   });
@@ -286,8 +258,8 @@ describe('RFC 3261 §17.2.2 non-INVITE server transaction', () => {
   it('§17.2.2 Timer J is zero over TCP', () => {
     const { st, requests } = setup(true);
     st.onRequest(request('BYE'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 200));
-    expect(requests[0].tx.state).toBe('terminated');
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200));
+    expect(requests[0]!.tx.state).toBe('terminated');
   });
 
   it('a non-INVITE nobody answers gets 500 at its guard time', () => {
@@ -312,12 +284,12 @@ describe('server transactions without handlers, and close()', () => {
     const { st, sent, requests } = setup();
     st.onRequest(request('INVITE'), SOURCE);
     st.onRequest(request('INVITE', 'z9hG4bKother'), SOURCE);
-    st.respond(requests[0].tx, answer(requests[0].rq, 200));
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200));
     st.close();
     jest.advanceTimersByTime(TIMERS.uasInviteGuardMs * 2);
     expect(statuses(sent)).toEqual(['100', '100', '200']);
-    expect(st.respond(requests[1].tx, answer(requests[1].rq, 486))).toBe(false);
-    expect(st.findById(requests[1].tx.id)).toBeUndefined();
+    expect(st.respond(requests[1]!.tx, answer(requests[1]!.rq, 486))).toBe(false);
+    expect(st.findById(requests[1]!.tx.id)).toBeUndefined();
   });
 
   it('a throwing onAck is contained', () => {
