@@ -301,3 +301,96 @@ describe('server transactions without handlers, and close()', () => {
     expect(thrown).toEqual(['onAck']);
   });
 });
+
+describe('RFC 3261 §17.2 server transactions: edges found by mutation testing', () => {
+  it('respond() says whether it sent: true for a 1xx, a non-INVITE final and a 2xx', () => {
+    const { st, requests } = setup();
+    st.onRequest(request('INVITE'), SOURCE);
+    st.onRequest(request('OPTIONS', 'z9hG4bKo1'), SOURCE);
+    expect(st.respond(requests[0]!.tx, answer(requests[0]!.rq, 180))).toBe(true);
+    expect(st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200))).toBe(true);
+    expect(st.respond(requests[1]!.tx, answer(requests[1]!.rq, 200))).toBe(true);
+  });
+
+  it('§17.2.1 100 Trying carries its reason phrase; the guard answers 480 Temporarily Unavailable and logs why', () => {
+    const { st, sent, logs } = setup();
+    st.onRequest(request('INVITE'), SOURCE);
+    expect(sent[0]!.m.reason).toBe('Trying');
+    jest.advanceTimersByTime(TIMERS.uasInviteGuardMs);
+    expect(sent[1]!.m).toMatchObject({ status: 480, reason: 'Temporarily Unavailable' });
+    expect(logs).toEqual([expect.objectContaining({ level: 40, callId: 'call-9@192.0.2.10', method: 'INVITE', msg: 'no final response from the application in time; answering' })]);
+  });
+
+  it('a non-INVITE guard answers 500 Server Internal Error', () => {
+    const { st, sent } = setup();
+    st.onRequest(request('OPTIONS'), SOURCE);
+    jest.advanceTimersByTime(TIMERS.uasNonInviteGuardMs);
+    expect(sent[0]!.m).toMatchObject({ status: 500, reason: 'Server Internal Error' });
+  });
+
+  it('a throwing request handler is logged with the error and answered 500 Server Internal Error', () => {
+    const { st, sent, logs, handlers } = setup();
+    handlers.onRequest = () => {
+      throw new Error('TU bug');
+    };
+    st.onRequest(request('BYE'), SOURCE);
+    expect(sent[0]!.m).toMatchObject({ status: 500, reason: 'Server Internal Error' });
+    expect(logs).toEqual([
+      expect.objectContaining({ level: 40, callId: 'call-9@192.0.2.10', method: 'BYE', err: expect.objectContaining({ message: 'TU bug' }), msg: 'request handler threw; answering 500' }),
+    ]);
+  });
+
+  it('§17.2.1 a 300 to an INVITE is a non-2xx final: Completed, not Accepted', () => {
+    const { st, requests } = setup();
+    st.onRequest(request('INVITE'), SOURCE);
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 300));
+    expect(requests[0]!.tx.state).toBe('completed');
+  });
+
+  it('RFC 6026 §7.1 an INVITE retransmission in Accepted sends nothing at all', () => {
+    const { st, sent, requests } = setup();
+    st.onRequest(request('INVITE'), SOURCE);
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200));
+    const count = sent.length;
+    st.onRequest(request('INVITE'), SOURCE);
+    expect(sent).toHaveLength(count);
+  });
+
+  it('§17.2.3 the method is part of the key: an OPTIONS with an INVITE’s branch is a new transaction', () => {
+    const { st, events } = setup();
+    st.onRequest(request('INVITE', 'z9hG4bKsame'), SOURCE);
+    st.onRequest(request('OPTIONS', 'z9hG4bKsame'), SOURCE);
+    expect(events).toEqual(['request INVITE', 'request OPTIONS']);
+  });
+
+  it('a stale transaction object cannot answer a new transaction that reuses its key', () => {
+    const { st, sent, requests } = setup();
+    st.onRequest(request('OPTIONS'), SOURCE);
+    st.respond(requests[0]!.tx, answer(requests[0]!.rq, 200));
+    jest.advanceTimersByTime(64 * TIMERS.t1); // Timer J: the key is free
+    st.onRequest(request('OPTIONS'), SOURCE);
+    expect(requests).toHaveLength(2);
+    const count = sent.length;
+    expect(st.respond(requests[0]!.tx, answer(requests[0]!.rq, 486))).toBe(false);
+    expect(sent).toHaveLength(count);
+    expect(st.respond(requests[1]!.tx, answer(requests[1]!.rq, 200))).toBe(true);
+  });
+
+  it('after close() a new INVITE gets no 100 Trying', () => {
+    const { st, sent } = setup();
+    st.close();
+    st.onRequest(request('INVITE'), SOURCE);
+    expect(sent).toEqual([]);
+  });
+
+  it('without handlers the 2xx timeout and an ACK are dropped quietly (no callback throws)', () => {
+    const { st, thrown, callbacks } = setup(false, false);
+    st.onRequest(request('INVITE'), SOURCE);
+    const tx = st.findInvite(request('CANCEL'))!;
+    st.respond(tx, answer(tx.request, 200));
+    jest.advanceTimersByTime(64 * TIMERS.t1);
+    st.onRequest(request('ACK', 'z9hG4bKack', 'gw1'), SOURCE);
+    expect(callbacks).toEqual(['on2xxTimeout', 'onAck']);
+    expect(thrown).toEqual([]);
+  });
+});
