@@ -186,12 +186,13 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const s = subscription(sink.url);
     await a.store.create(s);
     await a.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing' });
+    const claimedAt = Date.now();
     expect((await a.queue.claimReadyHeads(Date.now(), 10, 300, 'crashed-instance')).map((c) => c.subscriptionId)).toEqual([s.id]);
     const b = instance(prefix);
     b.worker.start();
-    await new Promise((r) => setTimeout(r, 150));
-    expect(sink.received).toHaveLength(0);
     await until(() => sink.received.length === 1);
+    // not before the crashed instance's 300 ms lease ran out (every clock here is this process's)
+    expect(sink.attempts[0]!.at - claimedAt).toBeGreaterThanOrEqual(300);
     await sink.down();
   });
 
