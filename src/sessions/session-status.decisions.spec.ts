@@ -1,4 +1,4 @@
-import { assertNever, Decision, onEvent, SessionEvent, SessionStatus, SessionView } from './session-status';
+import { assertNever, Decision, onEvent, SessionEvent, SessionStatus, SessionView, statusForFinalResponse } from './session-status';
 
 /**
  * The state machine's decision table, one row per branch of `onEvent`: the whole decision, with
@@ -323,8 +323,44 @@ describe('session status decision table', () => {
       app('Hold'),
       { kind: 'refuse', refusal: { error: 'INCOMPATIBLE_STATE', message: 'Status Hold does not answer an incoming call (use Ringing, InProgress, Connected or Declined).' } },
     ],
+    [
+      'answering InProgress again: no new event',
+      incoming('InProgress'),
+      app('InProgress', { hasAnswer: true }),
+      { kind: 'go', next: 'InProgress', report: false, actions: [{ kind: 'progress', progress: 'session-progress' }], code: 183 },
+    ],
+    ['PUT Hold on an established incoming call', incoming('Connected'), app('Hold'), { kind: 'go', next: 'Connected', report: false, actions: [{ kind: 'modify', change: 'hold' }] }],
+    [
+      'PUT Connected with an offer on an early outgoing dialog (UPDATE)',
+      view('Ringing'),
+      app('Connected', { hasOffer: true }),
+      { kind: 'go', next: 'Ringing', report: false, actions: [{ kind: 'modify', change: 'offer' }] },
+    ],
+    [
+      'PUT Hold with an offer on an early outgoing dialog',
+      view('Ringing'),
+      app('Hold', { hasOffer: true }),
+      { kind: 'refuse', refusal: { error: 'INCOMPATIBLE_STATE', message: 'Status Hold cannot be set on an outgoing session in status Ringing: the network decides.' } },
+    ],
   ])('%s', (_label, session, event, decision) => {
     expect(onEvent(session, event)).toEqual(decision);
+  });
+
+  it.each<SessionStatus>(['Initial', 'Ringing', 'Proceeding', 'Waiting', 'Terminated', 'SessionCancelled', 'Declined', 'Failed', 'NoAnswer', 'NotReachable', 'Busy'])(
+    'PUT %s on an established call is refused',
+    (status) => {
+      expect(onEvent(view('Connected'), app(status))).toEqual({
+        kind: 'refuse',
+        refusal: { error: 'INCOMPATIBLE_STATE', message: `Status ${status} cannot be set on an established session.` },
+      });
+    },
+  );
+
+  it.each<[number, 'client' | 'ring-timeout', SessionStatus]>([
+    [486, 'client', 'Busy'],
+    [486, 'ring-timeout', 'Busy'],
+  ])('a %i that crosses our CANCEL (by the %s) keeps its own meaning: %s', (code, cancelledBy, status) => {
+    expect(statusForFinalResponse(code, cancelledBy)).toBe(status);
   });
 
   it('assertNever names the value our own code should never have produced', () => {
