@@ -106,4 +106,21 @@ describe('RFC 3261 §17.1 client transactions: edges found by mutation testing',
     jest.advanceTimersByTime(TIMERS.t4);
     expect((ct as unknown as { clients: Map<string, unknown> }).clients.size).toBe(0);
   });
+
+  it('§17.1.2.2 Timer E fired in Proceeding is reset to T2, not doubled', () => {
+    const { ct, sent, h } = setup(false);
+    ct.send(request('OPTIONS'), h);
+    jest.advanceTimersByTime(600); // the first retransmission went at T1 = 500; the next is due at 1500
+    ct.onResponse(response(sent[0]!.m, 100));
+    jest.advanceTimersByTime(10_000 - 600);
+    // 1500 (the armed timer), then every T2 = 4000: 5500, 9500
+    expect(sent.map((s) => s.at - t0)).toEqual([0, 500, 1500, 5500, 9500]);
+  });
+
+  it('an INVITE 1xx names its callback', () => {
+    const { ct, sent, h, callbacks } = setup(false);
+    ct.send(request('INVITE'), h);
+    ct.onResponse(response(sent[0]!.m, 180));
+    expect(callbacks).toEqual(['onResponse']);
+  });
 });
