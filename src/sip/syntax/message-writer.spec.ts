@@ -88,6 +88,21 @@ describe('encodeMessage', () => {
   });
 });
 
+describe('encodeMessage: credentials and Path', () => {
+  it('writes Authorization, Proxy-Authorization (one line each) and Path as name-addrs', () => {
+    const wire = text({
+      method: 'REGISTER',
+      uri: 'sip:h',
+      headers: {
+        authorization: { scheme: 'Digest', username: '"u"', realm: '"r"' },
+        'proxy-authorization': [{ scheme: 'Digest', username: '"p"' }],
+        path: [{ uri: 'sip:edge@h;lr', params: {} }],
+      } as unknown as SipMessage['headers'],
+    });
+    expect(wire).toBe('REGISTER sip:h SIP/2.0\r\nAuthorization: Digest username="u", realm="r"\r\nProxy-Authorization: Digest username="p"\r\nPath: <sip:edge@h;lr>\r\nContent-Length: 0\r\n\r\n');
+  });
+});
+
 describe('writeHead', () => {
   it('drops a given Content-Length in favour of the counted one', () => {
     expect(

@@ -19,7 +19,7 @@ describe('parseSipUri (RFC 3261 §19.1, §25.1)', () => {
     ["sip:u!~*'()&=+$,/?@h", { schema: 'sip', host: 'h', params: {}, headers: {}, user: "u!~*'()&=+$,/?" }],
     ['sip:h;x=%2A', { schema: 'sip', host: 'h', params: { x: '%2A' }, headers: {} }],
   ])('reads %s', (text, uri) => {
-    expect(parseSipUri(text)).toEqual(uri);
+    expect(parseSipUri(text)).toStrictEqual(uri); // no key set to undefined
   });
 
   it.each<string>([
@@ -56,6 +56,8 @@ describe('parseSipUri (RFC 3261 §19.1, §25.1)', () => {
     'sip:[::1]x',
     'sip:[::1]:5060x',
     'sip:h;x=%4',
+    'xsip:h',
+    'sip:h\nx',
   ])('refuses %s', (text) => {
     expect(parseSipUri(text)).toBeUndefined();
   });
@@ -107,6 +109,7 @@ describe('hosts and ports (RFC 3261 §25.1, RFC 5118)', () => {
     expect(isIpv6Reference('::1')).toBe(false);
     expect(isIpv6Reference('[1.2.3.4]')).toBe(false);
     expect(isIpv6Reference('[::1')).toBe(false);
+    expect(isIpv6Reference('1::1]')).toBe(false);
   });
 });
 
@@ -124,7 +127,7 @@ describe('stringifySipUri', () => {
 });
 
 describe('assertAnyUri (RFC 3261 §25.1 absoluteURI)', () => {
-  it.each<string>(['tel:+1555', 'urn:service:sos', 'SIP:h', 'sips:h'])('accepts %s', (text) => {
+  it.each<string>(['tel:+1555', 'urn:service:sos', 'SIP:h', 'sips:h', 'xsip:h', 'sipx:h'])('accepts %s', (text) => {
     expect(() => assertAnyUri(text, 'To')).not.toThrow();
   });
 
@@ -137,6 +140,7 @@ describe('assertAnyUri (RFC 3261 §25.1 absoluteURI)', () => {
     ['tel:a b', 'To: malformed URI'],
     ['mailto:<x>', 'To: malformed URI'],
     ['tel:"x"', 'To: malformed URI'],
+    ['ab', 'To: not a URI'],
   ])('refuses %s: %s', (text, error) => {
     expect(() => assertAnyUri(text, 'To')).toThrow(new SipSyntaxError(error));
   });
