@@ -150,7 +150,7 @@ describe('header values (RFC 3261 §25.1)', () => {
     ['stringifyAuth', [{ scheme: 'Basic' }], { ok: 'Basic ' }],
   ])('%s(%j) → %j', (fn, args, outcome) => {
     if ('error' in outcome) expect(() => call(fn, args)).toThrow(new SipSyntaxError(outcome.error));
-    else expect(call(fn, args)).toEqual(outcome.ok);
+    else expect(call(fn, args)).toStrictEqual(outcome.ok); // no key set to undefined
   });
 
   it('leaves out undefined parameters and a non-finite port when writing', () => {
