@@ -14,7 +14,9 @@ const config = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
       moduleFileExtensions: ['ts', 'js', 'json'],
-      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'],
+      // STRYKER_SPECS (comma-separated globs) narrows the run to a module's own specs: on a loaded
+      // machine that is several times faster, and the score is then a lower bound.
+      testMatch: process.env.STRYKER_SPECS ? process.env.STRYKER_SPECS.split(',').map((g) => `<rootDir>/${g}`) : ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'],
     },
     enableFindRelatedTests: true,
   },

@@ -210,3 +210,36 @@ describe('dialog details', () => {
     });
   });
 });
+
+describe('dialog edges found by mutation testing', () => {
+  it('UAC: a response without To, or with a valueless ;tag, gives no remote tag (and does not throw)', () => {
+    const noTo: SipMessage = { ...ok, headers: { ...ok.headers } };
+    delete noTo.headers.to;
+    expect(uacDialogFromResponse(base, noTo).remoteTag).toBeUndefined();
+    const bareTag: SipMessage = { ...ok, headers: { ...ok.headers, to: { uri: 'sip:+15550009999@ims.lab', params: { tag: null } } } };
+    expect(uacDialogFromResponse(base, bareTag).remoteTag).toBeUndefined();
+  });
+
+  it('UAS: no display name in To/From leaves the dialog without those keys', () => {
+    const invite = parse(`INVITE sip:reg1@127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKi
+From: <sip:+15550009999@ims.lab>;tag=ft
+To: <sip:+17085852753@ims.lab>
+Call-ID: c2
+CSeq: 7 INVITE
+Content-Length: 0`);
+    const d = uasDialogFromInvite(invite, 'sip:reg1@127.0.0.1:5070', 'lt2');
+    expect(Object.keys(d)).not.toContain('localDisplayName');
+    expect(Object.keys(d)).not.toContain('remoteDisplayName');
+  });
+
+  it('an in-dialog request without remote tag or display names puts no empty tag or name in To/From', () => {
+    const d: DialogState = { ...base, remoteTag: undefined, localDisplayName: undefined, state: 'early' };
+    delete d.localDisplayName;
+    const rq = inDialogRequest(d, 'UPDATE', 3);
+    expect(Object.keys(rq.headers.to?.params ?? {})).toEqual([]);
+    const wire = encodeMessage(rq).toString();
+    expect(wire).toMatch(/^To: <sip:\+15550009999@ims\.lab>\r$/m);
+    expect(wire).toMatch(/^From: <sip:\+17085852753@ims\.lab>;tag=lt\r$/m);
+  });
+});

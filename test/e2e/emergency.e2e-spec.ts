@@ -251,8 +251,14 @@ describe('emergency calls over a real IMS core (Kamailio routes urn:service:sos 
     const res = await post({ callType: 'EMERGENCY', locationDetails: { shape: 'Circle', coordinates: { latitude: 91, longitude: 0, radius: 10 } } });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ status: 400, code: 'OUT_OF_RANGE', message: expect.stringContaining('latitude') });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(receivedMessages((await lab.uas.psap.messages()).slice(from)).filter((m) => m.startLine.startsWith('INVITE '))).toEqual([]);
+    // positive control and barrier: a valid call placed right after reaches the PSAP, and it is the only INVITE since the mark
+    const control = await post({ callType: 'EMERGENCY', locationDetails: CIRCLE });
+    expect(control.status).toBe(201);
+    const invite = await received(from, 'INVITE');
+    const invites = receivedMessages((await lab.uas.psap.messages()).slice(from)).filter((m) => m.startLine.startsWith('INVITE '));
+    expect(new Set(invites.map((m) => header(m, 'Call-ID'))).size).toBe(1); // one call (a UDP retransmission shares the Call-ID)
+    expect(locationOf(invite).pos).toEqual([CIRCLE.coordinates.latitude, CIRCLE.coordinates.longitude]);
+    await hangUp((control.body as Session).mediaSessionId);
   });
 
   it('does not refuse an emergency SDP with cosmetic faults', async () => {

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { Lab, startLab } from '../support/lab';
 import { eventually, GatewayUnderTest, startGateway, writeCredentialsFile } from '../support/gateway';
+import { startSink } from '../support/sink';
 
 const ALICE = '+17085852753';
 const BASE = '/webrtc-registration/v0.4/sessions';
+const ENDS = 'org.camaraproject.webrtc-events.v0.registration-ends';
 const ALL = 'webrtc-registration:sessions:create webrtc-registration:sessions:read webrtc-registration:sessions:write webrtc-registration:sessions:delete';
 
 describe('webrtc-registration over a real IMS core (Kamailio)', () => {
@@ -72,9 +74,8 @@ describe('webrtc-registration over a real IMS core (Kamailio)', () => {
     const res = await register();
     const { registrationId } = res.body as { registrationId: string };
     const before = (await lab.kamailio.locations(ALICE)).find((b) => b.contact.includes(registrationId))!;
-    await new Promise((r) => setTimeout(r, 2500));
-    const aged = (await lab.kamailio.locations(ALICE)).find((b) => b.contact.includes(registrationId))!;
-    expect(aged.expires).toBeLessThan(before.expires);
+    // the binding ages (Kamailio counts its seconds down) before the refresh
+    const aged = await eventually(async () => (await lab.kamailio.locations(ALICE)).find((b) => b.contact.includes(registrationId) && b.expires < before.expires), 10_000, 'the binding to age');
     const put = await gw.request('PUT', `${BASE}/${registrationId}`, { token, body: { registrationExpireTime: new Date(Date.now() + 7200_000).toISOString() } });
     expect(put.status).toBe(200);
     expect(Math.abs(Date.parse((put.body as { expiresAt: string }).expiresAt) - (Date.now() + 7200_000))).toBeLessThan(5000);
@@ -103,17 +104,28 @@ describe('webrtc-registration over a real IMS core (Kamailio)', () => {
     expect(get.body).toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('removes the binding when the registration reaches its expiry', async () => {
+  it('removes the binding when the registration reaches its expiry, with a registration-ends REGISTRATION_EXPIRED event', async () => {
     const short = await startGateway(lab, idp, { REGISTRATION_MIN_TTL_S: '2', SIP_REGISTER_EXPIRES_S: '60' });
+    const sink = await startSink();
     try {
-      const res = await short.request('POST', BASE, { token, body: { deviceId: randomUUID(), registrationExpireTime: new Date(Date.now() + 3000).toISOString() } });
+      const withEvents = await idp.token({ phone_number: ALICE, scope: `${ALL} webrtc-events:${ENDS}:create` });
+      const deviceId = randomUUID();
+      const res = await short.request('POST', BASE, { token: withEvents, body: { deviceId, registrationExpireTime: new Date(Date.now() + 4000).toISOString() } });
       expect(res.status).toBe(201);
       const { registrationId } = res.body as { registrationId: string };
+      const sub = await short.request('POST', '/webrtc-events/v0.3/subscriptions', {
+        token: withEvents,
+        body: { protocol: 'HTTP', sink: sink.url, types: [ENDS], config: { subscriptionDetail: { deviceId } } },
+      });
+      expect(sub.status).toBe(201);
       expect((await lab.kamailio.locations(ALICE)).some((b) => b.contact.includes(registrationId))).toBe(true);
       await eventually(async () => !(await lab.kamailio.locations(ALICE)).some((b) => b.contact.includes(registrationId)), 10_000, 'removal at expiry');
+      const ended = await sink.waitFor((e) => e.body.type === ENDS, 10_000, 'registration-ends');
+      expect(ended.body.data).toMatchObject({ registrationId, terminationReason: 'REGISTRATION_EXPIRED' });
       expect((await short.request('GET', `${BASE}/${registrationId}`, { token })).status).toBe(404);
     } finally {
       await short.close();
+      await sink.close();
     }
   });
 

@@ -149,8 +149,7 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     await gw.store.create(subscription(sink.url));
     gw.worker.start();
     for (let i = 1; i <= 10; i++) await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing', reason: `r${i}` });
-    await new Promise((r) => setTimeout(r, 400)); // connection refused meanwhile
-    expect(gw.metrics.failedAttempts).toBeGreaterThan(0);
+    await until(() => gw.metrics.failedAttempts > 0); // connection refused meanwhile
     await sink.up();
     let calls = 0;
     sink.respond = () => (++calls <= 2 ? 503 : 204); // and a couple of 5xx on the way
@@ -187,12 +186,13 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const s = subscription(sink.url);
     await a.store.create(s);
     await a.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing' });
+    const claimedAt = Date.now();
     expect((await a.queue.claimReadyHeads(Date.now(), 10, 300, 'crashed-instance')).map((c) => c.subscriptionId)).toEqual([s.id]);
     const b = instance(prefix);
     b.worker.start();
-    await new Promise((r) => setTimeout(r, 150));
-    expect(sink.received).toHaveLength(0);
     await until(() => sink.received.length === 1);
+    // not before the crashed instance's 300 ms lease ran out (every clock here is this process's)
+    expect(sink.attempts[0]!.at - claimedAt).toBeGreaterThanOrEqual(300);
     await sink.down();
   });
 
@@ -218,6 +218,11 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
 
     const base = new Redis(lab.url);
     clients.push(base); // monitor() opens its own connection; the base one is closed with the others
+    const marker = new Redis(lab.url); // connected before MONITOR starts: its handshake is not counted
+    clients.push(marker);
+    await marker.ping();
+    const MARK = 'rt-mark-';
+    const marks = new Set<string>();
     const mon = await base.monitor();
     const by: Record<string, number> = {};
     let roundTrips = 0;
@@ -228,10 +233,19 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
         return;
       }
       const cmd = (args[0] ?? '').toLowerCase();
+      if (cmd === 'echo' && args[1]?.startsWith(MARK)) {
+        marks.add(args[1]);
+        return;
+      }
       by[cmd] = (by[cmd] ?? 0) + 1;
       roundTrips += 1;
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // MONITOR is asynchronous: a marker command from another connection, once seen, shows it caught up
+    const caughtUp = async (name: string): Promise<void> => {
+      await marker.echo(MARK + name);
+      await until(() => marks.has(MARK + name));
+    };
+    await caughtUp('start');
 
     const single = 20;
     for (let i = 1; i <= single; i++) {
@@ -242,7 +256,7 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     for (let i = 1; i <= burst; i++) await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Connected', reason: `b${i}` });
     await until(() => sink.received.length === single + burst);
     await gw.worker.idle();
-    await new Promise((r) => setTimeout(r, 100)); // let MONITOR catch up
+    await caughtUp('end');
     mon.disconnect();
 
     const events = single + burst;

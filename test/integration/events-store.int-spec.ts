@@ -5,6 +5,7 @@ import { RedisEventQueue } from '../../src/store/redis/redis-event-queue';
 import { keys } from '../../src/store/redis/redis-client';
 import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription.store';
 import { ManualClock, subscriptionStoreContract } from '../../src/store/subscription-store.contract';
+import { eventually } from '../support/gateway';
 
 // NOTE: a local redis-server starter until test/support/lab.ts#startRedis lands.
 async function freePort(): Promise<number> {
@@ -70,10 +71,12 @@ describe('Redis subscription store and event queue', () => {
     const q = new RedisEventQueue(redis, 'lease:');
     await q.enqueue({ id: 'e1', subscriptionId: 's1', type: 'org.camaraproject.webrtc-events.v0.session-status', time: new Date().toISOString(), data: {} });
     const claim = async (owner: string) => (await q.claimReadyHeads(Date.now(), 10, 200, owner)).map((c) => c.subscriptionId);
+    const claimedAt = Date.now();
     expect(await claim('A')).toEqual(['s1']);
     expect(await claim('B')).toEqual([]);
-    await new Promise((r) => setTimeout(r, 250));
-    expect(await claim('B')).toEqual(['s1']);
+    // B gets it once A's 200 ms lease ran out, not before
+    await eventually(async () => (await claim('B')).length === 1, 5000, "B's claim after the lease");
+    expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(200);
     expect(await q.ack('s1', 'e1', 'A')).toBe(false);
     expect(await q.ack('s1', 'e1', 'B')).toBe(true);
   });

@@ -241,3 +241,70 @@ describe('validateLocation', () => {
     expect(() => validateLocation(ellipsoid)).not.toThrow();
   });
 });
+
+describe('validateLocation edges found by mutation testing', () => {
+  it('names what is not an object or not a number', () => {
+    expectLocationError(() => validateLocation(null as unknown as LocationDetails), 'INVALID_ARGUMENT', /^locationDetails must be an object$/);
+    expectLocationError(() => validateLocation([] as unknown as LocationDetails), 'INVALID_ARGUMENT', /^locationDetails must be an object$/);
+    expectLocationError(() => validateLocation({ ...circle, confidence: 5 as unknown as LocationDetails['confidence'] }), 'INVALID_ARGUMENT', /^locationDetails\.confidence must be an object$/);
+    expectLocationError(() => validateLocation({ ...circle, confidence: null as unknown as LocationDetails['confidence'] }), 'INVALID_ARGUMENT', /^locationDetails\.confidence must be an object$/);
+    for (const value of ['50', Number.POSITIVE_INFINITY]) {
+      expectLocationError(() => validateLocation({ ...circle, confidence: { value: value as number } }), 'INVALID_ARGUMENT', /^locationDetails\.confidence\.value must be a finite number$/);
+    }
+    expectLocationError(() => validateLocation(withCircleLatitude('1')), 'INVALID_ARGUMENT', /^locationDetails\.coordinates\.latitude must be a finite number$/);
+  });
+
+  it('refuses a method or pdf that is not a string, and a timestamp that is not a string or too long', () => {
+    expectLocationError(() => validateLocation({ ...circle, method: 1 as unknown as 'GPS' }), 'INVALID_ARGUMENT', /method must be one of/);
+    expectLocationError(() => validateLocation({ ...circle, confidence: { pdf: ['normal'] as unknown as 'normal', value: 5 } }), 'INVALID_ARGUMENT', /pdf must be normal or uniform/);
+    expectLocationError(() => validateLocation({ ...circle, timestamp: 20251006 as unknown as string }), 'INVALID_ARGUMENT', /timestamp must be an RFC 3339 date-time/);
+    const long = `2025-10-06T19:32:10.${'1'.repeat(44)}Z`; // 65 characters, valid otherwise
+    expect(long).toHaveLength(65);
+    expectLocationError(() => validateLocation({ ...circle, timestamp: long }), 'INVALID_ARGUMENT', /timestamp must be an RFC 3339 date-time/);
+    const longest = `2025-10-06T19:32:10.${'1'.repeat(43)}Z`; // 64: fine
+    expect(() => validateLocation({ ...circle, timestamp: longest })).not.toThrow();
+    expectLocationError(() => validateLocation({ ...circle, timestamp: '2025-13-01T10:00:00Z' }), 'INVALID_ARGUMENT', /timestamp/);
+  });
+
+  it('states closed and half-open ranges as such, and names every ellipsoid field of a mixed shape', () => {
+    expectLocationError(() => validateLocation(withCircleLatitude(91)), 'OUT_OF_RANGE', 'locationDetails.coordinates.latitude is 91, outside [-90, 90]');
+    const loc = { shape: 'Circle', coordinates: { latitude: 1, longitude: 2, semiMajorAxis: 3, semiMinorAxis: 2 } } as unknown as LocationDetails;
+    expectLocationError(() => validateLocation(loc), 'INVALID_ARGUMENT', 'locationDetails.shape is Circle but coordinates has semiMajorAxis, semiMinorAxis and no radius');
+    const mixed = { coordinates: { latitude: 1, longitude: 2, radius: 3, semiMajorAxis: 3, orientation: 4 } } as unknown as LocationDetails;
+    expectLocationError(() => validateLocation(mixed), 'INVALID_ARGUMENT', 'locationDetails.coordinates mixes Circle (radius) and Ellipsoid (semiMajorAxis, orientation) fields');
+  });
+
+  it('is a LocationError by name', () => {
+    expect(new LocationError('OUT_OF_RANGE', 'x').name).toBe('LocationError');
+  });
+
+  function withCircleLatitude(latitude: unknown): LocationDetails {
+    return { ...circle, coordinates: { ...(circle.coordinates as CircleCoordinates), latitude: latitude as number } };
+  }
+});
+
+describe('buildPidfLo edges found by mutation testing', () => {
+  it('declares every namespace prefix on presence, pretty-printed, with the tuple id', () => {
+    const xml = buildPidfLo(circle, { entity: 'sip:+1@h', now });
+    for (const [prefix, ns] of [
+      ['dm', NS.dm],
+      ['gp', NS.gp],
+      ['gml', NS.gml],
+      ['gs', NS.gs],
+      ['con', NS.con],
+    ] as const) {
+      expect(xml).toContain(`xmlns:${prefix}="${ns}"`);
+    }
+    expect(xml.split('\n').length).toBeGreaterThan(10);
+    expect(node(parse(xml), 'presence', 'tuple')['@id']).toBe('camara-location');
+  });
+
+  it('writes an Ellipsoid for coordinates without radius and no shape, and -0 as 0', () => {
+    const { shape: _, ...noShape } = ellipsoid;
+    const xml = buildPidfLo({ ...noShape, coordinates: { ...ellipsoidCoords, orientation: -0 } }, { entity: 'sip:+1@h', deviceId: 'd1', now });
+    const info = node(parse(xml), 'presence', 'dm:device', 'gp:geopriv', 'gp:location-info');
+    expect(info).toHaveProperty('gs:Ellipsoid');
+    expect(text(node(info, 'gs:Ellipsoid', 'gs:orientation'))).toBe('0');
+    expect(node(parse(xml), 'presence', 'dm:device')['@id']).toBe('camara-location');
+  });
+});

@@ -152,8 +152,9 @@ export class ClientTransactions {
     tx.retransmit = setTimeout(() => {
       if (tx.state !== 'calling' && !(tx.state === 'proceeding' && !tx.invite)) return;
       this.io.transmit(tx.wire, tx.to, tx.rq, (err) => this.transportError(tx, err), true);
-      // Timer A doubles without cap (§17.1.1.2); Timer E is capped at T2 (§17.1.2.2)
-      const next = tx.invite ? interval * 2 : Math.min(interval * 2, this.io.timers.t2);
+      // Timer A doubles without cap (§17.1.1.2); Timer E is capped at T2, and is T2 once a 1xx put
+      // the transaction in Proceeding (§17.1.2.2)
+      const next = tx.invite ? interval * 2 : tx.state === 'proceeding' ? this.io.timers.t2 : Math.min(interval * 2, this.io.timers.t2);
       this.scheduleRetransmit(tx, next);
     }, interval);
   }

@@ -157,6 +157,8 @@ export class ServerTransactions {
       this.linger(existing, this.io.reliable ? 0 : this.io.timers.t4);
       return;
     }
+    // §17.2.1: Confirmed absorbs ACK retransmissions until Timer I fires
+    if (existing?.state === 'confirmed') return;
     const k2 = `${rq.headers['call-id'] ?? ''}|${toTagOf(rq) ?? ''}`;
     const accepted = this.pending2xx.get(k2);
     if (accepted) {

@@ -106,5 +106,9 @@ describe('Via helpers', () => {
     expect(branchOf(none)).toBe('');
     expect(sentBy(none)).toBe('');
     expect(toTagOf(none)).toBeUndefined();
+    // an empty Via list and a valueless `;tag` parameter (null) read as absent, without throwing
+    const empty: SipMessage = { method: 'INVITE', uri: 'sip:a@b', headers: { via: [], to: { uri: 'sip:a@b', params: { tag: null } } } };
+    expect(branchOf(empty)).toBe('');
+    expect(toTagOf(empty)).toBeUndefined();
   });
 });

@@ -11,6 +11,7 @@ import { isStream, type Inbound, type SipProtocol } from '../transport';
 export function parseVia(text: string): SipVia | undefined {
   try {
     return parseViaValue(text);
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined as well (equivalent)
   } catch {
     return undefined;
   }

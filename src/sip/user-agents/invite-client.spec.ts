@@ -129,4 +129,39 @@ describe(InviteClient.name, () => {
       expect(core.stack.requests).toHaveLength(0);
     });
   });
+
+  describe('2xx handling by the TU (RFC 3261 §13.2.2.4, RFC 6026 §7.2)', () => {
+    const ok = (stack: ReturnType<typeof setup>['stack'], tag: string) =>
+      stack.respondTo(
+        stack.last('INVITE'),
+        200,
+        'OK',
+        { to: { ...stack.last('INVITE').rq.headers.to!, params: { tag } }, contact: [{ uri: `sip:${tag}@127.0.0.1:5090`, params: {} }], 'content-type': 'application/sdp' },
+        ANSWER,
+      );
+
+    it('ACKs a 2xx once, and a retransmission of it with the same ACK again, signalling the answer once', () => {
+      const { stack, signals } = setup();
+      ok(stack, 'fork1');
+      expect(stack.stateless.map((m) => [m.method, m.headers.to?.params.tag, m.headers.cseq])).toEqual([['ACK', 'fork1', { seq: 1, method: 'ACK' }]]);
+      ok(stack, 'fork1');
+      expect(stack.stateless).toHaveLength(1);
+      expect(stack.resent.map((m) => [m.method, m.headers.to?.params.tag])).toEqual([['ACK', 'fork1']]);
+      expect(signals.filter((x) => x.kind === 'answered')).toHaveLength(1);
+    });
+
+    it('ACKs a second 2xx from another fork, then ends that dialog with a BYE', () => {
+      const { stack, signals } = setup();
+      ok(stack, 'fork1');
+      ok(stack, 'fork2');
+      expect(stack.stateless.map((m) => [m.method, m.headers.to?.params.tag])).toEqual([
+        ['ACK', 'fork1'],
+        ['ACK', 'fork2'],
+      ]);
+      const bye = stack.last('BYE').rq;
+      expect(bye.headers.to?.params.tag).toBe('fork2');
+      expect(bye.uri).toBe('sip:fork2@127.0.0.1:5090');
+      expect(signals.filter((x) => x.kind === 'answered')).toHaveLength(1);
+    });
+  });
 });
