@@ -29,8 +29,10 @@ const retry = (times: number): number => Math.min(times * 200, 2000);
  * hash tag (lua-scripts.ts), so a Cluster runs them on one node; `Cluster` offers the same
  * commands, pipelines and `defineCommand` as `Redis` (ioredis `Commander`), which is all the stores
  * use: it is handed out typed as `Redis`. With Sentinels the client asks them for the master and
- * follows a failover (`failoverDetector`: at once on +switch-master); a master demoted under us
- * answers READONLY, which reconnects.
+ * follows a failover when its connection drops or the demoted master answers READONLY (which
+ * reconnects). ioredis' `failoverDetector` (subscribing to +switch-master) is left off: its sentinel
+ * subscribers outlive `disconnect()` (ioredis 5.11: a detector made while a reconnect is under way
+ * keeps reconnecting), so a closed gateway kept connections and timers alive.
  */
 export function createRedisClient(topology: RedisTopology): Redis {
   switch (topology.mode) {
@@ -56,7 +58,7 @@ export function createRedisClient(topology: RedisTopology): Redis {
         retryStrategy: retry,
         sentinels: topology.sentinels,
         name: topology.name,
-        failoverDetector: true,
+        failoverDetector: false,
         sentinelRetryStrategy: retry,
         reconnectOnError: (err) => err.message.startsWith('READONLY'),
         ...(password !== undefined && { password }),
