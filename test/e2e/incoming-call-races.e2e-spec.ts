@@ -5,28 +5,17 @@
  * assertions go through SipExchange (one request and its response). The gateway runs with
  * SIP_T1_MS=100, so 64·T1 is 6.4 s instead of 32 s.
  */
-import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { Lab, runSippUac, SippUacResult, startLab } from '../support/lab';
 import { GatewayUnderTest, startGateway } from '../support/gateway';
-import { startSink, TestSink } from '../support/sink';
+import { API, registerApp } from '../support/camara-app';
+import type { TestSink } from '../support/sink';
 import { SipExchange } from '../support/sip-trace';
 
 const BOB = '+17085854000';
 /** RFC 3261 T1 of the gateway under test (SIP_T1_MS). */
 const T1_MS = 100;
-const CALLS = '/webrtc-call-handling/v0.4/sessions';
-const TYPES = ['session-invitation', 'session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
-const SCOPES = [
-  'webrtc-registration:sessions:create',
-  'webrtc-registration:sessions:delete',
-  'webrtc-call-handling:sessions:create',
-  'webrtc-call-handling:sessions:read',
-  'webrtc-call-handling:sessions:write',
-  'webrtc-call-handling:sessions:delete',
-  'webrtc-events:read',
-  ...TYPES.map((t) => `webrtc-events:${t}:create`),
-].join(' ');
+const CALLS = API.sessions;
 const sdp = (who: string) =>
   `v=0\r\no=${who} 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`;
 
@@ -41,15 +30,7 @@ describe('incoming calls from callers that misbehave, through Kamailio', () => {
     lab = await startLab({ redis: false });
     idp = await createTestIdp();
     gw = await startGateway(lab, idp, { SIP_RING_TIMEOUT_MS: '20000', SIP_T1_MS: String(T1_MS) });
-    token = await idp.token({ phone_number: BOB, scope: SCOPES });
-    const deviceId = randomUUID();
-    expect((await gw.request('POST', '/webrtc-registration/v0.4/sessions', { token, body: { deviceId } })).status).toBe(201);
-    sink = await startSink();
-    const sub = await gw.request('POST', '/webrtc-events/v0.3/subscriptions', {
-      token,
-      body: { protocol: 'HTTP', sink: sink.url, types: TYPES, config: { subscriptionDetail: { deviceId } } },
-    });
-    expect(sub.status).toBe(201);
+    ({ token, sink } = await registerApp(gw, idp, BOB, ['session-invitation', 'session-status']));
   }, 60_000);
   afterAll(async () => {
     await gw?.close();

@@ -5,29 +5,17 @@
  * back-off (2.1–4 s: we own the Call-ID) and the hold succeeds; the status tells the media state.
  * The far end answers ours 491 only after our 491 reached it, so the crossing has one order.
  */
-import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { KamailioInstance, Lab, LAB_DOMAIN, SippUas, startKamailio, startSippUas } from '../support/lab';
 import { GatewayUnderTest, startGateway } from '../support/gateway';
-import { startSink, TestSink } from '../support/sink';
+import { API, AUDIO_OFFER, registerApp } from '../support/camara-app';
+import type { TestSink } from '../support/sink';
 import { SipExchange } from '../support/sip-trace';
 
 const ALICE = '+17085852753';
 const FAR = '+15550009999';
-const REG = '/webrtc-registration/v0.4/sessions';
-const CALLS = '/webrtc-call-handling/v0.4/sessions';
-const TYPES = ['session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
-const SCOPES = [
-  'webrtc-registration:sessions:create',
-  'webrtc-call-handling:sessions:create',
-  'webrtc-call-handling:sessions:read',
-  'webrtc-call-handling:sessions:write',
-  'webrtc-call-handling:sessions:delete',
-  'webrtc-events:read',
-  ...TYPES.map((t) => `webrtc-events:${t}:create`),
-].join(' ');
-const OFFER =
-  'v=0\r\no=alice 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
+const CALLS = API.sessions;
+const OFFER = AUDIO_OFFER;
 
 describe('glare: the far end re-INVITEs while our hold is pending (RFC 3261 §14)', () => {
   let kamailio: KamailioInstance;
@@ -43,17 +31,7 @@ describe('glare: the far end re-INVITEs while our hold is pending (RFC 3261 §14
     kamailio = await startKamailio({ uasPort: uas.port });
     idp = await createTestIdp();
     gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp);
-    token = await idp.token({ phone_number: ALICE, scope: SCOPES });
-    const deviceId = randomUUID();
-    const reg = await gw.request('POST', REG, { token, body: { deviceId } });
-    expect(reg.status).toBe(201);
-    registrationId = (reg.body as { registrationId: string }).registrationId;
-    sink = await startSink();
-    const sub = await gw.request('POST', '/webrtc-events/v0.3/subscriptions', {
-      token,
-      body: { protocol: 'HTTP', sink: sink.url, types: TYPES, config: { subscriptionDetail: { deviceId } } },
-    });
-    expect(sub.status).toBe(201);
+    ({ token, registrationId, sink } = await registerApp(gw, idp, ALICE, ['session-status']));
   }, 60_000);
   afterAll(async () => {
     await gw?.close();

@@ -5,25 +5,15 @@
  * Terminated, event sent. The caller is SIPp through the lab Kamailio
  * (test/scenarios/uac-call-bye-gets-500-retry-after.xml).
  */
-import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { Lab, runSippUac, SippUacResult, startLab } from '../support/lab';
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
-import { startSink, TestSink } from '../support/sink';
+import { API, registerApp } from '../support/camara-app';
+import type { TestSink } from '../support/sink';
 import { SipExchange } from '../support/sip-trace';
 
 const BOB = '+17085854000';
-const CALLS = '/webrtc-call-handling/v0.4/sessions';
-const TYPES = ['session-invitation', 'session-status'].map((t) => `org.camaraproject.webrtc-events.v0.${t}`);
-const SCOPES = [
-  'webrtc-registration:sessions:create',
-  'webrtc-call-handling:sessions:create',
-  'webrtc-call-handling:sessions:read',
-  'webrtc-call-handling:sessions:write',
-  'webrtc-call-handling:sessions:delete',
-  'webrtc-events:read',
-  ...TYPES.map((t) => `webrtc-events:${t}:create`),
-].join(' ');
+const CALLS = API.sessions;
 const ANSWER =
   'v=0\r\no=bob 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
 
@@ -38,15 +28,7 @@ describe('BYE from the far end while Redis is down', () => {
     lab = await startLab();
     idp = await createTestIdp();
     gw = await startGateway(lab, idp);
-    token = await idp.token({ phone_number: BOB, scope: SCOPES });
-    const deviceId = randomUUID();
-    expect((await gw.request('POST', '/webrtc-registration/v0.4/sessions', { token, body: { deviceId } })).status).toBe(201);
-    sink = await startSink();
-    const sub = await gw.request('POST', '/webrtc-events/v0.3/subscriptions', {
-      token,
-      body: { protocol: 'HTTP', sink: sink.url, types: TYPES, config: { subscriptionDetail: { deviceId } } },
-    });
-    expect(sub.status).toBe(201);
+    ({ token, sink } = await registerApp(gw, idp, BOB, ['session-invitation', 'session-status']));
   }, 60_000);
   afterAll(async () => {
     await gw?.close();
