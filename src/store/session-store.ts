@@ -32,7 +32,7 @@ export interface MediaSession {
   cancelledBy?: 'client' | 'ring-timeout';
   /** The SIP dialog; absent only between create and the INVITE leaving. */
   dialog?: DialogState;
-  /** The gateway instance holding its SIP transactions and timers (several instances share the store); absent: any. */
+  /** The gateway instance holding its SIP transactions and timers (several instances share the store); absent: not yet stamped, whichever instance loads it drives it. */
   owner?: string;
   /** Set when the client deleted it: GET answers 404 from then on. */
   deleted?: boolean;
