@@ -6,10 +6,10 @@
  * and our retry goes out only once that transaction completed (its 200 ACKed); the hold still
  * wins: our retry is a=sendonly, built on the answer we gave, and the session ends Hold.
  */
-import { createTestIdp, TestIdp } from '../support/auth';
-import { KamailioInstance, Lab, LAB_DOMAIN, SippUas, startKamailio, startSippUas } from '../support/lab';
-import { GatewayUnderTest, startGateway } from '../support/gateway';
-import { API, AUDIO_OFFER, registerApp } from '../support/camara-app';
+import type { SippUas } from '../support/lab';
+import { FarEndRig, startFarEndRig } from '../support/far-end-rig';
+import type { GatewayUnderTest } from '../support/gateway';
+import { API, AUDIO_OFFER } from '../support/camara-app';
 import type { TestSink } from '../support/sink';
 import { SipExchange, TracedMessage } from '../support/sip-trace';
 
@@ -19,26 +19,19 @@ const CALLS = API.sessions;
 const OFFER = AUDIO_OFFER;
 
 describe('glare: the far end answers 491 first, then re-INVITEs during our back-off (RFC 3261 §14.1)', () => {
-  let kamailio: KamailioInstance;
+  let rig: FarEndRig;
   let uas: SippUas;
-  let idp: TestIdp;
   let gw: GatewayUnderTest;
   let sink: TestSink;
   let token: string;
   let registrationId: string;
 
   beforeAll(async () => {
-    uas = await startSippUas('uas-glare-491-first-then-reinvite', { name: 'glare-491-first' });
-    kamailio = await startKamailio({ uasPort: uas.port });
-    idp = await createTestIdp();
-    gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp);
-    ({ token, registrationId, sink } = await registerApp(gw, idp, ALICE, ['session-status']));
+    rig = await startFarEndRig('uas-glare-491-first-then-reinvite', { name: 'glare-491-first', phoneNumber: ALICE, events: ['session-status'] });
+    ({ uas, gw } = rig);
+    ({ token, registrationId, sink } = rig.app);
   }, 60_000);
-  afterAll(async () => {
-    await gw?.close();
-    await sink?.close();
-    await Promise.allSettled([uas?.stop(), kamailio?.stop()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('answers their re-INVITE during the back-off, sends our retry only after its ACK, and ends Hold with a sendonly offer', async () => {
     const sip = await SipExchange.start(uas);

@@ -5,10 +5,10 @@
  * back-off (2.1–4 s: we own the Call-ID) and the hold succeeds; the status tells the media state.
  * The far end answers ours 491 only after our 491 reached it, so the crossing has one order.
  */
-import { createTestIdp, TestIdp } from '../support/auth';
-import { KamailioInstance, Lab, LAB_DOMAIN, SippUas, startKamailio, startSippUas } from '../support/lab';
-import { GatewayUnderTest, startGateway } from '../support/gateway';
-import { API, AUDIO_OFFER, registerApp } from '../support/camara-app';
+import type { SippUas } from '../support/lab';
+import { FarEndRig, startFarEndRig } from '../support/far-end-rig';
+import type { GatewayUnderTest } from '../support/gateway';
+import { API, AUDIO_OFFER } from '../support/camara-app';
 import type { TestSink } from '../support/sink';
 import { SipExchange } from '../support/sip-trace';
 
@@ -18,26 +18,19 @@ const CALLS = API.sessions;
 const OFFER = AUDIO_OFFER;
 
 describe('glare: the far end re-INVITEs while our hold is pending (RFC 3261 §14)', () => {
-  let kamailio: KamailioInstance;
+  let rig: FarEndRig;
   let uas: SippUas;
-  let idp: TestIdp;
   let gw: GatewayUnderTest;
   let sink: TestSink;
   let token: string;
   let registrationId: string;
 
   beforeAll(async () => {
-    uas = await startSippUas('uas-glare-491-then-200', { name: 'glare' });
-    kamailio = await startKamailio({ uasPort: uas.port });
-    idp = await createTestIdp();
-    gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp);
-    ({ token, registrationId, sink } = await registerApp(gw, idp, ALICE, ['session-status']));
+    rig = await startFarEndRig('uas-glare-491-then-200', { name: 'glare', phoneNumber: ALICE, events: ['session-status'] });
+    ({ uas, gw } = rig);
+    ({ token, registrationId, sink } = rig.app);
   }, 60_000);
-  afterAll(async () => {
-    await gw?.close();
-    await sink?.close();
-    await Promise.allSettled([uas?.stop(), kamailio?.stop()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('answers their re-INVITE 491, retries ours once after the back-off, and ends Hold with a held answer', async () => {
     const sip = await SipExchange.start(uas);

@@ -6,10 +6,10 @@
  * 9 − min(32, 9/3) = 6 s (§10) it sends BYE and the session ends Terminated with the reason,
  * event sent.
  */
-import { createTestIdp, TestIdp } from '../support/auth';
-import { KamailioInstance, Lab, LAB_DOMAIN, SippUas, startKamailio, startSippUas } from '../support/lab';
-import { GatewayUnderTest, startGateway } from '../support/gateway';
-import { API, AUDIO_OFFER, registerApp } from '../support/camara-app';
+import type { SippUas } from '../support/lab';
+import { FarEndRig, startFarEndRig } from '../support/far-end-rig';
+import type { GatewayUnderTest } from '../support/gateway';
+import { API, AUDIO_OFFER } from '../support/camara-app';
 import type { TestSink } from '../support/sink';
 import { SipExchange } from '../support/sip-trace';
 
@@ -21,29 +21,27 @@ const CALLS = API.sessions;
 const OFFER = AUDIO_OFFER;
 
 describe('a session whose far-end refresher goes silent (RFC 4028 §10)', () => {
-  let kamailio: KamailioInstance;
+  let rig: FarEndRig;
   let uas: SippUas;
-  let idp: TestIdp;
   let gw: GatewayUnderTest;
   let sink: TestSink;
   let token: string;
   let registrationId: string;
 
   beforeAll(async () => {
-    uas = await startSippUas('uas-200-refresher-uas-then-silent', { name: 'silent' });
-    kamailio = await startKamailio({ uasPort: uas.port });
-    idp = await createTestIdp();
-    gw = await startGateway({ kamailio, domain: LAB_DOMAIN, redis: null } as unknown as Lab, idp, {
-      SIP_SESSION_EXPIRES_S: String(INTERVAL_S),
-      SIP_MIN_SE_FLOOR_S: String(INTERVAL_S),
+    rig = await startFarEndRig('uas-200-refresher-uas-then-silent', {
+      name: 'silent',
+      phoneNumber: ALICE,
+      events: ['session-status'],
+      env: {
+        SIP_SESSION_EXPIRES_S: String(INTERVAL_S),
+        SIP_MIN_SE_FLOOR_S: String(INTERVAL_S),
+      },
     });
-    ({ token, registrationId, sink } = await registerApp(gw, idp, ALICE, ['session-status']));
+    ({ uas, gw } = rig);
+    ({ token, registrationId, sink } = rig.app);
   }, 60_000);
-  afterAll(async () => {
-    await gw?.close();
-    await sink?.close();
-    await Promise.allSettled([uas?.stop(), kamailio?.stop()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('sends BYE when the session expires and ends Terminated with the reason, event sent', async () => {
     const sip = await SipExchange.start(uas);
