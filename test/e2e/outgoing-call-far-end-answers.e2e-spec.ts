@@ -34,7 +34,7 @@ describe('outgoing calls: the far end answers 181/182, 404/408/410/484/604, a re
     // of the first and send the 200 once more, for ever; the scenario retransmits its 200 itself
     retransmits = await startSippUas('uas-200-retransmitted-then-late-180', { name: 'retransmits', extraArgs: ['-nr'] });
     twice422 = await startSippUas('uas-422-twice', { name: 'twice422' });
-    // Kamailio's routing slots (kamailio.cfg): any other number → uasPort, +1555486… → busyPort,
+    // Kamailio's routing slots (kamailio.cfg): other numbers → uasPort, +1555486… → busyPort,
     // +1555408… → noAnswerPort, +1555700… → byePort (the names of the slots do not matter here)
     kamailio = await startKamailio({ uasPort: finals.port, busyPort: forwards.port, noAnswerPort: retransmits.port, byePort: twice422.port });
     const idp = await createTestIdp();
@@ -58,7 +58,7 @@ describe('outgoing calls: the far end answers 181/182, 404/408/410/484/604, a re
   }
   const statusEvent = (id: string, status: string) => alice.sink.waitFor((e) => e.body.data.mediaSessionId === id && e.body.data.status === status, 10_000, `${status} event`);
   const session = async (id: string) => (await gw.request('GET', `${API.sessions}/${id}`, { token: alice.token })).body as { status: string };
-  /** gateway_sip_messages_total for INVITE responses received with `code` (retransmissions included: they are new datagrams to the stack). */
+  /** gateway_sip_messages_total for INVITE responses received with `code`: every datagram that reached the stack, retransmissions included. */
   async function responsesReceived(code: number): Promise<number> {
     const text = (await gw.request('GET', '/metrics')).text;
     const line = text.split('\n').find((l) => l.startsWith('gateway_sip_messages_total{') && l.includes('direction="in"') && l.includes('method="INVITE"') && l.includes(`code="${code}"`));

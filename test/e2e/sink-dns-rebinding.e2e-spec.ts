@@ -17,7 +17,7 @@ import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
 import { KamailioInstance, Lab, LAB_DOMAIN, startKamailio } from '../support/lab';
 
 const SINK_HOST = 'hooks.lab';
-/** A global unicast address (nothing is sent to it: the name changes before any delivery). */
+/** A global unicast address (nothing is sent to it: the name changes before the first delivery). */
 const PUBLIC_ADDRESS = '93.184.216.34';
 const STATUS = eventType('session-status');
 /** Known only to the lab DNS, as loopback: shows that sink names are looked up there. */
