@@ -96,6 +96,12 @@ describe('SIP edge settings (issue 11 items 1 and 7, issue 13)', () => {
     expect(() => loadConfig({ SIP_PROXY_PROBE_INTERVAL_MS: '10' })).toThrow(/SIP_PROXY_PROBE_INTERVAL_MS/);
     expect(() => loadConfig({ SIP_PROXY_HOLD_DOWN_MS: '-1' })).toThrow(/SIP_PROXY_HOLD_DOWN_MS/);
   });
+
+  it('reads the DNS servers for webhook sink names (EVENTS_DNS_SERVERS), none by default, and names bad ones', () => {
+    expect(loadConfig({}).events.dnsServers).toEqual([]);
+    expect(loadConfig({ EVENTS_DNS_SERVERS: '127.0.0.1:5353,[2001:db8::53]:53' }).events.dnsServers).toEqual(['127.0.0.1:5353', '[2001:db8::53]:53']);
+    expect(() => loadConfig({ EVENTS_DNS_SERVERS: 'dns.example' })).toThrow(/EVENTS_DNS_SERVERS: "dns.example"/);
+  });
 });
 
 describe('SIP timer base (RFC 3261 T1, RFC 4028 Min-SE floor)', () => {

@@ -82,7 +82,8 @@ export abstract class AppConfig {
   };
   abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
   abstract readonly sessions: { retentionS: number };
-  abstract readonly events: { allowPrivateSinks: boolean; maxAttempts: number };
+  /** `dnsServers` (`EVENTS_DNS_SERVERS`): where sink names are resolved; empty: the system's resolver (`getaddrinfo`, /etc/hosts). */
+  abstract readonly events: { allowPrivateSinks: boolean; maxAttempts: number; dnsServers: readonly string[] };
   abstract readonly emergency: { enabled: boolean; numbers: readonly string[]; identityHeader: 'P-Asserted-Identity' | 'P-Preferred-Identity' };
   abstract readonly sdp: { profile: 'passthrough' | 'ims' };
   abstract readonly admin: { token: Secret | undefined };
@@ -107,13 +108,13 @@ function trustedPeers(value: string | undefined, problems: string[]): string[] {
   return entries;
 }
 
-/** SIP_DNS_SERVERS entries: an IP address with an optional port (`[IPv6]:port`); bad ones reported. */
-function dnsServers(entries: readonly string[], problems: string[]): readonly string[] {
+/** SIP_DNS_SERVERS / EVENTS_DNS_SERVERS entries: an IP address with an optional port (`[IPv6]:port`); bad ones reported. */
+function dnsServers(entries: readonly string[], problems: string[], name = 'SIP_DNS_SERVERS'): readonly string[] {
   for (const entry of entries) {
     const m = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d+\.\d+\.\d+\.\d+))(?::(\d{1,5}))?$/.exec(entry);
     const port = m?.[3] === undefined ? 1 : Number(m[3]);
     if (isIP(entry) || (m && isIP(m[1] ?? m[2] ?? '') && port >= 1 && port <= 65535)) continue;
-    problems.push(`SIP_DNS_SERVERS: ${JSON.stringify(entry)} is not ip, ip:port or [ipv6]:port`);
+    problems.push(`${name}: ${JSON.stringify(entry)} is not ip, ip:port or [ipv6]:port`);
   }
   return entries;
 }
@@ -135,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sipTrustedPeers = trustedPeers(e.SIP_TRUSTED_PEERS, problems);
   const sipTls = loadSipTls(e, problems);
   const sipDnsServers = dnsServers(e.SIP_DNS_SERVERS ?? [], problems);
+  const eventsDnsServers = dnsServers(e.EVENTS_DNS_SERVERS ?? [], problems, 'EVENTS_DNS_SERVERS');
   const redis = redisTopology(e, problems);
   const minSeFloor = e.SIP_MIN_SE_FLOOR_S ?? 90;
   const minSe = e.SIP_MIN_SE_S ?? minSeFloor;
@@ -197,7 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
     sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },
-    events: { allowPrivateSinks: e.EVENTS_ALLOW_PRIVATE_SINKS ?? false, maxAttempts: e.EVENTS_MAX_ATTEMPTS ?? 6 },
+    events: { allowPrivateSinks: e.EVENTS_ALLOW_PRIVATE_SINKS ?? false, maxAttempts: e.EVENTS_MAX_ATTEMPTS ?? 6, dnsServers: eventsDnsServers },
     emergency: {
       enabled: e.EMERGENCY_CALLS === 'enabled',
       numbers: e.EMERGENCY_NUMBERS ?? ['112', '911'],

@@ -263,6 +263,12 @@ export class EnvSchema extends LimitsEnv {
   @IsBoolean()
   EVENTS_ALLOW_PRIVATE_SINKS?: boolean;
 
+  /** DNS servers for webhook sink names: `ip`, `ip:port` or `[ipv6]:port`, comma-separated (checked in loadConfig). */
+  @IsOptional()
+  @Transform(toList)
+  @IsString({ each: true })
+  EVENTS_DNS_SERVERS?: string[];
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()

@@ -16,7 +16,7 @@ import { EventPublisher } from './event-publisher';
 import { EVENT_TELEMETRY, EventMetrics, EventTelemetry } from './event-metrics';
 import { QueueingEventPublisher } from './queueing-event-publisher';
 import { exponentialBackoff } from './retry-schedule';
-import { SinkPolicy } from './sink-address';
+import { serversResolve, SinkPolicy, systemResolve } from './sink-address';
 import { SinkTransport, UndiciSinkTransport } from './sink-client';
 import { DEFAULT_TOKEN_NOTICE_MS, SubscriptionLifecycle } from './subscription-lifecycle';
 import { SubscriptionsController } from './subscriptions.controller';
@@ -62,7 +62,11 @@ const providers: Provider[] = [
       return r ? new RedisEventQueue(r.redis, r.prefix, clock) : new MemoryEventQueue(clock, subscriptions);
     },
   },
-  { provide: SinkPolicy, inject: [AppConfig], useFactory: (config: AppConfig) => new SinkPolicy(config.events.allowPrivateSinks) },
+  {
+    provide: SinkPolicy,
+    inject: [AppConfig],
+    useFactory: ({ events }: AppConfig) => new SinkPolicy(events.allowPrivateSinks, events.dnsServers.length > 0 ? serversResolve(events.dnsServers) : systemResolve),
+  },
   { provide: SinkTransport, inject: [SinkPolicy], useFactory: (policy: SinkPolicy) => new UndiciSinkTransport(policy) },
   {
     provide: EventMetrics,

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { lookup as dnsLookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
@@ -23,6 +23,24 @@ export interface ResolvedAddress {
 export type ResolveFn = (hostname: string) => Promise<ResolvedAddress[]>;
 
 export const systemResolve: ResolveFn = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+
+/**
+ * Resolves A and AAAA at the given DNS servers (`EVENTS_DNS_SERVERS`: `ip`, `ip:port`, `[ipv6]:port`),
+ * not through the system's resolver. Fails only when neither family has an address.
+ */
+export function serversResolve(servers: readonly string[], timeoutMs = 2000): ResolveFn {
+  const resolver = new Resolver({ timeout: timeoutMs, tries: 2 });
+  resolver.setServers([...servers]);
+  return async (hostname) => {
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+    const found: ResolvedAddress[] = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+    ];
+    if (found.length === 0 && v4.status === 'rejected') throw v4.reason instanceof Error ? v4.reason : new Error(String(v4.reason));
+    return found;
+  };
+}
 
 /**
  * IPv6 forms that carry an IPv4 address, each judged by that address: mapped `::ffff:0:0/96` and

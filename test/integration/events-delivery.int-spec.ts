@@ -210,7 +210,9 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
     const gw = instance(`rt${++n}:`, true, { pollMs: 60_000, idlePollMs: 60_000 });
     await gw.store.create(subscription(sink.url));
     gw.worker.start();
-    await new Promise((r) => setTimeout(r, 50)); // the start-up poll
+    // the start-up poll, done before the warm-up: a tick started now joins the one start() scheduled
+    // (its 0 ms timer fires during this tick's first Redis round trip) and resolves when both are done
+    await gw.worker.tick();
     await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Connected', reason: 'warm-up' }); // scripts loaded (no NOSCRIPT retry below)
     await until(() => sink.received.length === 1);
     await gw.worker.idle();
@@ -420,10 +422,15 @@ describe('webhook delivery (real HTTP sink, real Redis)', () => {
       expect(sink.received.find((r) => r.body.type === WebrtcEventType.subscriptionEnded)?.body.data).toMatchObject({ subscriptionId: sub.id, terminationReason: reason });
       expect(await gw.store.findByDevice(audience.phoneNumber, audience.deviceId)).toEqual([]);
       const before = sink.attempts.length;
+      // positive control: a live subscription of the same device, created now, gets the next event
+      const control = new Sink(await freePort('tcp'));
+      await control.up();
+      await gw.store.create(subscription(control.url));
       await publish(gw, 2);
-      await new Promise((r) => setTimeout(r, 300)); // what a delivery takes here, many times over
+      await until(() => control.received.some((r) => r.body.data.mediaSessionId === 'm2'));
+      await gw.worker.idle();
       expect(sink.attempts.length).toBe(before);
-      await sink.down();
+      await Promise.all([sink.down(), control.down()]);
     });
   });
 });

@@ -77,10 +77,13 @@ export function dnsmasqConfig(port: number, records: DnsRecords): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** dnsmasq serving `records`; resolves once it answers a query for one of them. */
-export async function startDnsServer(records: DnsRecords): Promise<DnsServer> {
+/**
+ * dnsmasq serving `records`; resolves once it answers a query for one of them. `port`: a fixed one,
+ * e.g. the port of a server just stopped, to change a record under a client that keeps its servers.
+ */
+export async function startDnsServer(records: DnsRecords, opts: { port?: number } = {}): Promise<DnsServer> {
   const dir = makeLabDir('dnsmasq');
-  const port = await freePort('both');
+  const port = opts.port ?? (await freePort('both'));
   const conf = join(dir, 'dnsmasq.conf');
   const logFile = join(dir, 'dnsmasq.log');
   writeFileSync(conf, dnsmasqConfig(port, records));
