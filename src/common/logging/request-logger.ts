@@ -18,13 +18,14 @@ type WithLog = IncomingMessage & { requestLog?: RootLogger };
  * through `@RequestLog()`) and passes it down, so every line it writes names the request, with no
  * per-request async context.
  */
-export function requestLoggerOf(req: FastifyRequest): RootLogger {
-  const raw = req.raw as WithLog;
-  if (raw.requestLog === undefined) {
-    const root = (req.server as unknown as Record<string, RootLogger | undefined>)[ROOT];
-    if (root === undefined) throw new Error('installRequestLogging() was not called on this Fastify instance');
-    raw.requestLog = root.child({ correlator: correlatorOf(req.raw) });
-  }
+export function requestLoggerOf(req: FastifyRequest, fallback?: RootLogger): RootLogger {
+  const raw = req.raw as WithLog | undefined;
+  if (raw?.requestLog !== undefined) return raw.requestLog;
+  const root = (req.server as unknown as Record<string, RootLogger | undefined> | undefined)?.[ROOT] ?? fallback;
+  if (root === undefined) throw new Error('installRequestLogging() was not called on this Fastify instance');
+  // Without the raw request (a request object made by hand) there is no correlator to add.
+  if (raw === undefined) return root;
+  raw.requestLog = root.child({ correlator: correlatorOf(raw) });
   return raw.requestLog;
 }
 
