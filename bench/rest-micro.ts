@@ -24,7 +24,8 @@ import type { RootLogger } from '../src/common/logging/root-logger';
 import { MediaSessionCreate } from '../src/sessions/dto/media-session.dto';
 
 const N = Number(process.argv[process.argv.indexOf('--n') + 1] || 20_000);
-const SDP = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
+const SDP =
+  'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
 const BODY = { originatorAddress: 'tel:+447700900001', originatorName: 'Alice', receiverAddress: 'sip:bob@example.com', receiverName: 'Bob', offer: { sdp: SDP }, clientCorrelator: 'c-1' };
 
 const sink = (): Writable =>
@@ -65,7 +66,23 @@ function previousLogger(ctx: AsyncLocalStorage<{ correlator: string }>): RootLog
       base: { service: 'camara-webrtc-gateway' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.authorization', '*.password', '*.accessToken', '*.sinkCredential', 'sinkCredential', 'password', 'accessToken', 'locationDetails', '*.locationDetails', '*.*.locationDetails', 'pidfLo', '*.pidfLo'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'res.headers["set-cookie"]',
+          '*.authorization',
+          '*.password',
+          '*.accessToken',
+          '*.sinkCredential',
+          'sinkCredential',
+          'password',
+          'accessToken',
+          'locationDetails',
+          '*.locationDetails',
+          '*.*.locationDetails',
+          'pidfLo',
+          '*.pidfLo',
+        ],
         censor: '[redacted]',
       },
       mixin: () => {

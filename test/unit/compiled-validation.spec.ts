@@ -94,7 +94,11 @@ const TABLE: [string, Dto, Body][] = [
   ['reg update: expiry', RegSessionUpdate, { registrationExpireTime: '2026-12-01T10:00:00Z' }],
   ['reg update: bad expiry', RegSessionUpdate, { registrationExpireTime: 'tomorrow' }],
   ['sub: full', SubscriptionRequest, sub],
-  ['sub: minimal', SubscriptionRequest, { protocol: 'HTTP', sink: 'https://a.example', types: ['org.camaraproject.webrtc-events.v0.registration-ends'], config: { subscriptionDetail: { deviceId: UUID } } }],
+  [
+    'sub: minimal',
+    SubscriptionRequest,
+    { protocol: 'HTTP', sink: 'https://a.example', types: ['org.camaraproject.webrtc-events.v0.registration-ends'], config: { subscriptionDetail: { deviceId: UUID } } },
+  ],
   ['sub: protocol MQTT (judged by the service)', SubscriptionRequest, w(sub, { protocol: 'MQTT3' })],
   ['sub: protocol a number', SubscriptionRequest, w(sub, { protocol: 1 })],
   ['sub: sink too long', SubscriptionRequest, w(sub, { sink: `https://${'a'.repeat(1020)}` })],

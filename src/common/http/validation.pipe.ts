@@ -58,7 +58,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * Validation before any lookup. Unknown extra properties are stripped, not rejected (the CAMARA
  * test definitions send `clientCorrelator`). A body DTO marked `@CompiledValidation()` is first
  * checked by its schema compiled once (common/validation/compiled-schema.ts): a body it accepts is
- * used as it is (unknown properties stripped); any other body goes through class-validator, which
+ * used as it is (unknown properties stripped); every other body goes through class-validator, which
  * writes the error, so the CAMARA error responses are the same whichever path ran.
  */
 @Injectable()

@@ -6,7 +6,7 @@ import { keyRedactor } from './redact';
 import { ROOT_LOGGER, RootLogger } from './root-logger';
 
 /**
- * Log fields that may carry secrets, censored in every line whatever logged them, at any depth up to
+ * Log fields that may carry secrets, censored in every line whatever logged them, at every depth up to
  * REDACT_DEPTH (`req.headers.authorization`, `creds.password`, `sinkCredential` …). Matched by key
  * name in one walk of the line's object (redact.ts) rather than pino's wildcard paths.
  */

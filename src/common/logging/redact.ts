@@ -13,7 +13,7 @@ function isPlainObject(value: unknown): value is Fields {
 }
 
 /**
- * A pino `formatters.log` that replaces the value of every key named in `keys`, at any depth up to
+ * A pino `formatters.log` that replaces the value of every key named in `keys`, at every depth up to
  * REDACT_DEPTH in plain objects, with CENSOR. One walk over the line's own fields, copying only the
  * objects it changes (the caller's objects are never modified); no wildcard paths.
  */

@@ -28,11 +28,15 @@ import { CALENDAR_DATE_TIME, isCalendarDateTime, isPresent } from './validators'
  * the same class-validator DTOs that stay the contract. The fast path only ever says "valid": a body
  * it refuses goes through class-validator, which writes the CAMARA error exactly as before. So a
  * schema a little stricter than the DTO costs a slow path, never a wrong answer; a schema more
- * lenient than the DTO would be a bug, and `compiled-schema.spec.ts` runs both on one table of
- * bodies to show it is not.
+ * lenient than the DTO would be a bug, and `test/unit/compiled-validation.spec.ts` runs both on one
+ * table of bodies to show it is not. (Known stricter spots: ajv counts U+FE0F/U+20E3 in `maxLength`,
+ * validator.js does not.)
+ *
+ * The one custom rule, `@IsCalendarDateTime` (a real calendar date, which a pattern cannot say),
+ * is compiled as the ajv keyword `calendarDateTime` running the very function class-validator runs.
  *
  * Only rules whose JSON Schema means exactly what class-validator checks are compiled; a DTO using
- * any other rule (a custom validator other than the calendar date-time, a `@ValidateIf` other than
+ * another rule (a custom validator other than the calendar date-time, a `@ValidateIf` other than
  * `@IsOptionalNotNull`, a regular expression with flags, `each` on anything but `@IsIn`…) gets no
  * compiled schema and keeps class-validator alone.
  */
@@ -104,6 +108,7 @@ function classesOf(cls: Ctor, seen = new Set<Ctor>()): Set<Ctor> | undefined {
 /** Every class whose name the generated `definitions` use must be the only class of that name. */
 function namesAreUnique(classes: Set<Ctor>): boolean {
   const byName = new Map<string, Set<unknown>>();
+  // class-validator keeps its metadata in a private map (the same one class-validator-jsonschema reads)
   for (const m of (storage as unknown as { validationMetadatas: Map<unknown, ValidationMetadata[]> }).validationMetadatas.values()) {
     for (const v of m) {
       if (typeof v.target !== 'function') continue;
