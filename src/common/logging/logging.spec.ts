@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { Secret } from '../../config/secret';
 import Fastify, { FastifyRequest } from 'fastify';
 import { createRootLogger } from './logging.module';
+import { NestLogger } from './nest-logger';
 import { installRequestLogging, requestLoggerOf, SLOW_REQUEST_MS } from './request-logger';
 
 function capture(): { lines: () => string; stream: Writable } {
@@ -107,5 +108,24 @@ describe('request logging', () => {
     expect(failed).toEqual([expect.objectContaining({ level: 'warn', statusCode: 503 })]);
     const slow = await serve('info', () => new Promise((resolve) => setTimeout(() => resolve({}), SLOW_REQUEST_MS + 50)));
     expect(slow).toEqual([expect.objectContaining({ level: 'info', statusCode: 200, msg: 'slow request' })]);
+  });
+});
+
+describe('Nest messages', () => {
+  it('go through the root logger with their context, errors with their stack, below the level not at all', () => {
+    const c = capture();
+    const nest = new NestLogger(createRootLogger('info', c.stream));
+    nest.log('Mapped {/x, GET} route', 'RouterExplorer');
+    nest.error('boom', 'Error: boom\n    at x', 'ExceptionHandler');
+    nest.debug('hidden', 'InstanceLoader');
+    const lines = c
+      .lines()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', context: 'RouterExplorer', msg: 'Mapped {/x, GET} route' }),
+      expect.objectContaining({ level: 'error', context: 'ExceptionHandler', msg: 'boom', stack: 'Error: boom\n    at x' }),
+    ]);
   });
 });
