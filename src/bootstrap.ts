@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { AppModule } from './app.module';
 import { createRootLogger } from './common/logging/logging.module';
@@ -13,7 +12,8 @@ import { correlatorOf, isCorrelatorInvalid } from './common/http/correlator';
 import { sendError } from './common/http/camara-exception.filter';
 import { camaraValidationPipe } from './common/http/validation.pipe';
 import { ApiError } from './common/errors/api-error';
-import { requestContext } from './common/logging/request-context';
+import { NestLogger } from './common/logging/nest-logger';
+import { installRequestLogging } from './common/logging/request-logger';
 
 /** Largest request body accepted (an SDP offer is ≤ 64 KiB; a PIDF-LO location a few KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -28,16 +28,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const adapter = new FastifyAdapter(fastifyOptions(config, BODY_LIMIT_BYTES, logger));
   // bodyParser: false — our JSON parser (json-body.ts) is the only one: anything else is 415.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, { bufferLogs: true, bodyParser: false });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(NestLogger));
   app.useGlobalPipes(camaraValidationPipe());
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.server.maxConnections = config.http.maxConnections;
   fastify.addHook('onRequest', async (req, reply) => {
-    const correlator = correlatorOf(req.raw);
-    requestContext.enterWith({ correlator });
-    void reply.header('x-correlator', correlator);
+    void reply.header('x-correlator', correlatorOf(req.raw));
     const refused = isCorrelatorInvalid(req.raw) ? new ApiError(400, 'INVALID_ARGUMENT', 'x-correlator does not match the pattern ^[a-zA-Z0-9-_:;./<>{}]{0,256}$.') : emptyIdError(req.url);
     if (refused) {
       sendError(reply, req, refused, logger);
@@ -45,6 +43,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     }
     return undefined;
   });
+  installRequestLogging(fastify, logger);
   installJsonBodyParser(fastify, config.http.maxJsonDepth);
   const redis = app.get<RedisClient | null>(RedisClient, { strict: false });
   await installRateLimits(fastify, config, redis, app.get<LimitTelemetry>(LIMIT_TELEMETRY, { strict: false }), config.store.kind === 'redis' ? config.store.keyPrefix : '');

@@ -68,7 +68,8 @@ export class SubscriptionLifecycle {
     }
     const ended = await this.store.end(sub.id, reason);
     if (reason !== 'NETWORK_TERMINATED') for (const l of this.listeners) l();
-    if (ended) this.logger.info({ subscriptionId: sub.id, terminationReason: reason }, `subscription ${sub.id} ended (${reason})`);
+    // an app's DELETE names its request (the x-correlator) on the line
+    if (ended) this.logger.info({ subscriptionId: sub.id, terminationReason: reason, ...(correlator !== undefined && { correlator }) }, `subscription ${sub.id} ended (${reason})`);
     return ended !== undefined;
   }
 }

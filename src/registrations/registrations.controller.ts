@@ -1,6 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { IsUUID, MaxLength } from 'class-validator';
 import { CurrentPrincipal, Scopes } from '../common/auth/scopes.decorator';
+import { RequestLog } from '../common/logging/request-logger';
+import type { RootLogger } from '../common/logging/root-logger';
 import type { Principal } from '../common/auth/principal';
 import { RegSessionRequest, RegSessionResponse, RegSessionUpdate } from './dto/reg-session.dto';
 import { RegistrationsService } from './registrations.service';
@@ -18,8 +20,8 @@ export class RegistrationsController {
 
   @Post()
   @Scopes('webrtc-registration:sessions:create')
-  create(@CurrentPrincipal() principal: Principal, @Body() body: RegSessionRequest): Promise<RegSessionResponse> {
-    return this.registrations.create(principal, body);
+  create(@CurrentPrincipal() principal: Principal, @Body() body: RegSessionRequest, @RequestLog() log: RootLogger): Promise<RegSessionResponse> {
+    return this.registrations.create(principal, body, log);
   }
 
   @Get()
@@ -43,7 +45,7 @@ export class RegistrationsController {
   @Delete(':registrationId')
   @HttpCode(204)
   @Scopes('webrtc-registration:sessions:delete')
-  async remove(@CurrentPrincipal() principal: Principal, @Param('registrationId') id: string): Promise<void> {
-    await this.registrations.remove(principal, id);
+  async remove(@CurrentPrincipal() principal: Principal, @Param('registrationId') id: string, @RequestLog() log: RootLogger): Promise<void> {
+    await this.registrations.remove(principal, id, log);
   }
 }

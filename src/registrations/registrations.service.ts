@@ -32,7 +32,8 @@ export class RegistrationsService {
     @Optional() @Inject(LIMIT_TELEMETRY) private readonly limits?: LimitTelemetry,
   ) {}
 
-  async create(principal: Principal, body: RegSessionRequest): Promise<RegSessionResponse> {
+  /** `log`: the request's logger (its lines carry the x-correlator). */
+  async create(principal: Principal, body: RegSessionRequest, log: RootLogger = this.logger): Promise<RegSessionResponse> {
     const phoneNumber = requirePhoneNumber(principal);
     const now = this.clock.now();
     const expiresAt = resolveExpiry(body.registrationExpireTime, now, this.config.registration);
@@ -50,7 +51,7 @@ export class RegistrationsService {
       expiresS: requestedExpiresS(now, expiresAt, this.config.sip.registerExpiresS),
       credentials,
     };
-    const log = this.logger.child({ registrationId, deviceId: body.deviceId });
+    const regLog = log.child({ registrationId, deviceId: body.deviceId });
     const grant = await this.sip.register(target).catch((err: unknown) => {
       throw this.networkError(err, phoneNumber);
     });
@@ -69,20 +70,20 @@ export class RegistrationsService {
       version: 0,
     };
     const created = await this.store.create(this.withRegEvent(reg), this.config.limits.registrationsPerNumber).catch(async (err: unknown) => {
-      await this.unbind(reg);
+      await this.unbind(reg, log);
       throw err;
     });
     if (isQuotaExceeded(created)) {
       // Lost a race with concurrent POSTs of the same number for the last slot: undo our binding.
-      await this.unbind(reg);
+      await this.unbind(reg, log);
       throw this.quotaError(phoneNumber, created);
     }
     if (!created) {
       // Lost a race with a concurrent POST for the same (phone, device): undo our binding.
-      await this.unbind(reg);
+      await this.unbind(reg, log);
       throw this.conflict();
     }
-    log.info({ grantedExpiresS: grant.grantedExpiresS, expiresAt: new Date(expiresAt).toISOString() }, 'registration created');
+    regLog.info({ grantedExpiresS: grant.grantedExpiresS, expiresAt: new Date(expiresAt).toISOString() }, 'registration created');
     return toRegSessionResponse(reg);
   }
 
@@ -140,32 +141,32 @@ export class RegistrationsService {
     return toRegSessionResponse(saved);
   }
 
-  async remove(principal: Principal, registrationId: string): Promise<void> {
+  async remove(principal: Principal, registrationId: string, log: RootLogger = this.logger): Promise<void> {
     const reg = await this.own(principal, registrationId);
     if (!(await this.store.delete(reg.registrationId))) throw notFound(`Registration ${registrationId} not found.`);
-    await this.unbind(reg);
-    await this.ended(reg, 'NETWORK_TERMINATED', 'The registration was deleted by the application.');
-    this.logger.info({ registrationId }, 'registration deleted');
+    await this.unbind(reg, log);
+    await this.ended(reg, 'NETWORK_TERMINATED', 'The registration was deleted by the application.', log);
+    log.info({ registrationId }, 'registration deleted');
   }
 
   /** Removes the SIP binding (Expires: 0). Never throws: the registrar drops it at expiry anyway. */
-  async unbind(reg: Registration): Promise<void> {
+  async unbind(reg: Registration, log: RootLogger = this.logger): Promise<void> {
     const credentials = this.credentials.get(reg.phoneNumber);
     if (!credentials) return;
     await this.sip.unregister({ ...this.targetOf(reg, credentials), expiresS: 0, binding: reg.binding }).catch((err: unknown) => {
-      this.logger.warn({ registrationId: reg.registrationId, err: err instanceof Error ? err.message : String(err) }, 'un-REGISTER failed; the binding will lapse at its expiry');
+      log.warn({ registrationId: reg.registrationId, err: err instanceof Error ? err.message : String(err) }, 'un-REGISTER failed; the binding will lapse at its expiry');
     });
   }
 
   /** Tells the device's subscriptions that the registration is over (webrtc-events registration-ends). */
-  async ended(reg: Registration, reason: RegistrationEndReason, description: string): Promise<void> {
+  async ended(reg: Registration, reason: RegistrationEndReason, description: string, log: RootLogger = this.logger): Promise<void> {
     await this.events
       .publish({ phoneNumber: reg.phoneNumber, deviceId: reg.deviceId }, WebrtcEventType.registrationEnds, {
         registrationId: reg.registrationId,
         terminationReason: reason,
         terminationDescription: description,
       })
-      .catch((err: unknown) => this.logger.error({ registrationId: reg.registrationId, err }, 'could not enqueue registration-ends event'));
+      .catch((err: unknown) => log.error({ registrationId: reg.registrationId, err }, 'could not enqueue registration-ends event'));
   }
 
   targetOf(reg: Registration, credentials: RegistrationTarget['credentials']): RegistrationTarget & { binding: Registration['binding'] } {

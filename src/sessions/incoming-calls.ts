@@ -172,7 +172,7 @@ export class IncomingCalls {
    * The callee's app rings, answers or declines the call this instance holds (runs in the
    * session's queue). Resolves with a wait for the ACK when it answered 200.
    */
-  async answer(s: MediaSession, body: MediaSessionStatusChange): Promise<{ acked: Promise<void> } | undefined> {
+  async answer(s: MediaSession, body: MediaSessionStatusChange, log?: RootLogger): Promise<{ acked: Promise<void> } | undefined> {
     const id = s.mediaSessionId;
     // an offerless INVITE is accepted with the app's offer, any other with its answer
     const offerless = s.remoteSdp === undefined;
@@ -188,22 +188,22 @@ export class IncomingCalls {
         hasAnswer: body.answer !== undefined,
         hasLocation: body.locationDetails !== undefined,
       },
-      { session: s, view: { holdsInvite: this.holds(id) }, edit: (x) => (sdp ? { ...x, [field]: sdp, localSdp: sdp } : x) },
+      { session: s, view: { holdsInvite: this.holds(id) }, edit: (x) => (sdp ? { ...x, [field]: sdp, localSdp: sdp } : x), log },
     );
     if (decision?.kind !== 'go' || !session) return undefined;
     const answering = decision.actions.some((a) => a.kind === 'answer');
     const acked = answering ? this.waitAck(session.dialog?.callId ?? '') : undefined;
-    this.perform(decision.actions, session, sdp);
+    this.perform(decision.actions, session, sdp, log);
     return acked && { acked };
   }
 
   /** Actions on the pending INVITE; `sdp` is the app's answer given with this request. */
-  perform(actions: readonly Action[], s: MediaSession, sdp?: string): void {
+  perform(actions: readonly Action[], s: MediaSession, sdp?: string, log: RootLogger = this.logger): void {
     const id = s.mediaSessionId;
     for (const a of actions) {
       const key = this.pending.get(id);
       if (!key) {
-        this.logger.warn({ mediaSessionId: id, action: a.kind }, 'no pending INVITE on this instance to answer');
+        log.warn({ mediaSessionId: id, action: a.kind }, 'no pending INVITE on this instance to answer');
         return;
       }
       switch (a.kind) {

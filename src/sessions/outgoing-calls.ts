@@ -40,7 +40,7 @@ export class OutgoingCalls {
     private readonly quota: SessionQuota,
   ) {}
 
-  async create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {
+  async create(principal: Principal, registrationId: string, body: MediaSessionCreate, log: RootLogger = this.logger): Promise<MediaSessionResponse> {
     const phoneNumber = requirePhoneNumber(principal);
     const cls = classifyCall(body, this.config.emergency.numbers);
     if (cls.emergency && !this.config.emergency.enabled) throw emergencyNotSupported();
@@ -50,7 +50,7 @@ export class OutgoingCalls {
     }
     const anonymous = body.originatorAddress === ANONYMOUS_URI;
     if (!anonymous && phoneNumberOf(body.originatorAddress) !== phoneNumber) throw invalidTokenContext('originatorAddress');
-    if (cls.emergency && cls.serviceUrn) return this.createEmergency(principal, phoneNumber, registrationId, body, cls.serviceUrn);
+    if (cls.emergency && cls.serviceUrn) return this.createEmergency(principal, phoneNumber, registrationId, body, cls.serviceUrn, log);
 
     const offer = parseAppSdp(body.offer.sdp, this.config.sdp.profile, 'offer.sdp');
     const reg = await this.registrations.own(principal, registrationId);
@@ -83,14 +83,14 @@ export class OutgoingCalls {
     }
     // TS 24.229 §5.1.2A.1: an IMS registration's calls follow its Service-Route and name MMTel
     if (this.config.sip.imsProfile === 'ims' && reg.binding.ims) call = withImsOrigination(call, reg.binding.ims, phoneNumber, anonymous);
-    return this.launch(this.newSession(phoneNumber, body, offer, 'REGULAR', reg), call);
+    return this.launch(this.newSession(phoneNumber, body, offer, 'REGULAR', reg), call, log);
   }
 
   /**
    * An emergency call (3GPP TS 24.229 §5.1.6.8, RFC 6881): to the service URN, the subscriber's
    * identity asserted, the location as PIDF-LO. It goes out with or without a registration.
    */
-  private async createEmergency(principal: Principal, phoneNumber: string, registrationId: string, body: MediaSessionCreate, serviceUrn: string): Promise<MediaSessionResponse> {
+  private async createEmergency(principal: Principal, phoneNumber: string, registrationId: string, body: MediaSessionCreate, serviceUrn: string, log: RootLogger): Promise<MediaSessionResponse> {
     const reg = await this.registrations.own(principal, registrationId).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 404) return undefined; // unregistered emergency session
       throw err;
@@ -113,8 +113,8 @@ export class OutgoingCalls {
         now: () => new Date(this.clock.now()),
       }),
     );
-    if (plan.dropped.length > 0) this.logger.warn({ dropped: plan.dropped.length, lines: plan.dropped.map((l) => l.slice(0, 80)) }, 'emergency call: unparseable SDP lines dropped');
-    return this.launch(this.newSession(phoneNumber, body, plan.offer, 'EMERGENCY', reg), plan.call);
+    if (plan.dropped.length > 0) log.warn({ dropped: plan.dropped.length, lines: plan.dropped.map((l) => l.slice(0, 80)) }, 'emergency call: unparseable SDP lines dropped');
+    return this.launch(this.newSession(phoneNumber, body, plan.offer, 'EMERGENCY', reg), plan.call, log);
   }
 
   private newSession(phoneNumber: string, body: MediaSessionCreate, offer: string, callType: 'REGULAR' | 'EMERGENCY', reg: { registrationId: string; deviceId: string } | undefined): MediaSession {
@@ -141,7 +141,7 @@ export class OutgoingCalls {
   }
 
   /** Stores the session, sends the INVITE (201 as soon as it is on the wire) and arms the ring timer. */
-  private async launch(session: MediaSession, call: OutgoingCall): Promise<MediaSessionResponse> {
+  private async launch(session: MediaSession, call: OutgoingCall, log: RootLogger): Promise<MediaSessionResponse> {
     const id = session.mediaSessionId;
     // QUOTA_SESSIONS_PER_NUMBER, checked by the store with the insert: before anything reaches SIP
     const stored = await this.transitions.create(session, this.quota.capFor(session.callType));
@@ -151,15 +151,15 @@ export class OutgoingCalls {
         this.transitions.kpis.started(id, 'outgoing');
         try {
           const handle = await this.sip.invite(call, (signal) => this.onSignal(id, signal));
-          this.logger.debug({ mediaSessionId: id, callId: handle.callId, to: call.requestUri, callType: session.callType }, 'INVITE sent');
+          log.debug({ mediaSessionId: id, callId: handle.callId, to: call.requestUri, callType: session.callType }, 'INVITE sent');
           return await this.transitions.patch(id, (s) => ({ ...s, dialog: mergeDialog(s.dialog, handle.dialog) }));
         } catch (err) {
-          await this.transitions.handle(id, { kind: 'transport-failure', message: err instanceof Error ? err.message : String(err) });
+          await this.transitions.handle(id, { kind: 'transport-failure', message: err instanceof Error ? err.message : String(err) }, { log });
           throw err;
         }
       })
       .catch((err: unknown) => {
-        this.transitions.warn(id, 'INVITE could not be sent', err);
+        this.transitions.warn(id, 'INVITE could not be sent', err, log);
         throw unavailable('The call could not be sent to the IMS core.');
       });
     this.transitions.armRingTimer(id, () => this.onRingTimeout(id));

@@ -34,6 +34,8 @@ export interface HandleOptions {
   session?: MediaSession;
   /** Decide only while this holds for the stored record (e.g. still owned by a lost instance); else nothing is done. */
   only?: (s: MediaSession) => boolean;
+  /** The logger of the app request that caused the event (its lines carry the x-correlator); else the root logger. */
+  log?: RootLogger;
 }
 
 /**
@@ -101,7 +103,7 @@ export class SessionTransitions implements OnApplicationShutdown {
       if (!cur || (opts.only && !opts.only(cur))) return {};
       const decision = onEvent(viewOf(cur, opts.view), event);
       if (decision.kind === 'ignore') {
-        this.logger.debug({ mediaSessionId: id, callId: cur.dialog?.callId, event: event.kind }, `ignored: ${decision.why}`);
+        (opts.log ?? this.logger).debug({ mediaSessionId: id, callId: cur.dialog?.callId, event: event.kind }, `ignored: ${decision.why}`);
         return { decision, session: cur };
       }
       if (decision.kind === 'refuse') throw refusalError(decision.refusal);
@@ -109,7 +111,7 @@ export class SessionTransitions implements OnApplicationShutdown {
       if (!changes && !opts.edit) return { decision, session: cur };
       const saved = await this.write(cur, this.next(cur, decision, opts.edit));
       if (!saved) continue;
-      await this.after(cur, saved, decision);
+      await this.after(cur, saved, decision, opts.log ?? this.logger);
       return { decision, session: saved };
     }
     throw new Error(`session ${id}: too many concurrent updates`);
@@ -158,9 +160,9 @@ export class SessionTransitions implements OnApplicationShutdown {
       .catch((err: unknown) => this.logger.error({ mediaSessionId: s.mediaSessionId, err }, `could not enqueue ${type} event`));
   }
 
-  warn(id: string | undefined, what: string, err: unknown): void {
+  warn(id: string | undefined, what: string, err: unknown, log: RootLogger = this.logger): void {
     const detail = err instanceof SipFailure ? `${err.kind} ${err.status ?? ''} ${err.message}` : err instanceof Error ? err.message : String(err);
-    this.logger.warn({ mediaSessionId: id, err: detail }, what);
+    log.warn({ mediaSessionId: id, err: detail }, what);
   }
 
   private next(cur: MediaSession, d: Go, edit: HandleOptions['edit']): MediaSession {
@@ -190,11 +192,11 @@ export class SessionTransitions implements OnApplicationShutdown {
   }
 
   /** Log, KPIs and the session-status event of a stored decision. */
-  private async after(prev: MediaSession, saved: MediaSession, d: Go): Promise<void> {
+  private async after(prev: MediaSession, saved: MediaSession, d: Go, log: RootLogger): Promise<void> {
     const id = saved.mediaSessionId;
     if (d.next !== prev.status) {
       this.kpis.observe(saved, d.next, d.code, d.reason, d.code ?? prev.sipCode);
-      this.logger.info({ mediaSessionId: id, callId: saved.dialog?.callId, sipCode: d.code, from: prev.status, to: d.next }, `session ${id} ${prev.status} → ${d.next}${d.code ? ` (${d.code})` : ''}`);
+      log.info({ mediaSessionId: id, callId: saved.dialog?.callId, sipCode: d.code, from: prev.status, to: d.next }, `session ${id} ${prev.status} → ${d.next}${d.code ? ` (${d.code})` : ''}`);
     }
     if (isFinal(d.next)) {
       const t = this.ringTimers.get(id);

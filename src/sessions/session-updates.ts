@@ -2,6 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { badGateway, incompatibleState, notFound, unavailable } from '../common/errors/api-error';
+import type { RootLogger } from '../common/logging/root-logger';
 import { adaptAnswerToOffer, getDirection } from '../sip/sdp';
 import { DialogReply, DialogState, MediaChange, RemoteDialogRequest, SipCredentials, SipFailure, SipGateway } from '../sip/sip-gateway';
 import { SipCredentialsProvider } from '../sip/sip-credentials.provider';
@@ -42,12 +43,12 @@ export class SessionUpdates implements OnApplicationShutdown {
   ) {}
 
   /** PUT /status on an outgoing call in setup or an established call (runs in the session's queue). */
-  async change(s: MediaSession, body: MediaSessionStatusChange): Promise<void> {
+  async change(s: MediaSession, body: MediaSessionStatusChange, log?: RootLogger): Promise<void> {
     const offer = body.offer ? parseAppSdp(body.offer.sdp, this.config.sdp.profile, 'offer.sdp') : undefined;
     const { decision, session } = await this.transitions.handle(
       s.mediaSessionId,
       { kind: 'app-status', status: body.status, hasOffer: offer !== undefined, hasAnswer: body.answer !== undefined, hasLocation: body.locationDetails !== undefined },
-      { session: s },
+      { session: s, log },
     );
     if (decision?.kind !== 'go' || !session) return;
     for (const a of decision.actions) {
@@ -58,9 +59,9 @@ export class SessionUpdates implements OnApplicationShutdown {
   }
 
   /** DELETE: CANCEL or 603 before a final answer, BYE once connected; 204 either way, then 404. */
-  async remove(s: MediaSession): Promise<void> {
+  async remove(s: MediaSession, log?: RootLogger): Promise<void> {
     const id = s.mediaSessionId;
-    const { decision, session } = await this.transitions.handle(id, { kind: 'app-delete' }, { session: s, view: { holdsInvite: this.incoming.holds(id) } });
+    const { decision, session } = await this.transitions.handle(id, { kind: 'app-delete' }, { session: s, view: { holdsInvite: this.incoming.holds(id) }, log });
     if (!session) throw notFound(`Session ${id} not found.`);
     if (decision?.kind === 'go') await this.perform(decision.actions, session);
   }

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import type { Principal } from '../common/auth/principal';
+import type { RootLogger } from '../common/logging/root-logger';
 import { requirePhoneNumber } from '../common/auth/scopes.decorator';
 import { notFound } from '../common/errors/api-error';
 import { Cluster } from '../cluster/cluster';
@@ -55,9 +56,10 @@ export class SessionsService implements OnModuleInit {
     });
   }
 
-  create(principal: Principal, registrationId: string, body: MediaSessionCreate): Promise<MediaSessionResponse> {
+  /** `log` (here and below): the request's logger, whose lines carry its x-correlator. */
+  create(principal: Principal, registrationId: string, body: MediaSessionCreate, log?: RootLogger): Promise<MediaSessionResponse> {
     refuseWhileDraining(this.cluster);
-    return this.outgoing.create(principal, registrationId, body);
+    return this.outgoing.create(principal, registrationId, body, log);
   }
 
   async get(principal: Principal, id: string): Promise<MediaSessionResponse> {
@@ -65,11 +67,11 @@ export class SessionsService implements OnModuleInit {
   }
 
   /** DELETE: CANCEL before a final answer, BYE once connected; 204 either way, then 404. */
-  async remove(principal: Principal, id: string, forwarded = false): Promise<void> {
+  async remove(principal: Principal, id: string, forwarded = false, log?: RootLogger): Promise<void> {
     const s = await this.own(principal, id);
     if (!forwarded && (await this.owners.forward(s, 'remove'))) return;
     await this.transitions.serial(id, async () => {
-      await this.updates.remove(await this.current(id));
+      await this.updates.remove(await this.current(id), log);
     });
   }
 
@@ -77,14 +79,14 @@ export class SessionsService implements OnModuleInit {
    * PUT /status, either party: the callee answers an incoming call; either party holds, resumes,
    * re-offers or sends a new location on an established call. What does not fit → 409.
    */
-  async updateStatus(principal: Principal, id: string, body: MediaSessionStatusChange, forwarded = false): Promise<MediaSessionResponse> {
+  async updateStatus(principal: Principal, id: string, body: MediaSessionStatusChange, forwarded = false, log?: RootLogger): Promise<MediaSessionResponse> {
     const owned = await this.own(principal, id);
     const remote = forwarded ? undefined : await this.owners.forward(owned, 'update-status', body);
     if (remote) return remote.value as MediaSessionResponse;
     const waitAck = await this.transitions.serial(id, async () => {
       const s = await this.current(id);
-      if (s.direction === 'incoming' && PHASE[s.status] === 'early') return this.incoming.answer(s, body);
-      await this.updates.change(s, body);
+      if (s.direction === 'incoming' && PHASE[s.status] === 'early') return this.incoming.answer(s, body, log);
+      await this.updates.change(s, body, log);
       return undefined;
     });
     if (waitAck) await waitAck.acked;

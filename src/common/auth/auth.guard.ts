@@ -3,6 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { errors as joseErrors, jwtVerify, JWTVerifyGetKey } from 'jose';
 import { AppConfig } from '../../config/app-config';
 import { ApiError, unauthenticated } from '../errors/api-error';
+import type { FastifyRequest } from 'fastify';
+import { requestLoggerOf } from '../logging/request-logger';
 import { ROOT_LOGGER, RootLogger } from '../logging/root-logger';
 import { jwksKeySource } from './jwks-key-source';
 import type { Principal } from './principal';
@@ -48,8 +50,8 @@ export class AuthGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined>; principal?: Principal }>();
-    const principal = await this.verify(req.headers.authorization);
+    const req = ctx.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
+    const principal = await this.verify(req.headers.authorization, () => requestLoggerOf(req, this.logger));
     req.principal = principal;
     requireScopes(principal, this.reflector.getAllAndOverride<string[]>(SCOPES_KEY, targets) ?? []);
     return true;
@@ -63,7 +65,7 @@ export class AuthGuard implements CanActivate {
     }
   }
 
-  private async verify(header: string | string[] | undefined): Promise<Principal> {
+  private async verify(header: string | string[] | undefined, log: () => RootLogger): Promise<Principal> {
     const value = Array.isArray(header) ? header[0] : header;
     const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(value ?? '');
     if (!match?.[1]) throw unauthenticated('Missing or malformed Authorization header: a Bearer access token is required.');
@@ -98,7 +100,7 @@ export class AuthGuard implements CanActivate {
       if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') throw unauthenticated('The access token has no expiry (exp claim).');
       if (err instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`The access token is not valid here (${err.claim} claim).`);
       if (err instanceof joseErrors.JOSEError) throw unauthenticated('The access token could not be verified.');
-      this.logger.warn({ err }, 'token verification failed (key source)');
+      log().warn({ err }, 'token verification failed (key source)');
       throw unauthenticated('The access token could not be verified.');
     }
   }

@@ -1,4 +1,5 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { compiledValidatorOf, compileMarkedValidators } from '../validation/compiled-schema';
 import { ApiError, ApiErrorCode } from '../errors/api-error';
 
 /**
@@ -39,15 +40,41 @@ export function toValidationError(errors: ValidationError[]): ApiError {
   );
 }
 
+const OPTIONS = {
+  whitelist: true,
+  forbidNonWhitelisted: false,
+  transform: true,
+  validationError: { target: false, value: false },
+  exceptionFactory: toValidationError,
+};
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * Validation before any lookup. Unknown extra properties are stripped, not rejected (the CAMARA
- * test definitions send `clientCorrelator`).
+ * test definitions send `clientCorrelator`). A body DTO marked `@CompiledValidation()` is first
+ * checked by its schema compiled once (common/validation/compiled-schema.ts): a body it accepts is
+ * used as it is (unknown properties stripped); every other body goes through class-validator, which
+ * writes the error, so the CAMARA error responses are the same whichever path ran.
  */
-export const camaraValidationPipe = (): ValidationPipe =>
-  new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: false,
-    transform: true,
-    validationError: { target: false, value: false },
-    exceptionFactory: toValidationError,
-  });
+@Injectable()
+export class CamaraValidationPipe extends ValidationPipe {
+  constructor() {
+    super(OPTIONS);
+    compileMarkedValidators();
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && isPlainObject(value)) {
+      const fast = compiledValidatorOf(metadata.metatype);
+      if (fast?.(value)) return value;
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
+export const camaraValidationPipe = (): ValidationPipe => new CamaraValidationPipe();

@@ -1,6 +1,9 @@
 import { Writable } from 'node:stream';
 import { Secret } from '../../config/secret';
+import Fastify, { FastifyRequest } from 'fastify';
 import { createRootLogger } from './logging.module';
+import { NestLogger } from './nest-logger';
+import { installRequestLogging, requestLoggerOf, SLOW_REQUEST_MS } from './request-logger';
 
 function capture(): { lines: () => string; stream: Writable } {
   let out = '';
@@ -48,19 +51,81 @@ describe('locations in logs', () => {
   });
 });
 
-describe('request context', () => {
-  it('adds the request correlator to every line written while serving it, and nothing outside', () => {
-    const { requestContext } = jest.requireActual<typeof import('./request-context')>('./request-context');
+describe('redaction', () => {
+  it('censors secrets by key name up to three levels deep, without touching the objects logged', () => {
     const c = capture();
-    const log = createRootLogger('info', c.stream);
-    requestContext.run({ correlator: 'corr-42' }, () => log.info({ mediaSessionId: 'm1' }, 'inside'));
-    log.info('outside');
-    const [inside, outside] = c
+    const headers = { authorization: 'Bearer abc.def', 'user-agent': 'ua' };
+    const fields = { req: { method: 'GET', headers }, top: { mid: { password: 'p1' } }, deeper: { a: { b: { password: 'too-deep-is-kept' } } } };
+    createRootLogger('info', c.stream).info(fields, 'x');
+    const line = JSON.parse(c.lines()) as { req: { headers: Record<string, string> }; top: { mid: { password: string } } };
+    expect(line.req.headers).toEqual({ authorization: '[redacted]', 'user-agent': 'ua' });
+    expect(line.top.mid.password).toBe('[redacted]');
+    expect(c.lines()).not.toContain('abc.def');
+    expect(headers.authorization).toBe('Bearer abc.def');
+    expect(c.lines()).toContain('too-deep-is-kept');
+  });
+});
+
+describe('request logging', () => {
+  async function serve(level: string, handler: (req: FastifyRequest) => unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>[]> {
+    const c = capture();
+    const app = Fastify();
+    installRequestLogging(app, createRootLogger(level, c.stream));
+    app.get('/x', (req) => handler(req));
+    app.get('/health/live', () => ({ ok: true }));
+    await app.inject({ method: 'GET', url: '/x', headers });
+    await app.inject({ method: 'GET', url: '/health/live' });
+    await app.close();
+    return c
+      .lines()
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  it('gives every line the request code writes its correlator, through the logger passed down', async () => {
+    const lines = await serve(
+      'info',
+      (req) => {
+        requestLoggerOf(req).info({ mediaSessionId: 'm1' }, 'inside');
+        return {};
+      },
+      { 'x-correlator': 'corr-42' },
+    );
+    expect(lines).toEqual([expect.objectContaining({ correlator: 'corr-42', mediaSessionId: 'm1', msg: 'inside' })]);
+  });
+
+  it('writes the access line at debug, not at info, and never for probes', async () => {
+    const quiet = await serve('info', () => ({}));
+    const verbose = await serve('debug', () => ({}), { 'x-correlator': 'corr-7' });
+    expect(quiet).toEqual([]);
+    expect(verbose).toEqual([expect.objectContaining({ level: 'debug', correlator: 'corr-7', method: 'GET', url: '/x', statusCode: 200, msg: 'request completed' })]);
+  });
+
+  it('writes a 5xx at warn or error, and a slow request at info', async () => {
+    const failed = await serve('info', (_req) => Promise.reject(Object.assign(new Error('x'), { statusCode: 503 })));
+    expect(failed).toEqual([expect.objectContaining({ level: 'warn', statusCode: 503 })]);
+    const slow = await serve('info', () => new Promise((resolve) => setTimeout(() => resolve({}), SLOW_REQUEST_MS + 50)));
+    expect(slow).toEqual([expect.objectContaining({ level: 'info', statusCode: 200, msg: 'slow request' })]);
+  });
+});
+
+describe('Nest messages', () => {
+  it('go through the root logger with their context, errors with their stack, below the level not at all', () => {
+    const c = capture();
+    const nest = new NestLogger(createRootLogger('info', c.stream));
+    nest.log('Mapped {/x, GET} route', 'RouterExplorer');
+    nest.error('boom', 'Error: boom\n    at x', 'ExceptionHandler');
+    nest.debug('hidden', 'InstanceLoader');
+    const lines = c
       .lines()
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(inside).toMatchObject({ correlator: 'corr-42', mediaSessionId: 'm1' });
-    expect(outside?.correlator).toBeUndefined();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', context: 'RouterExplorer', msg: 'Mapped {/x, GET} route' }),
+      expect.objectContaining({ level: 'error', context: 'ExceptionHandler', msg: 'boom', stack: 'Error: boom\n    at x' }),
+    ]);
   });
 });

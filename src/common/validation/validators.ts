@@ -7,7 +7,12 @@ import { registerDecorator, ValidateIf, ValidationOptions } from 'class-validato
  * `"callType": null` is a type error, not "no callType".
  */
 export function IsOptionalNotNull(): PropertyDecorator {
-  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+  return ValidateIf(isPresent);
+}
+
+/** The condition of `@IsOptionalNotNull()`: one function, so the compiled schemas can recognise it. */
+export function isPresent(_object: object, value: unknown): boolean {
+  return value !== undefined;
 }
 
 /** RFC 3339 `date-time` with a time offset (CAMARA: "must have time zone"). */
@@ -20,10 +25,12 @@ export function isCalendarDateTime(value: unknown): boolean {
   return isValid(parseISO(value.toUpperCase()));
 }
 
+export const CALENDAR_DATE_TIME = 'isCalendarDateTime';
+
 export function IsCalendarDateTime(options?: ValidationOptions): PropertyDecorator {
   return (target: object, propertyName: string | symbol) =>
     registerDecorator({
-      name: 'isCalendarDateTime',
+      name: CALENDAR_DATE_TIME,
       target: target.constructor,
       propertyName: String(propertyName),
       options: { message: `${String(propertyName)} must be a valid RFC 3339 date-time with a time offset`, ...options },

@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { errorCode } from '../../common/http/validation.pipe';
 import { IsCalendarDateTime, IsOptionalNotNull } from '../../common/validation/validators';
+import { CompiledValidation } from '../../common/validation/compiled-schema';
 import type { SubscriptionEventType } from '../../store/subscription-store';
 
 export const SUBSCRIPTION_EVENT_TYPES: readonly SubscriptionEventType[] = [
@@ -82,6 +83,7 @@ export class ConfigDto {
 }
 
 /** Spec `SubscriptionRequest`. */
+@CompiledValidation()
 export class SubscriptionRequest {
   @IsString(PROTOCOL)
   @MaxLength(64, PROTOCOL)

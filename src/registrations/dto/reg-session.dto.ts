@@ -1,8 +1,10 @@
 import { IsUUID, MaxLength } from 'class-validator';
 import { IsCalendarDateTime, IsOptionalNotNull } from '../../common/validation/validators';
+import { CompiledValidation } from '../../common/validation/compiled-schema';
 import type { Registration } from '../../store/registration-store';
 
 /** CAMARA webrtc-registration `RegSessionRequest`. */
+@CompiledValidation()
 export class RegSessionRequest {
   /** The device's UUID, chosen by the app and stable on the device. */
   @IsUUID('all', { message: 'deviceId must be a UUID' })
@@ -17,6 +19,7 @@ export class RegSessionRequest {
 }
 
 /** CAMARA webrtc-registration `RegSessionUpdate`. */
+@CompiledValidation()
 export class RegSessionUpdate {
   @IsOptionalNotNull()
   @MaxLength(64)

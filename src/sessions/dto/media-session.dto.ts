@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { Equals, IsIn, IsObject, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { IsOptionalNotNull } from '../../common/validation/validators';
+import { CompiledValidation } from '../../common/validation/compiled-schema';
 import { ADDRESS_PATTERN, SHORT_CODE } from '../address';
 
 /** CAMARA Address, or a dialled short code (checked against EMERGENCY_NUMBERS by the service). */
@@ -22,6 +23,7 @@ export class WrtcSdpDescriptor {
 }
 
 /** CAMARA `MediaSessionCreate` (POST /sessions). `status` and `mediaSessionId` are stripped: the server assigns them. */
+@CompiledValidation()
 export class MediaSessionCreate {
   @IsString()
   @MaxLength(256)
@@ -64,6 +66,7 @@ export class MediaSessionCreate {
 }
 
 /** CAMARA `MediaSessionStatusChange` (PUT /sessions/{id}/status). */
+@CompiledValidation()
 export class MediaSessionStatusChange {
   @IsIn(SESSION_STATUSES)
   status!: SessionStatus;
