@@ -6,11 +6,14 @@ import { createRedisClient } from '../../src/store/redis/redis-client';
 import { RedisClusterLab, startRedisCluster } from '../support/redis-topologies';
 
 /**
- * Forwarding between instances on a 3-master Redis Cluster: PUBLISH reaches the node it is sent to
- * (a random one) and counts only that node's subscribers, while the message travels to the others
- * over the cluster bus. A forward must not take a 0 there for "the owner is gone".
+ * What several instances need from a 3-master Redis Cluster beyond the stores' contracts:
+ * - forwarding: PUBLISH reaches the node it is sent to (a random one) and counts only that node's
+ *   subscribers, while the message travels to the others over the cluster bus; a forward must not
+ *   take a 0 there for "the owner is gone";
+ * - the client: scripts on keys of different nodes issued in the same tick all run (no shared
+ *   pipeline refused for spanning nodes).
  */
-describe('RedisCluster forwarding on a Redis Cluster', () => {
+describe('instances on a Redis Cluster', () => {
   let lab: RedisClusterLab;
   const clients: Redis[] = [];
   const members: RedisCluster[] = [];
@@ -49,5 +52,18 @@ describe('RedisCluster forwarding on a Redis Cluster', () => {
     expect(outcomes).toEqual(Array.from({ length: 20 }, (_, i) => ({ kind: 'answered', reply: { ok: true, value: { id: `s${i}` } } })));
     expect(served).toBe(20);
     await expect(b.forward('gone-instance', { op: 'remove', mediaSessionId: 's', phoneNumber: '+1' })).resolves.toEqual({ kind: 'no-listener' });
+  }, 60_000);
+
+  it('the gateway client runs scripts on keys of every node issued in one tick', async () => {
+    const redis = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test' });
+    await redis.connect();
+    clients.push(redis);
+    // like the stores' scripts: numkeys given by the caller, so ioredis does not know the key position
+    redis.defineCommand('touchTagged', { lua: "return redis.call('INCR', KEYS[1])" });
+    const touch = (redis as Redis & { touchTagged(numkeys: number, key: string): Promise<number> }).touchTagged.bind(redis);
+    const tags = ['reg', 'sess', 'ev', 'cl', 'a', 'b', 'c', 'd'];
+    const results = await Promise.allSettled(tags.flatMap((t) => Array.from({ length: 5 }, (_, i) => touch(1, `t-${randomUUID().slice(0, 6)}:{${t}}:${i}`))));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String(r.reason))).toEqual([]);
+    expect(results).toHaveLength(40);
   }, 60_000);
 });
