@@ -108,10 +108,12 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
     idp = await createTestIdp();
     [redisCluster, uas] = await Promise.all([
       startRedisCluster(),
-      Promise.all([startSippUas('uas-answer-200', { name: 'chaos-answer', trace: false }), startSippUas('uas-ring-no-answer', { name: 'chaos-noanswer', trace: false })]).then(([answer, noAnswer]) => ({
-        answer,
-        noAnswer,
-      })),
+      Promise.all([startSippUas('uas-answer-200', { name: 'chaos-answer', trace: false }), startSippUas('uas-ring-no-answer', { name: 'chaos-noanswer', trace: false })]).then(
+        ([answer, noAnswer]) => ({
+          answer,
+          noAnswer,
+        }),
+      ),
     ]);
     redis = new Redis.Cluster(redisCluster.nodesEnv.split(',').map((hp) => ({ host: hp.split(':')[0], port: Number(hp.split(':')[1]) })));
     const sipPorts: number[] = [];

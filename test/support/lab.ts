@@ -408,7 +408,11 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       LAB_CHILDREN: opts.children ?? 2,
       LAB_DEBUG: opts.debug ?? 1,
       LAB_FR_INV_TIMER: opts.frInvTimerMs ?? 60000,
-      ...(dispatcherList !== undefined && { LAB_DISPATCHER_LIST: `"${dispatcherList}"`, LAB_DS_PING_INTERVAL: opts.dispatcher?.pingIntervalS ?? 1, LAB_DS_FR_TIMER: opts.dispatcher?.failoverMs ?? 2000 }),
+      ...(dispatcherList !== undefined && {
+        LAB_DISPATCHER_LIST: `"${dispatcherList}"`,
+        LAB_DS_PING_INTERVAL: opts.dispatcher?.pingIntervalS ?? 1,
+        LAB_DS_FR_TIMER: opts.dispatcher?.failoverMs ?? 2000,
+      }),
       ...(opts.tls && { LAB_TLS_PORT: tlsPort ?? 0, LAB_TLS_CERT: `"${opts.tls.certFile}"`, LAB_TLS_KEY: `"${opts.tls.keyFile}"`, LAB_TLS_CA: `"${opts.tls.caFile}"` }),
       ...opts.defines,
     };
