@@ -5,6 +5,7 @@
  * the shared store; the dispatcher's OPTIONS pings mark the dead instance inactive and, once it is
  * back, active again.
  */
+import { readFileSync } from 'node:fs';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { API, AUDIO_OFFER, registerApp, RegisteredApp } from '../support/camara-app';
 import { eventually, GatewayProcess, spawnGatewayProcess, writeCredentialsFile } from '../support/gateway';
@@ -94,6 +95,20 @@ describe('Kamailio dispatcher in front of two gateway instances', () => {
     await eventually(async () => (await flags(sipPort.a)).startsWith('I'), 10_000, 'A inactive');
     expect(Date.now() - killedAt).toBeLessThan(25_000);
     expect(await flags(sipPort.b)).toMatch(/^A/);
+
+    // A known inactive: the next INVITE for its binding goes to B at once, without trying A first
+    const second = runSippUac({ scenario: 'uac-call-answered', proxyPort: kamailio.port, callee: BOB, caller: `${CALLER.slice(0, -1)}8`, timeoutS: 15 });
+    const again = await app.sink.waitFor((e) => e.body.type.endsWith('session-invitation') && e.body.data.originatorAddress === `tel:${CALLER.slice(0, -1)}8`, 10_000, 'second invitation');
+    const declined = await b.request('PUT', `${API.sessions}/${String(again.body.data.mediaSessionId)}/status`, { token: app.token, body: { status: 'Declined' } });
+    expect(declined.status).toBe(200);
+    const secondTrace = tracedMessages((await second).messages);
+    const secondInvite = secondTrace.find((m) => m.direction === 'sent' && m.method === 'INVITE' && m.status === undefined);
+    expect(secondTrace.find((m) => m.direction === 'received' && m.method === 'INVITE' && m.callId === secondInvite?.callId && (m.status ?? 0) >= 200)?.status).toBe(603);
+    // Kamailio's own account of that one call (its log lines carry the Call-ID)
+    const routing = readFileSync(kamailio.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => secondInvite !== undefined && l.includes(` ${secondInvite.callId}}`) && l.includes('dispatcher:'));
+    expect(routing).toEqual([expect.stringContaining(`contact instance ${uri(sipPort.a)} is inactive, choosing another`)]);
 
     // A comes back on its SIP address: the next successful ping marks it active
     gw.a = await startInstance(sipPort.a);
