@@ -123,8 +123,19 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
       this.waiting.get(cid)?.({ kind: 'timeout' });
       throw err;
     }
-    if (receivers === 0) this.waiting.get(cid)?.({ kind: 'no-listener' });
+    if (receivers === 0 && !(await this.heldByOtherNode(owner))) this.waiting.get(cid)?.({ kind: 'no-listener' });
     return answered;
+  }
+
+  /**
+   * On a Redis Cluster PUBLISH counts only the subscribers of the node it was sent to; the message
+   * still reaches the others over the cluster bus. A 0 there means "nobody" only when the owner's
+   * lease has lapsed too; while it holds one, its reply (or the timeout) decides.
+   */
+  private async heldByOtherNode(owner: string): Promise<boolean> {
+    if (!(this.redis as Redis & { isCluster?: boolean }).isCluster) return false;
+    const leaseEnd = await this.redis.zscore(this.k.instances, owner).catch(() => null);
+    return leaseEnd !== null && Number(leaseEnd) > Date.now();
   }
 
   async activeSessionIds(): Promise<string[]> {

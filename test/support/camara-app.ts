@@ -48,8 +48,8 @@ export interface RegisteredApp {
   close(): Promise<void>;
 }
 
-/** Registers a device of `phoneNumber` on `gw` and subscribes a new sink to its `events` (short names). Throws unless both answer 201. */
-export async function registerApp(gw: GatewayUnderTest, idp: TestIdp, phoneNumber: string, events: readonly string[]): Promise<RegisteredApp> {
+/** Registers a device of `phoneNumber` on `gw` (in-process or its own OS process) and subscribes a new sink to its `events` (short names). Throws unless both answer 201. */
+export async function registerApp(gw: Pick<GatewayUnderTest, 'request'>, idp: TestIdp, phoneNumber: string, events: readonly string[]): Promise<RegisteredApp> {
   const types = events.map(eventType);
   const token = await idp.token({ phone_number: phoneNumber, scope: appScopes(types) });
   const deviceId = randomUUID();

@@ -109,8 +109,12 @@ export interface GatewayProcess {
   base: string;
   sipPort: number;
   request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  /** PID while it runs */
+  readonly pid: number | undefined;
   /** SIGTERM, SIGKILL after `graceMs` (default 3000); resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL (a crash: no drain, nothing released); resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 export async function spawnGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
@@ -153,8 +157,14 @@ export async function spawnGatewayProcess(env: Record<string, string>): Promise<
       }
       return { status: res.status, headers: Object.fromEntries(res.headers), body, text };
     },
+    get pid() {
+      return proc.pid;
+    },
     async stop(graceMs?: number) {
       await proc.stop(graceMs);
+    },
+    async kill() {
+      await proc.kill();
     },
   };
 }

@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
@@ -210,6 +210,13 @@ export interface KamailioOptions {
   frInvTimerMs?: number;
   /** SIP over TLS too (LAB_TLS_PORT in kamailio.cfg): Kamailio's certificate and key, and the CA list it loads (e.g. from tls-certs.ts) */
   tls?: { certFile: string; keyFile: string; caFile: string; port?: number };
+  /**
+   * Front several gateway instances with the dispatcher module (LAB_DISPATCHER_LIST in kamailio.cfg):
+   * `gateways` are their SIP URIs (sip:127.0.0.1:PORT, written to a dispatcher.list as set 1), pinged
+   * with OPTIONS every `pingIntervalS` (default 1); an INVITE fails over after `failoverMs` without a
+   * response (default 2000, also the ping timeout)
+   */
+  dispatcher?: { gateways: string[]; pingIntervalS?: number; failoverMs?: number };
   /** more -A defines for kamailio.cfg, e.g. { LAB_RTPENGINE_SOCK: '"udp:127.0.0.1:22222"' } (strings quoted for Kamailio) */
   defines?: Record<string, string | number>;
   startTimeoutMs?: number;
@@ -261,6 +268,8 @@ export interface KamailioInstance {
   kamcmd(...args: string[]): Promise<string>;
   /** registrations parsed from ul.dump; aor: "+1708..." or "sip:+1708...@ims.lab" */
   locations(aor?: string): Promise<Location[]>;
+  /** with `dispatcher`: each gateway URI and its dispatcher flags from `kamcmd dispatcher.list` (e.g. "AP" active, "IP" inactive) */
+  dispatcherStates(): Promise<Record<string, string>>;
   /** last log lines */
   logTail(lines?: number): string;
   /** (re)start on the same ports after stop()/kill() */
@@ -270,6 +279,21 @@ export interface KamailioInstance {
   /** SIGKILL (crash), wait for exit */
   kill(): Promise<void>;
   restart(): Promise<void>;
+}
+
+/** Parse `kamcmd dispatcher.list` text output: destination URI -> FLAGS (A/I/D active/inactive/disabled, P probing). */
+export function parseDispatcherList(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let uri: string | undefined;
+  for (const raw of text.split('\n')) {
+    const m = /^\s*(URI|FLAGS):\s*(\S+)/.exec(raw);
+    if (m?.[1] === 'URI') uri = m[2];
+    else if (m?.[1] === 'FLAGS' && uri !== undefined) {
+      out[uri] = m[2] ?? '';
+      uri = undefined;
+    }
+  }
+  return out;
 }
 
 /** Parse `kamcmd ul.dump` text output. */
@@ -365,6 +389,11 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
   let proc: ManagedProcess | null = null;
 
   const kamcmd = (...args: string[]): Promise<string> => execText(KAMCMD_BIN, ['-s', ctl, ...args], 5000);
+  let dispatcherList: string | undefined;
+  if (opts.dispatcher) {
+    dispatcherList = join(dir, 'dispatcher.list');
+    writeFileSync(dispatcherList, opts.dispatcher.gateways.map((uri) => `1 ${uri}\n`).join(''));
+  }
 
   const args = (): string[] => {
     const defs: Record<string, string | number> = {
@@ -379,6 +408,11 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       LAB_CHILDREN: opts.children ?? 2,
       LAB_DEBUG: opts.debug ?? 1,
       LAB_FR_INV_TIMER: opts.frInvTimerMs ?? 60000,
+      ...(dispatcherList !== undefined && {
+        LAB_DISPATCHER_LIST: `"${dispatcherList}"`,
+        LAB_DS_PING_INTERVAL: opts.dispatcher?.pingIntervalS ?? 1,
+        LAB_DS_FR_TIMER: opts.dispatcher?.failoverMs ?? 2000,
+      }),
       ...(opts.tls && { LAB_TLS_PORT: tlsPort ?? 0, LAB_TLS_CERT: `"${opts.tls.certFile}"`, LAB_TLS_KEY: `"${opts.tls.keyFile}"`, LAB_TLS_CA: `"${opts.tls.caFile}"` }),
       ...opts.defines,
     };
@@ -462,6 +496,9 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       if (aor === undefined) return all;
       const user = aorUser(aor);
       return all.filter((l) => l.aor === user || aorUser(l.aor) === user);
+    },
+    async dispatcherStates(): Promise<Record<string, string>> {
+      return parseDispatcherList(await kamcmd('dispatcher.list'));
     },
     logTail(lines = 40): string {
       return tailFile(logFile, lines);

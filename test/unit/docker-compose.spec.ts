@@ -45,8 +45,8 @@ describe('docker-compose.yml', () => {
   const doc = asRecord(parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')), 'docker-compose.yml');
   const services = asRecord(doc['services'], 'services');
 
-  it('defines the gateway, redis, kamailio, sipp-uas, prometheus and grafana services', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['gateway', 'redis', 'kamailio', 'sipp-uas', 'prometheus', 'grafana']));
+  it('defines two gateway instances, redis, kamailio, sipp-uas, prometheus and grafana services', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['gateway-a', 'gateway-b', 'redis', 'kamailio', 'sipp-uas', 'prometheus', 'grafana']));
   });
 
   it.each(Object.keys(services))('service %s only references host paths that exist in the repo', (name) => {
@@ -58,20 +58,41 @@ describe('docker-compose.yml', () => {
   });
 
   it('every service but redis is built from the repo or mounts from it', () => {
-    for (const name of ['gateway', 'kamailio', 'sipp-uas']) expect(hostPaths(asRecord(services[name], name)).length).toBeGreaterThan(0);
+    for (const name of ['gateway-a', 'gateway-b', 'kamailio', 'sipp-uas']) expect(hostPaths(asRecord(services[name], name)).length).toBeGreaterThan(0);
   });
 
-  it('wires the gateway to redis, kamailio and the lab files', () => {
-    const env = asRecord(asRecord(services['gateway'], 'gateway')['environment'], 'gateway.environment');
+  const GATEWAYS = { 'gateway-a': { ip: '172.28.0.11', rest: '8080' }, 'gateway-b': { ip: '172.28.0.12', rest: '8081' } } as const;
+
+  it.each(Object.entries(GATEWAYS))('wires %s to the one redis, kamailio and the lab files, with its own Contact address and REST port', (name, { ip, rest }) => {
+    const service = asRecord(services[name], name);
+    const env = asRecord(service['environment'], `${name}.environment`);
     expect(env).toMatchObject({
       REDIS_URL: 'redis://redis:6379',
       SIP_OUTBOUND_PROXY: 'sip:kamailio:5060;transport=udp',
       SIP_DOMAIN: 'ims.lab',
       SIP_LISTEN_PORT: '5070',
-      SIP_ADVERTISED_ADDRESS: 'gateway',
+      SIP_ADVERTISED_ADDRESS: ip,
     });
-    const mounts = hostPaths(asRecord(services['gateway'], 'gateway'));
+    const mounts = hostPaths(service);
     expect(mounts).toEqual(expect.arrayContaining(['./test/lab/sip-credentials.json', './test/lab/idp/jwks.json']));
+    expect((service['ports'] as unknown[]).map(String)).toEqual([`${rest}:8080`]);
+    expect(asRecord(asRecord(service['networks'], `${name}.networks`)['lab'], `${name}.networks.lab`)['ipv4_address']).toBe(ip);
+  });
+
+  it("kamailio's dispatcher lists exactly the two gateway instances, by the addresses they advertise, inside the lab subnet", () => {
+    const kamailio = asRecord(services['kamailio'], 'kamailio');
+    const args = (kamailio['command'] as unknown[]).map(String);
+    expect(args).toEqual(expect.arrayContaining(['LAB_DISPATCHER_LIST="/etc/kamailio-lab/dispatcher.list"']));
+    const mount = (kamailio['volumes'] as unknown[]).map((v) => asRecord(v, 'volume')).find((v) => v['target'] === '/etc/kamailio-lab/dispatcher.list');
+    expect(mount?.['source']).toBe('./test/lab/kamailio/dispatcher.compose.list');
+    const list = readFileSync(join(ROOT, 'test/lab/kamailio/dispatcher.compose.list'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    expect(list).toEqual(Object.values(GATEWAYS).map(({ ip }) => `1 sip:${ip}:5070`));
+    const ipam = asRecord(asRecord(asRecord(doc['networks'], 'networks')['lab'], 'networks.lab')['ipam'], 'ipam');
+    expect(ipam['config']).toEqual([{ subnet: '172.28.0.0/24' }]);
+    // the config really has the dispatcher block the define switches on
+    expect(readFileSync(join(ROOT, 'test/lab/kamailio/kamailio.cfg'), 'utf8')).toMatch(/#!ifdef LAB_DISPATCHER_LIST\nloadmodule "dispatcher.so"/);
   });
 
   it('kamailio listens on all container addresses (not loopback) and routes to sipp-uas', () => {
@@ -101,9 +122,9 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose monitoring', () => {
-  it('Prometheus scrapes the gateway service, and Grafana loads the dashboard from the mounted folder', () => {
+  it('Prometheus scrapes both gateway instances, and Grafana loads the dashboard from the mounted folder', () => {
     const prom = readFileSync(resolve(__dirname, '..', '..', 'deploy', 'prometheus', 'prometheus.yml'), 'utf8');
-    expect(prom).toContain('gateway:8080');
+    expect(prom).toContain("targets: ['gateway-a:8080', 'gateway-b:8080']");
     const provider = readFileSync(
       resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards', readdirSync(resolve(__dirname, '..', '..', 'deploy', 'grafana', 'provisioning', 'dashboards'))[0]!),
       'utf8',

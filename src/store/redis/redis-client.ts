@@ -42,6 +42,11 @@ export function createRedisClient(topology: RedisTopology): Redis {
       const password = topology.password?.reveal();
       const cluster = new Cluster(topology.nodes, {
         ...COMMON,
+        // NOTE: off on a Cluster: ioredis (5.x) groups auto-pipelined commands by the node of their
+        // first argument when it does not know the command, and a script's first argument is its
+        // numkeys, so two scripts on different nodes could share a pipeline that exec refuses ("All
+        // keys in the pipeline should belong to the same slots allocation group"): a lost store write
+        enableAutoPipelining: false,
         clusterRetryStrategy: retry,
         slotsRefreshTimeout: 2000,
         redisOptions: { ...PER_CONNECTION, ...(password !== undefined && { password }) },
