@@ -111,6 +111,8 @@ export interface GatewayProcess {
   request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
   /** SIGTERM, SIGKILL after `graceMs` (default 3000); resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once (a crash: no shutdown hook runs); resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 export async function spawnGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
@@ -155,6 +157,9 @@ export async function spawnGatewayProcess(env: Record<string, string>): Promise<
     },
     async stop(graceMs?: number) {
       await proc.stop(graceMs);
+    },
+    async kill() {
+      await proc.kill();
     },
   };
 }
