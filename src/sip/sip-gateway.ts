@@ -346,7 +346,7 @@ export abstract class SipGateway extends EventEmitter<SipEventMap> {
   /**
    * A session refresh (RFC 4028 §7.4, §10): UPDATE without a body when the far end allows UPDATE,
    * else a re-INVITE with `localSdp` unchanged; the 2xx restarts the timer. Session timers run on
-   * the instance that set the call up. Throws SipFailure on timeout or transport error.
+   * the instance that holds the call (`takeOver` moves them). Throws SipFailure on timeout or transport error.
    */
   abstract refreshSession(dialog: DialogState, localSdp: string | undefined, credentials?: SipCredentials): Promise<ModifyResult>;
   /** A new location in an UPDATE (RFC 6442 §4.3). Throws SipFailure on timeout or transport error. */
