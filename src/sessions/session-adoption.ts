@@ -80,7 +80,8 @@ export class SessionAdoption implements OnModuleInit {
     if (decision?.kind !== 'go' || !session) return false;
     this.perform(decision.actions, session);
     // an established call adopted from a lost instance (not at our own drain): moved here on the network
-    if (from !== to && PHASE[session.status] === 'established' && session.dialog) void this.updates.afterAdoption(id).catch((err: unknown) => this.transitions.warn(id, 'target refresh after adoption failed', err));
+    if (from !== to && PHASE[session.status] === 'established' && session.dialog)
+      void this.updates.afterAdoption(id).catch((err: unknown) => this.transitions.warn(id, 'target refresh after adoption failed', err));
     return true;
   }
 

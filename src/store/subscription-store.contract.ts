@@ -191,7 +191,7 @@ export function subscriptionStoreContract(name: string, make: () => Promise<Subs
       expect(await h.queue.renew('s1', 'A', 60_000)).toBe(false);
     });
 
-    it("releaseAllOf ends every live lease of one (lost) owner, and only those: its queues are ready at once", async () => {
+    it('releaseAllOf ends every live lease of one (lost) owner, and only those: its queues are ready at once', async () => {
       const now = h.clock.now();
       await h.queue.enqueue(event('s1', 'e1'));
       await h.queue.enqueue(event('s2', 'e2'));
