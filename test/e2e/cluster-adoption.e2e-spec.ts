@@ -120,7 +120,7 @@ describe('cluster adoption after a SIGKILL (real processes, Redis, Kamailio, SIP
 
   beforeAll(async () => {
     [redisLab, uas] = await Promise.all([startRedis(), startSippUas('uas-answer-refresh-then-bye', { name: 'refresh-bye' })]);
-    // a ringing INVITE would get Kamailio's 408 only after 120 s: any earlier final response is ours
+    // a ringing INVITE would get Kamailio's 408 only after 120 s: an earlier final response is ours
     kamailio = await startKamailio({ uasPort: uas.port, frInvTimerMs: 120_000 });
     idp = await createTestIdp();
     redis = new Redis(redisLab.url);
