@@ -1,9 +1,9 @@
 import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type Redis from 'ioredis';
 import { toErrorInfo } from '../common/http/error-mapping';
 import type { RootLogger } from '../common/logging/root-logger';
+import { newInstanceId } from '../common/lifecycle/instance-id';
 import { withDeadline } from '../common/lifecycle/shutdown-deadline';
 import { guard, keys } from '../store/redis/redis-client';
 import { Cluster, ForwardedReply, ForwardedRequest, ForwardOutcome } from './cluster';
@@ -20,6 +20,8 @@ export interface RedisClusterOptions {
   /** Lease of an instance: heartbeat every third of it; lapsed → its sessions are adopted. */
   leaseMs: number;
   forwardTimeoutMs: number;
+  /** This instance's id (`INSTANCE_ID`); a new one when absent. */
+  instanceId?: string;
 }
 
 /**
@@ -34,9 +36,7 @@ export interface RedisClusterOptions {
  * request costs two PUBLISH; an adoption one ZRANGE of the active sessions and a read per session.
  */
 export class RedisCluster extends Cluster implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly instanceId = `${hostname()
-    .replace(/[^A-Za-z0-9.-]/g, '')
-    .slice(0, 40)}-${randomUUID().slice(0, 8)}`;
+  readonly instanceId: string;
   private readonly k;
   private readonly sessionsActive: string;
   private sub: Redis | undefined;
@@ -57,6 +57,7 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
     private readonly logger: RootLogger,
   ) {
     super();
+    this.instanceId = opts.instanceId ?? newInstanceId();
     const p = `${opts.prefix}{cl}:`;
     this.k = { instances: `${p}instances`, lock: (id: string) => `${p}adopt:${id}`, channel: (id: string) => `${p}inst:${id}`, released: `${p}released` };
     this.sessionsActive = keys(opts.prefix).sessionsActive();

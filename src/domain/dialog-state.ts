@@ -28,4 +28,16 @@ export interface DialogState {
    * Call-ID, To, From, CSeq number and top Via branch as the INVITE).
    */
   invite?: { requestUri: string; branch: string; cseq: number; via: string; route?: string[] };
+  /**
+   * For the UAS while the initial INVITE has no final response: what a final response from another
+   * instance needs when the one holding the transaction is lost (RFC 3261 §8.2.6.2: Via, From, To,
+   * Call-ID and CSeq copied; §18.2.2: sent to the top Via). Header values as received (the top Via
+   * with `received`/`rport`), checked free of CR/LF; `to` without our tag.
+   */
+  inviteServer?: { via: string[]; from: string; to: string; cseq: number };
+  /**
+   * The RFC 4028 session timer of the dialog as last negotiated (interval, which side refreshes,
+   * whether the far end allows UPDATE), so that an instance adopting the call can run it.
+   */
+  sessionTimer?: { intervalS: number; refresher: 'local' | 'remote'; allowsUpdate: boolean };
 }

@@ -24,6 +24,12 @@ export abstract class EventPublisher {
     data: Record<string, unknown>,
     opts?: { correlator?: string },
   ): Promise<number>;
+  /**
+   * The instance `owner` is gone (its cluster lease lapsed): the event deliveries it had leased are
+   * released now, so that its queued events go out from here within seconds instead of after the
+   * delivery lease. Resolves the number of queues released.
+   */
+  abstract releaseDeliveriesOf(owner: string): Promise<number>;
   /** Whether an active subscription of `audience` asks for `type` (an incoming call with nobody listening is refused). */
   abstract hasSubscribers(audience: EventAudience, type: WebrtcEventType): Promise<boolean>;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdo
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { AppConfig } from '../config/app-config';
 import { withDeadline } from '../common/lifecycle/shutdown-deadline';
+import { INSTANCE_ID } from '../common/lifecycle/instance-id';
 import { Clock } from '../common/clock';
 import { EventQueue } from '../store/event-queue';
 import { MemoryEventQueue } from '../store/memory/memory-event-queue';
@@ -80,8 +81,18 @@ const providers: Provider[] = [
   },
   {
     provide: DeliveryWorker,
-    inject: [SubscriptionStore, EventQueue, SinkTransport, SubscriptionLifecycle, EventMetrics, ROOT_LOGGER, AppConfig, Clock],
-    useFactory: (store: SubscriptionStore, queue: EventQueue, transport: SinkTransport, lifecycle: SubscriptionLifecycle, metrics: EventMetrics, logger: RootLogger, config: AppConfig, clock: Clock) =>
+    inject: [SubscriptionStore, EventQueue, SinkTransport, SubscriptionLifecycle, EventMetrics, ROOT_LOGGER, AppConfig, Clock, { token: INSTANCE_ID, optional: true }],
+    useFactory: (
+      store: SubscriptionStore,
+      queue: EventQueue,
+      transport: SinkTransport,
+      lifecycle: SubscriptionLifecycle,
+      metrics: EventMetrics,
+      logger: RootLogger,
+      config: AppConfig,
+      clock: Clock,
+      instanceId: string | undefined,
+    ) =>
       new DeliveryWorker(
         store,
         queue,
@@ -89,7 +100,8 @@ const providers: Provider[] = [
         lifecycle,
         metrics,
         logger.child({ component: 'event-delivery' }),
-        { schedule: exponentialBackoff({ maxAttempts: config.events.maxAttempts }) },
+        // the cluster's id: a survivor adopting this instance releases its delivery leases by it
+        { schedule: exponentialBackoff({ maxAttempts: config.events.maxAttempts }), ...(instanceId !== undefined && { instanceId }) },
         clock,
       ),
   },

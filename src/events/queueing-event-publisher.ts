@@ -55,6 +55,10 @@ export class QueueingEventPublisher extends EventPublisher {
     }
   }
 
+  async releaseDeliveriesOf(owner: string): Promise<number> {
+    return (await this.queue.releaseAllOf(owner, this.clock.now())).length;
+  }
+
   async hasSubscribers(audience: EventAudience, type: WebrtcEventType): Promise<boolean> {
     const subs = await this.store.findByDevice(audience.phoneNumber, audience.deviceId);
     // subscription-ended needs no subscription of its own: any active subscription receives it.

@@ -26,14 +26,14 @@ describe('owner-lost: the instance holding a session is gone or draining', () =>
     expect(actions(d)).toEqual([{ kind: 'reject', cause: 'unavailable' }]);
   });
 
-  it('an incoming INVITE held by the lost instance is Failed with nothing sent (its transaction died with it)', () => {
+  it('an incoming INVITE held by the lost instance is refused 480 all the same (the adopter answers it from the stored request) and Failed', () => {
     const d = lost(view('Initial', { direction: 'incoming', holdsInvite: false }));
     expect(d).toMatchObject({ kind: 'go', next: 'Failed', report: true });
-    expect(actions(d)).toEqual([]);
+    expect(actions(d)).toEqual([{ kind: 'reject', cause: 'unavailable' }]);
   });
 
-  it('an incoming call answered (200 sent, ACK awaited) is Failed without a second final response', () => {
-    const d = lost(view('Ringing', { direction: 'incoming', holdsInvite: true, answered: true }));
+  it.each([true, false])('an incoming call answered (200 sent, ACK awaited; held here: %s) is Failed without a second final response', (holdsInvite) => {
+    const d = lost(view('Ringing', { direction: 'incoming', holdsInvite, answered: true }));
     expect(d).toMatchObject({ kind: 'go', next: 'Failed' });
     expect(actions(d)).toEqual([]);
   });

@@ -13,6 +13,7 @@ import { incomingCall } from './__testing__/sessions-harness';
 import { IncomingCalls } from './incoming-calls';
 import { SessionAdoption } from './session-adoption';
 import { SessionQuota } from './session-quota';
+import { SessionUpdates } from './session-updates';
 import { ACTIVE_SESSION_TTL_MS, SessionTransitions } from './session-transitions';
 
 class StoreCluster extends Cluster {
@@ -61,9 +62,18 @@ function survivors(store: MemorySessionStore, ids: string[]) {
     const creds = SipCredentialsProvider.of(new Map());
     const registrations = new RegistrationsService(config, new MemoryRegistrationStore(), sip, creds, events, Clock.system, logger);
     const incoming = new IncomingCalls(config, transitions, sip, registrations, events, Clock.system, logger, new SessionQuota(config), cluster);
-    const adoption = new SessionAdoption(cluster, transitions, incoming, sip, creds, logger);
+    const updates = new SessionUpdates(config, transitions, incoming, sip, creds, Clock.system);
+    const adoption = new SessionAdoption(cluster, transitions, incoming, sip, creds, logger, updates, events);
     return { name, sip, events, adoption };
   });
+}
+
+async function eventually(ok: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('SessionAdoption', () => {
@@ -82,7 +92,6 @@ describe('SessionAdoption', () => {
     const up = await store.get('up');
     expect(up?.status).toBe('Connected');
     expect(['s1', 's2']).toContain(up?.owner);
-    expect(up?.version).toBe(2); // written once: the second survivor found it no longer owned by the lost instance
     expect((await store.get('incoming'))?.status).toBe('Failed');
     expect(await store.get('other')).toMatchObject({ status: 'Ringing', owner: 'alive' });
 
@@ -91,8 +100,22 @@ describe('SessionAdoption', () => {
     expect(statuses.sort()).toEqual(['incoming:Failed', 'setup:Failed']);
     const hangUps = [...a!.sip.calls, ...b!.sip.calls].filter((c) => c.op === 'hangUp');
     expect(hangUps).toHaveLength(1);
-    // the incoming INVITE died with its instance: no response can be sent from here
-    expect([...a!.sip.calls, ...b!.sip.calls].filter((c) => c.op === 'reject')).toEqual([]);
+    // the incoming INVITE's transaction died with its instance: answered 480 from the stored request
+    const calls = [...a!.sip.calls, ...b!.sip.calls];
+    expect(calls.filter((c) => c.op === 'reject')).toEqual([]);
+    expect(calls.filter((c) => c.op === 'rejectStored').map((c) => c.op === 'rejectStored' && [c.dialog.callId, c.cause])).toEqual([[incomingCall('r1').dialog.callId, 'unavailable']]);
+    // the established call is moved here on the network: takeOver, then a target refresh with the moved dialog
+    await eventually(() => calls.concat(a!.sip.calls, b!.sip.calls).some((c) => c.op === 'refreshSession'));
+    const refresh = [...a!.sip.calls, ...b!.sip.calls].find((c) => c.op === 'refreshSession');
+    expect(refresh?.op === 'refreshSession' && refresh.dialog.localContact).toMatch(/:5071/);
+    expect([...a!.sip.calls, ...b!.sip.calls].filter((c) => c.op === 'takeOver')).toHaveLength(1);
+    let moved = await store.get('up');
+    for (let i = 0; i < 200 && moved?.version !== 3; i++) moved = await new Promise((r) => setTimeout(r, 10)).then(() => store.get('up'));
+    expect(moved?.dialog?.localContact).toMatch(/:5071/);
+    // adopted once (the second survivor found it no longer owned by the lost instance), then the refreshed dialog stored
+    expect(moved?.version).toBe(3);
+    // both survivors released the lost instance's event deliveries before adopting
+    expect([...a!.events.releasedDeliveriesOf, ...b!.events.releasedDeliveriesOf]).toEqual(['dead', 'dead']);
   });
 
   it('at a drain, ends only its own calls in setup and leaves its established calls to a survivor', async () => {
@@ -106,5 +129,7 @@ describe('SessionAdoption', () => {
     expect(await store.get('mine-up')).toMatchObject({ status: 'Connected', owner: 's1' });
     expect((await store.get('theirs-setup'))?.status).toBe('Ringing');
     expect(a!.sip.calls.filter((c) => c.op === 'hangUp')).toHaveLength(1);
+    // its own established call is not refreshed at a drain: the survivor that adopts it does that
+    expect(a!.sip.calls.filter((c) => c.op === 'takeOver' || c.op === 'refreshSession')).toEqual([]);
   });
 });

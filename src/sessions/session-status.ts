@@ -233,16 +233,17 @@ type InviteResponse = Extract<SessionEvent, { kind: 'provisional' | 'answered' |
 /**
  * The instance that held the session's transactions is gone. An established call goes on (the
  * dialog is in the store: any instance can re-INVITE or BYE). A call in setup cannot be finished
- * elsewhere: ours is CANCELled (RFC 3261 §9.1, from the stored INVITE data); an incoming INVITE gets
- * 480 (§21.4.18) from the instance that still holds it, else no answer from us (its transaction died
- * with the instance). Either way `Failed`, reported.
+ * elsewhere: ours is CANCELled (RFC 3261 §9.1, from the stored INVITE data); an incoming INVITE not
+ * answered yet gets 480 (§21.4.18: the callee was reached but cannot take the call now, a retry may
+ * succeed) from the instance that still holds it (drain), or from the adopting one out of the INVITE
+ * stored with the dialog (§18.2.2). Either way `Failed`, reported.
  */
 function onOwnerLost(s: SessionView, why: string): Decision {
   const phase = PHASE[s.status];
   if (phase === 'final') return ignore(`owner lost while ${s.status}`);
   if (phase === 'established') return go(s.status);
   if (s.direction === 'outgoing') return change(s, 'Failed', { reason: why, actions: [{ kind: 'hang-up' }] });
-  return change(s, 'Failed', { reason: why, actions: s.holdsInvite && !s.answered ? [{ kind: 'reject', cause: 'unavailable' }] : [] });
+  return change(s, 'Failed', { reason: why, actions: !s.answered ? [{ kind: 'reject', cause: 'unavailable' }] : [] });
 }
 
 function onInviteResponse(s: SessionView, e: InviteResponse): Decision {

@@ -120,13 +120,28 @@ export class SessionUpdates implements OnApplicationShutdown {
   async onRefreshDue(callId: string, localTag: string): Promise<void> {
     const found = await this.transitions.findByDialog(callId, localTag);
     if (!found?.dialog || PHASE[found.status] !== 'established') return;
-    const id = found.mediaSessionId;
+    await this.refresh(found.mediaSessionId, (d) => d);
+  }
+
+  /**
+   * An established call this instance just adopted from a lost one: the dialog takes our Contact
+   * and its stored session timer runs here (`SipGateway.takeOver`), then a target refresh (RFC 3261
+   * §12.2.1.2: re-INVITE with our last SDP unchanged, RFC 3264 §8, or UPDATE without a body when
+   * the far end allows it, RFC 3311 §5.1) makes the far end send its requests here. It is also a
+   * session refresh (RFC 4028 §7.4); a 408/481 to it ends the call like a failed refresh.
+   */
+  async afterAdoption(id: string): Promise<void> {
+    await this.refresh(id, (d) => this.sip.takeOver(d));
+  }
+
+  /** A refresh of ours in the session's queue, with the stored dialog as `prepare` makes it; the new dialog is stored. */
+  private async refresh(id: string, prepare: (d: DialogState) => DialogState): Promise<void> {
     await this.transitions.serial(id, async () => {
       const s = await this.transitions.load(id);
       if (!s?.dialog || PHASE[s.status] !== 'established') return;
       let why: string | undefined;
       try {
-        const dialog = s.dialog;
+        const dialog = prepare(s.dialog);
         const res = await this.whileOffering(id, () => this.sip.refreshSession(dialog, localSdpOf(s), this.credentialsOf(s)));
         await this.transitions.patch(id, (x) => ({ ...x, dialog: keepRemoteSeq(res.dialog, x) }), false);
         if (res.outcome === 'gone') why = `the refresh was answered ${res.code} ${res.reason}`;

@@ -319,6 +319,20 @@ export abstract class SipGateway extends EventEmitter<SipEventMap> {
   abstract reject(key: string, cause: RejectCause): void;
 
   /**
+   * A final refusal of an incoming INVITE whose transaction was on a lost instance, built from the
+   * stored `dialog.inviteServer` (RFC 3261 §8.2.6.2) and sent to its top Via (§18.2.2). False when
+   * the dialog has no stored INVITE or it cannot be used; nothing is thrown.
+   */
+  abstract rejectStored(dialog: DialogState, cause: RejectCause): boolean;
+
+  /**
+   * This instance now holds a confirmed dialog another instance set up (that one was lost): the
+   * returned dialog names our Contact (persist it, then send a target refresh with
+   * `refreshSession`, RFC 3261 §12.2.1.2), and its stored RFC 4028 timer runs here.
+   */
+  abstract takeOver(dialog: DialogState): DialogState;
+
+  /**
    * Ends our side of a dialog: CANCEL while our INVITE is pending (RFC 3261 §9.1, from any
    * instance with the stored `dialog.invite`), BYE once it is confirmed (§15). Best effort:
    * failures are logged, never thrown.
@@ -332,7 +346,7 @@ export abstract class SipGateway extends EventEmitter<SipEventMap> {
   /**
    * A session refresh (RFC 4028 §7.4, §10): UPDATE without a body when the far end allows UPDATE,
    * else a re-INVITE with `localSdp` unchanged; the 2xx restarts the timer. Session timers run on
-   * the instance that set the call up. Throws SipFailure on timeout or transport error.
+   * the instance that holds the call (`takeOver` moves them). Throws SipFailure on timeout or transport error.
    */
   abstract refreshSession(dialog: DialogState, localSdp: string | undefined, credentials?: SipCredentials): Promise<ModifyResult>;
   /** A new location in an UPDATE (RFC 6442 §4.3). Throws SipFailure on timeout or transport error. */

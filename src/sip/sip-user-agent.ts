@@ -31,15 +31,16 @@ import { hostForUri } from './syntax/sip-uri';
 import { parseTrustedPeers } from './trusted-peers';
 import { SIP_TELEMETRY, SipTelemetry } from './sip-telemetry';
 import { SIP_TIMERS, SipTimers } from './sip-timers';
-import { SipSyntaxError } from './sip-syntax';
+import { SipSyntaxError, uriUser } from './sip-syntax';
 import { InDialogClient } from './user-agents/in-dialog-client';
 import { InviteClient } from './user-agents/invite-client';
 import { NonInviteClient } from './user-agents/non-invite-client';
 import { OfferExchanges } from './user-agents/offer-exchanges';
 import { RegisterClient } from './user-agents/register-client';
 import { SessionTimers } from './user-agents/session-timers';
+import { storedFinalResponse, storedResponseTarget } from './user-agents/stored-invite';
 import { SubscribeClient } from './user-agents/subscribe-client';
-import { UserAgentServer } from './user-agents/server';
+import { REJECT_RESPONSES, UserAgentServer } from './user-agents/server';
 import type { UserAgentCore } from './user-agents/user-agent-core';
 
 export { SIP_TIMERS } from './sip-timers';
@@ -197,6 +198,39 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
 
   reject(key: string, cause: RejectCause): void {
     this.server.reject(key, cause);
+  }
+
+  rejectStored(dialog: DialogState, cause: RejectCause): boolean {
+    const { code, reason } = REJECT_RESPONSES[cause];
+    if (!dialog.inviteServer || dialog.role !== 'uas') return false;
+    try {
+      const rs = storedFinalResponse({ ...dialog, inviteServer: dialog.inviteServer }, code, reason);
+      const top = rs.headers.via?.[0];
+      if (!top) return false;
+      const to = storedResponseTarget(top);
+      const wire = this.stack.sendStateless(rs, to);
+      // RFC 3261 §17.2.1: on UDP a final response is retransmitted (Timer G); without the transaction
+      // there is no ACK to stop it, so a few retransmissions only (the proxy absorbs duplicates)
+      if (this.cfg.transport === 'udp') for (const n of [1, 2, 4]) setTimeout(() => !this.closed && this.stack.resend(wire, rs, to), n * this.stack.timers.t1).unref();
+      this.logger.info({ callId: dialog.callId, status: code, to: `${to.address}:${to.port}` }, 'final response to an INVITE of a lost instance sent from the stored request');
+      return true;
+    } catch (err) {
+      this.logger.warn({ err, callId: dialog.callId }, 'stored INVITE unusable: no final response sent');
+      return false;
+    }
+  }
+
+  takeOver(dialog: DialogState): DialogState {
+    const user = uriUser(dialog.localContact);
+    let localContact = dialog.localContact;
+    try {
+      if (user !== undefined) localContact = this.contactFor(user);
+    } catch {
+      // a Contact user we could not have made: the dialog keeps its Contact
+    }
+    const t = dialog.sessionTimer;
+    if (t && dialog.state === 'confirmed') this.sessionTimers.arm(dialog.callId, dialog.localTag, { intervalS: t.intervalS, refresher: t.refresher }, t.allowsUpdate);
+    return { ...dialog, localContact };
   }
 
   /**

@@ -80,6 +80,11 @@ export abstract class EventQueue {
   abstract retryAt(subscriptionId: string, eventId: string, attempts: number, notBefore: number, owner: string): Promise<boolean>;
   /** Ends `owner`'s lease; the subscription is ready at `readyAt` if its queue is not empty. */
   abstract release(subscriptionId: string, owner: string, readyAt: number): Promise<void>;
+  /**
+   * Ends every lease `owner` holds now (an instance that is gone: its queues need not wait for
+   * their leases to expire); each queue is ready at `now`. Resolves the subscription ids released.
+   */
+  abstract releaseAllOf(owner: string, now: number): Promise<string[]>;
   /** Deletes the subscription's queue (and sequence); resolves the ids of the events removed. */
   abstract discard(subscriptionId: string): Promise<string[]>;
   /** Events waiting across all subscriptions (metrics). */

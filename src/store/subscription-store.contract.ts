@@ -191,6 +191,20 @@ export function subscriptionStoreContract(name: string, make: () => Promise<Subs
       expect(await h.queue.renew('s1', 'A', 60_000)).toBe(false);
     });
 
+    it('releaseAllOf ends every live lease of one (lost) owner, and only those: its queues are ready at once', async () => {
+      const now = h.clock.now();
+      await h.queue.enqueue(event('s1', 'e1'));
+      await h.queue.enqueue(event('s2', 'e2'));
+      expect(await claimIds(now, 'lost', 60_000)).toEqual(['s1', 's2']);
+      await h.queue.enqueue(event('s3', 'e3'));
+      expect(await claimIds(now, 'alive', 60_000)).toEqual(['s3']);
+      expect(await claimIds(now, 'B', 60_000)).toEqual([]);
+      expect((await h.queue.releaseAllOf('lost', now)).sort()).toEqual(['s1', 's2']);
+      expect(await claimIds(now, 'B', 60_000)).toEqual(['s1', 's2']);
+      expect(await h.queue.renew('s3', 'alive', 60_000)).toBe(true);
+      expect(await h.queue.releaseAllOf('lost', now)).toEqual([]);
+    });
+
     const fan = (sub: StoredSubscription, ids: string[], claim?: { owner: string; leaseMs: number }) => ({
       phoneNumber: sub.phoneNumber,
       deviceId: sub.deviceId,

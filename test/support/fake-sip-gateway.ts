@@ -30,6 +30,8 @@ export type SipCall =
   | { op: 'answer'; key: string; sdp: string }
   | { op: 'reject'; key: string; cause: RejectCause }
   | { op: 'hangUp'; dialog: DialogState }
+  | { op: 'rejectStored'; dialog: DialogState; cause: RejectCause }
+  | { op: 'takeOver'; dialog: DialogState }
   | { op: 'modify'; dialog: DialogState; change: MediaChange }
   | { op: 'refreshSession'; dialog: DialogState; localSdp: string | undefined }
   | { op: 'sendLocation'; dialog: DialogState; update: LocationUpdate };
@@ -109,6 +111,17 @@ export class FakeSipGateway extends SipGateway {
       invite: { requestUri: call.requestUri, branch: 'z9hG4bKtest', cseq: 1, via: 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKtest' },
     };
     return { callId, dialog };
+  }
+
+  rejectStored(dialog: DialogState, cause: RejectCause): boolean {
+    this.calls.push({ op: 'rejectStored', dialog, cause });
+    return dialog.inviteServer !== undefined;
+  }
+
+  /** The dialog moves to this (fake) instance's Contact, port 5071. */
+  takeOver(dialog: DialogState): DialogState {
+    this.calls.push({ op: 'takeOver', dialog });
+    return { ...dialog, localContact: dialog.localContact.replace(/:\d+/, ':5071') };
   }
 
   /** Plays a response from the network to the INVITE with this Call-ID. */

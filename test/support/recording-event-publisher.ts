@@ -10,6 +10,13 @@ export class RecordingEventPublisher extends EventPublisher {
     return 1;
   }
 
+  readonly releasedDeliveriesOf: string[] = [];
+
+  async releaseDeliveriesOf(owner: string): Promise<number> {
+    this.releasedDeliveriesOf.push(owner);
+    return 0;
+  }
+
   async hasSubscribers(): Promise<boolean> {
     return this.subscribed;
   }

@@ -115,7 +115,7 @@ export class InDialogClient {
         continue;
       }
       const { code, reason } = res;
-      if (code >= 200 && code < 300) this.rearm(current, res.sessionTimer);
+      if (code >= 200 && code < 300) current = this.rearm(current, res.sessionTimer);
       if (code === 481 || code === 408) {
         this.timers?.stop(current.callId, current.localTag);
         this.exchanges.forget(key);
@@ -149,10 +149,14 @@ export class InDialogClient {
    * timer. One without (a far end that does not know the extension) keeps the current timer, so
    * that a timer we keep for ourselves is not dropped by a UA that never heard of it.
    */
-  private rearm(dialog: DialogState, timer: SessionTimer | undefined): void {
+  private rearm(dialog: DialogState, timer: SessionTimer | undefined): DialogState {
     const current = this.timers?.get(dialog.callId, dialog.localTag);
     const next = timer ?? current;
-    if (next) this.timers?.arm(dialog.callId, dialog.localTag, next);
+    if (!next) return dialog;
+    this.timers?.arm(dialog.callId, dialog.localTag, next);
+    // the dialog as stored carries the timer, for an instance that adopts the call
+    const allowsUpdate = this.timers?.get(dialog.callId, dialog.localTag)?.allowsUpdate ?? false;
+    return { ...dialog, sessionTimer: { intervalS: next.intervalS, refresher: next.refresher, allowsUpdate } };
   }
 
   private async offer(dialog: DialogState, method: 'INVITE' | 'UPDATE', opts: RequestOptions): Promise<InDialogResponse> {

@@ -294,6 +294,8 @@ export class InviteClient {
       // RFC 4028 §7.2: the 2xx sets the interval and the refresher; none there, no session timer
       const timer = timerFrom2xx(rs);
       if (timer) this.timers?.arm(dialog.callId, dialog.localTag, timer, allowsUpdate(rs));
+      // stored with the session, so that an instance adopting the call runs the same timer
+      if (timer) dialog.sessionTimer = { ...timer, allowsUpdate: allowsUpdate(rs) };
       const sdp = sdpOf(headerString(rs.headers['content-type']), rs.content);
       this.finish(call, { kind: 'answered', code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), dialog });
       return;

@@ -9,6 +9,7 @@ import type { InDialogClient } from './in-dialog-client';
 import { onNotify } from './reg-event-notify';
 import { hasOptionTag, Rel100Mode } from './reliable-provisional';
 import { ReliableProvisionals } from './reliable-provisionals';
+import { inviteServerOf } from './stored-invite';
 import { allowsUpdate, formatSessionExpires, SessionTimerConfig, timerForRefreshRequest, uasTimerFor, UasTimerDecision } from './session-timer';
 import type { SessionTimers } from './session-timers';
 import { ALLOW, UserAgentCore } from './user-agent-core';
@@ -178,6 +179,10 @@ export class UserAgentServer {
     const timer = uasTimerFor(rq, this.sessionTimer);
     if (timer.kind === 'too-small') return this.reply(tx, 422, 'Session Interval Too Small', { 'min-se': String(timer.minSeS) });
     const dialog = uasDialogFromInvite(rq, localContact);
+    // stored with the session: an instance adopting it can answer this INVITE or run the timer
+    const stored = inviteServerOf(rq);
+    if (stored) dialog.inviteServer = stored;
+    if (timer.kind === 'timer') dialog.sessionTimer = { ...timer.timer, allowsUpdate: allowsUpdate(rq) };
     this.pending.set(tx.id, { tx, dialog, reliable, timer });
     const sdp = sdpOf(headerString(rq.headers['content-type']), rq.content);
     const pai = parseAssertedIdentity(headerString(rq.headers['p-asserted-identity']));

@@ -167,6 +167,12 @@ export class MemoryEventQueue extends EventQueue {
     else f.readyAt = readyAt;
   }
 
+  async releaseAllOf(owner: string, now: number): Promise<string[]> {
+    const ids = [...this.fifos].filter(([, f]) => f.lease?.owner === owner && f.lease.until > now).map(([id]) => id);
+    for (const id of ids) await this.release(id, owner, now);
+    return ids;
+  }
+
   async discard(subscriptionId: string): Promise<string[]> {
     const f = this.fifos.get(subscriptionId);
     this.fifos.delete(subscriptionId);

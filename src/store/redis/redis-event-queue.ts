@@ -122,6 +122,19 @@ export class RedisEventQueue extends EventQueue {
     return ok === 1;
   }
 
+  /**
+   * A leased queue has its lease end as its `ready` score, so only queues scored after `now` are
+   * looked at (one ZRANGEBYSCORE, one GET each); the release itself checks the owner atomically.
+   */
+  async releaseAllOf(owner: string, now: number): Promise<string[]> {
+    const { k } = this;
+    const ids = await guard('eventQueue.releaseAllOf', () => this.redis.zrangebyscore(k.queuesReady(), `(${now}`, '+inf'));
+    const holders = await Promise.all(ids.map((s) => guard('eventQueue.releaseAllOf', () => this.redis.get(k.queueLease(s)))));
+    const mine = ids.filter((_, i) => holders[i] === owner);
+    for (const s of mine) await this.release(s, owner, now);
+    return mine;
+  }
+
   async release(subscriptionId: string, owner: string, readyAt: number): Promise<void> {
     const { k } = this;
     const s = subscriptionId;
