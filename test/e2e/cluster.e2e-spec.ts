@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Cluster } from '../../src/cluster/cluster';
+import { keys } from '../../src/store/redis/redis-client';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { freePort, Lab, runSippUac, startLab } from '../support/lab';
 import { eventually, GatewayUnderTest, spawnGatewayProcess, startGateway } from '../support/gateway';
@@ -58,7 +59,7 @@ describe('several gateway instances on one Redis', () => {
   }
   const idOf = (gw: GatewayUnderTest): string => gw.app.get(Cluster).instanceId;
   const ownerOf = async (id: string): Promise<string | undefined> => {
-    const d = await redis.hget(`${prefix}{sess}:rec:${id}`, 'd');
+    const d = await redis.hget(keys(prefix).session(id), 'd');
     return d ? (JSON.parse(d) as { owner?: string }).owner : undefined;
   };
 

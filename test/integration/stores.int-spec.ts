@@ -8,6 +8,8 @@ import { RedisSessionStore } from '../../src/store/redis/redis-session.store';
 import { aSession, sessionStoreContract } from '../../src/store/session-store.contract';
 import { ManualClock } from '../../src/store/subscription-store.contract';
 import { quotaContract } from '../../src/store/quota.contract';
+import { sessionFanOutContract } from '../../src/store/session-fan-out.contract';
+import { RedisEventQueue } from '../../src/store/redis/redis-event-queue';
 import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription.store';
 import { eventually } from '../support/gateway';
 import { RedisInstance, startRedis } from '../support/lab';
@@ -49,6 +51,18 @@ describe('Redis session and registration stores (real Redis)', () => {
     const clock = new ManualClock(Date.now());
     const prefix = freshPrefix();
     return { registrations: new RedisRegistrationStore(redis, prefix, clock), sessions: new RedisSessionStore(redis, prefix), subscriptions: new RedisSubscriptionStore(redis, prefix, clock), clock };
+  });
+
+  sessionFanOutContract('redis', async () => {
+    const clock = new ManualClock(Date.now());
+    const prefix = freshPrefix();
+    return {
+      sessions: new RedisSessionStore(redis, prefix, clock),
+      subscriptions: new RedisSubscriptionStore(redis, prefix, clock),
+      queue: new RedisEventQueue(redis, prefix, clock),
+      clock,
+      atomic: true,
+    };
   });
 
   describe('Redis-only', () => {

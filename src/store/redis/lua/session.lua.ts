@@ -1,7 +1,8 @@
-/** Lua of the session store ({sess}); layout and KEYS rules: ../lua-scripts.ts. */
+/** Lua of the session store (tag {ev}, shared with the event queues); layout and KEYS rules: ../lua-scripts.ts. */
 import type { LuaScript } from '../lua-scripts';
+import { FAN_OUT } from './events.lua';
 
-// ---------------------------------------------------------------- sessions ({sess}): hashes { v, d }
+// ---------------------------------------------------------------- sessions ({ev}sess…): hashes { v, d }
 // Active sessions are sorted sets scored by when the record expires (Redis server time + ttl), so an id whose
 // record expired while active (its instance crashed before the final status) ages out. Server time: PEXPIRE's clock.
 const NOW = `
@@ -14,6 +15,14 @@ if ARGV[${active}] == '1' then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
   if redis.call('PTTL', KEYS[4]) < tonumber(ARGV[${ttl}]) then redis.call('PEXPIRE', KEYS[4], ARGV[${ttl}]) end
 else for i = 3, 4 do redis.call('ZREM', KEYS[i], ARGV[${id}]) end end`;
+/** Compare-and-set: the record's version must be ARGV[1] (sessUpdate's ARGV). */
+const CAS = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v or tonumber(v) ~= tonumber(ARGV[1]) then return 0 end`;
+/** The write of sessUpdate (ARGV: expectedVersion, json, ttl, dialog, id, active), after CAS. */
+const WRITE = `redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3]) end${INDEX(3, 5, 6)}`;
 export const sessionScripts = {
   sessCreate: {
     keys: ['rec', 'dlg', 'active', 'num'],
@@ -34,13 +43,27 @@ return 1`,
   sessUpdate: {
     keys: ['rec', 'dlg', 'active', 'num'],
     // ARGV: expectedVersion, json, ttl, dialog ('' none), id, '1' active | '0'
-    lua: `${NOW}
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v or tonumber(v) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3]) end${INDEX(3, 5, 6)}
+    lua: `${NOW}${CAS}
+${WRITE}
 return 1`,
+  },
+  // sessUpdate and the fan-out of the event it reports (evFanOut, events.lua.ts) in one atomic step:
+  // the transition and its session-status event are persisted together, or neither is.
+  // KEYS: sessUpdate's 4, then evFanOut's (dev, ready, backlog, then rec, queue, seq, lease, head per
+  // subscription). ARGV: sessUpdate's 6, then evFanOut's.
+  // Returns {0} (version conflict: nothing written), {-1, actualIds} (the subscription ids named are
+  // stale: nothing written), {1, needed, {}, dangling} (session written; more matches than event ids:
+  // no event), or {1, 0, rows, dangling} (both written; rows as evFanOut's).
+  sessUpdateFanOut: {
+    keys: ['rec', 'dlg', 'active', 'num', 'dev', 'ready', 'backlog'],
+    keysPerItem: ['rec', 'queue', 'seq', 'lease', 'head'],
+    lua: `${NOW}${FAN_OUT}${CAS.replace('return 0', 'return {0}')}
+local K, A = {unpack(KEYS, 5)}, {unpack(ARGV, 7)}
+local stale, matches, dangling = fan_plan(K, A)
+if stale then return {-1, stale} end
+${WRITE}
+if #matches > #A - 6 - tonumber(A[6]) then return {1, #matches, {}, dangling} end
+return {1, 0, fan_write(K, A, matches), dangling}`,
   },
   sessCountActive: {
     keys: ['active'],
