@@ -59,8 +59,8 @@ describe('several gateway instances on one Redis', () => {
   }
   const idOf = (gw: GatewayUnderTest): string => gw.app.get(Cluster).instanceId;
   const ownerOf = async (id: string): Promise<string | undefined> => {
-    const d = await redis.hget(keys(prefix).session(id), 'd');
-    return d ? (JSON.parse(d) as { owner?: string }).owner : undefined;
+    const owner = await redis.hget(keys(prefix).session(id), 'owner');
+    return owner ? (JSON.parse(owner) as string) : undefined;
   };
 
   /** Registers `phone` through `gw` (its Contact is on that instance) with a subscription at a fresh sink. */

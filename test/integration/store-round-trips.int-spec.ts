@@ -99,6 +99,9 @@ describe('store round trips of one full call (Redis MONITOR)', () => {
     expect(statuses).toEqual(['Ringing', 'Connected', 'Terminated']);
     expect(perCall.filter(scriptNamed).length).toBeGreaterThanOrEqual(4);
     expect(perCall.length).toBeLessThanOrEqual(MAX_STORE_ROUND_TRIPS);
+    // only the fields that change are written: the app's offer once (create), not with every transition
+    expect(perCall.filter((c) => c.args.includes('offer')).map((c) => c.args[0])).toHaveLength(1);
+    expect(perCall.filter((c) => c.args.includes('status')).length).toBeGreaterThanOrEqual(4);
     // scripts run by EVALSHA once Redis has them, never re-sent (EVAL) per call
     expect(perCall.filter((c) => c.args[0]?.toLowerCase() === 'eval')).toEqual([]);
   });

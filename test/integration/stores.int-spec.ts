@@ -66,6 +66,22 @@ describe('Redis session and registration stores (real Redis)', () => {
   });
 
   describe('Redis-only', () => {
+    it('keeps a session whole when two instances write it in turn (each sends only what it knows changed)', async () => {
+      const prefix = freshPrefix();
+      const [a, b] = [new RedisSessionStore(redis, prefix), new RedisSessionStore(redis, prefix)];
+      const s = aSession(Date.now(), { answer: 'v=0\r\na=answer\r\n' });
+      await a.create(s, 60_000);
+      const atB = await b.get(s.mediaSessionId);
+      await b.update({ ...atB!, status: 'Ringing', sipCode: 180 }, 1, 60_000);
+      // a last wrote version 1: its update at version 2 writes every field
+      await a.update({ ...s, status: 'Connected', sipCode: 200, answer: undefined }, 2, 60_000);
+      expect(await b.get(s.mediaSessionId)).toEqual({ ...s, status: 'Connected', sipCode: 200, answer: undefined, version: 3 });
+      // and then only what changed
+      await a.update({ ...s, status: 'Connected', sipCode: 200, answer: undefined, remoteSdp: 'v=0\r\n' }, 3, 60_000);
+      expect(await b.get(s.mediaSessionId)).toEqual({ ...s, status: 'Connected', sipCode: 200, answer: undefined, remoteSdp: 'v=0\r\n', version: 4 });
+      expect(await redis.hget(keys(prefix).session(s.mediaSessionId), 'answer')).toBeNull();
+    });
+
     it('keeps a registration record for expiresAt + grace (PTTL)', async () => {
       const clock = new ManualClock(Date.now());
       const prefix = freshPrefix();
