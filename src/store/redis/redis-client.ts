@@ -17,9 +17,9 @@ const REPLICA_ACKS = Symbol('replica acks');
 const COMMON = {
   // Fail fast instead of queueing while Redis is away: requests get 503, not a hang.
   enableOfflineQueue: false,
-  // Off: measured with the scripts run as EVALSHA (scriptRunner), ioredis' auto-pipelining cost
-  // more client CPU per command than plain writes, alone (30–74 µs against 11–17 µs) and in bursts
-  // of 10 or 100 commands in one tick (6–10 µs against 4.4–6.5 µs); docs/performance.md.
+  // Off: with the scripts run as EVALSHA (scriptRunner), ioredis' auto-pipelining cost more CPU
+  // per command than plain writes, client and Redis together, alone (37–39 µs against 18–24 µs) and
+  // in bursts of 10 or 100 commands in one tick (9.6–13 µs against 8.2–10 µs); docs/performance.md.
   enableAutoPipelining: false,
   lazyConnect: true,
 } as const;
