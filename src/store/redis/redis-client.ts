@@ -93,7 +93,7 @@ const shaOf = (script: LuaScript): string => {
  * on the same connection: its reply comes once a replica holds the write, and without one it fails
  * like an unreachable store. A master that a failover just replaced still accepts writes, and loses
  * them when it rejoins as a replica: the caller sees the store as unavailable (503), the outcome is
- * unknown to it, as with any store error.
+ * unknown to it, as with every store error.
  */
 export function scriptRunner(redis: Redis): RunScript {
   const acks = (redis as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS];

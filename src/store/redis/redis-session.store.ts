@@ -70,12 +70,7 @@ export class RedisSessionStore extends SessionStore {
     return this.settled(next, expectedVersion, ok === 1);
   }
 
-  override async updateAndFanOut(
-    next: MediaSession,
-    expectedVersion: number,
-    ttlMs: number,
-    event: FanOutRequest,
-  ): Promise<{ session: MediaSession; fanOut?: FanOutResult } | undefined> {
+  override async updateAndFanOut(next: MediaSession, expectedVersion: number, ttlMs: number, event: FanOutRequest): Promise<{ session: MediaSession; fanOut?: FanOutResult } | undefined> {
     const dialog = dialogKey(next);
     const sessionKeys = this.recordKeys(next, dialog);
     const sessionArgs = this.writeArgs(next, expectedVersion, ttlMs, dialog);
