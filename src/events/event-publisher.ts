@@ -4,6 +4,7 @@
  * `publish` resolves (at-least-once delivery to the subscription's sink).
  */
 import { WebrtcEventType } from '../domain/webrtc-event-type';
+import type { FanOutRequest, FanOutResult } from '../store/event-queue';
 
 export { WebrtcEventType };
 
@@ -11,6 +12,13 @@ export { WebrtcEventType };
 export interface EventAudience {
   phoneNumber: string;
   deviceId: string;
+}
+
+/** An event to persist in the same store step as the write that causes it (`SessionStore#updateAndFanOut`). */
+export interface StagedEvent {
+  request: FanOutRequest;
+  /** Takes the store's `enqueued` result: the leased queues go to the delivery worker. Resolves the number of events. */
+  settle(result: Extract<FanOutResult, { kind: 'enqueued' }>): number;
 }
 
 export abstract class EventPublisher {
@@ -30,6 +38,18 @@ export abstract class EventPublisher {
    * delivery lease. Resolves the number of queues released.
    */
   abstract releaseDeliveriesOf(owner: string): Promise<number>;
+  /**
+   * The fan-out request of `publish`, for a store write that persists it itself; `settle` with its
+   * result. Undefined: this publisher cannot stage, `publish` after the write.
+   */
+  stage(
+    _audience: EventAudience,
+    _type: Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>,
+    _data: Record<string, unknown>,
+    _opts?: { correlator?: string },
+  ): StagedEvent | undefined {
+    return undefined;
+  }
   /** Whether an active subscription of `audience` asks for `type` (an incoming call with nobody listening is refused). */
   abstract hasSubscribers(audience: EventAudience, type: WebrtcEventType): Promise<boolean>;
 }

@@ -3,7 +3,7 @@ import { Clock } from '../common/clock';
 import { EventQueue } from '../store/event-queue';
 import { SubscriptionStore } from '../store/subscription-store';
 import type { DeliveryHandOff } from './delivery-worker';
-import { EventAudience, EventPublisher, WebrtcEventType } from './event-publisher';
+import { EventAudience, EventPublisher, StagedEvent, WebrtcEventType } from './event-publisher';
 
 /** Event ids sent with each fan-out; a device with more matching subscriptions costs one more round trip. */
 const IDS_PER_FANOUT = 4;
@@ -57,6 +57,32 @@ export class QueueingEventPublisher extends EventPublisher {
 
   async releaseDeliveriesOf(owner: string): Promise<number> {
     return (await this.queue.releaseAllOf(owner, this.clock.now())).length;
+  }
+
+  override stage(
+    audience: EventAudience,
+    type: Exclude<WebrtcEventType, 'org.camaraproject.webrtc-events.v0.subscription-ended'>,
+    data: Record<string, unknown>,
+    opts?: { correlator?: string },
+  ): StagedEvent {
+    const claim = this.delivery?.leaseFor();
+    const leasedAt = this.clock.now();
+    return {
+      request: {
+        phoneNumber: audience.phoneNumber,
+        deviceId: audience.deviceId,
+        type,
+        time: new Date(leasedAt).toISOString(),
+        data,
+        ids: Array.from({ length: IDS_PER_FANOUT }, () => randomUUID()),
+        ...(opts?.correlator !== undefined ? { correlator: opts.correlator } : {}),
+        ...(claim ? { claim } : {}),
+      },
+      settle: (r) => {
+        if (r.claimed.length > 0) this.delivery?.handOff(r.claimed, leasedAt);
+        return r.events.length;
+      },
+    };
   }
 
   async hasSubscribers(audience: EventAudience, type: WebrtcEventType): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
@@ -5,7 +6,7 @@ import { ApiError, badGateway, incompatibleState, invalidArgument } from '../com
 import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { WebrtcEventType } from '../domain/webrtc-event-type';
 import { Cluster } from '../cluster/cluster';
-import { EventPublisher } from '../events/event-publisher';
+import { EventPublisher, StagedEvent } from '../events/event-publisher';
 import { SipFailure } from '../sip/sip-gateway';
 import { MediaSession, SessionStore } from '../store/session-store';
 import type { QuotaExceeded } from '../store/quota';
@@ -109,10 +110,11 @@ export class SessionTransitions implements OnApplicationShutdown {
       if (decision.kind === 'refuse') throw refusalError(decision.refusal);
       const changes = decision.next !== cur.status || decision.report || decision.deleted === true || decision.cancelledBy !== undefined;
       if (!changes && !opts.edit) return { decision, session: cur };
-      const saved = await this.write(cur, this.next(cur, decision, opts.edit));
-      if (!saved) continue;
-      await this.after(cur, saved, decision, opts.log ?? this.logger);
-      return { decision, session: saved };
+      const next = this.next(cur, decision, opts.edit);
+      const written = await this.write(cur, next, decision.report ? this.stage(next) : undefined);
+      if (!written) continue;
+      await this.after(cur, written.session, decision, written.reported, opts.log ?? this.logger);
+      return { decision, session: written.session };
     }
     throw new Error(`session ${id}: too many concurrent updates`);
   }
@@ -125,8 +127,11 @@ export class SessionTransitions implements OnApplicationShutdown {
     for (let attempt = 0; attempt < 5; attempt++) {
       const cur = await this.load(id, attempt > 0);
       if (!cur) return undefined;
-      const saved = await this.write(cur, { ...edit(cur), ...(touch && { updatedAt: this.clock.now() }) });
-      if (saved) return saved;
+      const edited = edit(cur);
+      // nothing changed (e.g. a provisional response repeating the stored dialog): no write
+      if (!touch && isDeepStrictEqual(edited, cur)) return cur;
+      const written = await this.write(cur, { ...edited, ...(touch && { updatedAt: this.clock.now() }) });
+      if (written) return written.session;
     }
     throw new Error(`session ${id}: too many concurrent updates`);
   }
@@ -179,20 +184,38 @@ export class SessionTransitions implements OnApplicationShutdown {
     return { ...edited, ...marks, ...statusChange, sequenceNumber: cur.sequenceNumber + 1 };
   }
 
-  private async write(cur: MediaSession, next: MediaSession): Promise<MediaSession | undefined> {
-    const ttl = isFinal(next.status) ? this.config.sessions.retentionS * 1000 : ACTIVE_SESSION_TTL_MS;
+  /**
+   * Compare-and-set of `next`; with a staged event, the event is persisted in the same store step
+   * (`reported`). Undefined on a conflict.
+   */
+  private async write(cur: MediaSession, next: MediaSession, staged?: StagedEvent): Promise<{ session: MediaSession; reported: boolean } | undefined> {
+    const ttl = Math.max(1000, isFinal(next.status) ? this.config.sessions.retentionS * 1000 : ACTIVE_SESSION_TTL_MS);
     const id = cur.mediaSessionId;
-    const saved = await this.store.update(next, cur.version, Math.max(1000, ttl));
-    if (!saved) {
+    let written: { session: MediaSession; reported: boolean } | undefined;
+    if (staged) {
+      const r = await this.store.updateAndFanOut(next, cur.version, ttl, staged.request);
+      const fanOut = r?.fanOut;
+      if (fanOut?.kind === 'enqueued') staged.settle(fanOut);
+      written = r && { session: r.session, reported: fanOut?.kind === 'enqueued' };
+    } else {
+      const session = await this.store.update(next, cur.version, ttl);
+      written = session && { session, reported: false };
+    }
+    if (!written) {
       this.cache.delete(id);
       return undefined;
     }
-    if (this.cache.has(id)) this.cache.set(id, saved);
-    return saved;
+    if (this.cache.has(id)) this.cache.set(id, written.session);
+    return written;
+  }
+
+  /** The session-status event of `next`, to persist with its write (undefined: nobody to report to, or a publisher that cannot stage). */
+  private stage(next: MediaSession): StagedEvent | undefined {
+    return next.deviceId ? this.events.stage({ phoneNumber: next.phoneNumber, deviceId: next.deviceId }, WebrtcEventType.sessionStatus, toEventData(next)) : undefined;
   }
 
   /** Log, KPIs and the session-status event of a stored decision. */
-  private async after(prev: MediaSession, saved: MediaSession, d: Go, log: RootLogger): Promise<void> {
+  private async after(prev: MediaSession, saved: MediaSession, d: Go, reported: boolean, log: RootLogger): Promise<void> {
     const id = saved.mediaSessionId;
     if (d.next !== prev.status) {
       this.kpis.observe(saved, d.next, d.code, d.reason, d.code ?? prev.sipCode);
@@ -204,7 +227,7 @@ export class SessionTransitions implements OnApplicationShutdown {
       this.ringTimers.delete(id);
       this.cache.delete(id);
     }
-    if (d.report) await this.publish(saved);
+    if (d.report && !reported) await this.publish(saved);
   }
 }
 

@@ -66,12 +66,16 @@ export class SessionsService implements OnModuleInit {
     return toMediaSessionResponse(await this.own(principal, id));
   }
 
-  /** DELETE: CANCEL before a final answer, BYE once connected; 204 either way, then 404. */
+  /**
+   * DELETE: CANCEL before a final answer, BYE once connected; 204 either way, then 404. On the
+   * instance that drives the session its own copy is decided on (no store read): the write is a
+   * compare-and-set, so a copy that another instance's write made stale is read again and decided anew.
+   */
   async remove(principal: Principal, id: string, forwarded = false, log?: RootLogger): Promise<void> {
-    const s = await this.own(principal, id);
+    const s = await this.own(principal, id, false);
     if (!forwarded && (await this.owners.forward(s, 'remove'))) return;
     await this.transitions.serial(id, async () => {
-      await this.updates.remove(await this.current(id), log);
+      await this.updates.remove(await this.current(id, false), log);
     });
   }
 
@@ -93,17 +97,17 @@ export class SessionsService implements OnModuleInit {
     return toMediaSessionResponse(await this.own(principal, id));
   }
 
-  /** The session as stored now, inside its queue (another request may have deleted it meanwhile). */
-  private async current(id: string): Promise<MediaSession> {
-    const s = await this.transitions.load(id, true);
+  /** The session as stored now, inside its queue (another request may have deleted it meanwhile); `fresh` false: this instance's copy if it drives it. */
+  private async current(id: string, fresh = true): Promise<MediaSession> {
+    const s = await this.transitions.load(id, fresh);
     if (!s || s.deleted) throw notFound(`Session ${id} not found.`);
     return s;
   }
 
-  /** The caller's own, not deleted session, or 404 (never someone else's data). */
-  async own(principal: Principal, id: string): Promise<MediaSession> {
+  /** The caller's own, not deleted session, or 404 (never someone else's data); `fresh` false: this instance's copy if it drives it. */
+  async own(principal: Principal, id: string, fresh = true): Promise<MediaSession> {
     const phoneNumber = requirePhoneNumber(principal);
-    const s = id.length <= 256 ? await this.transitions.load(id, true) : undefined;
+    const s = id.length <= 256 ? await this.transitions.load(id, fresh) : undefined;
     if (!s || s.deleted || s.phoneNumber !== phoneNumber) throw notFound(`Session ${id.slice(0, 64)} not found.`);
     return s;
   }

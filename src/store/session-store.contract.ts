@@ -66,6 +66,18 @@ export function sessionStoreContract(name: string, setup: () => Promise<SessionS
       ({ store, now, advance, shortTtlMs } = await setup());
     });
 
+    it('keeps the properties an update did not change and drops the ones it cleared', async () => {
+      const s = aSession(now(), { dialog: aDialog(), answer: 'v=0\r\n', sipCode: 180, sipReason: 'Ringing' });
+      await store.create(s, LONG_TTL_MS);
+      const first = await store.update({ ...s, status: 'Connected', answer: undefined, sipCode: 200 }, 1, LONG_TTL_MS);
+      expect(first).toEqual({ ...s, status: 'Connected', answer: undefined, sipCode: 200, version: 2 });
+      const got = await store.get(s.mediaSessionId);
+      expect(got).toEqual({ ...s, status: 'Connected', answer: undefined, sipCode: 200, version: 2 });
+      const dialog = { ...s.dialog!, remoteTag: 'changed' };
+      await store.update({ ...got!, dialog, remoteSdp: 'v=1\r\n' }, 2, LONG_TTL_MS);
+      expect(await store.get(s.mediaSessionId)).toEqual({ ...s, status: 'Connected', answer: undefined, sipCode: 200, dialog, remoteSdp: 'v=1\r\n', version: 3 });
+    });
+
     it('creates and reads back a session with version 1', async () => {
       const s = aSession(now(), { dialog: aDialog() });
       await store.create(s, LONG_TTL_MS);

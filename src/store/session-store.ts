@@ -1,5 +1,6 @@
 import type { DialogState } from '../domain/dialog-state';
 import type { SessionStatus } from '../domain/media-session-status';
+import type { FanOutRequest, FanOutResult } from './event-queue';
 import type { QuotaExceeded } from './quota';
 
 /** A media session (webrtc-call-handling) and its SIP dialog, as stored. Plain JSON. */
@@ -66,6 +67,17 @@ export abstract class SessionStore {
   abstract findByDialog(callId: string, localTag: string): Promise<MediaSession | undefined>;
   /** Compare-and-set on `version`; also (re)indexes the dialog. */
   abstract update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined>;
+  /**
+   * `update`, and in the same atomic step `EventQueue#fanOut` of the event that the update reports:
+   * one store round trip for a transition and its session-status event. Undefined on a version
+   * conflict (nothing written). Without `fanOut` in the result (a store that cannot do both at once),
+   * or with `need-ids` (more matching subscriptions than `event.ids`), the session was written but no
+   * event: the caller publishes it on its own.
+   */
+  async updateAndFanOut(next: MediaSession, expectedVersion: number, ttlMs: number, _event: FanOutRequest): Promise<{ session: MediaSession; fanOut?: FanOutResult } | undefined> {
+    const session = await this.update(next, expectedVersion, ttlMs);
+    return session && { session };
+  }
   /** Number of stored sessions whose status is not final (metrics). */
   abstract countActive(): Promise<number>;
   /** Sessions of `phoneNumber` whose status is not final (the per-number quota). */

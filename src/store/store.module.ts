@@ -73,7 +73,7 @@ const providers: Provider[] = [
     provide: SessionStore,
     inject: [AppConfig, RedisClient, Clock, { token: STORE_TELEMETRY, optional: true }],
     useFactory: (config: AppConfig, redis: RedisClient | null, clock: Clock, telemetry: StoreTelemetry | undefined) =>
-      instrumented(config.store.kind === 'redis' && redis ? new RedisSessionStore(redis, config.store.keyPrefix) : new MemorySessionStore(clock), 'session', telemetry),
+      instrumented(config.store.kind === 'redis' && redis ? new RedisSessionStore(redis, config.store.keyPrefix, clock) : new MemorySessionStore(clock), 'session', telemetry),
   },
   RedisLifecycle,
 ];

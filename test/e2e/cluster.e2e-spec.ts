@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Cluster } from '../../src/cluster/cluster';
+import { keys } from '../../src/store/redis/redis-client';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { freePort, Lab, runSippUac, startLab } from '../support/lab';
 import { eventually, GatewayUnderTest, spawnGatewayProcess, startGateway } from '../support/gateway';
@@ -58,8 +59,8 @@ describe('several gateway instances on one Redis', () => {
   }
   const idOf = (gw: GatewayUnderTest): string => gw.app.get(Cluster).instanceId;
   const ownerOf = async (id: string): Promise<string | undefined> => {
-    const d = await redis.hget(`${prefix}{sess}:rec:${id}`, 'd');
-    return d ? (JSON.parse(d) as { owner?: string }).owner : undefined;
+    const owner = await redis.hget(keys(prefix).session(id), 'owner');
+    return owner ? (JSON.parse(owner) as string) : undefined;
   };
 
   /** Registers `phone` through `gw` (its Contact is on that instance) with a subscription at a fresh sink. */

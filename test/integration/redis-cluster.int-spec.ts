@@ -9,6 +9,7 @@ import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription
 import { quotaContract } from '../../src/store/quota.contract';
 import { registrationStoreContract } from '../../src/store/registration-store.contract';
 import { sessionStoreContract } from '../../src/store/session-store.contract';
+import { sessionFanOutContract } from '../../src/store/session-fan-out.contract';
 import { ManualClock, subscriptionStoreContract } from '../../src/store/subscription-store.contract';
 import { RedisClusterLab, startRedisCluster } from '../support/redis-topologies';
 
@@ -39,8 +40,12 @@ describe('stores on a 3-master Redis Cluster', () => {
     const k = keys('gw:');
     const byTag = {
       reg: [k.registration('r1'), k.registrationByDevice('+1', 'd'), k.registrationsDue(), k.registrationsByNumber('+1')],
-      sess: [k.session('s1'), k.sessionByCallId('c|t'), k.sessionsActive(), k.sessionsByNumber('+1')],
+      // sessions with the subscriptions and queues: a transition and its event fan-out are one script
       ev: [
+        k.session('s1'),
+        k.sessionByCallId('c|t'),
+        k.sessionsActive(),
+        k.sessionsByNumber('+1'),
         k.subscription('x'),
         k.subscriptionsByDevice('+1', 'd'),
         k.subscriptionsByOwner('+1'),
@@ -63,6 +68,18 @@ describe('stores on a 3-master Redis Cluster', () => {
   });
 
   sessionStoreContract('redis cluster', async () => ({ store: new RedisSessionStore(redis, freshPrefix()), now: () => Date.now(), advance: (ms) => sleep(ms), shortTtlMs: 1500 }));
+
+  sessionFanOutContract('redis cluster', async () => {
+    const clock = new ManualClock(Date.now());
+    const prefix = freshPrefix();
+    return {
+      sessions: new RedisSessionStore(redis, prefix, clock),
+      subscriptions: new RedisSubscriptionStore(redis, prefix, clock),
+      queue: new RedisEventQueue(redis, prefix, clock),
+      clock,
+      atomic: true,
+    };
+  });
 
   registrationStoreContract('redis cluster', async () => {
     const clock = new ManualClock(Date.now());

@@ -8,6 +8,8 @@ import { RedisSessionStore } from '../../src/store/redis/redis-session.store';
 import { aSession, sessionStoreContract } from '../../src/store/session-store.contract';
 import { ManualClock } from '../../src/store/subscription-store.contract';
 import { quotaContract } from '../../src/store/quota.contract';
+import { sessionFanOutContract } from '../../src/store/session-fan-out.contract';
+import { RedisEventQueue } from '../../src/store/redis/redis-event-queue';
 import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription.store';
 import { eventually } from '../support/gateway';
 import { RedisInstance, startRedis } from '../support/lab';
@@ -51,7 +53,35 @@ describe('Redis session and registration stores (real Redis)', () => {
     return { registrations: new RedisRegistrationStore(redis, prefix, clock), sessions: new RedisSessionStore(redis, prefix), subscriptions: new RedisSubscriptionStore(redis, prefix, clock), clock };
   });
 
+  sessionFanOutContract('redis', async () => {
+    const clock = new ManualClock(Date.now());
+    const prefix = freshPrefix();
+    return {
+      sessions: new RedisSessionStore(redis, prefix, clock),
+      subscriptions: new RedisSubscriptionStore(redis, prefix, clock),
+      queue: new RedisEventQueue(redis, prefix, clock),
+      clock,
+      atomic: true,
+    };
+  });
+
   describe('Redis-only', () => {
+    it('keeps a session whole when two instances write it in turn (each sends only what it knows changed)', async () => {
+      const prefix = freshPrefix();
+      const [a, b] = [new RedisSessionStore(redis, prefix), new RedisSessionStore(redis, prefix)];
+      const s = aSession(Date.now(), { answer: 'v=0\r\na=answer\r\n' });
+      await a.create(s, 60_000);
+      const atB = await b.get(s.mediaSessionId);
+      await b.update({ ...atB!, status: 'Ringing', sipCode: 180 }, 1, 60_000);
+      // a last wrote version 1: its update at version 2 writes every field
+      await a.update({ ...s, status: 'Connected', sipCode: 200, answer: undefined }, 2, 60_000);
+      expect(await b.get(s.mediaSessionId)).toEqual({ ...s, status: 'Connected', sipCode: 200, answer: undefined, version: 3 });
+      // and then only what changed
+      await a.update({ ...s, status: 'Connected', sipCode: 200, answer: undefined, remoteSdp: 'v=0\r\n' }, 3, 60_000);
+      expect(await b.get(s.mediaSessionId)).toEqual({ ...s, status: 'Connected', sipCode: 200, answer: undefined, remoteSdp: 'v=0\r\n', version: 4 });
+      expect(await redis.hget(keys(prefix).session(s.mediaSessionId), 'answer')).toBeNull();
+    });
+
     it('keeps a registration record for expiresAt + grace (PTTL)', async () => {
       const clock = new ManualClock(Date.now());
       const prefix = freshPrefix();

@@ -37,7 +37,7 @@ export async function installRateLimits(fastify: FastifyInstance, config: AppCon
   if (perToken > 0) limiters.push({ name: 'requests-per-token', check: create(perToken, (req) => `t:${tokenKey(req) ?? `none:${req.ip}`}`) });
   fastify.addHook('onRequest', async (req) => {
     if (EXEMPT.test(req.url)) return;
-    // both counters at once: one round trip to Redis (auto-pipelined), not one per limit
+    // both counters at once: sent in the same tick and awaited together, not one after the other
     const applicable = limiters.filter(({ name }) => name !== 'requests-per-token' || tokenKey(req) !== undefined);
     const results = await Promise.all(applicable.map(({ check }) => check(req)));
     applicable.forEach(({ name }, i) => {

@@ -1,5 +1,5 @@
 /**
- * The Lua scripts of the gateway (one file per tag under ./lua/), and the key layout they rely on (names: `keys()` in redis-client.ts).
+ * The Lua scripts of the gateway (one file per store under ./lua/), and the key layout they rely on (names: `keys()` in redis-client.ts).
  *
  * Key layout. `P` is REDIS_KEY_PREFIX (no braces: the config refuses them). Each aggregate's keys
  * share one hash tag, so every key a script touches hashes to the same Redis Cluster slot:
@@ -8,10 +8,10 @@
  *                          P{reg}:dev:<phoneNumber>|<deviceId> string registrationId (TTL of the record)
  *                          P{reg}:due                          zset registrationId → refresh due (or lease end)
  *                          P{reg}:num:<phoneNumber>            zset registrationId → expiresAt (the per-number quota)
- *   {sess} sessions        P{sess}:rec:<mediaSessionId>       hash { v, d }
- *                          P{sess}:dlg:<Call-ID>|<local tag>  string mediaSessionId
- *                          P{sess}:active, P{sess}:num:<phone> zsets mediaSessionId → record expiry (Redis time)
- *   {ev}   subscriptions   P{ev}:sub:<subscriptionId>         hash { v, s: ACTIVE|ENDED, d }
+ *   {ev}   sessions        P{ev}:sess:<mediaSessionId>        hash { v, <property>: JSON … } (one field per property)
+ *                          P{ev}:sessdlg:<Call-ID>|<local tag> string mediaSessionId
+ *                          P{ev}:sessactive, P{ev}:sessnum:<phone> zsets mediaSessionId → record expiry (Redis time)
+ *          subscriptions   P{ev}:sub:<subscriptionId>         hash { v, s: ACTIVE|ENDED, d }
  *          and their       P{ev}:subdev:<phoneNumber>|<deviceId>, P{ev}:subown:<owner>   sets of ids
  *          event queues    P{ev}:subact:<phoneNumber>|<deviceId> zset of ACTIVE ids → endsAt, +inf none (the per-device quota)
  *                          P{ev}:subdue                       zset id → endsAt (or lease end)
@@ -23,9 +23,18 @@
  *                          P{ev}:qbacklog                     counter of queued events
  *
  * Subscriptions and queues share a tag because one publish (`evFanOut`) reads the device index and
- * records and writes the queues atomically. One tag per aggregate makes the scripts Cluster-safe,
- * but puts each aggregate on one node: spreading one aggregate over several slots would need the
- * global indexes (`due`, `active`, `qready`, `qbacklog`) split per shard.
+ * records and writes the queues atomically. Sessions share it too: a reported transition is one script
+ * (`sessUpdateFanOut`: compare-and-set of the session, then the fan-out of its session-status event),
+ * one round trip instead of two, and the transition and its event are persisted together or not at
+ * all. The trade-off: on Redis Cluster the sessions, subscriptions and queues are on one node (before,
+ * sessions could be on another node than the events); registrations keep their own tag. Splitting
+ * the sessions off again would cost a second round trip per reported transition (two scripts,
+ * pipelined, not atomic together). One tag per aggregate makes the scripts Cluster-safe, but puts
+ * each aggregate on one node: spreading one over several slots would need the global indexes
+ * (`due`, `active`, `qready`, `qbacklog`) split per shard.
+ *
+ * Scripts run as EVALSHA through `scriptRunner` (redis-client.ts), EVAL once when Redis answers
+ * NOSCRIPT; nothing is defined on the client.
  *
  * KEYS. Every script declares every key it touches (`keys`: KEYS[1..n] in order, then
  * `keysPerItem` repeated per item, the caller passing numkeys); none is built inside Lua. Scripts
@@ -38,8 +47,9 @@
  * owner's index (`num`, `subact`) in the same script as the insert: parallel creates cannot
  * overshoot it. Each answers -n (nothing written) when n records already count.
  *
- * NOTE: these names replace the untagged ones of earlier versions (`P reg:…`, `P sub:…`, `P evq:…`);
- * state written by an earlier version is not read after an upgrade.
+ * NOTE: these names replace those of earlier versions (the untagged `P reg:…`, `P sub:…`, `P evq:…`,
+ * then `P{sess}:…` with the session as one JSON field `d`); state written by an earlier version is not
+ * read after an upgrade.
  */
 
 /** One Lua command: its KEYS in order (one name per key); `keysPerItem` repeats after them (caller passes numkeys). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import { StoreUnavailableError } from '../../common/errors/store-unavailable.error';
 import type { RedisTopology } from '../../config/redis-topology';
@@ -16,9 +17,10 @@ const REPLICA_ACKS = Symbol('replica acks');
 const COMMON = {
   // Fail fast instead of queueing while Redis is away: requests get 503, not a hang.
   enableOfflineQueue: false,
-  // Commands issued in the same tick (several calls' transitions, an event fan-out) go out in
-  // one write: fewer syscalls per call under load.
-  enableAutoPipelining: true,
+  // Off: with the scripts run as EVALSHA (scriptRunner), ioredis' auto-pipelining cost more CPU
+  // per command than plain writes, client and Redis together, alone (37–39 µs against 18–24 µs) and
+  // in bursts of 10 or 100 commands in one tick (9.6–13 µs against 8.2–10 µs); docs/performance.md.
+  enableAutoPipelining: false,
   lazyConnect: true,
 } as const;
 const PER_CONNECTION = { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 } as const;
@@ -75,42 +77,63 @@ export function createRedisClient(topology: RedisTopology): Redis {
   }
 }
 
+/** Runs one of the gateway's Lua scripts with its KEYS and ARGV; resolves the script's reply. */
+export type RunScript = <T>(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]) => Promise<T>;
+
+const shas = new WeakMap<LuaScript, string>();
+const shaOf = (script: LuaScript): string => {
+  let sha = shas.get(script);
+  if (!sha) shas.set(script, (sha = createHash('sha1').update(script.lua).digest('hex')));
+  return sha;
+};
+
 /**
- * Registers Lua scripts as ioredis commands (EVALSHA, loaded on first use) on a client shared by
- * several stores: each command is defined once, whichever store comes first. A script with
- * `keysPerItem` takes a variable number of keys: its caller passes `numkeys` first.
+ * Runs scripts as plain EVALSHA commands: nothing is defined on the client, so ioredis has no
+ * script commands to copy onto each (auto-)pipeline it builds. A server that does not know the
+ * script yet (first use, a restart, a failover, another Cluster node) answers NOSCRIPT, and the
+ * script is sent once with EVAL, which also caches it there.
+ *
+ * Sentinel mode: replication is asynchronous, so a write the master acknowledged could be missing
+ * from the replica promoted by a failover. Each script (each may write) is followed by `WAIT acks`
+ * on the same connection: its reply comes once a replica holds the write, and without one it fails
+ * like an unreachable store. A master that a failover just replaced still accepts writes, and loses
+ * them when it rejoins as a replica: the caller sees the store as unavailable (503), the outcome is
+ * unknown to it, as with every store error.
  */
-export function defineScripts(redis: Redis, scripts: Record<string, LuaScript>): void {
+export function scriptRunner(redis: Redis): RunScript {
   const acks = (redis as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS];
-  for (const [name, script] of Object.entries(scripts)) {
-    if (name in redis) continue;
-    const definition = script.keysPerItem ? { lua: script.lua } : { numberOfKeys: script.keys.length, lua: script.lua };
-    if (acks) awaitReplicas(redis, name, definition, acks);
-    else redis.defineCommand(name, definition);
-  }
+  const evalScript = async (script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> => {
+    try {
+      return await redis.evalsha(shaOf(script), keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(script.lua, keys.length, ...keys, ...args);
+    }
+  };
+  return async <T>(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<T> => {
+    const reply = await evalScript(script, keys, args);
+    if (acks) {
+      const copies = await redis.wait(acks, REPLICA_ACK_TIMEOUT_MS);
+      if (copies < acks) throw new Error(`no replica acknowledged the write within ${REPLICA_ACK_TIMEOUT_MS} ms`);
+    }
+    return reply as T;
+  };
 }
 
 /**
- * Sentinel mode: replication is asynchronous, so a write the master acknowledged could be missing
- * from the replica promoted by a failover. Each script (each may write) is followed by
- * `WAIT acks` on the same connection: its reply comes once a replica holds the write, and without
- * one it fails like an unreachable store. The script
- * itself is defined under another name: ioredis copies defined commands onto its (auto-)pipelines,
- * which must run the script, not this wrapper.
+ * The scripts as methods taking their keys then their ARGV in one list, as ioredis' defined
+ * commands did (a script with `keysPerItem` takes `numkeys` first), run by `scriptRunner`.
  */
-function awaitReplicas(redis: Redis, name: string, definition: { lua: string; numberOfKeys?: number }, acks: number): void {
-  const raw = `${name}NoReplicaAck`;
-  redis.defineCommand(raw, definition);
-  const target = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  target[name] = async (...args: unknown[]): Promise<unknown> => {
-    const reply = await target[raw]?.(...args);
-    // Without a replica's copy the write is not acknowledged: a master that a failover just replaced
-    // still accepts writes, and loses them when it rejoins as a replica. The caller sees the store
-    // as unavailable (503): the outcome is unknown to it, as with any store error.
-    const copies = await redis.wait(acks, REPLICA_ACK_TIMEOUT_MS);
-    if (copies < acks) throw new Error(`no replica acknowledged the write within ${REPLICA_ACK_TIMEOUT_MS} ms`);
-    return reply;
-  };
+export function bindScripts(redis: Redis, scripts: Record<string, LuaScript>): Record<string, (...args: (string | number)[]) => Promise<unknown>> {
+  const run = scriptRunner(redis);
+  const out: Record<string, (...args: (string | number)[]) => Promise<unknown>> = {};
+  for (const [name, script] of Object.entries(scripts)) {
+    out[name] = (...args) => {
+      const [numkeys, rest] = script.keysPerItem ? [Number(args[0]), args.slice(1)] : [script.keys.length, args];
+      return run(script, rest.slice(0, numkeys).map(String), rest.slice(numkeys));
+    };
+  }
+  return out;
 }
 
 /** Runs a Redis operation, translating connection failures into StoreUnavailableError. */
@@ -125,15 +148,16 @@ export async function guard<T>(operation: string, fn: () => Promise<T>): Promise
 /** Every key the gateway writes. `prefix` is REDIS_KEY_PREFIX; the layout (hash tags) is described in lua-scripts.ts. */
 export const keys = (prefix: string) => {
   const reg = `${prefix}{reg}:`;
-  const sess = `${prefix}{sess}:`;
   const ev = `${prefix}{ev}:`;
+  // sessions share the tag of the subscriptions and queues: a transition and its event fan-out are one script (lua-scripts.ts)
+  const sess = `${ev}sess`;
   return {
     registration: (id: string) => `${reg}rec:${id}`,
     registrationByDevice: (phoneNumber: string, deviceId: string) => `${reg}dev:${phoneNumber}|${deviceId}`,
     registrationsDue: () => `${reg}due`,
     /** Sorted set of a number's registration ids scored by expiresAt (the per-number quota). */
     registrationsByNumber: (phoneNumber: string) => `${reg}num:${phoneNumber}`,
-    session: (id: string) => `${sess}rec:${id}`,
+    session: (id: string) => `${sess}:${id}`,
     /** `dialog` is `<Call-ID>|<local tag>`. */
     sessionByCallId: (dialog: string) => `${sess}dlg:${dialog}`,
     sessionsActive: () => `${sess}active`,

@@ -1,7 +1,7 @@
 import { Registration, REGISTRATION_GRACE_MS, RegistrationStore } from '../registration-store';
 import { Clock } from '../../common/clock';
 import { QuotaExceeded, quotaExceeded } from '../quota';
-import { defineScripts, guard, keys } from './redis-client';
+import { bindScripts, guard, keys } from './redis-client';
 import { registrationScripts } from './lua-scripts';
 import type Redis from 'ioredis';
 
@@ -16,7 +16,8 @@ type Scripts = {
 /** RegistrationStore on Redis (shared by every gateway instance). */
 export class RedisRegistrationStore extends RegistrationStore {
   private readonly k;
-  private readonly redis: Redis & Scripts;
+  private readonly redis: Redis;
+  private readonly lua: Scripts;
 
   constructor(
     redis: Redis,
@@ -25,8 +26,8 @@ export class RedisRegistrationStore extends RegistrationStore {
   ) {
     super();
     this.k = keys(prefix);
-    defineScripts(redis, registrationScripts);
-    this.redis = redis as Redis & Scripts;
+    this.redis = redis;
+    this.lua = bindScripts(redis, registrationScripts) as unknown as Scripts;
   }
 
   private ttl(r: Registration): number {
@@ -43,7 +44,7 @@ export class RedisRegistrationStore extends RegistrationStore {
   async create(reg: Registration, maxPerNumber = 0): Promise<boolean | QuotaExceeded> {
     const { k } = this;
     const created = await guard('registration.create', () =>
-      this.redis.regCreate(
+      this.lua.regCreate(
         k.registration(reg.registrationId),
         k.registrationByDevice(reg.phoneNumber, reg.deviceId),
         k.registrationsDue(),
@@ -73,7 +74,7 @@ export class RedisRegistrationStore extends RegistrationStore {
   async update(next: Registration, expectedVersion: number): Promise<Registration | undefined> {
     const { k } = this;
     const ok = await guard('registration.update', () =>
-      this.redis.regUpdate(
+      this.lua.regUpdate(
         k.registration(next.registrationId),
         k.registrationByDevice(next.phoneNumber, next.deviceId),
         k.registrationsDue(),
@@ -98,7 +99,7 @@ export class RedisRegistrationStore extends RegistrationStore {
     }
     const { k } = this;
     const ok = await guard('registration.delete', () =>
-      this.redis.regDelete(
+      this.lua.regDelete(
         k.registration(registrationId),
         k.registrationByDevice(cur.phoneNumber, cur.deviceId),
         k.registrationsDue(),
@@ -114,7 +115,7 @@ export class RedisRegistrationStore extends RegistrationStore {
     const { k } = this;
     const ids = await guard('registration.claimDue', () => this.redis.zrangebyscore(k.registrationsDue(), '-inf', now, 'LIMIT', 0, limit));
     if (ids.length === 0) return [];
-    const flat = await guard('registration.claimDue', () => this.redis.regClaim(1 + ids.length, k.registrationsDue(), ...ids.map((id) => k.registration(id)), now, leaseMs, ...ids));
+    const flat = await guard('registration.claimDue', () => this.lua.regClaim(1 + ids.length, k.registrationsDue(), ...ids.map((id) => k.registration(id)), now, leaseMs, ...ids));
     const out: Registration[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const r = this.parse(flat[i], flat[i + 1]);

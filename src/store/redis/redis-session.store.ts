@@ -1,56 +1,61 @@
 import type Redis from 'ioredis';
+import { Clock } from '../../common/clock';
 import { MediaSession, SessionStore } from '../session-store';
+import type { FanOutRequest, FanOutResult } from '../event-queue';
 import { isFinal } from '../../domain/media-session-status';
 import { QuotaExceeded, quotaExceeded } from '../quota';
-import { defineScripts, guard, keys } from './redis-client';
+import { bindScripts, guard, keys, RunScript, scriptRunner } from './redis-client';
 import { sessionScripts } from './lua-scripts';
+import { MAX_STALE_REPLIES, RedisFanOut, Reply } from './redis-fan-out';
+import { sessionFields, sessionFromHash, storedCopy, WrittenFields } from './session-fields';
 
 type Scripts = {
-  sessCreate(k1: string, k2: string, k3: string, k4: string, json: string, ttl: number, dialog: string, id: string, active: string, max: number): Promise<number>;
-  sessUpdate(k1: string, k2: string, k3: string, k4: string, expected: number, json: string, ttl: number, dialog: string, id: string, active: string): Promise<number>;
   sessCountActive(k1: string): Promise<number>;
 };
 
 const dialogKey = (s: MediaSession): string => (s.dialog ? `${s.dialog.callId}|${s.dialog.localTag}` : '');
 const ttlArg = (ttlMs: number): number => Math.max(1, Math.round(ttlMs));
 
-/** SessionStore on Redis, shared by every gateway instance. */
+/**
+ * SessionStore on Redis, shared by every gateway instance. Sessions share the hash tag of the
+ * subscriptions and event queues (lua-scripts.ts), so a transition and the fan-out of its event are
+ * one script (`updateAndFanOut`). A session is a hash with one JSON field per property; an update
+ * writes the fields that changed since this instance's last write of it (`WrittenFields`).
+ */
 export class RedisSessionStore extends SessionStore {
   private readonly k;
-  private readonly redis: Redis & Scripts;
+  private readonly redis: Redis;
+  private readonly lua: Scripts;
+  private readonly run: RunScript;
+  private readonly fanOuts: RedisFanOut;
+  private readonly fields = new WrittenFields();
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly clock: Clock = Clock.system,
+  ) {
     super();
     this.k = keys(prefix);
-    defineScripts(redis, sessionScripts);
-    this.redis = redis as Redis & Scripts;
+    this.redis = redis;
+    this.lua = bindScripts(redis, sessionScripts) as unknown as Scripts;
+    this.run = scriptRunner(redis);
+    this.fanOuts = new RedisFanOut(this.k);
   }
 
   async create(s: MediaSession, ttlMs: number, maxPerNumber = 0): Promise<QuotaExceeded | undefined> {
     const dialog = dialogKey(s);
+    const final = isFinal(s.status);
     const created = await guard('session.create', () =>
-      this.redis.sessCreate(
-        this.k.session(s.mediaSessionId),
-        this.k.sessionByCallId(dialog),
-        this.k.sessionsActive(),
-        this.k.sessionsByNumber(s.phoneNumber),
-        JSON.stringify({ ...s, version: 1 }),
-        ttlArg(ttlMs),
-        dialog,
-        s.mediaSessionId,
-        isFinal(s.status) ? '0' : '1',
-        maxPerNumber,
-      ),
+      this.run<number>(sessionScripts.sessCreate, this.recordKeys(s, dialog), [ttlArg(ttlMs), dialog, s.mediaSessionId, final ? '0' : '1', maxPerNumber, ...sessionFields(s)]),
     );
-    return created < 0 ? quotaExceeded(-created, maxPerNumber) : undefined;
+    if (created < 0) return quotaExceeded(-created, maxPerNumber);
+    this.fields.written(s, 1, final);
+    return undefined;
   }
 
   async get(id: string): Promise<MediaSession | undefined> {
-    const [v, d] = await guard('session.get', () => this.redis.hmget(this.k.session(id), 'v', 'd'));
-    if (!v || !d) return undefined;
-    const s = JSON.parse(d) as MediaSession;
-    s.version = Number(v);
-    return s;
+    return sessionFromHash(await guard('session.get', () => this.redis.hgetall(this.k.session(id))));
   }
 
   async findByDialog(callId: string, localTag: string): Promise<MediaSession | undefined> {
@@ -60,23 +65,50 @@ export class RedisSessionStore extends SessionStore {
 
   async update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined> {
     const dialog = dialogKey(next);
-    const json = JSON.stringify({ ...next, version: expectedVersion + 1 });
-    const ok = await guard('session.update', () =>
-      this.redis.sessUpdate(
-        this.k.session(next.mediaSessionId),
-        this.k.sessionByCallId(dialog),
-        this.k.sessionsActive(),
-        this.k.sessionsByNumber(next.phoneNumber),
-        expectedVersion,
-        json,
-        ttlArg(ttlMs),
-        dialog,
-        next.mediaSessionId,
-        isFinal(next.status) ? '0' : '1',
-      ),
-    );
-    // what a get would now return: a copy, as JSON stores it
-    return ok === 1 ? (JSON.parse(json) as MediaSession) : undefined;
+    const args = this.writeArgs(next, expectedVersion, ttlMs, dialog);
+    const ok = await guard('session.update', () => this.run<number>(sessionScripts.sessUpdate, this.recordKeys(next, dialog), args));
+    return this.settled(next, expectedVersion, ok === 1);
+  }
+
+  override async updateAndFanOut(next: MediaSession, expectedVersion: number, ttlMs: number, event: FanOutRequest): Promise<{ session: MediaSession; fanOut?: FanOutResult } | undefined> {
+    const dialog = dialogKey(next);
+    const sessionKeys = this.recordKeys(next, dialog);
+    const sessionArgs = this.writeArgs(next, expectedVersion, ttlMs, dialog);
+    return guard('session.updateAndFanOut', async () => {
+      for (let stale = 0; stale < MAX_STALE_REPLIES; stale++) {
+        const attempt = this.fanOuts.attempt(event, this.clock.now());
+        const r = await this.run<Reply[]>(sessionScripts.sessUpdateFanOut, [...sessionKeys, ...attempt.keys], [...sessionArgs, ...attempt.args]);
+        const code = Number(r[0]);
+        if (code === 0) {
+          this.settled(next, expectedVersion, false);
+          return undefined;
+        }
+        const fanOut = code === 1 ? attempt.read(r[1], r[2], r[3], undefined) : attempt.read(-1, undefined, undefined, r[1]);
+        if (fanOut) return { session: this.settled(next, expectedVersion, true) as MediaSession, fanOut };
+      }
+      throw new Error(`the subscriptions of ${event.phoneNumber}|${event.deviceId} kept changing during a transition`);
+    });
+  }
+
+  /** KEYS of the session scripts: the record, its dialog index, both indexes of non-final sessions. */
+  private recordKeys(s: MediaSession, dialog: string): string[] {
+    return [this.k.session(s.mediaSessionId), this.k.sessionByCallId(dialog), this.k.sessionsActive(), this.k.sessionsByNumber(s.phoneNumber)];
+  }
+
+  /** ARGV of an update (lua/session.lua.ts WRITE): only the fields that changed since this instance wrote `expectedVersion`. */
+  private writeArgs(next: MediaSession, expectedVersion: number, ttlMs: number, dialog: string): (string | number)[] {
+    const c = this.fields.changes(next, expectedVersion);
+    return [expectedVersion, ttlArg(ttlMs), dialog, next.mediaSessionId, isFinal(next.status) ? '0' : '1', c.set.length / 2, c.del.length, c.replace ? '1' : '0', ...c.set, ...c.del];
+  }
+
+  /** After an update: what a get would now return (a copy), or undefined on a conflict. */
+  private settled(next: MediaSession, expectedVersion: number, ok: boolean): MediaSession | undefined {
+    if (!ok) {
+      this.fields.forget(next.mediaSessionId);
+      return undefined;
+    }
+    this.fields.written(next, expectedVersion + 1, isFinal(next.status));
+    return storedCopy(next, expectedVersion + 1);
   }
 
   async countActiveByNumber(phoneNumber: string): Promise<number> {
@@ -84,6 +116,6 @@ export class RedisSessionStore extends SessionStore {
   }
 
   async countActive(): Promise<number> {
-    return guard('session.countActive', () => this.redis.sessCountActive(this.k.sessionsActive()));
+    return guard('session.countActive', () => this.lua.sessCountActive(this.k.sessionsActive()));
   }
 }

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import { Clock } from '../../common/clock';
 import { QuotaExceeded, quotaExceeded } from '../quota';
 import { StoredSubscription, SUBSCRIPTION_GRACE_MS, SubscriptionStore, TerminationReason } from '../subscription-store';
-import { defineScripts, guard, keys } from './redis-client';
+import { bindScripts, guard, keys } from './redis-client';
 import { subscriptionScripts } from './lua-scripts';
 
 type Scripts = {
@@ -17,7 +17,8 @@ type Scripts = {
 /** SubscriptionStore on Redis (shared by every gateway instance). */
 export class RedisSubscriptionStore extends SubscriptionStore {
   private readonly k;
-  private readonly redis: Redis & Scripts;
+  private readonly redis: Redis;
+  private readonly lua: Scripts;
 
   constructor(
     redis: Redis,
@@ -26,8 +27,8 @@ export class RedisSubscriptionStore extends SubscriptionStore {
   ) {
     super();
     this.k = keys(prefix);
-    defineScripts(redis, subscriptionScripts);
-    this.redis = redis as Redis & Scripts;
+    this.redis = redis;
+    this.lua = bindScripts(redis, subscriptionScripts) as unknown as Scripts;
   }
 
   /** Record TTL in ms, -1 when it never expires. */
@@ -65,7 +66,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
     const { k } = this;
     const stored: StoredSubscription = { ...sub, state: 'ACTIVE', version: 1 };
     const created = await guard('subscription.create', () =>
-      this.redis.subCreate(
+      this.lua.subCreate(
         k.subscription(sub.id),
         k.subscriptionsByDevice(sub.phoneNumber, sub.deviceId),
         k.subscriptionsByOwner(sub.owner),
@@ -101,7 +102,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
     const { k } = this;
     const stored: StoredSubscription = { ...next, state: 'ACTIVE', version: expectedVersion + 1 };
     const ok = await guard('subscription.update', () =>
-      this.redis.subUpdate(
+      this.lua.subUpdate(
         k.subscription(next.id),
         k.subscriptionsByDevice(next.phoneNumber, next.deviceId),
         k.subscriptionsByOwner(next.owner),
@@ -123,7 +124,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
     const { k } = this;
     const ended: StoredSubscription = { ...cur, state: 'ENDED', terminationReason: reason };
     const v = await guard('subscription.end', () =>
-      this.redis.subEnd(
+      this.lua.subEnd(
         k.subscription(id),
         k.subscriptionsByDevice(cur.phoneNumber, cur.deviceId),
         k.subscriptionsByOwner(cur.owner),
@@ -141,7 +142,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
     const cur = await this.get(id);
     const { k } = this;
     await guard('subscription.purge', () =>
-      this.redis.subPurge(
+      this.lua.subPurge(
         k.subscription(id),
         cur ? k.subscriptionsByDevice(cur.phoneNumber, cur.deviceId) : k.subscriptionsByDevice('', ''),
         cur ? k.subscriptionsByOwner(cur.owner) : k.subscriptionsByOwner(''),
@@ -156,7 +157,7 @@ export class RedisSubscriptionStore extends SubscriptionStore {
     const { k } = this;
     const ids = await guard('subscription.claimDue', () => this.redis.zrangebyscore(k.subscriptionsDue(), '-inf', now, 'LIMIT', 0, limit));
     if (ids.length === 0) return [];
-    const flat = await guard('subscription.claimDue', () => this.redis.subClaim(1 + ids.length, k.subscriptionsDue(), ...ids.map((id) => k.subscription(id)), now, leaseMs, ...ids));
+    const flat = await guard('subscription.claimDue', () => this.lua.subClaim(1 + ids.length, k.subscriptionsDue(), ...ids.map((id) => k.subscription(id)), now, leaseMs, ...ids));
     const out: StoredSubscription[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const s = this.parse(flat[i], flat[i + 1]);

@@ -93,6 +93,66 @@ return out`,
   },
 } as const satisfies Record<string, LuaScript>;
 
+/**
+ * The fan-out of one event over a device's subscriptions, as two Lua functions over K (keys: dev,
+ * ready, backlog, then rec, queue, seq, lease, head per subscription) and A (the evFanOut ARGV).
+ * `fan_plan` checks the ids the caller named against the device index (stale: the actual ids, nothing
+ * written) and finds the matching subscriptions; `fan_write` enqueues and leases.
+ */
+export const FAN_OUT = `
+local function fan_plan(K, A)
+  local n = tonumber(A[6])
+  local given = {}
+  for i = 1, n do given[A[6 + i]] = true end
+  local members = redis.call('SMEMBERS', K[1])
+  if #members ~= n then return members end
+  for _, id in ipairs(members) do if not given[id] then return members end end
+  local now = tonumber(A[2])
+  local matches, dangling = {}, {}
+  for i = 1, n do
+    local rec = redis.call('HMGET', K[3 + 5 * (i - 1) + 1], 's', 'd')
+    if rec[1] ~= 'ACTIVE' or not rec[2] then
+      table.insert(dangling, A[6 + i])
+    else
+      local sub = cjson.decode(rec[2])
+      if (type(sub.endsAt) ~= 'number' or sub.endsAt > now) and type(sub.types) == 'table' then
+        for _, t in ipairs(sub.types) do
+          if t == A[1] then table.insert(matches, i) break end
+        end
+      end
+    end
+  end
+  if #dangling > 0 then redis.call('SREM', K[1], unpack(dangling)) end
+  return nil, matches, dangling
+end
+local function fan_write(K, A, matches)
+  local n, now = tonumber(A[6]), tonumber(A[2])
+  local rest = string.sub(A[3], 2)
+  local leaseMs, out = tonumber(A[5]), {}
+  for j, i in ipairs(matches) do
+    local id, k, eid = A[6 + i], 3 + 5 * (i - 1), A[6 + n + j]
+    local seq = redis.call('INCR', K[k + 3])
+    redis.call('RPUSH', K[k + 2], eid .. '\\n{"sequence":' .. seq .. ',"id":' .. cjson.encode(eid) .. ',"subscriptionId":' .. cjson.encode(id) .. ',' .. rest)
+    redis.call('INCR', K[3])
+    local claimed = false
+    if A[4] ~= '' then
+      local score = redis.call('ZSCORE', K[2], id)
+      if (not score or tonumber(score) <= now) and redis.call('SET', K[k + 4], A[4], 'NX', 'PX', leaseMs) then
+        redis.call('ZADD', K[2], now + leaseMs, id)
+        claimed = true
+      end
+    end
+    if claimed then
+      local rec = redis.call('HMGET', K[k + 1], 'v', 's', 'd')
+      table.insert(out, {id, seq, 1, redis.call('LINDEX', K[k + 2], 0), redis.call('HGET', K[k + 5], 'attempts') or '0', rec[1], rec[2], rec[3]})
+    else
+      redis.call('ZADD', K[2], 'NX', now, id)
+      table.insert(out, {id, seq, 0})
+    end
+  end
+  return out
+end`;
+
 // ---------------------------------------------------------------- event queues ({ev}): a head entry is `<eventId>\n<JSON>`: ack and retry compare the prefix `<eventId>\n` (ARGV) to
 // check that the head is still the event the caller delivered.
 
@@ -162,7 +222,8 @@ return items`,
   },
   // One script per publish: the lookup of `findByDevice` (ACTIVE, not past endsAt, dangling index
   // entries dropped) plus the `types` filter, an enqueue per match and, with an owner, the lease of
-  // each matching queue that is free and due (the in-process hand-off).
+  // each matching queue that is free and due (the in-process hand-off). The same Lua also runs after a
+  // session write in `sessUpdateFanOut` (FAN_OUT: functions over a slice of KEYS and ARGV).
   // ARGV: type, now, restJson ('{"type":…' without id/subscriptionId), owner ('' none), leaseMs,
   //       n, the n subscription ids the keys were built for (in KEYS order), then the event ids.
   // Returns {-1, actualIds} (stale: nothing written), {needed, {}, dangling} (more matches than
@@ -170,54 +231,11 @@ return items`,
   evFanOut: {
     keys: ['dev', 'ready', 'backlog'],
     keysPerItem: ['rec', 'queue', 'seq', 'lease', 'head'],
-    lua: `
-local n = tonumber(ARGV[6])
-local given = {}
-for i = 1, n do given[ARGV[6 + i]] = true end
-local members = redis.call('SMEMBERS', KEYS[1])
-if #members ~= n then return {-1, members} end
-for _, id in ipairs(members) do if not given[id] then return {-1, members} end end
-local now = tonumber(ARGV[2])
-local matches, dangling = {}, {}
-for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[3 + 5 * (i - 1) + 1], 's', 'd')
-  if rec[1] ~= 'ACTIVE' or not rec[2] then
-    table.insert(dangling, ARGV[6 + i])
-  else
-    local sub = cjson.decode(rec[2])
-    if (type(sub.endsAt) ~= 'number' or sub.endsAt > now) and type(sub.types) == 'table' then
-      for _, t in ipairs(sub.types) do
-        if t == ARGV[1] then table.insert(matches, i) break end
-      end
-    end
-  end
-end
-if #dangling > 0 then redis.call('SREM', KEYS[1], unpack(dangling)) end
-if #matches > #ARGV - 6 - n then return {#matches, {}, dangling} end
-local rest = string.sub(ARGV[3], 2)
-local leaseMs, out = tonumber(ARGV[5]), {}
-for j, i in ipairs(matches) do
-  local id, k, eid = ARGV[6 + i], 3 + 5 * (i - 1), ARGV[6 + n + j]
-  local seq = redis.call('INCR', KEYS[k + 3])
-  redis.call('RPUSH', KEYS[k + 2], eid .. '\\n{"sequence":' .. seq .. ',"id":' .. cjson.encode(eid) .. ',"subscriptionId":' .. cjson.encode(id) .. ',' .. rest)
-  redis.call('INCR', KEYS[3])
-  local claimed = false
-  if ARGV[4] ~= '' then
-    local score = redis.call('ZSCORE', KEYS[2], id)
-    if (not score or tonumber(score) <= now) and redis.call('SET', KEYS[k + 4], ARGV[4], 'NX', 'PX', leaseMs) then
-      redis.call('ZADD', KEYS[2], now + leaseMs, id)
-      claimed = true
-    end
-  end
-  if claimed then
-    local rec = redis.call('HMGET', KEYS[k + 1], 'v', 's', 'd')
-    table.insert(out, {id, seq, 1, redis.call('LINDEX', KEYS[k + 2], 0), redis.call('HGET', KEYS[k + 5], 'attempts') or '0', rec[1], rec[2], rec[3]})
-  else
-    redis.call('ZADD', KEYS[2], 'NX', now, id)
-    table.insert(out, {id, seq, 0})
-  end
-end
-return {0, out, dangling}`,
+    lua: `${FAN_OUT}
+local stale, matches, dangling = fan_plan(KEYS, ARGV)
+if stale then return {-1, stale} end
+if #matches > #ARGV - 6 - tonumber(ARGV[6]) then return {#matches, {}, dangling} end
+return {0, fan_write(KEYS, ARGV, matches), dangling}`,
   },
   // Leases the ready queues the caller read (ZRANGEBYSCORE on `ready`) and passes with their keys,
   // if still ready (head due, no lease), and returns each one's head, attempts and subscription
