@@ -25,6 +25,7 @@ import { API, appScopes, AUDIO_OFFER, eventType } from '../support/camara-app';
 import { eventually, GatewayProcess, spawnGatewayProcess, TestResponse, writeCredentialsFile } from '../support/gateway';
 import { freePort, KamailioInstance, killAllLabProcesses, LAB_DOMAIN, LAB_NUMBERS, loadTestSubscriber, runSippUac, SippUacResult, SippUas, startKamailio, startSippUas } from '../support/lab';
 import { RedisClusterLab, startRedisCluster } from '../support/redis-topologies';
+import { keys } from '../../src/store/redis/redis-client';
 import { ReceivedEvent, startSink, TestSink } from '../support/sink';
 
 const PER_KIND = 50;
@@ -86,8 +87,8 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
   const uacs: Array<Promise<SippUacResult>> = [];
 
   const ownerOf = async (id: string): Promise<string> => {
-    const d = await redis.hget(`${prefix}{sess}:rec:${id}`, 'd');
-    return d ? ((JSON.parse(d) as { owner?: string }).owner ?? '') : '';
+    const owner = await redis.hget(keys(prefix).session(id), 'owner');
+    return owner ? (JSON.parse(owner) as string) : '';
   };
   const eventsOf = (id: string): ReceivedEvent[] => sink.events.filter((e) => e.body.data.mediaSessionId === id);
   const statusesOf = (id: string): string[] => sink.statuses(id);

@@ -89,8 +89,8 @@ describe('cluster adoption after a SIGKILL (real processes, Redis, Kamailio, SIP
   const sinks: HoldingSink[] = [];
 
   const ownerOf = async (id: string): Promise<string | undefined> => {
-    const d = await redis.hget(`${prefix}{sess}:rec:${id}`, 'd');
-    return d ? (JSON.parse(d) as { owner?: string }).owner : undefined;
+    const owner = await redis.hget(keys(prefix).session(id), 'owner');
+    return owner ? (JSON.parse(owner) as string) : undefined;
   };
 
   /** Registers `phone` through `gw` (its Contact names that instance) and subscribes `sinkUrl` to its events. */
