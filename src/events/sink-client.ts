@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { Pool } from 'undici';
 import { SinkPolicy, SinkRejectedError } from './sink-address';
 import { DEFAULT_SINK_POOL_OPTIONS, SinkPoolOptions, SinkPools } from './sink-pools';
 
@@ -66,6 +67,38 @@ function isTimeout(e: Error, code: unknown): boolean {
 }
 
 /**
+ * One POST through undici's `dispatch` with a handler that keeps the status and `Retry-After` and
+ * discards the response body as it arrives (no response stream per POST, the body is not read).
+ */
+function postOnce(pool: Pool, path: string, headers: Record<string, string>, body: string, now: () => number): Promise<DeliveryOutcome> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let retryAfter: string | string[] | undefined;
+    pool.dispatch(
+      { path, method: 'POST', headers, body },
+      {
+        onRequestStart() {
+          // nothing to set up: the pool's timeouts bound the request
+        },
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          status = statusCode;
+          retryAfter = responseHeaders['retry-after'];
+        },
+        onResponseData() {
+          // the body of a sink's answer means nothing to us
+        },
+        onResponseEnd() {
+          resolve(classifyStatus(status, parseRetryAfter(retryAfter, now())));
+        },
+        onResponseError(_controller, err) {
+          reject(err);
+        },
+      },
+    );
+  });
+}
+
+/**
  * POSTs CloudEvents with undici, one kept-alive `Pool` per sink origin (`SinkPools`). Timeouts
  * (connect, response headers, response body) are the pools' own, so a POST arms no timer of its
  * own. Each new connection resolves the sink host through the SinkPolicy in the connector's
@@ -111,11 +144,8 @@ export class UndiciSinkTransport extends SinkTransport {
     };
     if (req.bearerToken !== undefined) headers.authorization = `Bearer ${req.bearerToken}`;
     try {
-      return await this.pools.use(url.origin, async (pool) => {
-        const res = await pool.request({ path: `${url.pathname}${url.search}`, method: 'POST', headers, body: req.body });
-        await res.body.dump().catch(() => undefined);
-        return classifyStatus(res.statusCode, parseRetryAfter(res.headers['retry-after'], this.now()));
-      });
+      const path = `${url.pathname}${url.search}`;
+      return await this.pools.use(url.origin, (pool) => postOnce(pool, path, headers, req.body, this.now));
     } catch (err) {
       const rejected = rejectedCause(err);
       // A name that does not resolve (yet) is worth retrying; a forbidden address is not.
