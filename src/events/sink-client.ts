@@ -66,14 +66,18 @@ function isTimeout(e: Error, code: unknown): boolean {
   return e.name === 'TimeoutError' || e.name.endsWith('TimeoutError') || (typeof code === 'string' && code.endsWith('_TIMEOUT'));
 }
 
+/** Bytes of a sink's response body read (and discarded) before its connection is closed instead. */
+const MAX_DRAINED_BODY = 64 * 1024;
+
 /**
- * One POST through undici's `dispatch` with a handler that keeps the status and `Retry-After` and
- * discards the response body as it arrives (no response stream per POST, the body is not read).
+ * One POST through undici's `dispatch`. The outcome is known from the status line and headers, so
+ * it resolves there: a sink that trickles its response body cannot hold the delivery (the pool's
+ * body timeout only bounds the gap between chunks). The body is discarded as it arrives, and a
+ * connection whose body exceeds MAX_DRAINED_BODY is closed instead of kept for reuse.
  */
 function postOnce(pool: Pool, path: string, headers: Record<string, string>, body: string, now: () => number): Promise<DeliveryOutcome> {
   return new Promise((resolve, reject) => {
-    let status = 0;
-    let retryAfter: string | string[] | undefined;
+    let drained = 0;
     pool.dispatch(
       { path, method: 'POST', headers, body },
       {
@@ -81,17 +85,18 @@ function postOnce(pool: Pool, path: string, headers: Record<string, string>, bod
           // nothing to set up: the pool's timeouts bound the request
         },
         onResponseStart(_controller, statusCode, responseHeaders) {
-          status = statusCode;
-          retryAfter = responseHeaders['retry-after'];
+          if (statusCode < 200) return; // RFC 9110 §15.2: an interim response; the final one follows
+          resolve(classifyStatus(statusCode, parseRetryAfter(responseHeaders['retry-after'], now())));
         },
-        onResponseData() {
-          // the body of a sink's answer means nothing to us
+        onResponseData(controller, chunk) {
+          drained += chunk.length;
+          if (drained > MAX_DRAINED_BODY) controller.abort(new Error('sink response body too large'));
         },
         onResponseEnd() {
-          resolve(classifyStatus(status, parseRetryAfter(retryAfter, now())));
+          // resolved with the headers already
         },
         onResponseError(_controller, err) {
-          reject(err);
+          reject(err); // no effect once resolved: an error in the body after the status is known
         },
       },
     );

@@ -182,4 +182,31 @@ describe('webhook delivery through per-origin pools (real HTTP sink, real Redis)
     expect(sink.attempts.filter((id) => id === eventId)).toHaveLength(2);
     expect(gw.metrics).toMatchObject({ delivered: 1, failedAttempts: 1 });
   });
+
+  it('takes the outcome from the status: a sink trickling its body, or sending 103 first, does not hold the delivery', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/early') res.writeEarlyHints({ link: '</x>; rel=preload' });
+        res.writeHead(req.url === '/early' ? 204 : 200, { 'content-length': '1000' });
+        if (req.url === '/early') return void res.end();
+        const drip = setInterval(() => res.write('x'), 100); // never completes within the test
+        res.on('close', () => clearInterval(drip));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const { port } = server.address() as { port: number };
+    const gw = instance({ timeoutMs: 5000 });
+    const started = Date.now();
+    expect(await gw.transport.post({ sink: `http://127.0.0.1:${port}/drip`, body: '{}', correlator: 'c' })).toEqual({ kind: 'delivered', status: 200 });
+    expect(Date.now() - started).toBeLessThan(2000); // well inside the 5 s timeout: not waiting for the body
+    expect(await gw.transport.post({ sink: `http://127.0.0.1:${port}/early`, body: '{}', correlator: 'c' })).toEqual({ kind: 'delivered', status: 204 });
+  });
 });
