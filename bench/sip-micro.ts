@@ -117,16 +117,21 @@ async function udpRound(n: number): Promise<void> {
   await tx.listen();
   const invite = message(INVITE);
   const burst = 100;
-  await measure('UDP round: encode+send+receive+decode', n / burst, async () => {
-    received = 0;
-    target = burst;
-    const done = new Promise<void>((resolve) => {
-      waiting = resolve;
-      setTimeout(resolve, 200).unref(); // a lost datagram must not hang the bench
-    });
-    for (let i = 0; i < burst; i++) tx.send(encodeMessage(invite), { address: '127.0.0.1', port });
-    await done;
-  }, burst);
+  await measure(
+    'UDP round: encode+send+receive+decode',
+    n / burst,
+    async () => {
+      received = 0;
+      target = burst;
+      const done = new Promise<void>((resolve) => {
+        waiting = resolve;
+        setTimeout(resolve, 200).unref(); // a lost datagram must not hang the bench
+      });
+      for (let i = 0; i < burst; i++) tx.send(encodeMessage(invite), { address: '127.0.0.1', port });
+      await done;
+    },
+    burst,
+  );
   await Promise.all([rx.close(), tx.close()]);
 }
 

@@ -24,7 +24,12 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, ['-e', SINK], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   const transport = new UndiciSinkTransport(new SinkPolicy(true), 5000);
-  const body = JSON.stringify({ id: 'e1', source: '/webrtc-events/v0.3', type: 'org.camaraproject.webrtc-events.v0.session-status', data: { mediaSessionId: 'm1', status: 'Connected', sequenceNumber: 1 } });
+  const body = JSON.stringify({
+    id: 'e1',
+    source: '/webrtc-events/v0.3',
+    type: 'org.camaraproject.webrtc-events.v0.session-status',
+    data: { mediaSessionId: 'm1', status: 'Connected', sequenceNumber: 1 },
+  });
   const sink = `http://127.0.0.1:${port}/events`;
   const run = async (n: number): Promise<void> => {
     let next = 0;

@@ -67,7 +67,8 @@ export class SinkPools {
   async use<T>(origin: string, fn: (pool: Pool) => Promise<T>): Promise<T> {
     if (this.closing) throw new Error('sink transport is closed');
     let entry = this.pools.get(origin);
-    if (entry) this.pools.delete(origin); // re-inserted below: Map order is least recently used first
+    if (entry)
+      this.pools.delete(origin); // re-inserted below: Map order is least recently used first
     else entry = this.open(origin);
     this.pools.set(origin, entry);
     entry.inFlight++;
