@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import { MemoryEventQueue } from '../store/memory/memory-event-queue';
 import { MemorySubscriptionStore } from '../store/memory/memory-subscription.store';
 import type { StoredSubscription } from '../store/subscription-store';
+import * as cloudEvent from './cloud-event';
 import { DeliveryWorker, DeliveryWorkerOptions } from './delivery-worker';
 import { WebrtcEventType } from './event-publisher';
 import { EventMetrics } from './event-metrics';
@@ -131,6 +132,25 @@ describe(DeliveryWorker.name, () => {
     await jest.advanceTimersByTimeAsync(20); // backoff 100 ms
     expect(t.sink.received).toHaveLength(2);
     expect(t.metrics).toMatchObject({ delivered: 1, failedAttempts: 1 });
+    await t.worker.close();
+  });
+
+  it('serialises an event once: its retries send the body built for the first attempt', async () => {
+    const t = setup(4, { pollMs: 3_600_000, idlePollMs: 3_600_000 });
+    await t.store.create(sub());
+    let failures = 2;
+    t.sink.answer = () => (failures-- > 0 ? { kind: 'retry', failure: 'timeout', reason: 'headers timeout' } : { kind: 'delivered', status: 204 });
+    const built = jest.spyOn(cloudEvent, 'toCloudEvent');
+    t.worker.start();
+    await jest.advanceTimersByTimeAsync(1);
+    await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(1));
+    await t.publisher.publish(audience, WebrtcEventType.sessionStatus, status(2));
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(t.sink.received.map((r) => r.event.data.reason)).toEqual(['r1', 'r1', 'r1', 'r2']);
+    expect(new Set(t.sink.received.slice(0, 3).map((r) => r.body)).size).toBe(1);
+    // positive control: every distinct event is built, each once
+    expect(built.mock.calls.map(([e]) => e.data.reason)).toEqual(['r1', 'r2']);
+    built.mockRestore();
     await t.worker.close();
   });
 

@@ -46,6 +46,9 @@ export interface DeliveryHandOff {
 }
 
 type Step = { kind: 'stop' } | { kind: 'next'; lease: Lease };
+
+/** Bodies of events waiting for a retry kept serialised (oldest forgotten first beyond this). */
+const KEPT_BODIES = 1024;
 const STOP: Step = { kind: 'stop' };
 
 /**
@@ -82,6 +85,8 @@ export class DeliveryWorker implements DeliveryHandOff {
   private again = false;
   private running = false;
   private closing: Promise<void> | undefined;
+  /** Serialised CloudEvent per event id, kept while the event waits for a retry here. */
+  private readonly bodies = new Map<string, string>();
 
   constructor(
     private readonly store: SubscriptionStore,
@@ -270,16 +275,26 @@ export class DeliveryWorker implements DeliveryHandOff {
   /** One delivery attempt of the head, then the policy's decision applied. */
   private async attempt(sub: StoredSubscription, head: QueueHead): Promise<Step> {
     const { event } = head;
+    const body = this.bodies.get(event.id) ?? JSON.stringify(toCloudEvent(event, this.source));
     const outcome = await this.transport.post({
       sink: sub.sink,
-      body: JSON.stringify(toCloudEvent(event, this.source)),
+      body,
       correlator: event.correlator ?? event.id,
       ...(sub.sinkCredential ? { bearerToken: sub.sinkCredential.accessToken } : {}),
     });
     const decision = decideDelivery(outcome, head.attempts, this.opts.schedule);
+    this.keepBody(event.id, decision.kind === 'retry' ? body : undefined);
     if (decision.kind === 'ack') this.metrics.recordDelivered(this.clock.now() - Date.parse(event.time));
     else this.metrics.recordFailedAttempt(decision.attempt);
     return this.apply(decision, sub, head);
+  }
+
+  /** Keeps (or forgets, `body` undefined) the serialised body of an event for its next attempt. */
+  private keepBody(eventId: string, body: string | undefined): void {
+    this.bodies.delete(eventId);
+    if (body === undefined) return;
+    if (this.bodies.size >= KEPT_BODIES) this.bodies.delete(this.bodies.keys().next().value ?? '');
+    this.bodies.set(eventId, body);
   }
 
   private async apply(d: DeliveryDecision, sub: StoredSubscription, head: QueueHead): Promise<Step> {

@@ -1,7 +1,7 @@
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, request } from 'undici';
+import type { Pool } from 'undici';
 import { SinkPolicy, SinkRejectedError } from './sink-address';
+import { DEFAULT_SINK_POOL_OPTIONS, SinkPoolOptions, SinkPools } from './sink-pools';
 
 /**
  * Why an attempt did not deliver, classified where the error is known (here, not from reason
@@ -22,7 +22,7 @@ export type DeliveryOutcome =
 
 export interface SinkRequest {
   sink: string;
-  /** Serialized CloudEvent. */
+  /** Serialized CloudEvent (once per event: the worker keeps it for the retries). */
   body: string;
   correlator: string;
   /** Sent as `Authorization: Bearer …`; never logged. */
@@ -61,51 +61,83 @@ function rejectedCause(err: unknown): SinkRejectedError | undefined {
   return undefined;
 }
 
-/** undici's connect/headers/body timeouts (`UND_ERR_*_TIMEOUT`) and `AbortSignal.timeout` (`TimeoutError`). */
+/** undici's connect/headers/body timeouts (`UND_ERR_*_TIMEOUT`, `ConnectTimeoutError`…). */
 function isTimeout(e: Error, code: unknown): boolean {
   return e.name === 'TimeoutError' || e.name.endsWith('TimeoutError') || (typeof code === 'string' && code.endsWith('_TIMEOUT'));
 }
 
+/** Bytes of a sink's response body read (and discarded) before its connection is closed instead. */
+const MAX_DRAINED_BODY = 64 * 1024;
+
 /**
- * POSTs CloudEvents with undici. The Agent's `connect.lookup` resolves the sink host and checks
- * every address against the SinkPolicy, so the socket goes to exactly the address that was
- * checked (no DNS-rebinding window between the check and the connect).
+ * One POST through undici's `dispatch`. The outcome is known from the status line and headers, so
+ * it resolves there: a sink that trickles its response body cannot hold the delivery (the pool's
+ * body timeout only bounds the gap between chunks). The body is discarded as it arrives, and a
+ * connection whose body exceeds MAX_DRAINED_BODY is closed instead of kept for reuse.
+ */
+function postOnce(pool: Pool, path: string, headers: Record<string, string>, body: string, now: () => number): Promise<DeliveryOutcome> {
+  return new Promise((resolve, reject) => {
+    let drained = 0;
+    pool.dispatch(
+      { path, method: 'POST', headers, body },
+      {
+        onRequestStart() {
+          // nothing to set up: the pool's timeouts bound the request
+        },
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          if (statusCode < 200) return; // RFC 9110 §15.2: an interim response; the final one follows
+          resolve(classifyStatus(statusCode, parseRetryAfter(responseHeaders['retry-after'], now())));
+        },
+        onResponseData(controller, chunk) {
+          drained += chunk.length;
+          if (drained > MAX_DRAINED_BODY) controller.abort(new Error('sink response body too large'));
+        },
+        onResponseEnd() {
+          // resolved with the headers already
+        },
+        onResponseError(_controller, err) {
+          reject(err); // no effect once resolved: an error in the body after the status is known
+        },
+      },
+    );
+  });
+}
+
+/**
+ * POSTs CloudEvents with undici, one kept-alive `Pool` per sink origin (`SinkPools`). Timeouts
+ * (connect, response headers, response body) are the pools' own, so a POST arms no timer of its
+ * own. Each new connection resolves the sink host through the SinkPolicy in the connector's
+ * `lookup`, so the socket goes to exactly the address that was checked (no DNS-rebinding window
+ * between the check and the connect); literal IPs never reach `lookup` and are checked on every
+ * POST.
  */
 export class UndiciSinkTransport extends SinkTransport {
-  private readonly agent: Agent;
-  private closed = false;
+  private readonly pools: SinkPools;
 
   constructor(
     private readonly policy: SinkPolicy,
-    private readonly timeoutMs = 5000,
+    timeoutMs = DEFAULT_SINK_POOL_OPTIONS.timeoutMs,
     private readonly now: () => number = Date.now,
+    pooling: Partial<Omit<SinkPoolOptions, 'timeoutMs'>> = {},
   ) {
     super();
-    const lookup = (hostname: string, options: LookupOptions, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void): void => {
-      policy.resolveAllowed(hostname).then(
-        (addresses) => {
-          if (options.all) callback(null, addresses);
-          else {
-            const first = addresses.find((a) => !options.family || a.family === options.family) ?? addresses[0];
-            callback(null, first?.address ?? '', first?.family);
-          }
-        },
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), ''),
-      );
-    };
-    this.agent = new Agent({
-      connect: { lookup, timeout: timeoutMs },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connections: 16,
-    });
+    this.pools = new SinkPools(policy, { ...DEFAULT_SINK_POOL_OPTIONS, ...pooling, timeoutMs }, now);
+  }
+
+  /** Sink origins with an open pool (tests, metrics). */
+  get openPools(): number {
+    return this.pools.size;
+  }
+
+  /** Closes the pools idle for their `idleMs` (also done by a timer); returns how many. */
+  closeIdlePools(): number {
+    return this.pools.sweep();
   }
 
   async post(req: SinkRequest): Promise<DeliveryOutcome> {
     let url: URL;
     try {
       url = this.policy.parse(req.sink);
-      // Literal IPs never reach `lookup`: check them here.
       const host = url.hostname.replace(/^\[|\]$/g, '');
       if (isIP(host) !== 0) await this.policy.resolveAllowed(host);
     } catch (err) {
@@ -117,15 +149,8 @@ export class UndiciSinkTransport extends SinkTransport {
     };
     if (req.bearerToken !== undefined) headers.authorization = `Bearer ${req.bearerToken}`;
     try {
-      const res = await request(url, {
-        method: 'POST',
-        headers,
-        body: req.body,
-        dispatcher: this.agent,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      await res.body.dump().catch(() => undefined);
-      return classifyStatus(res.statusCode, parseRetryAfter(res.headers['retry-after'], this.now()));
+      const path = `${url.pathname}${url.search}`;
+      return await this.pools.use(url.origin, (pool) => postOnce(pool, path, headers, req.body, this.now));
     } catch (err) {
       const rejected = rejectedCause(err);
       // A name that does not resolve (yet) is worth retrying; a forbidden address is not.
@@ -137,9 +162,7 @@ export class UndiciSinkTransport extends SinkTransport {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.agent.close();
+  close(): Promise<void> {
+    return this.pools.close();
   }
 }

@@ -83,6 +83,26 @@ describe(GatewayMetrics.name, () => {
       expect(sipMethodLabel('bye')).toBe('BYE');
     });
 
+    it('counts SIP messages without touching the prom-client counter per message; a scrape reads exact totals, twice alike', async () => {
+      const { metrics } = make();
+      const counter = metrics.registry.getSingleMetric('gateway_sip_messages_total') as unknown as { inc: (...args: unknown[]) => void };
+      const inc = jest.spyOn(counter, 'inc');
+      for (let i = 0; i < 500; i++) {
+        metrics.sipMessage('out', 'INVITE');
+        metrics.sipMessage('in', 'INVITE', i % 2 ? 180 : 200);
+      }
+      metrics.sipMessage('in', 'bye');
+      expect(inc).not.toHaveBeenCalled();
+      const first = await samples(metrics, 'gateway_sip_messages_total');
+      expect(inc).toHaveBeenCalled(); // positive control: the scrape writes the totals
+      const byKey = (xs: typeof first) => Object.fromEntries(xs.map((x) => [`${x.labels.direction} ${x.labels.method} ${x.labels.kind} ${x.labels.code}`, x.value]));
+      expect(byKey(first)).toEqual({ 'out INVITE request none': 500, 'in INVITE response 180': 250, 'in INVITE response 200': 250, 'in BYE request none': 1 });
+      expect(byKey(await samples(metrics, 'gateway_sip_messages_total'))).toEqual(byKey(first));
+      metrics.sipMessage('out', 'INVITE');
+      expect(byKey(await samples(metrics, 'gateway_sip_messages_total'))['out INVITE request none']).toBe(501);
+      inc.mockRestore();
+    });
+
     it('keeps the last 50 failures, newest first, without phone numbers or URIs', () => {
       const { metrics, clock } = make();
       for (let i = 0; i < 60; i++) {

@@ -12,6 +12,7 @@ import { Clock } from '../../common/clock';
 import { distribution, PerSecondSeries, RecentSamples, RingBuffer, SecondCounts, WINDOW_S } from './call-window';
 import { CallFailure, CallSetupSnapshot, setupTotals } from './call-setup-snapshot';
 import { withTimeout } from './with-timeout';
+import { SipMessageTally } from './sip-message-tally';
 import { CallDirection, directionLabel, httpStatusLabel, identifierLabel, sanitizeReason, sessionStatusLabel, sipCodeLabel, SipDirection, sipMethodLabel } from './labels';
 
 export type { CallDirection, SipDirection } from './labels';
@@ -53,6 +54,8 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
   private readonly callOutcomes: Counter<'direction' | 'status' | 'sip_code'>;
   private readonly httpDuration: Histogram<'operation' | 'status_code'>;
   private readonly sipMessages: Counter<'direction' | 'method' | 'kind' | 'code'>;
+  /** Per-message counts, read by `sipMessages` when scraped (no label lookup per message). */
+  private readonly sipTally = new SipMessageTally();
   private readonly sipRetransmissions: Counter<'method'>;
   private readonly sipTimeouts: Counter<'method'>;
   private readonly sipTransportErrors: Counter<'kind'>;
@@ -117,6 +120,7 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
       help: 'SIP messages sent (out) and received (in); kind=request|response, code="none" for requests.',
       labelNames: ['direction', 'method', 'kind', 'code'],
       registers,
+      collect: () => this.sipTally.collectInto(this.sipMessages),
     });
     this.sipRetransmissions = new Counter({ name: 'gateway_sip_retransmissions_total', help: 'SIP retransmissions sent (RFC 3261 §17 timers A/E/G).', labelNames: ['method'], registers });
     this.sipTimeouts = new Counter({ name: 'gateway_sip_transaction_timeouts_total', help: 'SIP client transactions that timed out (RFC 3261 timers B/F).', labelNames: ['method'], registers });
@@ -253,12 +257,7 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
 
   /** A SIP request (no `code`) or response (`code`) sent (`out`) or received (`in`). Retransmissions excluded. */
   sipMessage(direction: SipDirection, method: string, code?: number): void {
-    this.sipMessages.inc({
-      direction: direction === 'in' ? 'in' : 'out',
-      method: sipMethodLabel(method),
-      kind: code === undefined ? 'request' : 'response',
-      code: sipCodeLabel(code),
-    });
+    this.sipTally.count(direction, method, code);
   }
 
   sipRetransmission(method: string): void {

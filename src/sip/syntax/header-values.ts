@@ -22,31 +22,30 @@ export const MAX_CSEQ = 2 ** 31 - 1;
  * header may be written as one line of comma-separated values). Throws on an unterminated quote.
  */
 export function splitOutside(value: string, sep: ',' | ';'): string[] {
+  // the common case: nothing to split, nothing quoted or bracketed
+  if (value.indexOf(sep) < 0 && value.indexOf('"') < 0 && value.indexOf('<') < 0) return [value];
   const out: string[] = [];
-  let cur = '';
+  let start = 0;
   let quoted = false;
   let angle = false;
   for (let i = 0; i < value.length; i++) {
-    const c = value[i] ?? '';
+    const c = value.charCodeAt(i);
     if (quoted) {
-      cur += c;
-      if (c === '\\') cur += value[++i] ?? '';
-      else if (c === '"') quoted = false;
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) quoted = false;
       continue;
     }
-    if (c === '"' && !angle) quoted = true;
-    else if (c === '<') angle = true;
-    else if (c === '>') angle = false;
-    else if (c === sep && !angle) {
-      out.push(cur);
-      cur = '';
-      continue;
+    if (c === 34 && !angle) quoted = true;
+    else if (c === 60 /* < */) angle = true;
+    else if (c === 62 /* > */) angle = false;
+    else if (c === sep.charCodeAt(0) && !angle) {
+      out.push(value.slice(start, i));
+      start = i + 1;
     }
-    cur += c;
   }
   if (quoted) throw new SipSyntaxError('unterminated quoted string');
   if (angle) throw new SipSyntaxError('unterminated <');
-  out.push(cur);
+  out.push(value.slice(start));
   return out;
 }
 
@@ -69,7 +68,8 @@ export function parseParams(text: string): Record<string, string | null> {
 
 export function stringifyParams(params: Record<string, string | number | null | undefined>): string {
   let s = '';
-  for (const [k, v] of Object.entries(params)) {
+  for (const k in params) {
+    const v = params[k];
     if (v === undefined) continue;
     s += v === null ? `;${k}` : `;${k}=${String(v)}`;
   }

@@ -122,12 +122,29 @@ function decodeResponse(first: string, lines: string[], buf: Buffer, end: number
   }
 }
 
+/** Lower-case canonical names (compact forms expanded) of header names already seen; bounded (names come from peers). */
+const CANONICAL = new Map<string, string>();
+const CANONICAL_MAX = 512;
+
+/** A header name as written -> its canonical lower-case name; throws on a name that is not a token. */
+function canonicalName(name: string): string {
+  const known = CANONICAL.get(name);
+  if (known !== undefined) return known;
+  if (!TOKEN.test(name)) throw new SipSyntaxError('malformed header line');
+  const lower = name.toLowerCase();
+  const canonical = COMPACT[lower] ?? lower;
+  if (CANONICAL.size < CANONICAL_MAX) CANONICAL.set(name, canonical);
+  return canonical;
+}
+
 /** RFC 3261 §7.3.1: header lines, continuation lines (leading SP/HT) folded into one SP. */
 function unfold(lines: string[]): RawHeader[] {
   const out: RawHeader[] = [];
-  for (const line of lines.slice(1)) {
-    if (/[\r\n]/.test(line)) throw new SipSyntaxError('bare CR or LF in the header section');
-    if (line.startsWith(' ') || line.startsWith('\t')) {
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) throw new SipSyntaxError('bare CR or LF in the header section');
+    const c0 = line.charCodeAt(0);
+    if (c0 === 32 || c0 === 9) {
       const last = out[out.length - 1];
       if (!last) throw new SipSyntaxError('continuation line before any header');
       last.value = `${last.value} ${line.trim()}`.trim();
@@ -135,9 +152,7 @@ function unfold(lines: string[]): RawHeader[] {
     }
     const colon = line.indexOf(':');
     const name = colon < 0 ? '' : line.slice(0, colon).trim();
-    if (!TOKEN.test(name)) throw new SipSyntaxError('malformed header line');
-    const lower = name.toLowerCase();
-    out.push({ name: COMPACT[lower] ?? lower, value: line.slice(colon + 1).trim() });
+    out.push({ name: canonicalName(name), value: line.slice(colon + 1).trim() });
   }
   return out;
 }
@@ -149,13 +164,12 @@ function firstValue(raw: RawHeader[], name: string): string | undefined {
 /** Raw headers -> the typed shape the stack uses; validates what RFC 3261 §8.1.1 makes mandatory. */
 function typedHeaders(raw: RawHeader[]): SipHeaders {
   const h: SipHeaders = {};
-  const seen = new Set<string>();
+  // every header line sets its property (a single-valued one to a string, number or object)
   for (const { name, value } of raw) {
-    if (SINGLE.has(name) && seen.has(name)) throw new SipSyntaxError(`more than one ${name} header`);
-    seen.add(name);
+    if (SINGLE.has(name) && h[name] !== undefined) throw new SipSyntaxError(`more than one ${name} header`);
     setHeader(h, name, value);
   }
-  for (const name of MANDATORY) if (!seen.has(name)) throw new SipSyntaxError(`missing ${name} header`);
+  for (const name of MANDATORY) if (h[name] === undefined) throw new SipSyntaxError(`missing ${name} header`);
   if (!h['call-id'] || /\s/.test(h['call-id'])) throw new SipSyntaxError('malformed Call-ID');
   return h;
 }
@@ -163,7 +177,8 @@ function typedHeaders(raw: RawHeader[]): SipHeaders {
 function setHeader(h: SipHeaders, name: string, value: string): void {
   switch (name) {
     case 'via':
-      h.via = [...(h.via ?? []), ...parseViaList(value)];
+      if (h.via) h.via.push(...parseViaList(value));
+      else h.via = parseViaList(value);
       return;
     case 'to':
     case 'from':
@@ -172,12 +187,13 @@ function setHeader(h: SipHeaders, name: string, value: string): void {
     case 'contact':
       if (value === '*') h.contact = '*';
       else if (h.contact === '*') throw new SipSyntaxError('Contact: * with other values');
-      else h.contact = [...(h.contact ?? []), ...parseNameAddrList(value)];
+      else if (h.contact) h.contact.push(...parseNameAddrList(value));
+      else h.contact = parseNameAddrList(value);
       return;
     case 'route':
     case 'record-route':
       // URIs kept as text: IPv6 Record-Route entries must survive into the dialog's route set
-      h[name] = [...(h[name] ?? []), ...parseNameAddrList(value)];
+      h[name] = h[name] ? [...(h[name] ?? []), ...parseNameAddrList(value)] : parseNameAddrList(value);
       return;
     case 'cseq':
       h.cseq = parseCSeq(value);
@@ -211,9 +227,10 @@ function setHeader(h: SipHeaders, name: string, value: string): void {
 
 /** RFC 3261 §19.1.1: no headers in a SIP Request-URI; RFC 4475 §3.1.2.6/.7/.10. */
 function checkRequestUri(uri: string): void {
-  assertAnyUri(uri, 'Request-URI');
-  const sipUri = /^sips?:/i.test(uri) ? parseSipUri(uri) : undefined;
-  if (sipUri && Object.keys(sipUri.headers).length > 0) throw new SipSyntaxError('headers in the Request-URI');
+  if (!/^sips?:/i.test(uri)) return assertAnyUri(uri, 'Request-URI');
+  const sipUri = parseSipUri(uri); // parsed once: the check below needs its headers
+  if (!sipUri) throw new SipSyntaxError('Request-URI: malformed SIP URI');
+  if (Object.keys(sipUri.headers).length > 0) throw new SipSyntaxError('headers in the Request-URI');
 }
 
 /** §18.3: the body is Content-Length bytes; more bytes in a datagram are ignored, fewer are an error. */

@@ -20,46 +20,64 @@ const NAMES: Record<string, string> = {
   'sip-if-match': 'SIP-If-Match',
 };
 
+/** Canonical names already computed, by lower-case name; bounded (names of passed-through headers come from peers). */
+const PRETTY = new Map<string, string>(Object.entries(NAMES));
+const PRETTY_CACHE_MAX = 512;
+
 function prettyName(name: string): string {
-  return NAMES[name] ?? name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+  let pretty = PRETTY.get(name);
+  if (pretty === undefined) {
+    pretty = name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+    if (PRETTY.size < PRETTY_CACHE_MAX) PRETTY.set(name, pretty);
+  }
+  return pretty;
 }
 
 function noCrLf(value: string, name: string): string {
-  if (/[\r\n]/.test(value)) throw new SipSyntaxError(`header ${name} contains CR or LF`);
+  if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) throw new SipSyntaxError(`header ${name} contains CR or LF`);
   return value;
 }
 
 const uriText = (u: unknown): string => (typeof u === 'string' ? u : u && typeof u === 'object' ? stringifySipUri(u as Parameters<typeof stringifySipUri>[0]) : '');
 
-/** One header's lines: [name, value] pairs in the order they go on the wire. */
-function headerLines(name: string, value: unknown): Array<[string, string]> {
-  if (value === undefined || value === null) return [];
-  if (typeof value === 'string' || typeof value === 'number') return [[name, String(value)]];
+/** Appends one header's lines (`Name: value` CRLF each, in wire order) to `out`. */
+function appendHeader(out: string, name: string, value: unknown): string {
+  if (value === undefined || value === null) return out;
+  const line = (v: string): string => `${prettyName(name)}: ${noCrLf(v, name)}\r\n`;
+  if (typeof value === 'string' || typeof value === 'number') return out + line(String(value));
   switch (name) {
     case 'via':
-      return (value as SipVia[]).map((v) => [name, stringifyVia(v)]);
+      for (const v of value as SipVia[]) out += line(stringifyVia(v));
+      return out;
     case 'to':
     case 'from':
     case 'refer-to':
-      return [[name, stringifyNameAddr(value as SipAor, uriText)]];
+      return out + line(stringifyNameAddr(value as SipAor, uriText));
     case 'contact':
     case 'route':
     case 'record-route':
     case 'path': {
       const list = value as Array<SipAor | SipAorWithUri>;
-      return list.length ? [[name, list.map((a) => stringifyNameAddr(a, uriText)).join(', ')]] : [];
+      if (list.length === 0) return out;
+      let joined = '';
+      for (let i = 0; i < list.length; i++) joined += (i > 0 ? ', ' : '') + stringifyNameAddr(list[i] as SipAor, uriText);
+      return out + line(joined);
     }
     case 'cseq': {
       const c = value as { seq: number; method: string };
-      return [[name, `${c.seq} ${c.method}`]];
+      return out + line(`${c.seq} ${c.method}`);
     }
     case 'www-authenticate':
     case 'proxy-authenticate':
     case 'authorization':
     case 'proxy-authorization':
-      return (Array.isArray(value) ? (value as SipAuthHeader[]) : [value as SipAuthHeader]).map((a) => [name, stringifyAuth(a)]);
+      for (const a of Array.isArray(value) ? (value as SipAuthHeader[]) : [value as SipAuthHeader]) out += line(stringifyAuth(a));
+      return out;
     default:
-      if (Array.isArray(value)) return value.map((v) => [name, String(v)]);
+      if (Array.isArray(value)) {
+        for (const v of value) out += line(String(v));
+        return out;
+      }
       throw new SipSyntaxError(`header ${name} has no serialiser for its value`);
   }
 }
@@ -74,12 +92,18 @@ export function writeHead(startLine: string, lines: Array<[string, string]>, con
   return `${s}Content-Length: ${contentLength}\r\n\r\n`;
 }
 
-/** Serialises a message; the body is UTF-8 and Content-Length counts its bytes. */
+/**
+ * Serialises a message straight into one Buffer (head and UTF-8 body together, no concat): the
+ * transport sends it with a single write. Content-Length counts the body's bytes.
+ */
 export function encodeMessage(m: SipMessage): Buffer {
-  const body = m.content ? Buffer.from(m.content, 'utf8') : undefined;
+  const content = m.content ?? '';
   const version = m.version ?? '2.0';
   const start = m.status !== undefined ? `SIP/${version} ${m.status} ${m.reason ?? ''}` : `${m.method ?? ''} ${uriText(m.uri)} SIP/${version}`;
-  const lines = Object.entries(m.headers).flatMap(([name, value]) => headerLines(name, value));
-  const head = Buffer.from(writeHead(start, lines, body?.length ?? 0), 'utf8');
-  return body ? Buffer.concat([head, body]) : head;
+  let head = `${noCrLf(start, 'start line')}\r\n`;
+  const headers = m.headers as Record<string, unknown>;
+  for (const name in headers) {
+    if (name !== 'content-length') head = appendHeader(head, name, headers[name]);
+  }
+  return Buffer.from(`${head}Content-Length: ${content === '' ? 0 : Buffer.byteLength(content, 'utf8')}\r\n\r\n${content}`, 'utf8');
 }

@@ -111,17 +111,33 @@ export function stringifySipUri(uri: SipUri | string): string {
   if (uri.user) s += uri.password !== undefined ? `${uri.user}:${uri.password}@` : `${uri.user}@`;
   s += hostForUri(uri.host);
   if (uri.port !== undefined && Number.isFinite(uri.port)) s += `:${uri.port}`;
-  for (const [k, v] of Object.entries(uri.params)) s += v === null ? `;${k}` : `;${k}=${v}`;
-  const h = Object.entries(uri.headers).map(([k, v]) => `${k}=${v}`);
-  if (h.length) s += `?${h.join('&')}`;
+  for (const k in uri.params) {
+    const v = uri.params[k];
+    s += v === null ? `;${k}` : `;${k}=${v}`;
+  }
+  let sep = '?';
+  for (const k in uri.headers) {
+    s += `${sep}${k}=${uri.headers[k]}`;
+    sep = '&';
+  }
   return s;
 }
+
+/**
+ * URIs that passed `assertAnyUri` lately: the same few (our Contact, the proxy's Record-Route, the
+ * domain's AoRs) come in every message, so they are validated once. Bounded in count and length;
+ * emptied when full.
+ */
+const VALID_URIS = new Set<string>();
+const VALID_URIS_MAX = 1024;
+const CACHED_URI_LENGTH = 256;
 
 /**
  * Checks any URI found in a message: SIP/SIPS strictly (above), other schemes as RFC 3261
  * absoluteURI (`scheme:` and no whitespace or angle brackets). Throws SipSyntaxError.
  */
 export function assertAnyUri(text: string, what: string): void {
+  if (VALID_URIS.has(text)) return;
   const colon = text.indexOf(':');
   const scheme = colon > 0 ? text.slice(0, colon) : '';
   if (!SCHEME.test(scheme)) throw new SipSyntaxError(`${what}: not a URI`);
@@ -129,5 +145,9 @@ export function assertAnyUri(text: string, what: string): void {
     if (!parseSipUri(text)) throw new SipSyntaxError(`${what}: malformed SIP URI`);
   } else if (colon === text.length - 1 || /[\s<>"]/.test(text)) {
     throw new SipSyntaxError(`${what}: malformed URI`);
+  }
+  if (text.length <= CACHED_URI_LENGTH) {
+    if (VALID_URIS.size >= VALID_URIS_MAX) VALID_URIS.clear();
+    VALID_URIS.add(text);
   }
 }
