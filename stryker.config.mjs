@@ -38,6 +38,7 @@ const config = {
     'src/sip/sdp/media-direction.ts',
     'src/sip/sdp/sdp.parser.ts',
     'src/sip/sdp/ims-profile.ts',
+    'src/sip/sdp/sdp-document.ts',
     'src/sessions/location/pidf-lo.ts',
     'src/events/delivery-policy.ts',
     'src/events/retry-schedule.ts',
