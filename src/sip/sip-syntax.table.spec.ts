@@ -1,5 +1,19 @@
 import type { SipAor } from 'sip';
-import { assertHeaderValue, assertUri, extraHeaders, fromAor, generateCallId, headerString, parseAssertedIdentity, quoteString, sdpOf, SipSyntaxError, toAor, unquoteString, uriUser } from './sip-syntax';
+import {
+  assertHeaderValue,
+  assertUri,
+  extraHeaders,
+  fromAor,
+  generateCallId,
+  headerString,
+  parseAssertedIdentity,
+  quoteString,
+  sdpOf,
+  SipSyntaxError,
+  toAor,
+  unquoteString,
+  uriUser,
+} from './sip-syntax';
 
 /** The error a call throws, for asserting its class, name and message together. */
 function thrown(fn: () => unknown): Error {

@@ -13,7 +13,12 @@ describe(toValidationError.name, () => {
   it.each<[string, ValidationError[], ApiErrorCode, string]>([
     ['a rule whose text starts with the property', [failure('sink', { isUrl: 'sink must be a URL' })], 'INVALID_ARGUMENT', 'sink must be a URL'],
     ['a rule whose text does not name the property', [failure('sink', { custom: 'must be https' })], 'INVALID_ARGUMENT', 'sink: must be https'],
-    ['a nested rule naming its property', [failure('config', undefined, { children: [failure('types', { arrayNotEmpty: 'types should not be empty' })] })], 'INVALID_ARGUMENT', 'config.types should not be empty'],
+    [
+      'a nested rule naming its property',
+      [failure('config', undefined, { children: [failure('types', { arrayNotEmpty: 'types should not be empty' })] })],
+      'INVALID_ARGUMENT',
+      'config.types should not be empty',
+    ],
     ['a nested rule not naming it', [failure('config', undefined, { children: [failure('types', { custom: 'unknown type' })] })], 'INVALID_ARGUMENT', 'config.types: unknown type'],
     [
       'two levels down',
@@ -21,9 +26,19 @@ describe(toValidationError.name, () => {
       'INVALID_ARGUMENT',
       'config.subscriptionDetail.deviceId must be a UUID',
     ],
-    ['a parent rule and its child', [failure('config', { isObject: 'config must be an object' }, { children: [failure('a', { x: 'a bad' })] })], 'INVALID_ARGUMENT', 'config must be an object; config.a bad'],
+    [
+      'a parent rule and its child',
+      [failure('config', { isObject: 'config must be an object' }, { children: [failure('a', { x: 'a bad' })] })],
+      'INVALID_ARGUMENT',
+      'config must be an object; config.a bad',
+    ],
     ['the code a rule names', [failure('sink', { isUrl: 'sink must be a URL' }, { contexts: { isUrl: errorCode('INVALID_SINK') } })], 'INVALID_SINK', 'sink must be a URL'],
-    ['a code named for another rule of the property', [failure('sink', { isUrl: 'sink must be a URL' }, { contexts: { maxLength: errorCode('INVALID_SINK') } })], 'INVALID_ARGUMENT', 'sink must be a URL'],
+    [
+      'a code named for another rule of the property',
+      [failure('sink', { isUrl: 'sink must be a URL' }, { contexts: { maxLength: errorCode('INVALID_SINK') } })],
+      'INVALID_ARGUMENT',
+      'sink must be a URL',
+    ],
     [
       'two rules that name the same code',
       [failure('sink', { isUrl: 'sink must be a URL', maxLength: 'sink is too long' }, { contexts: { isUrl: errorCode('INVALID_SINK'), maxLength: errorCode('INVALID_SINK') } })],
@@ -32,11 +47,19 @@ describe(toValidationError.name, () => {
     ],
     [
       'rules that name different codes',
-      [failure('sink', { isUrl: 'sink must be a URL' }, { contexts: { isUrl: errorCode('INVALID_SINK') } }), failure('protocol', { isIn: 'protocol must be HTTP' }, { contexts: { isIn: errorCode('INVALID_PROTOCOL') } })],
+      [
+        failure('sink', { isUrl: 'sink must be a URL' }, { contexts: { isUrl: errorCode('INVALID_SINK') } }),
+        failure('protocol', { isIn: 'protocol must be HTTP' }, { contexts: { isIn: errorCode('INVALID_PROTOCOL') } }),
+      ],
       'INVALID_ARGUMENT',
       'sink must be a URL; protocol must be HTTP',
     ],
-    ['a rule with a code beside one without', [failure('sink', { isUrl: 'sink must be a URL' }, { contexts: { isUrl: errorCode('INVALID_SINK') } }), failure('types', { isArray: 'types must be an array' })], 'INVALID_ARGUMENT', 'sink must be a URL; types must be an array'],
+    [
+      'a rule with a code beside one without',
+      [failure('sink', { isUrl: 'sink must be a URL' }, { contexts: { isUrl: errorCode('INVALID_SINK') } }), failure('types', { isArray: 'types must be an array' })],
+      'INVALID_ARGUMENT',
+      'sink must be a URL; types must be an array',
+    ],
     ['no failure text at all', [], 'INVALID_ARGUMENT', 'Invalid request.'],
     ['a failure without constraints or children', [failure('x', undefined, { children: undefined })], 'INVALID_ARGUMENT', 'Invalid request.'],
   ])('%s', (_, errors, code, message) => {
@@ -72,6 +95,10 @@ describe(camaraValidationPipe.name, () => {
 
   it("reports a failure with the rule's CAMARA code, through toValidationError", async () => {
     await expect(camaraValidationPipe().transform({ sink: 'not a url' }, meta)).rejects.toStrictEqual(new ApiError(400, 'INVALID_SINK', 'sink must be a URL address'));
-    await expect(camaraValidationPipe().transform({ sink: 'https://app.example.com/cb', note: 7 }, meta)).rejects.toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', message: 'note must be a string' });
+    await expect(camaraValidationPipe().transform({ sink: 'https://app.example.com/cb', note: 7 }, meta)).rejects.toMatchObject({
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      message: 'note must be a string',
+    });
   });
 });
