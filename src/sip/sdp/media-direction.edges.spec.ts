@@ -6,7 +6,7 @@ const sdp = (...rest: string[]): string => [...SESSION, ...rest].join('\r\n') + 
 const AUDIO = 'm=audio 5000 RTP/AVP 0';
 const VIDEO = 'm=video 5002 RTP/AVP 96';
 
-/** The SdpError a call throws (fails the test for any other outcome). */
+/** The SdpError a call throws (fails the test for every other outcome). */
 function sdpError(fn: () => unknown): SdpError {
   try {
     fn();
