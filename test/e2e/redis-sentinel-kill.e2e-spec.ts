@@ -86,6 +86,8 @@ describe('the gateway on Redis Sentinel when the master process is killed during
   }
 
   it('promotes a replica, answers 503 in between, keeps every call and acknowledged write, and serves new calls', async () => {
+    // the sink refuses for now: the calls' events are still queued in the store when the master dies
+    app.sink.status = 503;
     const before: Call[] = [];
     for (let i = 0; i < 3; i++) before.push(await connectedCall());
 
@@ -121,6 +123,15 @@ describe('the gateway on Redis Sentinel when the master process is killed during
     await eventually(async () => firstOk('read', 200) && firstOk('write', 201), 20_000, 'reads and writes after the failover');
     stop = true;
     await activity;
+    const ready = await eventually(
+      async () => {
+        const h = await gw.request('GET', '/health/ready');
+        return h.status === 200 ? h : undefined;
+      },
+      10_000,
+      'ready again',
+    );
+    expect(ready.body).toMatchObject({ info: { store: { status: 'up' } } });
 
     const refused = probes.filter((p) => p.status !== 200 && p.status !== 201);
     // positive control: the gateway did see the kill (some requests were refused)
@@ -129,11 +140,12 @@ describe('the gateway on Redis Sentinel when the master process is killed during
     expect(refused.filter((p) => p.status !== 503 || p.code !== 'UNAVAILABLE')).toEqual([]);
     expect(refused.filter((p) => p.startedAt < killedAt - REQUEST_BOUND_MS)).toEqual([]);
     // and comes back in bounded time (no hang)
-    expect(Math.max(...probes.map((p) => p.ms))).toBeLessThan(REQUEST_BOUND_MS);
+    const slowest = Math.max(...probes.map((p) => p.ms));
+    expect(slowest).toBeLessThan(REQUEST_BOUND_MS);
     const outage = Math.max(firstOk('read', 200)?.startedAt ?? Infinity, firstOk('write', 201)?.startedAt ?? Infinity) - killedAt;
     expect(outage).toBeLessThan(OUTAGE_BOUND_MS);
     process.stdout.write(
-      `Sentinel master SIGKILL: promotion after ${promotedAt - killedAt} ms, requests served again after ${outage} ms, ${refused.length} requests refused with 503 (${probes.length} in all)\n`,
+      `Sentinel master SIGKILL: promotion after ${promotedAt - killedAt} ms, requests served again after ${outage} ms, ${refused.length} requests refused with 503 (${probes.length} in all, the slowest answered in ${slowest} ms)\n`,
     );
 
     // no acknowledged write is lost: every registration answered 201 and every call of before are readable
@@ -141,8 +153,10 @@ describe('the gateway on Redis Sentinel when the master process is killed during
     const reader = await idp.token({ phone_number: ALICE, scope: 'webrtc-registration:sessions:read' });
     for (const id of acknowledged) expect((await gw.request('GET', `${API.registrations}/${id}`, { token: reader })).status).toBe(200);
     for (const call of before) expect(await statusOf(call.id)).toBe('Connected');
-    // their events reached the sink (at-least-once), the Connected sent just before the kill included
-    for (const call of before) await app.sink.waitFor((e) => e.body.data.mediaSessionId === call.id && e.body.data.status === 'Connected', 10_000, `Connected of ${call.id}`);
+    // their events, queued before the kill and refused by the sink until now, are delivered (at least once) from the new master
+    expect(app.sink.events.filter((e) => before.some((c) => c.id === e.body.data.mediaSessionId))).toEqual([]);
+    app.sink.status = 204;
+    for (const call of before) await app.sink.waitFor((e) => e.body.data.mediaSessionId === call.id && e.body.data.status === 'Connected', 60_000, `Connected of ${call.id}`);
 
     // the calls of before stay controllable: hold, then hang up, each on the far end's side of its dialog
     for (const call of before) await holdAndHangUp(call);
