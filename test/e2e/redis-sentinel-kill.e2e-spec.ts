@@ -97,8 +97,7 @@ describe('the gateway on Redis Sentinel when the master process is killed during
     let stop = false;
     const probe = async (kind: Probe['kind']): Promise<void> => {
       const startedAt = Date.now();
-      const res =
-        kind === 'read' ? await get(before[0]?.id ?? '') : await gw.request('POST', API.registrations, { token: app.token, body: { deviceId: randomUUID() } });
+      const res = kind === 'read' ? await get(before[0]?.id ?? '') : await gw.request('POST', API.registrations, { token: app.token, body: { deviceId: randomUUID() } });
       const code = (res.body as { code?: string } | undefined)?.code;
       probes.push({ kind, startedAt, ms: Date.now() - startedAt, status: res.status, ...(code !== undefined && { code }) });
       if (kind === 'write' && res.status === 201) acknowledged.push((res.body as { registrationId: string }).registrationId);
