@@ -14,10 +14,10 @@ import { RedisSentinelLab, startRedisSentinel } from '../support/redis-topologie
 import { SipExchange } from '../support/sip-trace';
 
 const ALICE = '+17085852753';
-/** What the test allows: README documents the measured window (about 3–5 s on loopback). */
+/** What the test allows: README documents the window measured here (about 2.3–3.4 s on loopback). */
 const OUTAGE_BOUND_MS = 15_000;
-/** A request during the outage fails at once (no offline queue); a command already sent waits at most its 2 s command timeout. */
-const REQUEST_BOUND_MS = 3_000;
+/** A request during the outage fails at once (no offline queue); a command already sent waits at most its 2 s command timeout (the rest: SIP, on a shared CPU). */
+const REQUEST_BOUND_MS = 5_000;
 
 type Session = { mediaSessionId: string; status: string };
 type Probe = { kind: 'read' | 'write'; startedAt: number; ms: number; status: number; code?: string };
