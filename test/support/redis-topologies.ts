@@ -8,6 +8,8 @@
  *   const sentinel = await startRedisSentinel();    // 1 master, 1 replica, 3 sentinels (quorum 2)
  *   ... REDIS_SENTINELS: sentinel.sentinelsEnv, REDIS_SENTINEL_NAME: sentinel.name ...
  *   await sentinel.failover();                       // SENTINEL FAILOVER, waits for the new master
+ *   const lab2 = await startRedisSentinel({ replicas: 2 });
+ *   const { from, to } = await lab2.killMaster();     // SIGKILL of the master's PID, waits for the promotion
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -102,22 +104,39 @@ export interface RedisSentinelLab {
   /** `127.0.0.1:s1,…` (REDIS_SENTINELS). */
   readonly sentinelsEnv: string;
   readonly sentinelPorts: number[];
-  /** Data ports: [first master, first replica]. */
+  /** Data ports: [first master, replicas…]. */
   readonly dataPorts: number[];
   /** The port of the current master, as the sentinels see it. */
   masterPort(): Promise<number>;
   /** `SENTINEL FAILOVER` and wait until every sentinel names the other server as master and it answers as one. */
   failover(timeoutMs?: number): Promise<{ from: number; to: number }>;
+  /**
+   * SIGKILL of the current master's process (by PID; no SENTINEL FAILOVER), then waits until every
+   * sentinel names one of the replicas as master and it answers as one. `killedAt` is when the
+   * signal was sent, `promotedAt` when the new master was first seen by this poll.
+   */
+  killMaster(timeoutMs?: number): Promise<{ from: number; to: number; killedAt: number; promotedAt: number }>;
+  /** How many replicas the master `port` reports as connected and online. */
+  connectedReplicas(port: number): Promise<number>;
   stop(): Promise<void>;
 }
 
-/** A master, one replica and three sentinels (quorum 2, down-after 1 s). Waits until the sentinels know the replica. */
-export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {}): Promise<RedisSentinelLab> {
+/**
+ * A master, `replicas` replicas (default 1) and three sentinels (quorum 2, down-after 1 s,
+ * failover-timeout 10 s). Waits until the sentinels know every replica.
+ */
+export async function startRedisSentinel(opts: { startTimeoutMs?: number; replicas?: number } = {}): Promise<RedisSentinelLab> {
   const timeout = opts.startTimeoutMs ?? 20_000;
+  const replicaCount = opts.replicas ?? 1;
   const name = 'gwmaster';
   const dir = makeLabDir('redis-sentinel');
-  const [master = 0, replica = 0, ...sentinelPorts] = await freePorts(5, 'tcp');
+  const ports = await freePorts(1 + replicaCount + 3, 'tcp');
+  const [master = 0] = ports;
+  const replicaPorts = ports.slice(1, 1 + replicaCount);
+  const [replica = 0] = replicaPorts;
+  const sentinelPorts = ports.slice(1 + replicaCount);
   const procs: ManagedProcess[] = [];
+  const byPort = new Map<number, ManagedProcess>();
   const sentinelMaster = async (port: number): Promise<number> => {
     const reply = (await call(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string] | null;
     return reply ? Number(reply[1]) : 0;
@@ -125,10 +144,14 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {})
   try {
     const m = await redisServer(`redis-master:${master}`, dir, [...base(master, dir), '--dbfilename', `dump-${master}.rdb`]);
     procs.push(m);
+    byPort.set(master, m);
     await waitUntil('PING', m, async () => (await call(master, 'PING')) === 'PONG', timeout);
-    const r = await redisServer(`redis-replica:${replica}`, dir, [...base(replica, dir), '--dbfilename', `dump-${replica}.rdb`, '--replicaof', HOST, String(master)]);
-    procs.push(r);
-    await waitUntil('replication link up', r, async () => String(await call(replica, 'INFO', 'replication')).includes('master_link_status:up'), timeout);
+    for (const port of replicaPorts) {
+      const r = await redisServer(`redis-replica:${port}`, dir, [...base(port, dir), '--dbfilename', `dump-${port}.rdb`, '--replicaof', HOST, String(master)]);
+      procs.push(r);
+      byPort.set(port, r);
+      await waitUntil('replication link up', r, async () => String(await call(port, 'INFO', 'replication')).includes('master_link_status:up'), timeout);
+    }
     for (const port of sentinelPorts) {
       const conf = join(dir, `sentinel-${port}.conf`);
       writeFileSync(
@@ -151,17 +174,36 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {})
         s,
         async () => {
           const replicas = (await call(port, 'SENTINEL', 'REPLICAS', name)) as string[][];
-          return (await sentinelMaster(port)) === master && replicas.length === 1 && !(replicas[0] ?? []).join(' ').includes('_down');
+          return (await sentinelMaster(port)) === master && replicas.length === replicaCount && replicas.every((r) => !r.join(' ').includes('_down'));
         },
         timeout,
       );
     }
-    const first = procs[2] ?? m;
+    const first = procs[1 + replicaCount] ?? m;
+    const waitForMaster = async (what: string, ok: (port: number) => boolean, timeoutMs: number): Promise<number> => {
+      let found = 0;
+      await waitUntil(
+        what,
+        first,
+        async () => {
+          const seen = new Set<number>();
+          for (const p of sentinelPorts) seen.add(await sentinelMaster(p));
+          const [only = 0] = [...seen];
+          if (seen.size !== 1 || !ok(only)) return false;
+          if (!String(await call(only, 'ROLE')).startsWith('master')) return false;
+          found = only;
+          return true;
+        },
+        timeoutMs,
+        100,
+      );
+      return found;
+    };
     return {
       name,
       sentinelsEnv: sentinelPorts.map((p) => `${HOST}:${p}`).join(','),
       sentinelPorts,
-      dataPorts: [master, replica],
+      dataPorts: [master, ...replicaPorts],
       masterPort: () => sentinelMaster(sentinelPorts[0] ?? 0),
       async failover(timeoutMs = 20_000) {
         const from = await sentinelMaster(sentinelPorts[0] ?? 0);
@@ -179,6 +221,19 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number } = {})
           100,
         );
         return { from, to };
+      },
+      async killMaster(timeoutMs = 30_000) {
+        const from = await sentinelMaster(sentinelPorts[0] ?? 0);
+        const victim = byPort.get(from);
+        if (!victim?.running) throw new Error(`killMaster: no running server on the master port ${from}`);
+        const killedAt = Date.now();
+        await victim.kill();
+        const to = await waitForMaster(`a replica promoted after the SIGKILL of ${from}`, (p) => p !== from, timeoutMs);
+        return { from, to, killedAt, promotedAt: Date.now() };
+      },
+      async connectedReplicas(port) {
+        const info = String(await call(port, 'INFO', 'replication'));
+        return [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
       },
       stop: () => stopAll(procs),
     };
