@@ -38,8 +38,8 @@ export class RegistrationsService {
     const expiresAt = resolveExpiry(body.registrationExpireTime, now, this.config.registration);
     // Early refusals, before any REGISTER reaches the network; the store's create decides (atomically).
     // Both reads go out together (one pipelined round trip on Redis), the device conflict first.
-    const [existing, quota] = await Promise.all([this.store.findByDevice(phoneNumber, body.deviceId), this.quotaReached(phoneNumber, now)]);
-    if (existing) throw this.conflict();
+    const [exists, quota] = await Promise.all([this.store.hasDevice(phoneNumber, body.deviceId), this.quotaReached(phoneNumber, now)]);
+    if (exists) throw this.conflict();
     if (quota) throw this.quotaError(phoneNumber, quota);
     const credentials = this.credentials.get(phoneNumber);
     if (!credentials) throw permissionDenied(`No SIP credentials are provisioned for ${phoneNumber} on this gateway.`);
