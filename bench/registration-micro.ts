@@ -5,7 +5,7 @@
  * inject: the whole HTTP pipeline without a socket).
  *
  *   node --expose-gc --require ts-node/register/transpile-only [--cpu-prof] bench/registration-micro.ts \
- *     [--rate 500] [--count 2000] [--warm 300] [--store redis|memory] [--heap-sample <file.heapprofile>]
+ *     [--rate 500] [--count 2000] [--warm 300] [--store redis|memory] [--heap-sample <file.heapprofile> [--allocations]]
  *
  * Prints registrations/s achieved, latency p50/p99 from each registration's scheduled start
  * (open loop), and µs of this process's CPU per registration (gateway and load generator share
@@ -36,6 +36,8 @@ const WARM = Number(arg('warm', '300'));
 const STORE = arg('store', 'redis');
 /** `--heap-sample <file>`: V8's sampling heap profile over the measured span, of what is still live at its end (open it in DevTools). */
 const HEAP_SAMPLE = arg('heap-sample', '');
+/** `--allocations`: with `--heap-sample`, every allocation sampled, also what GC collected (where the GC work comes from). */
+const ALLOCATIONS = process.argv.includes('--allocations');
 
 /** Heap used after a full GC (needs `node --expose-gc`), as the benchmark reads it between phases. */
 function heapAfterGc(): number | undefined {
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
       if (warm.failed > 0) throw new Error(`warm-up failed: ${JSON.stringify(warm.failures)}`);
       const inspector = HEAP_SAMPLE ? new Session() : undefined;
       inspector?.connect();
-      await inspector?.post('HeapProfiler.startSampling', { samplingInterval: 4096 });
+      await inspector?.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: ALLOCATIONS, includeObjectsCollectedByMinorGC: ALLOCATIONS });
       const heap0 = heapAfterGc();
       const cpu0 = process.cpuUsage();
       const kamPid = kamailio.pid;
