@@ -6,6 +6,7 @@
  *
  *   node --expose-gc --require ts-node/register/transpile-only [--cpu-prof] bench/registration-micro.ts \
  *     [--rate 500] [--count 2000] [--warm 300] [--store redis|memory] [--heap-sample <file.heapprofile> [--allocations]]
+ *     [--round-trips 50]
  *
  * Prints registrations/s achieved, latency p50/p99 from each registration's scheduled start
  * (open loop), and µs of this process's CPU per registration (gateway and load generator share
@@ -23,7 +24,8 @@ import { loadTestSubscriber, startKamailio, startRedis, type Lab } from '../test
 import { makeLabDir } from '../test/support/proc';
 import { openLoop } from './lib/loadgen';
 import { groupCpuMs } from './lib/procfs';
-import { summarise } from './lib/stats';
+import { monitorRoundTrips } from './lib/redis-stats';
+import { sleep, summarise } from './lib/stats';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +40,8 @@ const STORE = arg('store', 'redis');
 const HEAP_SAMPLE = arg('heap-sample', '');
 /** `--allocations`: with `--heap-sample`, every allocation sampled, also what GC collected (where the GC work comes from). */
 const ALLOCATIONS = process.argv.includes('--allocations');
+/** `--round-trips <n>` (Redis only, default 50): afterwards, n more registrations at 20/s under MONITOR, and their store round trips each, the reg SUBSCRIBE's included, idle traffic subtracted. */
+const ROUND_TRIPS = STORE === 'redis' ? Number(arg('round-trips', '50')) : 0;
 
 /** Heap used after a full GC (needs `node --expose-gc`), as the benchmark reads it between phases. */
 function heapAfterGc(): number | undefined {
@@ -45,6 +49,22 @@ function heapAfterGc(): number | undefined {
   if (!gc) return undefined;
   gc();
   return process.memoryUsage().heapUsed;
+}
+
+/**
+ * Store round trips per registration (MONITOR: commands run inside Lua and a MULTI…EXEC's body do
+ * not count): ROUND_TRIPS registrations at 20/s, then 2.5 s for the refresher's pass that sends
+ * their reg SUBSCRIBEs; the idle rate of the same span (leases, heartbeats) is subtracted.
+ */
+async function countRoundTrips(client: Parameters<typeof monitorRoundTrips>[0], register: (i: number) => Promise<void>): Promise<{ perRegistration: number; by: Record<string, number> }> {
+  const busy = await monitorRoundTrips(client, async () => {
+    const r = await openLoop(20, ROUND_TRIPS, register, 10_000);
+    if (r.failed > 0) throw new Error(`round-trip registrations failed: ${JSON.stringify(r.failures)}`);
+    await sleep(2500);
+  });
+  const idle = await monitorRoundTrips(client, () => sleep(busy.count.ms));
+  const perRegistration = (busy.count.roundTrips - idle.count.roundTrips) / ROUND_TRIPS;
+  return { perRegistration: Math.round(perRegistration * 10) / 10, by: busy.count.by };
 }
 
 async function main(): Promise<void> {
@@ -55,7 +75,7 @@ async function main(): Promise<void> {
   };
   try {
     const idp = await createTestIdp();
-    const total = WARM + COUNT;
+    const total = WARM + COUNT + ROUND_TRIPS;
     const creds: Record<string, { password: string }> = {};
     for (let i = 0; i < total; i++) {
       const s = loadTestSubscriber(i);
@@ -101,6 +121,7 @@ async function main(): Promise<void> {
         writeFileSync(HEAP_SAMPLE, JSON.stringify(profile));
         inspector.disconnect();
       }
+      const trips = ROUND_TRIPS > 0 && redis ? await countRoundTrips(redis.client(), (i) => register(WARM + COUNT + i)) : null;
       console.log(
         JSON.stringify({
           store: STORE,
@@ -113,6 +134,7 @@ async function main(): Promise<void> {
           latencyMs: { p50: lat.p50, p99: lat.p99, max: lat.max },
           heapBytesPerRegistration: heap0 === undefined || heap1 === undefined ? null : Math.round((heap1 - heap0) / Math.max(1, done)),
           cpuUsPerRegistration: Math.round((cpu.user + cpu.system) / Math.max(1, done)),
+          storeRoundTripsPerRegistration: trips,
           kamailioCpuUsPerRegistration: kam0 === null || kam1 === null ? null : Math.round(((kam1 - kam0) * 1000) / Math.max(1, done)),
           // the measured span on the clock of a --cpu-prof profile (µs), to cut its samples to it
           profileWindowUs: [String(window0), String(window1)],
