@@ -120,7 +120,10 @@ export class RegEvents implements OnModuleInit {
       // RFC 6665 §4.1.2.2: 481 to a refresh: the subscription is gone; subscribe anew at once
       const gone = ev.dialog !== undefined && status === 481;
       const retryAt = gone ? now : now + (err instanceof SipFailure && err.kind !== 'rejected' ? retryDelayMs(failures) : REFUSED_RETRY_MS);
-      this.logger.warn({ registrationId: reg.registrationId, failures, status, err: err instanceof Error ? err.message : String(err), retryInS: Math.round((retryAt - now) / 1000) }, 'SUBSCRIBE to the reg event package failed; will retry');
+      this.logger.warn(
+        { registrationId: reg.registrationId, failures, status, err: err instanceof Error ? err.message : String(err), retryInS: Math.round((retryAt - now) / 1000) },
+        'SUBSCRIBE to the reg event package failed; will retry',
+      );
       await this.patch(reg, before, (cur) => {
         const next: RegEventState = { ...cur, failures, dueAt: retryAt };
         if (gone) {
