@@ -36,7 +36,7 @@ export class RegistrationsService {
     const phoneNumber = requirePhoneNumber(principal);
     const now = this.clock.now();
     const expiresAt = resolveExpiry(body.registrationExpireTime, now, this.config.registration);
-    // Early refusals, before any REGISTER reaches the network; the store's create decides (atomically).
+    // Early refusals, before a REGISTER reaches the network; the store's create decides (atomically).
     // Both reads go out together (one pipelined round trip on Redis), the device conflict first.
     const [exists, quota] = await Promise.all([this.store.hasDevice(phoneNumber, body.deviceId), this.quotaReached(phoneNumber, now)]);
     if (exists) throw this.conflict();
