@@ -95,7 +95,6 @@ export class RegEvents implements OnModuleInit {
 
   private async subscribe(reg: Registration, credentials: SipCredentials): Promise<void> {
     const ev = reg.regEvent as RegEventState;
-    const log = this.logger.child({ registrationId: reg.registrationId });
     const ims = reg.binding.ims;
     const identity = ims && preferredIdentity(ims.associatedUris, reg.phoneNumber);
     const target: RegEventTarget = {
@@ -112,8 +111,8 @@ export class RegEvents implements OnModuleInit {
     try {
       const grant = await this.sip.subscribeRegEvent(target);
       const now = this.clock.now();
-      await this.patch(reg.registrationId, before, (cur) => ({ ...cur, dialog: grant.dialog, expiresAt: now + grant.expiresS * 1000, dueAt: refreshAt(now, grant.expiresS), failures: 0 }));
-      log.info({ grantedExpiresS: grant.expiresS, refresh: before !== undefined }, 'subscribed to the reg event package');
+      await this.patch(reg, before, (cur) => ({ ...cur, dialog: grant.dialog, expiresAt: now + grant.expiresS * 1000, dueAt: refreshAt(now, grant.expiresS), failures: 0 }));
+      this.logger.info({ registrationId: reg.registrationId, grantedExpiresS: grant.expiresS, refresh: before !== undefined }, 'subscribed to the reg event package');
     } catch (err) {
       const failures = ev.failures + 1;
       const status = err instanceof SipFailure ? err.status : undefined;
@@ -121,8 +120,11 @@ export class RegEvents implements OnModuleInit {
       // RFC 6665 §4.1.2.2: 481 to a refresh: the subscription is gone; subscribe anew at once
       const gone = ev.dialog !== undefined && status === 481;
       const retryAt = gone ? now : now + (err instanceof SipFailure && err.kind !== 'rejected' ? retryDelayMs(failures) : REFUSED_RETRY_MS);
-      log.warn({ failures, status, err: err instanceof Error ? err.message : String(err), retryInS: Math.round((retryAt - now) / 1000) }, 'SUBSCRIBE to the reg event package failed; will retry');
-      await this.patch(reg.registrationId, before, (cur) => {
+      this.logger.warn(
+        { registrationId: reg.registrationId, failures, status, err: err instanceof Error ? err.message : String(err), retryInS: Math.round((retryAt - now) / 1000) },
+        'SUBSCRIBE to the reg event package failed; will retry',
+      );
+      await this.patch(reg, before, (cur) => {
         const next: RegEventState = { ...cur, failures, dueAt: retryAt };
         if (gone) {
           delete next.dialog;
@@ -133,11 +135,16 @@ export class RegEvents implements OnModuleInit {
     }
   }
 
-  /** Changes the stored subscription (compare-and-set, re-read on conflict) unless another one replaced it meanwhile. */
-  private async patch(registrationId: string, dialogCallId: string | undefined, change: (ev: RegEventState) => RegEventState): Promise<Registration | undefined> {
+  /**
+   * Changes the stored subscription (compare-and-set, re-read on conflict) unless another one
+   * replaced it meanwhile. The first attempt writes over `known` (the record as this instance
+   * last stored it) without reading it back; a conflict re-reads.
+   */
+  private async patch(known: Registration, dialogCallId: string | undefined, change: (ev: RegEventState) => RegEventState): Promise<Registration | undefined> {
     if (this.stopped) return undefined;
+    const registrationId = known.registrationId;
     for (let i = 0; i < ATTEMPTS; i++) {
-      const cur = await this.store.get(registrationId);
+      const cur = i === 0 ? known : await this.store.get(registrationId);
       const ev = cur?.regEvent;
       if (!cur || !ev || ev.dialog?.callId !== dialogCallId) return undefined;
       const saved = await this.store.update(schedule({ ...cur, regEvent: change(ev) }, ev.registerDueAt), cur.version);

@@ -32,6 +32,17 @@ describe('QUOTA_REGISTRATIONS_PER_NUMBER', () => {
     expect(t.refused).toEqual(['registrations-per-number']);
   });
 
+  it('the same device again at the cap is 409 ALREADY_EXISTS, not a quota refusal, and sends no REGISTER', async () => {
+    const t = setup('1');
+    await t.service.create(principal, { deviceId: 'device-1' });
+    await expect(t.service.create(principal, { deviceId: 'device-1' })).rejects.toMatchObject({ status: 409, code: 'ALREADY_EXISTS' });
+    expect(t.sip.calls.filter((c) => c.op === 'register')).toHaveLength(1);
+    expect(t.refused).toEqual([]);
+    // positive control: another device at the cap is the quota's
+    await expect(t.service.create(principal, { deviceId: 'device-2' })).rejects.toMatchObject({ status: 429 });
+    expect(t.refused).toEqual(['registrations-per-number']);
+  });
+
   it('lets exactly the cap through when the creates race past the early check, and un-REGISTERs the losers', async () => {
     const t = setup('2');
     const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => t.service.create(principal, { deviceId: `device-${i}` })));

@@ -38,6 +38,10 @@ export function registrationStoreContract(name: string, setup: () => Promise<{ s
       const got = await store.get(r.registrationId);
       expect(got).toEqual({ ...r, version: 1 });
       expect(await store.findByDevice(r.phoneNumber, r.deviceId)).toEqual({ ...r, version: 1 });
+      expect(await store.hasDevice(r.phoneNumber, r.deviceId)).toBe(true);
+      // another device of the same number, and the same device id of another number, have none
+      expect(await store.hasDevice(r.phoneNumber, `${r.deviceId}-other`)).toBe(false);
+      expect(await store.hasDevice('+15550000000', r.deviceId)).toBe(false);
     });
 
     it('keeps the IMS facts of the binding through create and update (TS 24.229 §5.1.1.2.2)', async () => {
@@ -101,6 +105,7 @@ export function registrationStoreContract(name: string, setup: () => Promise<{ s
       expect(await store.delete(r.registrationId)).toBe(true);
       expect(await store.get(r.registrationId)).toBeUndefined();
       expect(await store.findByDevice(r.phoneNumber, r.deviceId)).toBeUndefined();
+      expect(await store.hasDevice(r.phoneNumber, r.deviceId)).toBe(false);
       expect(await store.create(aRegistration(now(), { deviceId: r.deviceId }))).toBe(true);
       expect(await store.delete(r.registrationId)).toBe(false);
     });
@@ -148,9 +153,11 @@ export function registrationStoreContract(name: string, setup: () => Promise<{ s
       if (!advance) return;
       const r = aRegistration(now(), { expiresAt: now() + 1000 });
       await store.create(r);
+      expect(await store.hasDevice(r.phoneNumber, r.deviceId)).toBe(true);
       await advance(1000 + REGISTRATION_GRACE_MS + 10);
       expect(await store.get(r.registrationId)).toBeUndefined();
       expect(await store.findByDevice(r.phoneNumber, r.deviceId)).toBeUndefined();
+      expect(await store.hasDevice(r.phoneNumber, r.deviceId)).toBe(false);
     });
   });
 }

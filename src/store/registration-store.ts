@@ -59,6 +59,8 @@ export abstract class RegistrationStore {
   abstract create(reg: Registration, maxPerNumber?: number): Promise<boolean | QuotaExceeded>;
   abstract get(registrationId: string): Promise<Registration | undefined>;
   abstract findByDevice(phoneNumber: string, deviceId: string): Promise<Registration | undefined>;
+  /** Whether a record exists for (phoneNumber, deviceId), the one `create` would refuse for; one read, no record parsed. */
+  abstract hasDevice(phoneNumber: string, deviceId: string): Promise<boolean>;
   /** Compare-and-set: replaces the record if its version is still `expectedVersion`. */
   abstract update(next: Registration, expectedVersion: number): Promise<Registration | undefined>;
   /** Removes the record and its indexes if its version is still `expectedVersion` (any version if omitted). */

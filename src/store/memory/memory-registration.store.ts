@@ -9,6 +9,8 @@ export class MemoryRegistrationStore extends RegistrationStore {
   private readonly byId = new Map<string, Registration>();
   private readonly byDevice = new Map<string, string>();
   private readonly leases = new Map<string, number>();
+  /** Ids by phone number, so the per-number quota does not scan every registration. */
+  private readonly byNumber = new Map<string, Set<string>>();
 
   constructor(private readonly clock: Clock = Clock.system) {
     super();
@@ -27,6 +29,9 @@ export class MemoryRegistrationStore extends RegistrationStore {
     this.byId.delete(r.registrationId);
     this.leases.delete(r.registrationId);
     if (this.byDevice.get(deviceKey(r)) === r.registrationId) this.byDevice.delete(deviceKey(r));
+    const ids = this.byNumber.get(r.phoneNumber);
+    ids?.delete(r.registrationId);
+    if (ids?.size === 0) this.byNumber.delete(r.phoneNumber);
   }
 
   async create(reg: Registration, maxPerNumber = 0): Promise<boolean | QuotaExceeded> {
@@ -38,6 +43,8 @@ export class MemoryRegistrationStore extends RegistrationStore {
     const stored = { ...structuredClone(reg), version: 1 };
     this.byId.set(reg.registrationId, stored);
     this.byDevice.set(deviceKey(reg), reg.registrationId);
+    const ids = this.byNumber.get(reg.phoneNumber) ?? new Set<string>();
+    this.byNumber.set(reg.phoneNumber, ids.add(reg.registrationId));
     return true;
   }
 
@@ -49,6 +56,11 @@ export class MemoryRegistrationStore extends RegistrationStore {
   async findByDevice(phoneNumber: string, deviceId: string): Promise<Registration | undefined> {
     const id = this.byDevice.get(`${phoneNumber}|${deviceId}`);
     return id ? this.get(id) : undefined;
+  }
+
+  async hasDevice(phoneNumber: string, deviceId: string): Promise<boolean> {
+    const id = this.byDevice.get(`${phoneNumber}|${deviceId}`);
+    return id !== undefined && this.live(id) !== undefined;
   }
 
   async update(next: Registration, expectedVersion: number): Promise<Registration | undefined> {
@@ -69,7 +81,8 @@ export class MemoryRegistrationStore extends RegistrationStore {
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<Registration[]> {
     const out: Registration[] = [];
-    for (const id of [...this.byId.keys()]) {
+    // no copy of the keys: a Map iterator tolerates the deletions live() makes
+    for (const id of this.byId.keys()) {
       if (out.length >= limit) break;
       const r = this.live(id);
       if (!r) continue;
@@ -92,9 +105,9 @@ export class MemoryRegistrationStore extends RegistrationStore {
 
   private activeByNumber(phoneNumber: string, now: number): number {
     let n = 0;
-    for (const id of [...this.byId.keys()]) {
+    for (const id of [...(this.byNumber.get(phoneNumber) ?? [])]) {
       const r = this.live(id);
-      if (r && r.phoneNumber === phoneNumber && r.expiresAt > now) n++;
+      if (r && r.expiresAt > now) n++;
     }
     return n;
   }

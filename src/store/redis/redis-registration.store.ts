@@ -71,6 +71,11 @@ export class RedisRegistrationStore extends RegistrationStore {
     return id ? this.get(id) : undefined;
   }
 
+  async hasDevice(phoneNumber: string, deviceId: string): Promise<boolean> {
+    // the device key lives exactly as long as the record it names (regCreate)
+    return (await guard('registration.hasDevice', () => this.redis.exists(this.k.registrationByDevice(phoneNumber, deviceId)))) === 1;
+  }
+
   async update(next: Registration, expectedVersion: number): Promise<Registration | undefined> {
     const { k } = this;
     const ok = await guard('registration.update', () =>
