@@ -5,17 +5,25 @@
  *   outgoing ringing    50  POST through the round-robin client to a far end that rings forever
  *   outgoing connected  50  POST to the answering far end
  *   incoming ringing    50  SIPp UACs call apps registered on each instance; nobody answers
- *   incoming connected  50  the same UACs; the app answers (PUT Connected) through the round-robin client
+ *   incoming connected  50  other SIPp UACs; the app answers (PUT Connected) through the round-robin client
+ *
+ * The caller's number tells the kind of an incoming call (one SIPp UAC per app and kind).
  *
  * What must hold once the instance is killed: the survivors' calls are undisturbed (same status,
  * no event, still controllable); every call of the dead instance reaches a final state, with its
- * event at the sink, or stays controllable when it was established (then ended through a survivor:
- * Terminated); no event is lost (every session's expected statuses are seen, duplicates allowed);
- * the REST API keeps answering through the round-robin client (no 5xx but 503/504, counted).
- *
- * Not asserted here (work in progress elsewhere): the final response a survivor should send to a
- * dead instance's unanswered incoming INVITE (Kamailio's fr_inv_timer ends it upstream), and
- * session timers after adoption (the calls do not ask for a session timer).
+ * event at the sink, or stays controllable when it was established; no event is lost (every
+ * session's expected statuses are seen, duplicates allowed); the REST API keeps answering through
+ * the round-robin client (no 5xx but 503/504, counted). On the SIP side, each asserted per
+ * exchange (Call-ID) in the SIPp caller's trace:
+ * - every incoming INVITE of the dead instance still ringing gets 480 from a survivor within 10 s
+ *   (RFC 3261 §18.2.2, from the request stored with the session); Kamailio's fr_inv_timer (240 s)
+ *   cannot pass a 408 of its own for it;
+ * - the dead instance's established incoming calls get a survivor's target refresh (RFC 3261
+ *   §12.2.1.2); some callers then hang up and their BYE reaches the survivor (200, Terminated),
+ *   the others are ended through the API like every other call;
+ * - every SIPp caller ends with each of its calls completed (exit code 0), the survivors' ringing
+ *   calls declined by DELETE with 603 (the contrast to the dead instance's 480).
+ * Session timers after adoption are not exercised here (the calls do not ask for one).
  */
 import { randomUUID } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
@@ -27,6 +35,7 @@ import { freePort, KamailioInstance, killAllLabProcesses, LAB_DOMAIN, LAB_NUMBER
 import { RedisClusterLab, startRedisCluster } from '../support/redis-topologies';
 import { keys } from '../../src/store/redis/redis-client';
 import { ReceivedEvent, startSink, TestSink } from '../support/sink';
+import { SipExchange, TracedMessage } from '../support/sip-trace';
 
 const PER_KIND = 50;
 const INSTANCES = 3;
@@ -42,6 +51,17 @@ interface Call {
   owner: string;
   statusBeforeKill: string;
   eventsBeforeKill: number;
+  /** established incoming call of the dead instance its caller hangs up after the target refresh */
+  farEndHangsUp: boolean;
+}
+/** One SIPp caller: its calls all go to one app, all of one kind. */
+interface IncomingUac {
+  app: App;
+  kind: 'in-ringing' | 'in-connected';
+  farEndHangsUp: boolean;
+  caller: string;
+  exchange: SipExchange;
+  done: Promise<SippUacResult>;
 }
 interface App {
   phone: string;
@@ -49,6 +69,16 @@ interface App {
   registrationId: string;
   /** the instance it registered through (its Contact) */
   instance: number;
+}
+
+/** `p`, or an error naming `what` once `ms` have passed. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A client that spreads requests over the instances in turn and, like a load balancer, skips an instance that refuses connections. */
@@ -85,6 +115,7 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
   const gateways: GatewayProcess[] = [];
   const prefix = `ch${Date.now().toString(36)}:`;
   const uacs: Array<Promise<SippUacResult>> = [];
+  const sipPorts: number[] = [];
 
   const ownerOf = async (id: string): Promise<string> => {
     const owner = await redis.hget(keys(prefix).session(id), 'owner');
@@ -117,7 +148,6 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
       ),
     ]);
     redis = new Redis.Cluster(redisCluster.nodesEnv.split(',').map((hp) => ({ host: hp.split(':')[0], port: Number(hp.split(':')[1]) })));
-    const sipPorts: number[] = [];
     for (let i = 0; i < INSTANCES; i++) sipPorts.push(await freePort('both'));
     kamailio = await startKamailio({
       uasPort: uas.answer.port,
@@ -165,7 +195,7 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
     const rr = new RoundRobin(gateways);
     const calls = new Map<string, Call>();
     const add = (id: string, kind: Kind, token: string): void => {
-      calls.set(id, { id, kind, token, owner: '', statusBeforeKill: '', eventsBeforeKill: 0 });
+      calls.set(id, { id, kind, token, owner: '', statusBeforeKill: '', eventsBeforeKill: 0, farEndHangsUp: false });
     };
 
     // ---- 100 outgoing calls, created through the round-robin client (each owned by the instance that took the POST)
@@ -184,15 +214,29 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
       await create('out-ringing', LAB_NUMBERS.noAnswer);
     }
 
-    // ---- 100 incoming calls: one app per instance, its share of the calls from one SIPp UAC each
+    // ---- 100 incoming calls: one app per instance, its share of each kind from one SIPp UAC per kind (the caller's number names app and kind)
     const callees: App[] = [];
     for (let i = 0; i < INSTANCES; i++) callees.push(await registerOn(i, loadTestSubscriber(1 + i).user));
-    const incoming = 2 * PER_KIND;
+    const share = (i: number): number => Math.floor(PER_KIND / INSTANCES) + (i < PER_KIND % INSTANCES ? 1 : 0);
+    const incomingUacs: IncomingUac[] = [];
+    const call = async (app: App, kind: IncomingUac['kind'], farEndHangsUp: boolean, calls: number): Promise<void> => {
+      const scenario = kind === 'in-ringing' ? 'uac-call-ringing-until-final' : farEndHangsUp ? 'uac-call-refreshed-then-bye' : 'uac-call-answered-until-bye';
+      const caller = `+155500020${kind === 'in-ringing' ? 1 : farEndHangsUp ? 2 : 0}${app.instance}`;
+      let trace: () => Promise<string> = () => Promise.resolve('');
+      // the UACs never end a call by themselves before the target refresh; the calls end when the test (or adoption) ends them
+      const done = runSippUac({ scenario, proxyPort: kamailio.port, callee: app.phone, caller, calls, rate: 10, timeoutS: 400, onTrace: (m) => (trace = m) });
+      uacs.push(done);
+      incomingUacs.push({ app, kind, farEndHangsUp, caller: `tel:${caller}`, exchange: await SipExchange.start({ messages: () => trace() }), done });
+    };
     for (const [i, app] of callees.entries()) {
-      const share = Math.floor(incoming / INSTANCES) + (i < incoming % INSTANCES ? 1 : 0);
-      // long hold: the UAC never hangs up by itself; the calls end when the test ends them
-      uacs.push(runSippUac({ scenario: 'uac-call-answered', proxyPort: kamailio.port, callee: app.phone, caller: `+1555000200${i}`, calls: share, rate: 10, holdMs: 600_000, timeoutS: 400 }));
+      await call(app, 'in-ringing', false, share(i));
+      // connected: the shares the other way round; the victim's callers hang up themselves for about half of them
+      const connected = share(INSTANCES - 1 - i);
+      const hangUp = i === VICTIM ? Math.floor(connected / 2) : 0;
+      await call(app, 'in-connected', false, connected - hangUp);
+      if (hangUp > 0) await call(app, 'in-connected', true, hangUp);
     }
+    const incoming = 2 * PER_KIND;
     // at-least-once: an invitation may come twice; one per session counts
     const invitations = await eventually(
       async () => {
@@ -202,13 +246,14 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
       60_000,
       `${incoming} session invitations`,
     );
-    // each UAC calls as its own number: the caller names the app
-    const answerer = new Map(callees.map((a, i) => [`tel:+1555000200${i}`, a]));
-    for (const [n, inv] of invitations.entries()) {
+    const uacOf = new Map(incomingUacs.map((u) => [u.caller, u]));
+    for (const inv of invitations) {
       const id = String(inv.body.data.mediaSessionId);
-      const app = answerer.get(String(inv.body.data.originatorAddress));
-      if (!app) throw new Error(`invitation to an unknown app: ${JSON.stringify(inv.body.data)}`);
-      add(id, n % 2 === 0 ? 'in-connected' : 'in-ringing', app.token);
+      const uac = uacOf.get(String(inv.body.data.originatorAddress));
+      if (!uac) throw new Error(`invitation from an unknown caller: ${JSON.stringify(inv.body.data)}`);
+      add(id, uac.kind, uac.app.token);
+      const added = calls.get(id);
+      if (added) added.farEndHangsUp = uac.farEndHangsUp;
     }
     for (const call of [...calls.values()].filter((c) => c.kind === 'in-connected')) {
       const res = await rr.request('PUT', `${API.sessions}/${call.id}/status`, { token: call.token, body: { status: 'Connected', answer: { sdp: AUDIO_OFFER.replace('o=alice', 'o=bob') } } });
@@ -253,7 +298,46 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
       }
     })();
 
-    // the dead instance's calls in setup: Failed, each with its event, within 10 s
+    // SIP, per exchange, watched from the kill on (each wait notes when it saw its message)
+    const deadUacs = incomingUacs.filter((u) => u.app.instance === VICTIM);
+    const survivorContacts = sipPorts.filter((_, i) => i !== VICTIM).map((p) => `@127.0.0.1:${p}`);
+    const invitesOf = async (u: IncomingUac): Promise<TracedMessage[]> => {
+      const sent = (await u.exchange.messages()).filter((m) => m.direction === 'sent' && m.status === undefined && m.method === 'INVITE');
+      return [...new Map(sent.map((m) => [m.callId, m])).values()];
+    };
+    // every ringing incoming INVITE of the dead instance: its final response, seen at its caller
+    const rejections = Promise.all(
+      deadUacs
+        .filter((u) => u.kind === 'in-ringing')
+        .map(async (u) => {
+          const invites = await invitesOf(u);
+          return Promise.all(invites.map(async (invite) => ({ callId: invite.callId, status: (await u.exchange.finalResponseTo(invite, 30_000)).status, at: Date.now() - killedAt })));
+        }),
+    ).then((r) => r.flat());
+    rejections.catch(() => undefined); // awaited below: its failure is reported there
+    // the callers that hang up: the survivor's target refresh, then their BYE to it, answered
+    const hangUps = Promise.all(
+      deadUacs
+        .filter((u) => u.farEndHangsUp)
+        .map(async (u) => {
+          const invites = await invitesOf(u);
+          return Promise.all(
+            invites.map(async (invite) => {
+              const refresh = await u.exchange.waitFor(
+                `target refresh of ${invite.callId}`,
+                (m) => m.direction === 'received' && m.status === undefined && m.method === 'INVITE' && m.callId === invite.callId,
+                30_000,
+              );
+              const bye = await u.exchange.waitFor(`BYE of ${invite.callId}`, (m) => m.direction === 'sent' && m.status === undefined && m.method === 'BYE' && m.callId === invite.callId, 30_000);
+              const ok = await u.exchange.finalResponseTo(bye, 30_000);
+              return { callId: invite.callId, contact: refresh.headers['contact']?.[0] ?? '', target: bye.startLine, status: ok.status };
+            }),
+          );
+        }),
+    ).then((r) => r.flat());
+    hangUps.catch(() => undefined); // awaited below: its failure is reported there
+
+    // the dead instance’s calls in setup: Failed, each with its event, within 10 s
     const early = dead.filter((c) => c.kind === 'out-ringing' || c.kind === 'in-ringing');
     const finalAt = new Map<string, number>();
     await eventually(
@@ -268,8 +352,27 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
     process.stdout.write(`chaos: ${early.length} calls in setup of the dead instance final after ${Math.min(...finalAt.values())}..${slowest} ms\n`);
     expect(slowest).toBeLessThan(FINAL_WITHIN_MS);
 
-    // its established calls: adopted by a survivor, still Connected
-    const established = dead.filter((c) => c.kind === 'out-connected' || c.kind === 'in-connected');
+    // ... and at each SIPp caller of a ringing one, 480 (a 408 from Kamailio would take 240 s), within 10 s
+    const rejected = await rejections;
+    const deadRinging = dead.filter((c) => c.kind === 'in-ringing');
+    expect(rejected).toHaveLength(deadRinging.length);
+    process.stdout.write(`chaos: ${rejected.length} ringing INVITEs of the dead instance answered 480 after ${Math.min(...rejected.map((r) => r.at))}..${Math.max(...rejected.map((r) => r.at))} ms\n`);
+    for (const r of rejected) expect([r.callId, r.status, r.at < FINAL_WITHIN_MS]).toEqual([r.callId, 480, true]);
+
+    // its established calls whose callers hang up: the target refresh names a survivor, the BYE goes there, 200, Terminated
+    const hungUp = await hangUps;
+    process.stdout.write(`chaos: ${hungUp.length} callers of the dead instance hung up after its target refresh, BYE answered ${[...new Set(hungUp.map((h) => h.status))].join(',')}\n`);
+    const farEnd = dead.filter((c) => c.farEndHangsUp);
+    expect(farEnd.length).toBeGreaterThan(0);
+    expect(hungUp).toHaveLength(farEnd.length);
+    for (const h of hungUp) {
+      const at = survivorContacts.find((c) => h.contact.includes(c));
+      expect([h.callId, at !== undefined, at !== undefined && h.target.includes(at), h.status]).toEqual([h.callId, true, true, 200]);
+    }
+    await eventually(async () => farEnd.every((c) => statusesOf(c.id).includes('Terminated')), FINAL_WITHIN_MS, 'Terminated for every call its caller hung up');
+
+    // its other established calls: adopted by a survivor, still Connected
+    const established = dead.filter((c) => (c.kind === 'out-connected' || c.kind === 'in-connected') && !c.farEndHangsUp);
     const survivors = [...owners].filter((o) => o !== victimId);
     await eventually(async () => (await Promise.all(established.map((c) => ownerOf(c.id)))).every((o) => survivors.includes(o)), FINAL_WITHIN_MS, 'established calls adopted');
     for (const c of established) expect([c.id, ((await rr.request('GET', `${API.sessions}/${c.id}`, { token: c.token })).body as { status?: string }).status]).toEqual([c.id, 'Connected']);
@@ -284,7 +387,7 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
 
     // ---- end every call still in progress through the round-robin client: controllable, final, evented
     for (const c of calls.values()) {
-      if (statusesOf(c.id).includes('Failed')) continue;
+      if (statusesOf(c.id).includes('Failed') || c.farEndHangsUp) continue;
       const res = await rr.request('DELETE', `${API.sessions}/${c.id}`, { token: c.token });
       expect([c.id, res.status]).toEqual([c.id, 204]);
     }
@@ -308,6 +411,13 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
       }
       expect([c.id, seen.some(isFinal)]).toEqual([c.id, true]);
       if (c.kind.startsWith('in-')) expect([c.id, eventsOf(c.id).some((e) => e.body.type === eventType('session-invitation'))]).toEqual([c.id, true]);
+    }
+
+    // every SIPp caller completed each of its calls; the survivors' ringing calls were declined by DELETE (603), the dead instance's got 480
+    const results = await within(Promise.all(incomingUacs.map((u) => u.done)), 30_000, 'every SIPp caller done');
+    for (const [n, r] of results.entries()) expect([incomingUacs[n]?.caller, incomingUacs[n]?.kind, r.exitCode]).toEqual([incomingUacs[n]?.caller, incomingUacs[n]?.kind, 0]);
+    for (const u of incomingUacs.filter((x) => x.kind === 'in-ringing' && x.app.instance !== VICTIM)) {
+      for (const invite of await invitesOf(u)) expect([invite.callId, (await u.exchange.finalResponseTo(invite, 1000)).status]).toEqual([invite.callId, 603]);
     }
 
     // the API kept answering: only 503/504 (during the kill window), counted and bounded
