@@ -321,7 +321,11 @@ export class DeliveryWorker implements DeliveryHandOff {
     return STOP;
   }
 
-  private async endSubscription(sub: StoredSubscription, reason: Extract<DeliveryDecision, { kind: 'end-subscription' }>['reason'], queueDropped: Extract<DeliveryDecision, { kind: 'end-subscription' }>['queueDropped']): Promise<Step> {
+  private async endSubscription(
+    sub: StoredSubscription,
+    reason: Extract<DeliveryDecision, { kind: 'end-subscription' }>['reason'],
+    queueDropped: Extract<DeliveryDecision, { kind: 'end-subscription' }>['queueDropped'],
+  ): Promise<Step> {
     await this.lifecycle.end(sub, reason);
     await this.dropQueue(sub.id, queueDropped, 'the sink is gone');
     return STOP;

@@ -143,7 +143,12 @@ describe('buffered log destination', () => {
     log.info({ n: 2 }, 'second');
     expect(readFileSync(file, 'utf8')).toBe('');
     flushLogsSync(log);
-    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['first', 'second']);
+    expect(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ).toEqual(['first', 'second']);
   });
 
   it('does nothing for a stream that has no buffer', () => {

@@ -37,7 +37,8 @@ describe(BoundHistogram.name, () => {
 
   it('returns the same JSON as prom-client (labels merged after le)', async () => {
     const { ours, theirs } = both(obs);
-    const strip = (m: Awaited<ReturnType<Registry['getMetricsAsJSON']>>): unknown => m.map((x) => ({ ...x, values: x.values.map((v) => ({ labels: v.labels, value: v.value, metricName: (v as { metricName?: string }).metricName })) }));
+    const strip = (m: Awaited<ReturnType<Registry['getMetricsAsJSON']>>): unknown =>
+      m.map((x) => ({ ...x, values: x.values.map((v) => ({ labels: v.labels, value: v.value, metricName: (v as { metricName?: string }).metricName })) }));
     expect(strip(await ours.getMetricsAsJSON())).toEqual(strip(await theirs.getMetricsAsJSON()));
   });
 

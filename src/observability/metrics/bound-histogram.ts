@@ -58,7 +58,13 @@ export class BoundHistogram<L extends string = never> {
   }
 
   /** As prom-client's `get()`: each sample's series labels merged after its `le`. */
-  async get(): Promise<{ name: string; help: string; type: 'histogram'; values: Array<Omit<HistogramSample, 'sharedLabels' | 'labels'> & { labels: Record<string, string | number> }>; aggregator: 'sum' }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: 'histogram';
+    values: Array<Omit<HistogramSample, 'sharedLabels' | 'labels'> & { labels: Record<string, string | number> }>;
+    aggregator: 'sum';
+  }> {
     const data = await this.getForPromString();
     return { ...data, values: data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })) };
   }
