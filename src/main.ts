@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/app-config';
 import { createApp } from './bootstrap';
 import { ROOT_LOGGER, RootLogger } from './common/logging/root-logger';
+import { flushLogsSync } from './common/logging/logging.module';
 import { armShutdownDeadline } from './common/lifecycle/shutdown-deadline';
 import { StoreUnreachableAtBootError } from './common/errors/store-unavailable.error';
 import { Cluster } from './cluster/cluster';
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   const logger = app.get<RootLogger>(ROOT_LOGGER);
+  // Log lines are buffered (logging.module.ts): whatever ends the process — the event loop
+  // emptying after SIGTERM, process.exit, an uncaught exception — writes the rest synchronously.
+  process.on('exit', () => flushLogsSync(logger));
   // Drain (issue 15): before Nest's own shutdown hook runs, the instance stops being ready and
   // refuses new calls; its hooks then end the calls in setup and release the lease.
   const cluster = app.get(Cluster);
@@ -27,8 +31,7 @@ async function main(): Promise<void> {
   // wait for after the deadline (a retrying webhook backlog) is left to the next instance.
   armShutdownDeadline(process, config.shutdown.timeoutMs, () => {
     logger.warn({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown did not finish in time; exiting (pending events stay in the store)');
-    logger.flush();
-    process.exit(0);
+    process.exit(0); // the 'exit' listener above writes the buffered lines
   });
   // Safety net: every promise has its own .catch; one that slips through is a bug to log, not a
   // reason to drop every call in progress (Node would otherwise exit on it).

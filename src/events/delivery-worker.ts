@@ -297,25 +297,38 @@ export class DeliveryWorker implements DeliveryHandOff {
     this.bodies.set(eventId, body);
   }
 
-  private async apply(d: DeliveryDecision, sub: StoredSubscription, head: QueueHead): Promise<Step> {
+  /** Not `async`: the usual outcome (ack) hands back `done`'s promise without wrapping it in another. */
+  private apply(d: DeliveryDecision, sub: StoredSubscription, head: QueueHead): Promise<Step> {
     const { event } = head;
-    const ids = { subscriptionId: sub.id, eventId: event.id, eventType: event.type, ...(event.correlator ? { correlator: event.correlator } : {}) };
+    const ids = (): Record<string, string> => ({ subscriptionId: sub.id, eventId: event.id, eventType: event.type, ...(event.correlator ? { correlator: event.correlator } : {}) });
     switch (d.kind) {
       case 'ack':
-        if (this.logger.isLevelEnabled('debug')) this.logger.debug(ids, 'event delivered');
+        if (this.logger.isLevelEnabled('debug')) this.logger.debug(ids(), 'event delivered');
         return this.done(sub.id, head, undefined);
       case 'retry':
-        this.logger.warn({ ...ids, attempts: d.attempts, retryInMs: d.delayMs }, `event delivery failed (${d.detail}); will retry`);
-        if (await this.queue.retryAt(sub.id, event.id, d.attempts, this.clock.now() + d.delayMs, this.instanceId)) this.schedule(d.delayMs + 2);
-        return STOP;
+        this.logger.warn({ ...ids(), attempts: d.attempts, retryInMs: d.delayMs }, `event delivery failed (${d.detail}); will retry`);
+        return this.retryLater(sub.id, event.id, d.attempts, d.delayMs);
       case 'drop':
         return this.done(sub.id, head, () => this.logDrop(sub.id, event.id, d.reason, d.detail, { eventType: event.type, attempts: d.attempts }));
       case 'end-subscription':
-        this.logger.warn(ids, 'sink answered 410 Gone: subscription ends (NETWORK_TERMINATED); subscription-ended cannot be delivered to it');
-        await this.lifecycle.end(sub, d.reason);
-        await this.dropQueue(sub.id, d.queueDropped, 'the sink is gone');
-        return STOP;
+        this.logger.warn(ids(), 'sink answered 410 Gone: subscription ends (NETWORK_TERMINATED); subscription-ended cannot be delivered to it');
+        return this.endSubscription(sub, d.reason, d.queueDropped);
     }
+  }
+
+  private async retryLater(subscriptionId: string, eventId: string, attempts: number, delayMs: number): Promise<Step> {
+    if (await this.queue.retryAt(subscriptionId, eventId, attempts, this.clock.now() + delayMs, this.instanceId)) this.schedule(delayMs + 2);
+    return STOP;
+  }
+
+  private async endSubscription(
+    sub: StoredSubscription,
+    reason: Extract<DeliveryDecision, { kind: 'end-subscription' }>['reason'],
+    queueDropped: Extract<DeliveryDecision, { kind: 'end-subscription' }>['queueDropped'],
+  ): Promise<Step> {
+    await this.lifecycle.end(sub, reason);
+    await this.dropQueue(sub.id, queueDropped, 'the sink is gone');
+    return STOP;
   }
 
   /**

@@ -115,6 +115,10 @@ export interface GatewayProcess {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL (a crash: no drain, nothing released); resolves once the process is gone. */
   kill(): Promise<void>;
+  /** the file its stdout and stderr go to */
+  readonly logFile: string;
+  /** resolves with its exit code or signal once it is gone, whatever ended it */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export async function spawnGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
@@ -160,6 +164,8 @@ export async function spawnGatewayProcess(env: Record<string, string>): Promise<
     get pid() {
       return proc.pid;
     },
+    logFile: proc.logFile,
+    exited: proc.exited,
     async stop(graceMs?: number) {
       await proc.stop(graceMs);
     },

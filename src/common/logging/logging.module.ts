@@ -15,7 +15,35 @@ export const REDACTED_KEYS = ['authorization', 'cookie', 'set-cookie', 'password
 /** Where a subscriber is: personal data, written only when the log level is `trace`. */
 export const LOCATION_KEYS = ['locationDetails', 'pidfLo'];
 
-export function createRootLogger(level: string, destination?: pino.DestinationStream): RootLogger {
+/** Bytes of log lines gathered before one write to stdout. */
+export const LOG_BUFFER_BYTES = 4096;
+/** Longest a logged line waits in the buffer when fewer than LOG_BUFFER_BYTES arrive. */
+export const LOG_FLUSH_INTERVAL_MS = 200;
+
+/**
+ * stdout through sonic-boom, asynchronous and buffered: lines are gathered up to LOG_BUFFER_BYTES
+ * (or LOG_FLUSH_INTERVAL_MS) and written in one `write`, instead of one synchronous write per line.
+ * No line is dropped (no maxLength); what is still buffered is written synchronously by
+ * `flushLogsSync` on exit (normal exit, `process.exit`, an uncaught exception) — see main.ts.
+ */
+let stdout: pino.DestinationStream | undefined;
+export function bufferedStdout(): pino.DestinationStream {
+  // one buffer for the process: every logger's lines stay in the order they were logged
+  return (stdout ??= pino.destination({ dest: process.stdout.fd, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_INTERVAL_MS }));
+}
+
+/** Writes synchronously whatever the logger's destination still buffers (no-op for unbuffered streams). */
+export function flushLogsSync(logger: RootLogger): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { flushSync?: () => void; destroyed?: boolean } | undefined;
+  if (!stream || stream.destroyed || typeof stream.flushSync !== 'function') return;
+  try {
+    stream.flushSync();
+  } catch {
+    // not open yet or stdout gone (EPIPE): nothing more can be written
+  }
+}
+
+export function createRootLogger(level: string, destination: pino.DestinationStream = bufferedStdout()): RootLogger {
   const censor = keyRedactor(level === 'trace' ? REDACTED_KEYS : REDACTED_KEYS.concat(LOCATION_KEYS));
   return pino(
     {

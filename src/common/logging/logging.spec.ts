@@ -1,7 +1,11 @@
 import { Writable } from 'node:stream';
 import { Secret } from '../../config/secret';
 import Fastify, { FastifyRequest } from 'fastify';
-import { createRootLogger } from './logging.module';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createRootLogger, flushLogsSync, LOG_BUFFER_BYTES } from './logging.module';
 import { NestLogger } from './nest-logger';
 import { installRequestLogging, requestLoggerOf, SLOW_REQUEST_MS } from './request-logger';
 
@@ -127,5 +131,31 @@ describe('Nest messages', () => {
       expect.objectContaining({ level: 'info', context: 'RouterExplorer', msg: 'Mapped {/x, GET} route' }),
       expect.objectContaining({ level: 'error', context: 'ExceptionHandler', msg: 'boom', stack: 'Error: boom\n    at x' }),
     ]);
+  });
+});
+
+describe('buffered log destination', () => {
+  it('keeps short lines in the buffer until flushLogsSync writes them', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'log-')), 'out.log');
+    const dest = pino.destination({ dest: file, sync: true, minLength: LOG_BUFFER_BYTES });
+    const log = createRootLogger('info', dest);
+    log.info({ n: 1 }, 'first');
+    log.info({ n: 2 }, 'second');
+    expect(readFileSync(file, 'utf8')).toBe('');
+    flushLogsSync(log);
+    expect(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ).toEqual(['first', 'second']);
+  });
+
+  it('does nothing for a stream that has no buffer', () => {
+    const c = capture();
+    const log = createRootLogger('info', c.stream);
+    log.info('line');
+    expect(() => flushLogsSync(log)).not.toThrow();
+    expect(c.lines()).toContain('"msg":"line"');
   });
 });

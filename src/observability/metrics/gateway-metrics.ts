@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { LimitName, LimitTelemetry } from '../../common/limits/limit-telemetry';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { BoundHistogram } from './bound-histogram';
 import { ROOT_LOGGER, RootLogger } from '../../common/logging/root-logger';
 import type { SessionStatus } from '../../domain/media-session-status';
 import type { CallTelemetry } from '../../sessions/call-telemetry';
@@ -48,11 +49,11 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
   readonly registry = new Registry();
 
   private readonly callAttempts: Counter<'direction'>;
-  private readonly postDialDelay: Histogram<'direction'>;
-  private readonly setupTime: Histogram<'direction'>;
+  private readonly postDialDelay: BoundHistogram<'direction'>;
+  private readonly setupTime: BoundHistogram<'direction'>;
   private readonly setupResults: Counter<'direction' | 'sip_code'>;
   private readonly callOutcomes: Counter<'direction' | 'status' | 'sip_code'>;
-  private readonly httpDuration: Histogram<'operation' | 'status_code'>;
+  private readonly httpDuration: BoundHistogram<'operation' | 'status_code'>;
   private readonly sipMessages: Counter<'direction' | 'method' | 'kind' | 'code'>;
   /** Per-message counts, read by `sipMessages` when scraped (no label lookup per message). */
   private readonly sipTally = new SipMessageTally();
@@ -62,9 +63,9 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
   private readonly sipRefusals: Counter<'reason'>;
   private readonly registrationRefreshFailures: Counter<'reason'>;
   private readonly eventDeliveries: Counter<'outcome'>;
-  private readonly eventLatency: Histogram;
+  private readonly eventLatency: BoundHistogram;
   private readonly eventsDropped: Counter<'reason'>;
-  private readonly storeDuration: Histogram<'store' | 'operation'>;
+  private readonly storeDuration: BoundHistogram<'store' | 'operation'>;
   private readonly storeErrors: Counter<'store' | 'operation'>;
   private readonly limitRefusals: Counter<'limit'>;
 
@@ -86,14 +87,8 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
 
     this.callAttempts = new Counter({ name: 'gateway_call_attempts_total', help: 'Call setup attempts (INVITE sent or received), RFC 6076 session attempts.', labelNames: ['direction'], registers });
-    this.postDialDelay = new Histogram({
-      name: 'gateway_call_post_dial_delay_seconds',
-      help: 'INVITE to first 18x (post-dial delay; RFC 6076 successful SRD).',
-      labelNames: ['direction'],
-      buckets: PDD_BUCKETS_S,
-      registers,
-    });
-    this.setupTime = new Histogram({ name: 'gateway_call_setup_duration_seconds', help: 'INVITE to 2xx (call setup time).', labelNames: ['direction'], buckets: SETUP_BUCKETS_S, registers });
+    this.postDialDelay = new BoundHistogram('gateway_call_post_dial_delay_seconds', 'INVITE to first 18x (post-dial delay; RFC 6076 successful SRD).', ['direction'], PDD_BUCKETS_S, registers);
+    this.setupTime = new BoundHistogram('gateway_call_setup_duration_seconds', 'INVITE to 2xx (call setup time).', ['direction'], SETUP_BUCKETS_S, registers);
     this.setupResults = new Counter({
       name: 'gateway_call_setup_results_total',
       help: 'How call setups concluded, by SIP final response to the INVITE (sip_code="none": no final response: timeout, transport error).',
@@ -107,13 +102,13 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
       registers,
     });
 
-    this.httpDuration = new Histogram({
-      name: 'gateway_http_request_duration_seconds',
-      help: 'REST request duration by operation (method and route pattern) and HTTP status.',
-      labelNames: ['operation', 'status_code'],
-      buckets: HTTP_BUCKETS_S,
+    this.httpDuration = new BoundHistogram(
+      'gateway_http_request_duration_seconds',
+      'REST request duration by operation (method and route pattern) and HTTP status.',
+      ['operation', 'status_code'],
+      HTTP_BUCKETS_S,
       registers,
-    });
+    );
 
     this.sipMessages = new Counter({
       name: 'gateway_sip_messages_total',
@@ -145,16 +140,10 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
 
     this.limitRefusals = new Counter({ name: 'gateway_limit_refusals_total', help: 'Requests refused with 429 TOO_MANY_REQUESTS, by rate limit or quota.', labelNames: ['limit'], registers });
     this.eventDeliveries = new Counter({ name: 'gateway_event_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers });
-    this.eventLatency = new Histogram({ name: 'gateway_event_delivery_latency_seconds', help: 'Event creation to the sink answering 2xx.', buckets: EVENT_LATENCY_BUCKETS_S, registers });
+    this.eventLatency = new BoundHistogram('gateway_event_delivery_latency_seconds', 'Event creation to the sink answering 2xx.', [], EVENT_LATENCY_BUCKETS_S, registers);
     this.eventsDropped = new Counter({ name: 'gateway_events_dropped_total', help: 'Events given up on, by reason.', labelNames: ['reason'], registers });
 
-    this.storeDuration = new Histogram({
-      name: 'gateway_store_operation_duration_seconds',
-      help: 'State store operation latency.',
-      labelNames: ['store', 'operation'],
-      buckets: STORE_BUCKETS_S,
-      registers,
-    });
+    this.storeDuration = new BoundHistogram('gateway_store_operation_duration_seconds', 'State store operation latency.', ['store', 'operation'], STORE_BUCKETS_S, registers);
     this.storeErrors = new Counter({
       name: 'gateway_store_operation_errors_total',
       help: 'State store operations that failed (Redis down shows here).',
@@ -293,7 +282,7 @@ export class GatewayMetrics implements CallTelemetry, SipTelemetry, EventTelemet
   /** The sink answered 2xx `latencyMs` after the event was created. */
   eventDelivered(latencyMs: number): void {
     this.eventDeliveries.inc({ outcome: 'delivered' });
-    if (isDuration(latencyMs)) this.eventLatency.observe(latencyMs / 1000);
+    if (isDuration(latencyMs)) this.eventLatency.observe({}, latencyMs / 1000);
   }
 
   eventDropped(reason: EventDropReason): void {
