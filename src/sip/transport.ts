@@ -16,7 +16,7 @@ export type SipProtocol = 'UDP' | 'TCP' | 'TLS';
  * `send` syscall without a dns.lookup and an extra process.nextTick per message; a name still goes
  * through dns.lookup.
  */
-function udpLookup(host: string, options: dns.LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+export function udpLookup(host: string, options: dns.LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   const family = net.isIP(host);
   if (family !== 0) return callback(null, host, family);
   dns.lookup(host, typeof options === 'number' ? { family: options } : options, callback);
