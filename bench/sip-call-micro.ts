@@ -79,7 +79,10 @@ function call(stack: SipStack, port: number, sdp: string): Promise<void> {
 /** Runs `calls` calls, `concurrency` at a time, and prints CPU µs per call. */
 export async function fullCalls(calls: number, sdp: string, concurrency = 50): Promise<void> {
   const uas = await startUas(sdp);
-  const stack = new SipStack({ protocol: 'UDP', listenAddress: '127.0.0.1', listenPort: 0, advertisedHost: '127.0.0.1', outboundProxy: { address: '127.0.0.1', port: uas.port } }, pino({ level: 'silent' }));
+  const stack = new SipStack(
+    { protocol: 'UDP', listenAddress: '127.0.0.1', listenPort: 0, advertisedHost: '127.0.0.1', outboundProxy: { address: '127.0.0.1', port: uas.port } },
+    pino({ level: 'silent' }),
+  );
   await stack.start({ onRequest: () => undefined, onAck: () => undefined, on2xxTimeout: () => undefined });
   const run = async (n: number): Promise<void> => {
     let next = 0;
@@ -97,7 +100,9 @@ export async function fullCalls(calls: number, sdp: string, concurrency = 50): P
   await run(calls);
   const cpu = process.cpuUsage(cpu0);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`${'full call (INVITE/100/180/200/ACK/BYE/200, UDP)'.padEnd(48)} ${((cpu.user + cpu.system) / calls).toFixed(1).padStart(8)} µs/call  (${calls} calls in ${ms.toFixed(0)} ms, ${concurrency} in flight)`);
+  console.log(
+    `${'full call (INVITE/100/180/200/ACK/BYE/200, UDP)'.padEnd(48)} ${((cpu.user + cpu.system) / calls).toFixed(1).padStart(8)} µs/call  (${calls} calls in ${ms.toFixed(0)} ms, ${concurrency} in flight)`,
+  );
   await stack.close();
   await uas.close();
 }
