@@ -1,8 +1,10 @@
 /**
  * SIP hot-path micro-benchmark: µs of CPU per message for the codec (decode, encode), the
  * telemetry counter and a full UDP round (encode → SipTransport.send → SipTransport receive →
- * decode), plus the minor GCs per 10k messages as a proxy for allocations. Prints figures only
- * (no assertions on time). Run: `node --require ts-node/register/transpile-only bench/sip-micro.ts [N]`.
+ * decode), plus the minor GCs per 10k messages as a proxy for allocations; then a full-call
+ * equivalent (SipStack as UAC: INVITE client transaction, 100/180/200, ACK, BYE/200 over UDP on
+ * loopback against a tiny in-process UAS), printed as µs of CPU per call. Prints figures only
+ * (no assertions on time). Run: `node --require ts-node/register/transpile-only bench/sip-micro.ts [N] [calls]`.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import pino from 'pino';
@@ -10,6 +12,7 @@ import { Clock } from '../src/common/clock';
 import { GatewayMetrics } from '../src/observability/metrics/gateway-metrics';
 import { SipTransport } from '../src/sip/transport';
 import { decodeSip, encodeMessage } from '../src/sip/wire';
+import { fullCalls } from './sip-call-micro';
 
 const N = Number(process.argv[2] ?? 20_000);
 
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
   });
   metrics.onModuleDestroy();
   await udpRound(N);
+  await fullCalls(Number(process.argv[3] ?? 5_000), SDP);
 }
 
 main().catch((err: unknown) => {

@@ -128,7 +128,9 @@ export function mergeDialog(prev: DialogState | undefined, next: DialogState | u
   if (!next) return prev;
   if (!prev) return next;
   const merged: DialogState = { ...prev, ...next, localSeq: Math.max(prev.localSeq, next.localSeq) };
+  if (next.state !== 'confirmed') return merged;
   // a confirmed dialog has no pending INVITE to cancel any more, whatever the older record held
-  if (next.state === 'confirmed') delete merged.invite;
-  return merged;
+  // (left out by a rest copy, not `delete`, which would turn the object into a slow dictionary)
+  const { invite: _cancelled, ...confirmed } = merged;
+  return confirmed;
 }

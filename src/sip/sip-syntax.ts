@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { SipAor } from 'sip';
 import type { NameAddr } from './sip-gateway';
 
@@ -11,18 +11,36 @@ import type { NameAddr } from './sip-gateway';
 export const MAGIC_COOKIE = 'z9hG4bK';
 
 /**
+ * CSPRNG bytes for branches and tags, drawn from one pooled buffer refilled with a single
+ * randomFillSync() every 256 ids: one hex slice per id instead of a UUID string plus a regex
+ * replace (the hot path writes two or three ids per call).
+ */
+const RANDOM_POOL = Buffer.alloc(4096);
+let randomOffset = RANDOM_POOL.length;
+
+function randomHex(bytes: number): string {
+  if (randomOffset + bytes > RANDOM_POOL.length) {
+    randomFillSync(RANDOM_POOL);
+    randomOffset = 0;
+  }
+  const hex = RANDOM_POOL.toString('hex', randomOffset, randomOffset + bytes);
+  randomOffset += bytes;
+  return hex;
+}
+
+/**
  * A fresh branch for every client transaction. The `sip` package's own `generateBranch()` is
  * `z9hG4bK` + Math.random()*1e6 (about 20 bits): with thousands of concurrent transactions behind
- * one sent-by, Kamailio would match responses/CANCELs to the wrong transaction. randomUUID() is
- * 122 bits from the CSPRNG (and pooled, so cheap).
+ * one sent-by, Kamailio would match responses/CANCELs to the wrong transaction. We use 128 bits
+ * from the CSPRNG (pooled, so cheap).
  */
 export function generateBranch(): string {
-  return MAGIC_COOKIE + randomUUID().replace(/-/g, '');
+  return MAGIC_COOKIE + randomHex(16);
 }
 
 /** RFC 3261 §19.3: tags need at least 32 bits of randomness; we use 64. */
 export function generateTag(): string {
-  return randomUUID().replace(/-/g, '').slice(0, 16);
+  return randomHex(8);
 }
 
 /** RFC 3261 §8.1.1.4: globally unique Call-ID. */

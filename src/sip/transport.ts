@@ -1,4 +1,5 @@
 import * as dgram from 'node:dgram';
+import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { describeTlsFailure, SipTlsContext } from './tls-context';
@@ -8,6 +9,18 @@ import { DEFAULT_MAX_MESSAGE_BYTES, makeStreamFramer } from './wire';
 export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export type SipProtocol = 'UDP' | 'TCP' | 'TLS';
+
+/**
+ * The UDP socket's resolver: an IP literal (every destination the stack computes: outbound proxy
+ * targets, Via `received`/`rport`, RFC 3263 results) is handed back at once, so a datagram is one
+ * `send` syscall without a dns.lookup and an extra process.nextTick per message; a name still goes
+ * through dns.lookup.
+ */
+export function udpLookup(host: string, options: dns.LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = net.isIP(host);
+  if (family !== 0) return callback(null, host, family);
+  dns.lookup(host, typeof options === 'number' ? { family: options } : options, callback);
+}
 
 /** TCP and TLS: connection-oriented, framed by Content-Length (RFC 3261 §18.3), reliable (§17). */
 export function isStream(protocol: SipProtocol): boolean {
@@ -97,7 +110,7 @@ export class SipTransport {
       // One socket carries every subscriber's signalling: bursts (a wave of REGISTER refreshes, a
       // call spike) overflow the kernel's default ~200 KB buffers, and every lost datagram costs a
       // T1 (500 ms) retransmission. Ask for 4 MiB; Linux caps it at net.core.[rw]mem_max.
-      const socket = dgram.createSocket({ type: net.isIPv6(this.address) ? 'udp6' : 'udp4', reuseAddr: false, recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
+      const socket = dgram.createSocket({ type: net.isIPv6(this.address) ? 'udp6' : 'udp4', lookup: udpLookup, reuseAddr: false, recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
       this.udp = socket;
       socket.on('message', (buf, rinfo) => this.events.onMessage(buf, { protocol: 'UDP', address: rinfo.address, port: rinfo.port }));
       await new Promise<void>((resolve, reject) => {

@@ -74,26 +74,25 @@ export function decodeMessage(buf: Buffer, opts: DecodeOptions): Decoded {
     return { kind: 'discard', reason: `${first.slice(0, 40)}: ${errText(err)}` };
   }
   const method = /^(\S+)/.exec(first)?.[1] ?? '';
-  const refuse = (status: 400 | 505, reason: string, topVia?: SipVia): Decoded => ({
-    kind: 'bad-request',
-    status,
-    reason,
-    method,
-    ...(topVia && { topVia }),
-    ...(firstValue(raw, 'call-id') !== undefined && { callId: firstValue(raw, 'call-id') }),
-    response: refusal(status, reason, raw),
-  });
   if (!raw.some((h) => h.name === 'via')) return { kind: 'discard', reason: 'request without Via' };
-  let topVia: SipVia | undefined;
-  try {
-    topVia = parseViaList(firstValue(raw, 'via') ?? '')[0];
-  } catch {
-    topVia = undefined;
-  }
+  // the top Via is parsed for a refusal only (where to send the 400/505): an accepted request's
+  // Via list is parsed once, by typedHeaders
+  const refuse = (status: 400 | 505, reason: string): Decoded => {
+    const topVia = topViaOf(raw);
+    return {
+      kind: 'bad-request',
+      status,
+      reason,
+      method,
+      ...(topVia && { topVia }),
+      ...(firstValue(raw, 'call-id') !== undefined && { callId: firstValue(raw, 'call-id') }),
+      response: refusal(status, reason, raw),
+    };
+  };
   const rl = REQUEST_LINE.exec(first);
-  if (!rl?.[1] || !rl[2] || !rl[3]) return refuse(400, 'Malformed Request-Line', topVia);
+  if (!rl?.[1] || !rl[2] || !rl[3]) return refuse(400, 'Malformed Request-Line');
   // RFC 3261 §8.2.1 (§21.5.6): only SIP/2.0
-  if (rl[3] !== '2.0') return refuse(505, 'Version Not Supported', topVia);
+  if (rl[3] !== '2.0') return refuse(505, 'Version Not Supported');
   try {
     checkRequestUri(rl[2]);
     const headers = typedHeaders(raw);
@@ -103,7 +102,16 @@ export function decodeMessage(buf: Buffer, opts: DecodeOptions): Decoded {
     if (content !== undefined) message.content = content;
     return { kind: 'message', message };
   } catch (err) {
-    return refuse(400, errText(err), topVia);
+    return refuse(400, errText(err));
+  }
+}
+
+/** The first Via of a refused request, when it parses (else the refusal goes back to the source). */
+function topViaOf(raw: RawHeader[]): SipVia | undefined {
+  try {
+    return parseViaList(firstValue(raw, 'via') ?? '')[0];
+  } catch {
+    return undefined;
   }
 }
 

@@ -124,3 +124,42 @@ describe('RFC 3261 §17.1 client transactions: edges found by mutation testing',
     expect(callbacks).toEqual(['onResponse']);
   });
 });
+
+describe('client transactions: one timer per transaction', () => {
+  it('UDP INVITE: one pending timer in Calling (A, then B), in Proceeding and in Accepted; none once terminated', () => {
+    const { ct, sent, h } = setup(false);
+    ct.send(request('INVITE'), h);
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(TIMERS.t1);
+    expect(sent).toHaveLength(2); // Timer A fired and re-armed itself
+    expect(jest.getTimerCount()).toBe(1);
+    ct.onResponse(response(sent[0]!.m, 180));
+    expect(jest.getTimerCount()).toBe(1);
+    ct.onResponse(response(sent[0]!.m, 200));
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(64 * TIMERS.t1); // Timer M
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('UDP non-INVITE: retransmissions continue in Proceeding and Timer F still fires at 64*T1 from the send', () => {
+    const { ct, sent, h, events } = setup(false);
+    ct.send(request('BYE'), h);
+    expect(jest.getTimerCount()).toBe(1);
+    ct.onResponse(response(sent[0]!.m, 100));
+    jest.advanceTimersByTime(TIMERS.transactionTimeoutMs - 1);
+    expect(sent.length).toBeGreaterThan(2);
+    expect(events).toEqual(['response 100']);
+    jest.advanceTimersByTime(1);
+    expect(events).toEqual(['response 100', 'timeout']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('TCP: one timer (Timer B) and no retransmission', () => {
+    const { ct, sent, h, events } = setup(true);
+    ct.send(request('INVITE'), h);
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(TIMERS.transactionTimeoutMs);
+    expect(sent).toHaveLength(1);
+    expect(events).toEqual(['timeout']);
+  });
+});

@@ -38,8 +38,14 @@ interface ClientTx {
   h: ClientHandlers;
   to: Peer;
   state: ClientState;
-  retransmit?: NodeJS.Timeout;
-  timeout?: NodeJS.Timeout;
+  /**
+   * The transaction's one timer: over UDP in Calling (and Proceeding of a non-INVITE) the next
+   * Timer A/E retransmission or, when that would come at or after the deadline, Timer B/F itself;
+   * otherwise Timer B/F, the Proceeding guard, or the Completed/Accepted linger (D, K, M).
+   */
+  timer?: NodeJS.Timeout;
+  /** performance.now() at which Timer B/F fires (while retransmissions run). */
+  deadline: number;
   ack?: Buffer;
 }
 
@@ -79,6 +85,7 @@ export class ClientTransactions {
       h,
       to: opts.to ?? this.side.outboundProxy,
       state: 'calling',
+      deadline: performance.now() + this.io.timers.transactionTimeoutMs,
     };
     if (this.closed) {
       queueMicrotask(() => h.onTransportError(new Error('SIP stack closed')));
@@ -86,8 +93,9 @@ export class ClientTransactions {
     }
     this.clients.set(tx.key, tx);
     this.io.transmit(tx.wire, tx.to, rq, (err) => this.transportError(tx, err));
-    if (!this.io.reliable) this.scheduleRetransmit(tx, this.io.timers.t1);
-    tx.timeout = setTimeout(() => this.timeout(tx), this.io.timers.transactionTimeoutMs);
+    // §17.1.1.2 / §17.1.2.2: Timers A and E only over an unreliable transport
+    if (this.io.reliable) tx.timer = setTimeout(() => this.timeout(tx), this.io.timers.transactionTimeoutMs);
+    else this.scheduleRetransmit(tx, this.io.timers.t1);
     return { branch, via: viaText(via) };
   }
 
@@ -125,7 +133,7 @@ export class ClientTransactions {
         tx.state = 'proceeding';
         this.clear(tx);
         // Proceeding has no timer in RFC 3261; guard against a lost final answer
-        tx.timeout = setTimeout(() => this.timeout(tx), this.io.timers.maxInviteMs);
+        tx.timer = setTimeout(() => this.timeout(tx), this.io.timers.maxInviteMs);
       }
       this.io.safe(() => tx.h.onResponse(rs), 'onResponse');
     } else if (status < 300) {
@@ -148,8 +156,14 @@ export class ClientTransactions {
     }
   }
 
+  /** The next retransmission in `interval` ms, or Timer B/F when the deadline comes first (a tie goes to the timeout). */
   private scheduleRetransmit(tx: ClientTx, interval: number): void {
-    tx.retransmit = setTimeout(() => {
+    const remaining = tx.deadline - performance.now();
+    if (remaining <= interval) {
+      tx.timer = setTimeout(() => this.timeout(tx), Math.max(0, remaining));
+      return;
+    }
+    tx.timer = setTimeout(() => {
       if (tx.state !== 'calling' && !(tx.state === 'proceeding' && !tx.invite)) return;
       this.io.transmit(tx.wire, tx.to, tx.rq, (err) => this.transportError(tx, err), true);
       // Timer A doubles without cap (§17.1.1.2); Timer E is capped at T2, and is T2 once a 1xx put
@@ -174,10 +188,8 @@ export class ClientTransactions {
   }
 
   private clear(tx: ClientTx): void {
-    clearTimeout(tx.retransmit);
-    clearTimeout(tx.timeout);
-    tx.retransmit = undefined;
-    tx.timeout = undefined;
+    clearTimeout(tx.timer);
+    tx.timer = undefined;
   }
 
   private terminate(tx: ClientTx): void {
@@ -190,7 +202,7 @@ export class ClientTransactions {
   private linger(tx: ClientTx, ms: number): void {
     this.clear(tx);
     if (ms <= 0) return this.terminate(tx);
-    tx.timeout = setTimeout(() => this.terminate(tx), ms);
+    tx.timer = setTimeout(() => this.terminate(tx), ms);
   }
 }
 
