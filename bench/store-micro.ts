@@ -9,8 +9,8 @@
  * update (hold: local SDP, dialog CSeq), updateAndFanOut TERMINATED (deleted); each fan-out goes to
  * the device's one subscription with a claim, and each claimed head is acked (`ackAndNext`), as the
  * delivery worker does after a POST. `--concurrency` calls run at once. Prints, per round, µs of
- * this process's CPU (user+system, `process.cpuUsage`) per call-equivalent and Redis commands sent
- * per call-equivalent (counted at the client). `--src <dir>`: load the stores from another copy of
+ * this process's CPU (user+system, `process.cpuUsage`) per call-equivalent, the Redis server's
+ * (/proc, clock-tick resolution) and Redis commands sent per call-equivalent (counted at the client). `--src <dir>`: load the stores from another copy of
  * `src/` (e.g. an older commit extracted with `git archive`), to compare builds in one sitting. The
  * client is that build's `createRedisClient` (REDIS_URL mode).
  * No assertions.
@@ -19,6 +19,7 @@ import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { startRedis } from '../test/support/lab';
+import { cpuMs } from './lib/procfs';
 import type { MediaSession, SessionStore } from '../src/store/session-store';
 import type { EventQueue, FanOutRequest, FanOutResult } from '../src/store/event-queue';
 import type { StoredSubscription, SubscriptionStore } from '../src/store/subscription-store';
@@ -127,12 +128,16 @@ async function main(): Promise<void> {
     await run(sessions, queue, Math.min(CALLS, 300)); // warm-up (JIT, scripts loaded)
     for (let round = 1; round <= ROUNDS; round++) {
       const c0 = commands;
+      const redis0 = (redis.pid !== undefined ? cpuMs(redis.pid) : null) ?? 0;
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       await run(sessions, queue, CALLS);
       const cpu = process.cpuUsage(cpu0);
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      console.log(`round ${round}: ${((cpu.user + cpu.system) / CALLS).toFixed(1)} µs CPU per call (user ${(cpu.user / CALLS).toFixed(1)}, system ${(cpu.system / CALLS).toFixed(1)}), ${((commands - c0) / CALLS).toFixed(2)} commands per call, ${((CALLS / wallMs) * 1000).toFixed(0)} calls/s`);
+      const redisUs = ((((redis.pid !== undefined ? cpuMs(redis.pid) : null) ?? 0) - redis0) * 1000) / CALLS;
+      console.log(
+        `round ${round}: ${((cpu.user + cpu.system) / CALLS).toFixed(1)} µs CPU per call (user ${(cpu.user / CALLS).toFixed(1)}, system ${(cpu.system / CALLS).toFixed(1)}), Redis ${redisUs.toFixed(0)} µs, ${((commands - c0) / CALLS).toFixed(2)} commands per call, ${((CALLS / wallMs) * 1000).toFixed(0)} calls/s`,
+      );
     }
   } finally {
     client.disconnect();
