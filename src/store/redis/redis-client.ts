@@ -39,7 +39,7 @@ const retry = (times: number): number => Math.min(times * 200, 2000);
 export function createRedisClient(topology: RedisTopology): Redis {
   switch (topology.mode) {
     case 'single':
-      return writesBatchedPerTick(new Redis(topology.url, { ...COMMON, ...PER_CONNECTION, retryStrategy: retry }));
+      return new Redis(topology.url, { ...COMMON, ...PER_CONNECTION, retryStrategy: retry });
     case 'cluster': {
       const password = topology.password?.reveal();
       const cluster = new Cluster(topology.nodes, {
@@ -53,7 +53,6 @@ export function createRedisClient(topology: RedisTopology): Redis {
         slotsRefreshTimeout: 2000,
         redisOptions: { ...PER_CONNECTION, ...(password !== undefined && { password }) },
       });
-      cluster.on('+node', (node: Redis) => writesBatchedPerTick(node));
       // NOTE: Cluster is not a subclass of Redis but implements every method the stores call.
       return cluster as unknown as Redis;
     }
@@ -73,37 +72,9 @@ export function createRedisClient(topology: RedisTopology): Redis {
         ...(sentinelPassword !== undefined && { sentinelPassword }),
       });
       (client as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS] = 1;
-      return writesBatchedPerTick(client);
+      return client;
     }
   }
-}
-
-/**
- * Makes the commands `redis` sends in one event-loop turn reach its socket as one write: the
- * socket is corked at the first command of a turn and uncorked on `process.nextTick` (after the
- * promise continuations of that turn), so N commands cost one `writev` syscall instead of N
- * `write`s. Unlike ioredis' auto-pipelining (left off, see COMMON) no Pipeline is built: each
- * command is still sent, timed and answered on its own, in order. A connection that drops while
- * corked loses nothing more than unwritten commands always could (they fail with the connection).
- */
-export function writesBatchedPerTick(redis: Redis): Redis {
-  const send = redis.sendCommand.bind(redis);
-  let corked: { uncork(): void } | undefined;
-  const uncork = (): void => {
-    corked?.uncork();
-    corked = undefined;
-  };
-  redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
-    // NOTE: `stream` is unset before the first connect, though typed as always there
-    const stream = redis.stream as Redis['stream'] | undefined;
-    if (!corked && stream?.writable) {
-      stream.cork();
-      corked = stream;
-      process.nextTick(uncork);
-    }
-    return send(...args);
-  };
-  return redis;
 }
 
 /** Runs one of the gateway's Lua scripts with its KEYS and ARGV; resolves the script's reply. */
