@@ -47,12 +47,40 @@ const { createRedisClient } = require(`${SRC}/store/redis/redis-client`) as { cr
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const SDP = (v: number): string =>
-  ['v=0', `o=- 4611731400430051336 ${v} IN IP4 127.0.0.1`, 's=-', 't=0 0', 'a=group:BUNDLE 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8', 'c=IN IP4 0.0.0.0', 'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89', 'a=setup:actpass', 'a=mid:0', 'a=sendrecv', ''].join('\r\n');
+  [
+    'v=0',
+    `o=- 4611731400430051336 ${v} IN IP4 127.0.0.1`,
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8',
+    'c=IN IP4 0.0.0.0',
+    'a=rtcp-mux',
+    'a=rtpmap:111 opus/48000/2',
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:8 PCMA/8000',
+    'a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89',
+    'a=setup:actpass',
+    'a=mid:0',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
 
 const phone = (d: number): string => `+1708600${String(d).padStart(4, '0')}`;
 
 function subscription(d: number): StoredSubscription {
-  return { id: randomUUID(), owner: phone(d), phoneNumber: phone(d), deviceId: `dev-${d}`, protocol: 'HTTP', sink: 'http://127.0.0.1:9/sink', types: ['org.camaraproject.webrtc-events.v0.session-status'], startsAt: new Date().toISOString(), state: 'ACTIVE', version: 0 };
+  return {
+    id: randomUUID(),
+    owner: phone(d),
+    phoneNumber: phone(d),
+    deviceId: `dev-${d}`,
+    protocol: 'HTTP',
+    sink: 'http://127.0.0.1:9/sink',
+    types: ['org.camaraproject.webrtc-events.v0.session-status'],
+    startsAt: new Date().toISOString(),
+    state: 'ACTIVE',
+    version: 0,
+  };
 }
 
 /** One call's store traffic (see the header). */
@@ -84,24 +112,61 @@ async function oneCall(sessions: SessionStore, queue: EventQueue, d: number): Pr
     return r;
   };
   const transition = async (next: MediaSession): Promise<MediaSession> => {
-    const req: FanOutRequest = { phoneNumber: next.phoneNumber, deviceId: next.deviceId ?? '', type: 'org.camaraproject.webrtc-events.v0.session-status', time: new Date().toISOString(), data: { mediaSessionId: next.mediaSessionId, status: next.status, sequenceNumber: next.sequenceNumber }, ids: [randomUUID()], claim: { owner: OWNER, leaseMs: LEASE_MS } };
+    const req: FanOutRequest = {
+      phoneNumber: next.phoneNumber,
+      deviceId: next.deviceId ?? '',
+      type: 'org.camaraproject.webrtc-events.v0.session-status',
+      time: new Date().toISOString(),
+      data: { mediaSessionId: next.mediaSessionId, status: next.status, sequenceNumber: next.sequenceNumber },
+      ids: [randomUUID()],
+      claim: { owner: OWNER, leaseMs: LEASE_MS },
+    };
     const r = await sessions.updateAndFanOut(next, s.version, ttl, req);
     if (!r) throw new Error('conflict');
     await drain(queue, r.fanOut);
     return r.session;
   };
-  const dialog = { callId: `${randomUUID()}@gw`, role: 'uac' as const, localTag: randomUUID().slice(0, 8), localUri: `sip:${phone(d)}@ims.example.com`, remoteUri: 'sip:+17086009999@ims.example.com', localSeq: 1, remoteTarget: 'sip:+17086009999@ims.example.com', routeSet: ['<sip:pcscf.ims.example.com;lr>'], localContact: '<sip:gw@127.0.0.1:5060;transport=udp>', state: 'early' as const };
+  const dialog = {
+    callId: `${randomUUID()}@gw`,
+    role: 'uac' as const,
+    localTag: randomUUID().slice(0, 8),
+    localUri: `sip:${phone(d)}@ims.example.com`,
+    remoteUri: 'sip:+17086009999@ims.example.com',
+    localSeq: 1,
+    remoteTarget: 'sip:+17086009999@ims.example.com',
+    routeSet: ['<sip:pcscf.ims.example.com;lr>'],
+    localContact: '<sip:gw@127.0.0.1:5060;transport=udp>',
+    state: 'early' as const,
+  };
   s = await write({ ...s, dialog, owner: OWNER, updatedAt: Date.now() });
   s = await transition({ ...s, status: 'Ringing', sequenceNumber: 1, sipCode: 180, sipReason: 'Ringing', dialog: { ...dialog, remoteTag: 'far1' }, updatedAt: Date.now() });
-  s = await transition({ ...s, status: 'Connected', sequenceNumber: 2, answer: SDP(7), remoteSdp: SDP(7), sipCode: 200, sipReason: 'OK', dialog: { ...dialog, remoteTag: 'far1', state: 'confirmed' }, updatedAt: Date.now() });
+  s = await transition({
+    ...s,
+    status: 'Connected',
+    sequenceNumber: 2,
+    answer: SDP(7),
+    remoteSdp: SDP(7),
+    sipCode: 200,
+    sipReason: 'OK',
+    dialog: { ...dialog, remoteTag: 'far1', state: 'confirmed' },
+    updatedAt: Date.now(),
+  });
   s = await write({ ...s, localSdp: SDP(2), dialog: { ...dialog, remoteTag: 'far1', state: 'confirmed', localSeq: 2 }, updatedAt: Date.now() });
-  await transition({ ...s, status: 'Terminated', sequenceNumber: 3, deleted: true, endedAt: Date.now(), dialog: { ...dialog, remoteTag: 'far1', state: 'confirmed', localSeq: 3 }, updatedAt: Date.now() });
+  await transition({
+    ...s,
+    status: 'Terminated',
+    sequenceNumber: 3,
+    deleted: true,
+    endedAt: Date.now(),
+    dialog: { ...dialog, remoteTag: 'far1', state: 'confirmed', localSeq: 3 },
+    updatedAt: Date.now(),
+  });
 }
 
 /** As the delivery worker after each POST: ack the claimed head and take the next one. */
 async function drain(queue: EventQueue, fanOut: FanOutResult | undefined): Promise<void> {
   if (fanOut?.kind !== 'enqueued') return;
-  for (let c = fanOut.claimed[0]; c; ) {
+  for (let c = fanOut.claimed[0]; c;) {
     const r = await queue.ackAndNext(c.subscriptionId, c.head.event.id, OWNER, LEASE_MS);
     c = r.kind === 'next' ? r.next : undefined;
   }
@@ -114,10 +179,10 @@ async function main(): Promise<void> {
   await client.connect();
   let commands = 0;
   const send = client.sendCommand.bind(client);
-  client.sendCommand = ((...a: Parameters<Redis['sendCommand']>) => {
+  client.sendCommand = (...a: Parameters<Redis['sendCommand']>) => {
     commands++;
     return send(...a);
-  });
+  };
   const prefix = 'bench-store:';
   const sessions = new RedisSessionStore(client, prefix);
   const queue = new RedisEventQueue(client, prefix);

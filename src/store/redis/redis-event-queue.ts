@@ -26,7 +26,9 @@ export class RedisEventQueue extends EventQueue {
     const { k } = this;
     const s = event.subscriptionId;
     const json = JSON.stringify(event);
-    const sequence = await guard('eventQueue.enqueue', () => this.run<number>(lua.evEnqueue, [k.queue(s), k.queueSequence(s), k.queuesReady(), k.queueBacklog()], [event.id, json, this.clock.now(), s]));
+    const sequence = await guard('eventQueue.enqueue', () =>
+      this.run<number>(lua.evEnqueue, [k.queue(s), k.queueSequence(s), k.queuesReady(), k.queueBacklog()], [event.id, json, this.clock.now(), s]),
+    );
     // a copy parsed from the JSON queued (as a read returns it; cheaper than structuredClone)
     return { ...(JSON.parse(json) as Omit<QueuedEvent, 'sequence'>), sequence };
   }
