@@ -83,10 +83,12 @@ export class RedisFanOut {
     };
     const device = k.subscriptionsByDevice(req.phoneNumber, req.deviceId);
     const ids = this.members.get(device);
+    // serialised once: the queued entries' JSON (ARGV) and, parsed back, each returned event's own copy (cheaper than structuredClone)
+    const restJson = JSON.stringify(rest);
     const perSub = ids.flatMap((id) => [k.subscription(id), k.queue(id), k.queueSequence(id), k.queueLease(id), k.queueHead(id)]);
     return {
       keys: [device, k.queuesReady(), k.queueBacklog(), ...perSub],
-      args: [req.type, now, JSON.stringify(rest), req.claim?.owner ?? '', req.claim?.leaseMs ?? 0, ids.length, ...ids, ...req.ids],
+      args: [req.type, now, restJson, req.claim?.owner ?? '', req.claim?.leaseMs ?? 0, ids.length, ...ids, ...req.ids],
       read: (code, rows, dangling, staleIds) => {
         if (Number(code) === -1) {
           this.members.set(device, strings(staleIds));
@@ -102,15 +104,17 @@ export class RedisFanOut {
         if (needed > 0) return { kind: 'need-ids', needed };
         const events: QueuedEvent[] = [];
         const claimed: ClaimedQueue[] = [];
-        (Array.isArray(rows) ? rows : []).forEach((row, i) => {
-          if (!Array.isArray(row)) return;
+        const list = Array.isArray(rows) ? rows : [];
+        for (let i = 0; i < list.length; i++) {
+          const row = list[i];
+          if (!Array.isArray(row)) continue;
           const subscriptionId = str(row[0]) ?? '';
-          events.push({ id: req.ids[i] ?? '', subscriptionId, ...structuredClone(rest), sequence: Number(row[1]) });
+          events.push({ id: req.ids[i] ?? '', subscriptionId, ...(JSON.parse(restJson) as typeof rest), sequence: Number(row[1]) });
           if (Number(row[2]) === 1) {
             const c = claimedFrom(subscriptionId, row, 3);
             if (c) claimed.push(c);
           }
-        });
+        }
         return { kind: 'enqueued', events, claimed };
       },
     };

@@ -7,7 +7,7 @@ import { QuotaExceeded, quotaExceeded } from '../quota';
 import { bindScripts, guard, keys, RunScript, scriptRunner } from './redis-client';
 import { sessionScripts } from './lua-scripts';
 import { MAX_STALE_REPLIES, RedisFanOut, Reply } from './redis-fan-out';
-import { sessionFields, sessionFromHash, storedCopy, WrittenFields } from './session-fields';
+import { FieldChanges, sessionFields, sessionFromHash, sessionValues, SessionValues, storedCopy, WrittenFields } from './session-fields';
 
 type Scripts = {
   sessCountActive(k1: string): Promise<number>;
@@ -15,6 +15,14 @@ type Scripts = {
 
 const dialogKey = (s: MediaSession): string => (s.dialog ? `${s.dialog.callId}|${s.dialog.localTag}` : '');
 const ttlArg = (ttlMs: number): number => Math.max(1, Math.round(ttlMs));
+
+/** ARGV of an update (lua/session.lua.ts WRITE): only the fields that changed since this instance wrote `expectedVersion` (`WrittenFields#changes`). */
+function writeArgs(next: MediaSession, expectedVersion: number, ttlMs: number, dialog: string, c: FieldChanges): (string | number)[] {
+  const args: (string | number)[] = [expectedVersion, ttlArg(ttlMs), dialog, next.mediaSessionId, isFinal(next.status) ? '0' : '1', c.set.length / 2, c.del.length, c.replace ? '1' : '0'];
+  for (const x of c.set) args.push(x);
+  for (const x of c.del) args.push(x);
+  return args;
+}
 
 /**
  * SessionStore on Redis, shared by every gateway instance. Sessions share the hash tag of the
@@ -46,11 +54,12 @@ export class RedisSessionStore extends SessionStore {
   async create(s: MediaSession, ttlMs: number, maxPerNumber = 0): Promise<QuotaExceeded | undefined> {
     const dialog = dialogKey(s);
     const final = isFinal(s.status);
+    const values = sessionValues(s);
     const created = await guard('session.create', () =>
-      this.run<number>(sessionScripts.sessCreate, this.recordKeys(s, dialog), [ttlArg(ttlMs), dialog, s.mediaSessionId, final ? '0' : '1', maxPerNumber, ...sessionFields(s)]),
+      this.run<number>(sessionScripts.sessCreate, this.recordKeys(s, dialog), [ttlArg(ttlMs), dialog, s.mediaSessionId, final ? '0' : '1', maxPerNumber, ...sessionFields(values)]),
     );
     if (created < 0) return quotaExceeded(-created, maxPerNumber);
-    this.fields.written(s, 1, final);
+    this.fields.written(s.mediaSessionId, values, 1, final);
     return undefined;
   }
 
@@ -65,26 +74,28 @@ export class RedisSessionStore extends SessionStore {
 
   async update(next: MediaSession, expectedVersion: number, ttlMs: number): Promise<MediaSession | undefined> {
     const dialog = dialogKey(next);
-    const args = this.writeArgs(next, expectedVersion, ttlMs, dialog);
+    const changes = this.fields.changes(next, expectedVersion);
+    const args = writeArgs(next, expectedVersion, ttlMs, dialog, changes);
     const ok = await guard('session.update', () => this.run<number>(sessionScripts.sessUpdate, this.recordKeys(next, dialog), args));
-    return this.settled(next, expectedVersion, ok === 1);
+    return this.settled(next, expectedVersion, ok === 1, changes.values);
   }
 
   override async updateAndFanOut(next: MediaSession, expectedVersion: number, ttlMs: number, event: FanOutRequest): Promise<{ session: MediaSession; fanOut?: FanOutResult } | undefined> {
     const dialog = dialogKey(next);
     const sessionKeys = this.recordKeys(next, dialog);
-    const sessionArgs = this.writeArgs(next, expectedVersion, ttlMs, dialog);
+    const changes = this.fields.changes(next, expectedVersion);
+    const sessionArgs = writeArgs(next, expectedVersion, ttlMs, dialog, changes);
     return guard('session.updateAndFanOut', async () => {
       for (let stale = 0; stale < MAX_STALE_REPLIES; stale++) {
         const attempt = this.fanOuts.attempt(event, this.clock.now());
         const r = await this.run<Reply[]>(sessionScripts.sessUpdateFanOut, [...sessionKeys, ...attempt.keys], [...sessionArgs, ...attempt.args]);
         const code = Number(r[0]);
         if (code === 0) {
-          this.settled(next, expectedVersion, false);
+          this.settled(next, expectedVersion, false, changes.values);
           return undefined;
         }
         const fanOut = code === 1 ? attempt.read(r[1], r[2], r[3], undefined) : attempt.read(-1, undefined, undefined, r[1]);
-        if (fanOut) return { session: this.settled(next, expectedVersion, true) as MediaSession, fanOut };
+        if (fanOut) return { session: this.settled(next, expectedVersion, true, changes.values) as MediaSession, fanOut };
       }
       throw new Error(`the subscriptions of ${event.phoneNumber}|${event.deviceId} kept changing during a transition`);
     });
@@ -95,20 +106,14 @@ export class RedisSessionStore extends SessionStore {
     return [this.k.session(s.mediaSessionId), this.k.sessionByCallId(dialog), this.k.sessionsActive(), this.k.sessionsByNumber(s.phoneNumber)];
   }
 
-  /** ARGV of an update (lua/session.lua.ts WRITE): only the fields that changed since this instance wrote `expectedVersion`. */
-  private writeArgs(next: MediaSession, expectedVersion: number, ttlMs: number, dialog: string): (string | number)[] {
-    const c = this.fields.changes(next, expectedVersion);
-    return [expectedVersion, ttlArg(ttlMs), dialog, next.mediaSessionId, isFinal(next.status) ? '0' : '1', c.set.length / 2, c.del.length, c.replace ? '1' : '0', ...c.set, ...c.del];
-  }
-
-  /** After an update: what a get would now return (a copy), or undefined on a conflict. */
-  private settled(next: MediaSession, expectedVersion: number, ok: boolean): MediaSession | undefined {
+  /** After an update (`values`: `next` as serialised for it): what a get would now return (a copy), or undefined on a conflict. */
+  private settled(next: MediaSession, expectedVersion: number, ok: boolean, values: SessionValues): MediaSession | undefined {
     if (!ok) {
       this.fields.forget(next.mediaSessionId);
       return undefined;
     }
-    this.fields.written(next, expectedVersion + 1, isFinal(next.status));
-    return storedCopy(next, expectedVersion + 1);
+    this.fields.written(next.mediaSessionId, values, expectedVersion + 1, isFinal(next.status));
+    return storedCopy(values, expectedVersion + 1);
   }
 
   async countActiveByNumber(phoneNumber: string): Promise<number> {
