@@ -6,7 +6,7 @@
  *
  *   node --expose-gc --require ts-node/register/transpile-only [--cpu-prof] bench/registration-micro.ts \
  *     [--rate 500] [--count 2000] [--warm 300] [--store redis|memory] [--heap-sample <file.heapprofile> [--allocations]]
- *     [--round-trips 50]
+ *     [--round-trips 50] [--heap-snapshot <prefix>] [--settle-ms 0]
  *
  * Prints registrations/s achieved, latency p50/p99 from each registration's scheduled start
  * (open loop), and µs of this process's CPU per registration (gateway and load generator share
@@ -16,6 +16,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { randomUUID } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import { createTestIdp } from '../test/support/auth';
@@ -40,6 +41,10 @@ const STORE = arg('store', 'redis');
 const HEAP_SAMPLE = arg('heap-sample', '');
 /** `--allocations`: with `--heap-sample`, every allocation sampled, also what GC collected (where the GC work comes from). */
 const ALLOCATIONS = process.argv.includes('--allocations');
+/** `--heap-snapshot <prefix>`: V8 heap snapshots after the forced GCs, `<prefix>-0.heapsnapshot` before the measured span and `<prefix>-1.heapsnapshot` after it (diff them with `bench/heap-diff.ts`). */
+const HEAP_SNAPSHOT = arg('heap-snapshot', '');
+/** `--settle-ms <ms>` (default 0): wait this long after the measured span before the second heap reading, so that what is still in flight (transactions in Timer K, the refresher's SUBSCRIBEs) has ended. */
+const SETTLE_MS = Number(arg('settle-ms', '0'));
 /** `--round-trips <n>` (Redis only, default 50): afterwards, n more registrations at 20/s under MONITOR, and their store round trips each, the reg SUBSCRIBE's included, idle traffic subtracted. */
 const ROUND_TRIPS = STORE === 'redis' ? Number(arg('round-trips', '50')) : 0;
 
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
       inspector?.connect();
       await inspector?.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: ALLOCATIONS, includeObjectsCollectedByMinorGC: ALLOCATIONS });
       const heap0 = heapAfterGc();
+      if (HEAP_SNAPSHOT) writeHeapSnapshot(`${HEAP_SNAPSHOT}-0.heapsnapshot`);
       const cpu0 = process.cpuUsage();
       const kamPid = kamailio.pid;
       const kam0 = kamPid === undefined ? null : groupCpuMs(kamPid);
@@ -115,7 +121,9 @@ async function main(): Promise<void> {
       const window1 = process.hrtime.bigint() / 1000n;
       const lat = summarise(r.ok, 1);
       const done = r.ok.length;
+      if (SETTLE_MS > 0) await sleep(SETTLE_MS);
       const heap1 = heapAfterGc();
+      if (HEAP_SNAPSHOT) writeHeapSnapshot(`${HEAP_SNAPSHOT}-1.heapsnapshot`);
       if (inspector) {
         const { profile } = await inspector.post('HeapProfiler.stopSampling');
         writeFileSync(HEAP_SAMPLE, JSON.stringify(profile));
