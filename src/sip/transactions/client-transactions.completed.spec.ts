@@ -17,9 +17,25 @@ describe('RFC 3261 §17.1 client transactions: responses after a final', () => {
     { name: '§17.1.2.2 non-INVITE: a retransmitted 200 in Completed is absorbed', method: 'OPTIONS', first: 200, later: [200], sentMethods: ['OPTIONS'], events: ['response 200'], callbacks: 1 },
     { name: '§17.1.2.2 non-INVITE: a 180 after the final is absorbed', method: 'MESSAGE', first: 404, later: [180], sentMethods: ['MESSAGE'], events: ['response 404'], callbacks: 1 },
     // §17.1.1.2 / RFC 6026 §7.2: a late 2xx in Completed neither moves to Accepted nor reaches the TU; the final's retransmission is still re-ACKed
-    { name: '§17.1.1.2 INVITE: a 2xx in Completed is dropped, the retransmitted 486 re-ACKed', method: 'INVITE', first: 486, later: [200, 486], sentMethods: ['INVITE', 'ACK', 'ACK'], events: ['response 486'], callbacks: 1 },
+    {
+      name: '§17.1.1.2 INVITE: a 2xx in Completed is dropped, the retransmitted 486 re-ACKed',
+      method: 'INVITE',
+      first: 486,
+      later: [200, 486],
+      sentMethods: ['INVITE', 'ACK', 'ACK'],
+      events: ['response 486'],
+      callbacks: 1,
+    },
     // RFC 6026 §7.2: Accepted passes 2xx up, a late 1xx is not
-    { name: 'RFC 6026 §7.2 INVITE: a 1xx in Accepted is not passed up', method: 'INVITE', first: 200, later: [180, 200], sentMethods: ['INVITE'], events: ['response 200', 'response 200'], callbacks: 2 },
+    {
+      name: 'RFC 6026 §7.2 INVITE: a 1xx in Accepted is not passed up',
+      method: 'INVITE',
+      first: 200,
+      later: [180, 200],
+      sentMethods: ['INVITE'],
+      events: ['response 200', 'response 200'],
+      callbacks: 2,
+    },
   ];
 
   it.each(rows)('$name', ({ method, first, later, sentMethods, events: expected, callbacks: n }) => {
