@@ -235,6 +235,17 @@ export class EnvSchema extends LimitsEnv {
   @Max(86400)
   SIP_SESSION_EXPIRES_S?: number;
 
+  /**
+   * RFC 3261 §22.1: how long the nonce of a subscriber's last digest challenge is reused to sign its
+   * next requests pre-emptively (0: never; keep it below the core's nonce lifetime).
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  SIP_PREEMPTIVE_AUTH_MAX_AGE_S?: number;
+
   /** RFC 4028 §4: Min-SE, never below SIP_MIN_SE_FLOOR_S (checked in loadConfig). */
   @IsOptional()
   @Transform(toInt)

@@ -1,6 +1,6 @@
 import * as sip from 'sip';
 import type { SipMessage } from 'sip';
-import { buildAuthenticatedRequest, isChallenge } from '../digest-auth';
+import { isChallenge } from '../digest-auth';
 import { ackFor2xx, routeUris, uacDialogFromResponse } from '../dialog';
 import type { SentRequest } from '../sip-stack';
 import { CallHandle, CallSignal, DialogState, OutgoingCall, SipCredentials, SipFailure } from '../sip-gateway';
@@ -111,6 +111,8 @@ export class InviteClient {
       rseq: new RseqTracker(),
     };
     this.pending.set(callId, state);
+    // RFC 3261 §22.1: signed with the subscriber's last proxy challenge when one is cached
+    if (call.credentials) this.core.digest.signPreemptively(rq, call.credentials);
     this.send(state, rq);
     return { callId, dialog: { ...state.base } };
   }
@@ -142,7 +144,8 @@ export class InviteClient {
   /**
    * RFC 4028 §6 / §7.1: a 422 carries the far end's Min-SE; the INVITE is sent again once (new
    * CSeq, same Call-ID and tag) with Session-Expires and Min-SE raised to it. Undefined when no
-   * retry applies. A new digest challenge may follow (the nonce is not reused).
+   * retry applies. It is signed pre-emptively when a challenge is cached; otherwise a new digest
+   * challenge may follow.
    */
   private retryTooSmall(call: PendingInvite, rq: SipMessage, rs: SipMessage): SipMessage | undefined {
     if (call.retriedTooSmall || call.final || this.sessionTimer.expiresS === 0) return undefined;
@@ -158,6 +161,7 @@ export class InviteClient {
     retry.headers.cseq = { seq: cseq.seq + 1, method: 'INVITE' };
     const floor = Math.max(minSe, this.sessionTimer.minSeS);
     Object.assign(retry.headers, timerRequestHeaders(this.sessionTimer, Math.max(this.sessionTimer.expiresS, floor), floor));
+    if (call.credentials) this.core.digest.signPreemptively(retry, call.credentials);
     this.core.logger.info({ callId: call.base.callId, minSe: floor }, '422 Session Interval Too Small: INVITE sent again with the Min-SE offered (RFC 4028 §6)');
     return retry;
   }
@@ -243,11 +247,14 @@ export class InviteClient {
       call.authed = true;
       try {
         // the 401/407 itself was ACKed by the transaction layer (§17.1.1.3)
-        this.send(call, buildAuthenticatedRequest(rq, rs, call.credentials));
+        this.send(call, this.core.digest.answer(rq, rs, call.credentials));
         return;
       } catch (err) {
         this.core.logger.warn({ err, callId: call.base.callId }, 'unusable digest challenge on INVITE');
       }
+    } else if (isChallenge(rs) && call.credentials) {
+      // §22.2: the credentials answering the challenge were refused too
+      this.core.digest.forget(rq, call.credentials);
     }
     this.finish(call, { kind: 'rejected', code: status, reason: rs.reason ?? '' });
   }

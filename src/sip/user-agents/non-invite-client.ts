@@ -1,5 +1,5 @@
 import type { SipMessage } from 'sip';
-import { buildAuthenticatedRequest, isChallenge } from '../digest-auth';
+import { isChallenge } from '../digest-auth';
 import { SipCredentials, SipFailure } from '../sip-gateway';
 import type { UserAgentCore } from './user-agent-core';
 
@@ -11,8 +11,10 @@ export interface NonInviteOutcome {
 }
 
 /**
- * One non-INVITE transaction to the outbound proxy (REGISTER, OPTIONS), answering at most one
- * digest challenge (RFC 3261 §22.2: a second 401/407 means the credentials are wrong).
+ * One non-INVITE transaction to the outbound proxy (REGISTER, SUBSCRIBE, OPTIONS), answering at
+ * most one digest challenge (RFC 3261 §22.2: a second 401/407 means the credentials are wrong).
+ * With credentials, the request first goes out signed with the subscriber's last challenge when
+ * one is cached (RFC 3261 §22.1, DigestCredentialCache); a challenge to that is answered as usual.
  */
 export class NonInviteClient {
   constructor(private readonly core: UserAgentCore) {}
@@ -30,7 +32,7 @@ export class NonInviteClient {
               authed = true;
               let retry: SipMessage;
               try {
-                retry = buildAuthenticatedRequest(rq, rs, credentials);
+                retry = this.core.digest.answer(rq, rs, credentials);
               } catch (err) {
                 this.core.logger.warn({ err, callId: rq.headers['call-id'] }, 'unusable digest challenge');
                 resolve({ response: rs, lastSeq: rq.headers.cseq?.seq ?? 0 });
@@ -39,6 +41,8 @@ export class NonInviteClient {
               send(retry);
               return;
             }
+            // §22.2: the credentials answering the challenge were refused too
+            if (isChallenge(rs) && credentials) this.core.digest.forget(rq, credentials);
             resolve({ response: rs, lastSeq: rq.headers.cseq?.seq ?? 0 });
           },
           onTimeout: () => reject(new SipFailure('timeout', `${rq.method ?? ''} timed out (no final response from ${this.core.proxyName})`)),
@@ -49,6 +53,7 @@ export class NonInviteClient {
         reject(new SipFailure('transport', 'SIP gateway closed'));
         return;
       }
+      if (credentials) this.core.digest.signPreemptively(first, credentials);
       send(first);
     });
   }

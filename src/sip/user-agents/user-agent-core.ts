@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DigestCredentialCache } from '../digest-auth';
 import type { SipStack } from '../sip-stack';
 
 /** Methods we accept (Allow in INVITE, 2xx, 405 and OPTIONS answers; RFC 3261 §20.5). */
@@ -15,4 +16,6 @@ export interface UserAgentCore {
   isClosed(): boolean;
   /** The outbound proxy URI, for error messages. */
   readonly proxyName: string;
+  /** Challenges answered, reused pre-emptively by the subscriber's next out-of-dialog request. */
+  readonly digest: DigestCredentialCache;
 }

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { SipMessage } from 'sip';
+import { DigestCredentialCache } from '../../digest-auth';
 import type { ClientHandlers, SendOptions, SentRequest, ServerTransaction } from '../../sip-stack';
 import type { DialogState } from '../../sip-gateway';
 import { decodeMessage } from '../../wire';
@@ -78,8 +79,9 @@ export class FakeTransactionLayer implements TransactionLayer {
   }
 }
 
-export function fakeCore(stack = new FakeTransactionLayer()): UserAgentCore & { stack: FakeTransactionLayer } {
-  return { stack, logger: pino({ level: 'silent' }), isClosed: () => false, proxyName: 'sip:127.0.0.1:5060' };
+/** `digest`: pre-emptive credentials, off unless a test turns them on. */
+export function fakeCore(stack = new FakeTransactionLayer(), digest = new DigestCredentialCache({ maxAgeMs: 0, maxEntries: 1 })): UserAgentCore & { stack: FakeTransactionLayer } {
+  return { stack, logger: pino({ level: 'silent' }), isClosed: () => false, proxyName: 'sip:127.0.0.1:5060', digest };
 }
 
 /** A server transaction around a request given as wire text (lines joined with CRLF). */
