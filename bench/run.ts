@@ -798,9 +798,10 @@ async function main(): Promise<number> {
           for (const at of offsets) {
             await sleep(Math.max(0, t0 + at * 1000 - performance.now()));
             // RSS before the forced GC of the heap reading, which may give pages back and flatter it
+            const atS = round((performance.now() - t0) / 1000, 1) ?? 0;
             const rss = c.gw.rss();
             const heap = await c.gw.heapAfterGc();
-            samples.push({ atS: round((performance.now() - t0) / 1000, 1) ?? 0, rssMiB: mib(rss), heapMiB: mib(heap?.usedAfterGc) });
+            samples.push({ atS, rssMiB: mib(rss), heapMiB: mib(heap?.usedAfterGc) });
           }
           const heapBeforeLoadMiB = mib(beforeLoad?.heapAfterGc);
           phases.afterCallsStop = {
