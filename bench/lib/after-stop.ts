@@ -1,7 +1,7 @@
 /**
  * Pure parts of the phase after the calls stop (`phases.afterCallsStop`): when to read, and what
  * the readings say. RSS over a whole run grows while the load rises; whether memory is held for
- * good is seen once no call is running: RSS should not grow any more, and the heap (after a forced
+ * good is seen once no call is running: RSS should stop growing, and the heap (after a forced
  * GC) should come back near what it was before the load.
  */
 import { round } from './stats';
