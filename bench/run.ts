@@ -13,10 +13,12 @@
  * gateway (separate process, Redis store) → registrations (1k at 500/s, then up to 10k) with
  * memory → subscriptions → store round trips per call (MONITOR) → rate steps to the knee →
  * latency at 50 % of the knee (+ optional profile) → concurrent held calls (memory, round trips
- * again) → sustained calls (RSS over calls) → report. With --baseline / --processes the other
- * variants (own gateway processes, Redis key prefix, SIP ports and virtual apps; shared lab and
- * sink) are started after the subscriptions, and the knee steps and the latency phase run every
- * variant at each rate, the order rotated by one each step so the machine's drift cancels.
+ * again) → sustained calls (RSS over calls) → after the calls stop (RSS and heap at +0, +35 and
+ * +70 s) → report. CPU per call is recorded as a total and as its user-mode and kernel-mode parts.
+ * With --baseline / --processes the other variants (own gateway processes, Redis key prefix, SIP
+ * ports and virtual apps; shared lab and sink) are started after the subscriptions, and the knee
+ * steps and the latency phase run every variant at each rate, the order rotated by one each step
+ * so the machine's drift cancels.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,8 +28,9 @@ import type { Redis } from 'ioredis';
 import { createTestIdp } from '../test/support/auth';
 import { loadTestSubscriber, startKamailio, startRedis, startSippUas, type KamailioInstance, type RedisInstance, type SippUas } from '../test/support/lab';
 import { makeLabDir, REPO_ROOT } from '../test/support/proc';
+import { afterStopFigures, afterStopOffsetsS, RSS_FLAT_TOLERANCE_PCT, type AfterStopSample } from './lib/after-stop';
 import { prepareBaseline, type BaselineBuild } from './lib/baseline';
-import { achievedCps, buildComparison, firstRule, formatComparison, kneeOf, rotate, secondRule, stillStepping, type Comparison } from './lib/compare';
+import { achievedCps, buildComparison, cpuPerCall, firstRule, formatComparison, kneeOf, rotate, secondRule, stillStepping, systemSharePct, type Comparison } from './lib/compare';
 import { BENCH_RUN_DIR, gatewayGroup, profileByArea, profileTop, startGatewayProcess, transpileGateway, type GatewayProcess } from './lib/gateway-process';
 import { CALLEE, EventSink, fullCall, GatewayClient, makeApps, openLoop, registerApp, subscribeApp, type CallTiming, type OpenLoopResult, type VirtualApp } from './lib/loadgen';
 import { cpuMs, groupCpuMs, machineInfo, udpRcvbufErrors } from './lib/procfs';
@@ -75,6 +78,8 @@ interface Plan {
   heldMs: number;
   probeCalls: number;
   sustainMaxS: number;
+  /** seconds after the calls stop at which RSS and heap are read */
+  afterStopAtS: number[];
   sipp: number[];
   sippS: number;
   stepTimeoutMs: number;
@@ -99,6 +104,7 @@ const PLAN: Plan = SMOKE
       heldMs: 2000,
       probeCalls: 5,
       sustainMaxS: 2,
+      afterStopAtS: afterStopOffsetsS(true),
       sipp: [20],
       sippS: 2,
       stepTimeoutMs: 5000,
@@ -121,6 +127,7 @@ const PLAN: Plan = SMOKE
       heldMs: 30000,
       probeCalls: 20,
       sustainMaxS: 60,
+      afterStopAtS: afterStopOffsetsS(false),
       sipp: [250, 500, 1000, 2000, 3000],
       sippS: 4,
       stepTimeoutMs: 5000,
@@ -128,7 +135,10 @@ const PLAN: Plan = SMOKE
     };
 
 /** Each extra variant adds three quarters of the single run's budget (it runs every knee step and the latency phase too). */
-const BUDGET_S = PLAN.budgetS * (1 + 0.75 * (VARIANTS - 1));
+const CALLS_BUDGET_S = PLAN.budgetS * (1 + 0.75 * (VARIANTS - 1));
+/** The phase after the calls stop mostly waits for its last reading: its time comes on top, so the call phases keep theirs. */
+const AFTER_STOP_S = (PLAN.afterStopAtS[PLAN.afterStopAtS.length - 1] ?? 0) + (SMOKE ? 5 : 10);
+const BUDGET_S = CALLS_BUDGET_S + AFTER_STOP_S;
 
 // ------------------------------------------------------------------------------------ results
 
@@ -170,6 +180,10 @@ interface CallPhase {
   okCps: number;
   pass: boolean;
   gatewayCpuMsPerCall: number | null;
+  /** user-mode part of gatewayCpuMsPerCall (utime) */
+  cpuUserMsPerCall: number | null;
+  /** kernel-mode part of gatewayCpuMsPerCall (stime: the syscalls) */
+  cpuSystemMsPerCall: number | null;
   storeCommandsPerCall: number | null;
   postMs: ReturnType<typeof summarise>;
   answerToConnectedMs: ReturnType<typeof summarise>;
@@ -236,7 +250,7 @@ function timings(r: OpenLoopResult<CallTiming>, ringMs: number): Pick<CallPhase,
 async function runCalls(ctx: Ctx, rate: number, seconds: number, v: Variant = mainVariant(ctx)): Promise<CallPhase> {
   const holdMs = PLAN.holdMs;
   const count = Math.max(1, Math.round(rate * seconds));
-  const cpu0 = v.gw.cpuMs();
+  const cpu0 = v.gw.cpuSplit();
   const all0 = cpuAll(ctx, v);
   const w0 = performance.now();
   const cs0 = await commandStats(ctx.redisClient);
@@ -251,7 +265,9 @@ async function runCalls(ctx: Ctx, rate: number, seconds: number, v: Variant = ma
     },
     holdMs + 4 * PLAN.stepTimeoutMs + 1000,
   );
-  const cpu = v.gw.cpuMs() - cpu0;
+  const cpu1 = v.gw.cpuSplit();
+  const cpu = cpu1.userMs + cpu1.systemMs - (cpu0.userMs + cpu0.systemMs);
+  const perCall = cpuPerCall(cpu0, cpu1, r.ok.length);
   const pct = cpuPct(all0, cpuAll(ctx, v), performance.now() - w0);
   const cs = diffStats(cs0, await commandStats(ctx.redisClient));
   const ok = r.ok.length;
@@ -273,7 +289,9 @@ async function runCalls(ctx: Ctx, rate: number, seconds: number, v: Variant = ma
     failed: r.failed,
     achievedCps: achievedCps(ok, r.firstStartAt, r.lastStartAt, rate),
     startLagP99Ms: r.startLagP99Ms,
-    gatewayCpuMsPerCall: ok ? round(cpu / ok, 3) : null,
+    gatewayCpuMsPerCall: perCall.total,
+    cpuUserMsPerCall: perCall.user,
+    cpuSystemMsPerCall: perCall.system,
     ...timings(r, PLAN.ringMs),
   };
   return {
@@ -590,9 +608,19 @@ async function main(): Promise<number> {
         // ---------------------------------------------------------- knee
         const series = new Map<string, CallPhase[]>(variants.map((v) => [v.label, []]));
         const seriesOf = (v: Variant): CallPhase[] => series.get(v.label) ?? [];
+        /**
+         * Ours' heap and RSS before the load, for phases.afterCallsStop. Read here, at the start of the
+         * knee steps, rather than at the registrations' last snapshot: it already holds what stays for
+         * the whole run (the registrations and the calling apps' subscriptions) and is warm (JIT code,
+         * caches, connection pools) after the first calls, so what the heap keeps once calls stop is
+         * compared with load's residue only, not with a one-off warm-up. The few probe calls before it
+         * have ended (their transactions may wait out Timer D: a few KB each).
+         */
+        let beforeLoad: MemSnap | undefined;
         await phase('knee', async () => {
+          beforeLoad = await memSnap(c, 'beforeLoad', totalCalls);
           for (const [k, rate] of PLAN.steps.entries()) {
-            if (elapsedS() > BUDGET_S * 0.55) {
+            if (elapsedS() > CALLS_BUDGET_S * 0.55) {
               log('  time budget: stepping stopped');
               break;
             }
@@ -604,7 +632,7 @@ async function main(): Promise<number> {
               if (variants.length > 1) r.order = order.map((x) => x.label);
               seriesOf(v).push(r);
               log(
-                `  ${variants.length > 1 ? `${v.label} ` : ''}${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag p99/max ${r.startLagP99Ms}/${r.generatorMaxLagMs} ms achieved ${r.achievedCps}/s cpu% ${JSON.stringify(r.cpuPct)}${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}${r.passSecondRule ? '' : ' (fails the second rule)'}`,
+                `  ${variants.length > 1 ? `${v.label} ` : ''}${rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} (user ${r.cpuUserMsPerCall} system ${r.cpuSystemMsPerCall}) ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms lag p99/max ${r.startLagP99Ms}/${r.generatorMaxLagMs} ms achieved ${r.achievedCps}/s cpu% ${JSON.stringify(r.cpuPct)}${r.pass ? '' : ` FAIL ${JSON.stringify(r.failures).slice(0, 300)}`}${r.passSecondRule ? '' : ' (fails the second rule)'}`,
               );
               // a failed step leaves retransmissions and late events: let them drain before the next run
               await sleep(r.pass ? 1000 : 3000);
@@ -636,7 +664,7 @@ async function main(): Promise<number> {
             halfKnee.set(v.label, r);
             if (variants.length > 1)
               log(
-                `  ${v.label} ${r.rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms`,
+                `  ${v.label} ${r.rate}/s: ok ${r.ok} failed ${r.failed} cpu ${r.gatewayCpuMsPerCall} (user ${r.cpuUserMsPerCall} system ${r.cpuSystemMsPerCall}) ms/call POST p50/p99 ${r.postMs.p50}/${r.postMs.p99} ms conn p99 ${r.answerToConnectedMs.p99} ms`,
               );
             if (v.main) phases.latencyAtHalfKnee = { status: r.pass ? 'ok' : 'failed', ...(!r.pass && { reason: JSON.stringify(r.failures).slice(0, 300) }), ...r };
             await sleep(r.pass ? 1000 : 3000);
@@ -727,7 +755,7 @@ async function main(): Promise<number> {
 
         // ---------------------------------------------------------- sustained: RSS over many calls
         await phase('sustained', async () => {
-          const left = BUDGET_S - elapsedS() - 15;
+          const left = CALLS_BUDGET_S - elapsedS() - 15;
           const seconds = Math.min(PLAN.sustainMaxS, Math.floor(left));
           if (seconds < (SMOKE ? 1 : 10)) {
             phases.sustained = { status: 'skipped', reason: `time budget (${Math.round(left)} s left)` };
@@ -750,7 +778,41 @@ async function main(): Promise<number> {
             memory: [heap0, heap1],
             retainedPerCall: perItem(heap0, heap1, ok),
             cpuMsPerCall: chunks.map((x) => x.gatewayCpuMsPerCall),
+            cpuUserMsPerCall: chunks.map((x) => x.cpuUserMsPerCall),
+            cpuSystemMsPerCall: chunks.map((x) => x.cpuSystemMsPerCall),
           };
+        });
+
+        // ---------------------------------------------------------- after the calls stop: RSS flat, heap back to base
+        await phase('afterCallsStop', async () => {
+          const offsets = PLAN.afterStopAtS;
+          const need = (offsets[offsets.length - 1] ?? 0) + (SMOKE ? 2 : 5);
+          const left = BUDGET_S - elapsedS();
+          if (left < need) {
+            phases.afterCallsStop = { status: 'skipped', reason: `time budget (${Math.round(left)} s left, ${need} s needed)` };
+            return;
+          }
+          const mib = (bytes: number | null | undefined): number | null => (bytes == null ? null : round(bytes / 1048576, 2));
+          const t0 = performance.now();
+          const samples: AfterStopSample[] = [];
+          for (const at of offsets) {
+            await sleep(Math.max(0, t0 + at * 1000 - performance.now()));
+            // RSS before the forced GC of the heap reading, which may give pages back and flatter it
+            const atS = round((performance.now() - t0) / 1000, 1) ?? 0;
+            const rss = c.gw.rss();
+            const heap = await c.gw.heapAfterGc();
+            samples.push({ atS, rssMiB: mib(rss), heapMiB: mib(heap?.usedAfterGc) });
+          }
+          const heapBeforeLoadMiB = mib(beforeLoad?.heapAfterGc);
+          phases.afterCallsStop = {
+            status: 'ok',
+            callsBefore: totalCalls,
+            samples,
+            ...afterStopFigures(samples, heapBeforeLoadMiB),
+            rssFlatTolerancePct: RSS_FLAT_TOLERANCE_PCT,
+            beforeLoad: { at: 'start of the knee steps', heapMiB: heapBeforeLoadMiB, rssMiB: mib(beforeLoad?.rss) },
+          };
+          log(`  ${samples.map((x) => `+${x.atS} s: RSS ${x.rssMiB} MiB heap ${x.heapMiB} MiB`).join(', ')}; heap before load ${heapBeforeLoadMiB} MiB`);
         });
       }
     }
@@ -867,6 +929,21 @@ function evaluateTargets(res: Record<string, unknown>): Target[] {
     met: retained === null ? null : retained <= 200,
     note: calls < 50000 ? `only ${calls} calls fit in the time budget; judged on heap retained per call after GC (≤ 200 B/call ⇒ < 10 MB over 50k)` : undefined,
   });
+  const stop = p.afterCallsStop;
+  const stopSamples = (stop?.samples ?? []) as AfterStopSample[];
+  const stopFirst = stopSamples[0];
+  const stopLast = stopSamples.length > 1 ? stopSamples[stopSamples.length - 1] : undefined;
+  const rssFlat = typeof stop?.rssFlat === 'boolean' ? stop.rssFlat : null;
+  const signed = (v: number | null): string => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${v} %`);
+  t.push({
+    name: 'RSS flat once calls stop',
+    target: `RSS at the last reading ≤ +${RSS_FLAT_TOLERANCE_PCT} % of +0 s; heap back to before the load`,
+    value:
+      stopFirst && stopLast
+        ? `RSS ${stopFirst.rssMiB} → ${stopLast.rssMiB} MiB (${signed(num(stop, 'rssChangePct'))}) from +${stopFirst.atS} to +${stopLast.atS} s; heap ${stopFirst.heapMiB ?? 'n/a'} → ${stopLast.heapMiB ?? 'n/a'} MiB (${signed(num(stop, 'heapChangePct'))}), ${signed(num(stop, 'heapVsBeforeLoadPct'))} against ${num(stop, 'beforeLoad', 'heapMiB') ?? 'n/a'} MiB before the load`
+        : `n/a (${stop?.status ?? 'not run'}${stop?.reason ? `: ${String(stop.reason)}` : ''})`,
+    met: rssFlat,
+  });
   const regP50 = num(p.registrations, 'atTarget', 'latencyMs', 'p50');
   const regRate = num(p.registrations, 'atTarget', 'achievedPerS');
   const regFailed = num(p.registrations, 'atTarget', 'failed');
@@ -948,15 +1025,17 @@ function printReport(res: Record<string, unknown>, targets: Target[]): void {
   for (const [k, v] of Object.entries(phases)) if (v.status === 'failed') line(`  ${k} failed`, String(v.reason ?? ''));
   const steps = (phases.knee?.steps ?? []) as CallPhase[];
   if (steps.length) {
-    process.stdout.write('\n  rate/s  ok/sched   fail%   cpu ms/call  POST p50/p95/p99 ms     conn p50/p99 ms  redis cmds/call\n');
+    process.stdout.write('\n  rate/s  ok/sched   fail%   cpu ms/call  user/system ms  sys %  POST p50/p95/p99 ms     conn p50/p99 ms  redis cmds/call\n');
     for (const s of steps) {
       process.stdout.write(
-        `  ${String(s.rate).padStart(6)}  ${`${s.ok}/${s.scheduled}`.padStart(9)}  ${(s.failureRate * 100).toFixed(2).padStart(6)}  ${String(s.gatewayCpuMsPerCall).padStart(11)}  ${`${s.postMs.p50}/${s.postMs.p95}/${s.postMs.p99}`.padStart(20)}  ${`${s.answerToConnectedMs.p50}/${s.answerToConnectedMs.p99}`.padStart(15)}  ${String(s.storeCommandsPerCall).padStart(8)}\n`,
+        `  ${String(s.rate).padStart(6)}  ${`${s.ok}/${s.scheduled}`.padStart(9)}  ${(s.failureRate * 100).toFixed(2).padStart(6)}  ${String(s.gatewayCpuMsPerCall).padStart(11)}  ${`${s.cpuUserMsPerCall}/${s.cpuSystemMsPerCall}`.padStart(14)}  ${String(systemSharePct(s.cpuUserMsPerCall, s.cpuSystemMsPerCall) ?? '—').padStart(5)}  ${`${s.postMs.p50}/${s.postMs.p95}/${s.postMs.p99}`.padStart(20)}  ${`${s.answerToConnectedMs.p50}/${s.answerToConnectedMs.p99}`.padStart(15)}  ${String(s.storeCommandsPerCall).padStart(8)}\n`,
       );
     }
   }
   const sr = (phases.sippDirect?.runs ?? []) as SippRun[];
   if (sr.length) process.stdout.write(`\n  SIPp direct: ${sr.map((r) => `${r.rate}/s ${r.pass ? 'ok' : 'FAIL'} (${r.uacCpuMsPerCall} ms/call)`).join(', ')}\n`);
+  const stopSamples = (phases.afterCallsStop?.samples ?? []) as AfterStopSample[];
+  if (stopSamples.length) process.stdout.write(`  after the calls stop: ${stopSamples.map((x) => `+${x.atS} s RSS ${x.rssMiB ?? 'n/a'} MiB heap ${x.heapMiB ?? 'n/a'} MiB`).join(' | ')}\n`);
   const mem = phases.registrations?.memory as MemSnap[] | undefined;
   if (mem)
     process.stdout.write(

@@ -4,6 +4,7 @@
  * results JSON. Several builds / process counts ("variants": `ours`, `baseline`, `ours-2p` …) are
  * measured in the same run, so only their ratios are read: this machine varies 3× day to day.
  */
+import type { CpuSplit } from './procfs';
 import { percentile, round } from './stats';
 
 /** What one rate step of one variant measured (a subset of run.ts's CallPhase). */
@@ -17,6 +18,10 @@ export interface StepFigures {
   /** p99 of the generator's lag between the scheduled and the actual start of each call, ms */
   startLagP99Ms: number;
   gatewayCpuMsPerCall: number | null;
+  /** the user-mode part of gatewayCpuMsPerCall (our JavaScript, V8, GC, libuv) */
+  cpuUserMsPerCall: number | null;
+  /** the kernel-mode part of gatewayCpuMsPerCall (the syscalls: sockets, epoll, files) */
+  cpuSystemMsPerCall: number | null;
   postMs: { p99: number | null };
   answerToConnectedMs: { p99: number | null };
 }
@@ -80,6 +85,24 @@ export function lagP99Ms(lags: readonly number[]): number {
   );
 }
 
+/**
+ * CPU per completed call between two readings of a process (group): the total and its user-mode
+ * and kernel-mode parts, ms, rounded alike (so user + system can differ from the total by 0.001).
+ * All null when no call completed or a reading is missing.
+ */
+export function cpuPerCall(before: CpuSplit, after: CpuSplit, calls: number): { total: number | null; user: number | null; system: number | null } {
+  const user = after.userMs - before.userMs;
+  const system = after.systemMs - before.systemMs;
+  if (calls <= 0 || !Number.isFinite(user) || !Number.isFinite(system)) return { total: null, user: null, system: null };
+  return { total: round((user + system) / calls, 3), user: round(user / calls, 3), system: round(system / calls, 3) };
+}
+
+/** The kernel's share of the CPU per call, % (null when either part is unknown or both are 0). */
+export function systemSharePct(user: number | null | undefined, system: number | null | undefined): number | null {
+  if (user == null || system == null || user + system <= 0) return null;
+  return round((100 * system) / (user + system), 1);
+}
+
 export type ByVariant<T> = Record<string, T>;
 
 export interface ComparisonRate {
@@ -87,6 +110,9 @@ export interface ComparisonRate {
   /** the order the variants ran in at this step */
   order: string[];
   cpuMsPerCall: ByVariant<number | null>;
+  /** user-mode and kernel-mode parts of cpuMsPerCall */
+  cpuUserMsPerCall: ByVariant<number | null>;
+  cpuSystemMsPerCall: ByVariant<number | null>;
   postP99Ms: ByVariant<number | null>;
   connectedP99Ms: ByVariant<number | null>;
   failed: ByVariant<number | null>;
@@ -109,6 +135,10 @@ export interface Comparison {
   halfKneeRate: ByVariant<number | null>;
   postP99Ms: ByVariant<number | null>;
   connectedP99Ms: ByVariant<number | null>;
+  /** CPU per call in the latency phase (half the own knee): total, user mode, kernel mode */
+  halfKneeCpuMsPerCall: ByVariant<number | null>;
+  halfKneeCpuUserMsPerCall: ByVariant<number | null>;
+  halfKneeCpuSystemMsPerCall: ByVariant<number | null>;
   /** `ours` ÷ each other variant, at the rates both ran (CPU per call) and for the knees */
   ratios: ByVariant<{ cpuMsPerCall: Array<{ rate: number; ratio: number | null }>; knee: number | null; kneeSecondRule: number | null }>;
 }
@@ -134,6 +164,8 @@ export function buildComparison(series: readonly VariantSeries[], baseline: { re
     rate,
     order: series.map((s) => at(s, rate)?.order).find((o) => o !== undefined) ?? labels,
     cpuMsPerCall: per((s) => at(s, rate)?.gatewayCpuMsPerCall ?? null),
+    cpuUserMsPerCall: per((s) => at(s, rate)?.cpuUserMsPerCall ?? null),
+    cpuSystemMsPerCall: per((s) => at(s, rate)?.cpuSystemMsPerCall ?? null),
     postP99Ms: per((s) => at(s, rate)?.postMs.p99 ?? null),
     connectedP99Ms: per((s) => at(s, rate)?.answerToConnectedMs.p99 ?? null),
     failed: per((s) => at(s, rate)?.failed ?? null),
@@ -162,6 +194,9 @@ export function buildComparison(series: readonly VariantSeries[], baseline: { re
     halfKneeRate: per((s) => s.halfKnee?.rate ?? null),
     postP99Ms: per((s) => s.halfKnee?.postMs.p99 ?? null),
     connectedP99Ms: per((s) => s.halfKnee?.answerToConnectedMs.p99 ?? null),
+    halfKneeCpuMsPerCall: per((s) => s.halfKnee?.gatewayCpuMsPerCall ?? null),
+    halfKneeCpuUserMsPerCall: per((s) => s.halfKnee?.cpuUserMsPerCall ?? null),
+    halfKneeCpuSystemMsPerCall: per((s) => s.halfKnee?.cpuSystemMsPerCall ?? null),
     ratios,
   };
 }
@@ -179,12 +214,21 @@ export function formatComparison(c: Comparison): string {
   out.push(`  ${''.padEnd(8)}${head}  ${head}  ${head}`);
   for (const r of c.rates) out.push(`  ${String(r.rate).padEnd(8)}${cols((v) => r.cpuMsPerCall[v])}  ${cols((v) => r.postP99Ms[v])}  ${cols((v) => r.failed[v])}`);
   out.push('');
+  // how much of the CPU per call is the kernel (syscalls) rather than the process's own code
+  out.push(`  ${'rate/s'.padEnd(8)}${'user ms/call'.padEnd(w * c.variants.length + 2)}${'system ms/call'.padEnd(w * c.variants.length + 2)}system %`);
+  out.push(`  ${''.padEnd(8)}${head}  ${head}  ${head}`);
+  const split = (label: string, user: ByVariant<number | null>, system: ByVariant<number | null>): string =>
+    `  ${label.padEnd(8)}${cols((v) => user[v])}  ${cols((v) => system[v])}  ${cols((v) => systemSharePct(user[v], system[v]))}`;
+  for (const r of c.rates) out.push(split(String(r.rate), r.cpuUserMsPerCall, r.cpuSystemMsPerCall));
+  out.push(split('½ knee', c.halfKneeCpuUserMsPerCall, c.halfKneeCpuSystemMsPerCall));
+  out.push('');
   out.push(`  ${''.padEnd(34)}${head}`);
   out.push(`  ${'knee (≤ 0.1 % failed)'.padEnd(34)}${cols((v) => c.knee[v])}`);
   out.push(`  ${'knee (≤ 0.5 %, ≥ 97 %, lag ≤ 1 s)'.padEnd(34)}${cols((v) => c.kneeSecondRule[v])}`);
   out.push(`  ${'half-knee rate'.padEnd(34)}${cols((v) => c.halfKneeRate[v])}`);
   out.push(`  ${'POST p99 ms at half knee'.padEnd(34)}${cols((v) => c.postP99Ms[v])}`);
   out.push(`  ${'Connected p99 ms at half knee'.padEnd(34)}${cols((v) => c.connectedP99Ms[v])}`);
+  out.push(`  ${'CPU ms/call at half knee'.padEnd(34)}${cols((v) => c.halfKneeCpuMsPerCall[v])}`);
   for (const [v, r] of Object.entries(c.ratios)) {
     out.push(`  ours ÷ ${v}: knee ${r.knee ?? '—'} (second rule ${r.kneeSecondRule ?? '—'}); CPU per call ${r.cpuMsPerCall.map((x) => `${x.rate}/s ${x.ratio ?? '—'}`).join(', ') || '—'}`);
   }

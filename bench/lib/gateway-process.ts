@@ -11,7 +11,7 @@ import { request } from 'undici';
 import { WebSocket } from 'undici';
 import { ManagedProcess, REPO_ROOT, sleep, waitUntil } from '../../test/support/proc';
 import { freePort } from '../../test/support/lab';
-import { cpuMs, rssBytes } from './procfs';
+import { cpuMs, cpuSplitMs, rssBytes, type CpuSplit } from './procfs';
 
 export const BENCH_RUN_DIR = join(REPO_ROOT, 'bench', '.run');
 
@@ -154,6 +154,8 @@ export interface GatewayProcess {
   readonly baseUrl: string;
   readonly logFile: string;
   cpuMs(): number;
+  /** user-mode and kernel-mode CPU kept apart (NaN if the process is gone) */
+  cpuSplit(): CpuSplit;
   rss(): number;
   /** heap used after a forced full GC, via the inspector (null if the inspector is unavailable) */
   heapAfterGc(): Promise<HeapUsage | null>;
@@ -211,6 +213,7 @@ export async function startGatewayProcess(opts: { mainJs: string; env: Record<st
     baseUrl,
     logFile,
     cpuMs: () => cpuMs(pid) ?? NaN,
+    cpuSplit: () => cpuSplitMs(pid) ?? { userMs: NaN, systemMs: NaN },
     rss: () => rssBytes(pid)?.rss ?? NaN,
     async heapAfterGc(): Promise<HeapUsage | null> {
       let s: InspectorSession | undefined;
@@ -281,6 +284,7 @@ export function gatewayGroup(procs: readonly GatewayProcess[]): GatewayProcess {
     baseUrl: first.baseUrl,
     logFile: procs.map((p) => p.logFile).join(', '),
     cpuMs: () => sum((p) => p.cpuMs()),
+    cpuSplit: () => ({ userMs: sum((p) => p.cpuSplit().userMs), systemMs: sum((p) => p.cpuSplit().systemMs) }),
     rss: () => sum((p) => p.rss()),
     async heapAfterGc(): Promise<HeapUsage | null> {
       const all = await Promise.all(procs.map((p) => p.heapAfterGc()));

@@ -1,7 +1,7 @@
 /**
  * Per-process CPU and memory from /proc (Linux). CPU is utime+stime of the process itself
- * (/proc/<pid>/stat fields 14 and 15), never the machine-wide /proc/stat, which reads idle in
- * this VM under bursty SIP load (see the lab README).
+ * (/proc/<pid>/stat fields 14 and 15, also read apart: user mode and kernel mode), never the
+ * machine-wide /proc/stat, which reads idle in this VM under bursty SIP load (see the lab README).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,11 +18,42 @@ export function clockTicks(): number {
   return clkTck;
 }
 
+/** The fields of a /proc/<pid>/stat line after the command name: field 3 (state) is index 0. */
+function fieldsOf(text: string): string[] {
+  // the command name (field 2) may hold spaces and parentheses: split after the last ')'
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
 function statFields(pid: number): string[] | null {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name (field 2) may hold spaces and parentheses: split after the last ')'
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return fieldsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** CPU of one process kept apart: user mode (utime) and kernel mode (stime, the syscalls), ms. */
+export interface CpuSplit {
+  userMs: number;
+  systemMs: number;
+}
+
+/**
+ * utime (field 14) and stime (field 15) of a /proc/<pid>/stat line in ms, or null if the line
+ * does not hold them. After ')' field 3 (state) is index 0, so utime is index 11 and stime index 12.
+ */
+export function cpuSplitFromStat(text: string, ticksPerS: number): CpuSplit | null {
+  const f = fieldsOf(text);
+  const user = Number(f[11]);
+  const system = Number(f[12]);
+  if (!text.includes(')') || !Number.isFinite(user) || !Number.isFinite(system) || ticksPerS <= 0) return null;
+  return { userMs: (user * 1000) / ticksPerS, systemMs: (system * 1000) / ticksPerS };
+}
+
+/** utime and stime of one process in ms, or null if it is gone. */
+export function cpuSplitMs(pid: number): CpuSplit | null {
+  try {
+    return cpuSplitFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), clockTicks());
   } catch {
     return null;
   }
@@ -30,10 +61,8 @@ function statFields(pid: number): string[] | null {
 
 /** utime+stime of one process in ms, or null if it is gone. */
 export function cpuMs(pid: number): number | null {
-  const f = statFields(pid);
-  if (!f) return null;
-  // after ')': field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12
-  return ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks();
+  const s = cpuSplitMs(pid);
+  return s === null ? null : s.userMs + s.systemMs;
 }
 
 /** Direct children of a process (Kamailio's workers). */

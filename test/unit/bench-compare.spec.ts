@@ -1,5 +1,6 @@
 import { missingDependencies, rangeMajor } from '../../bench/lib/baseline';
-import { achievedCps, buildComparison, firstRule, formatComparison, kneeOf, lagP99Ms, rotate, secondRule, stillStepping, type StepFigures } from '../../bench/lib/compare';
+import { achievedCps, buildComparison, cpuPerCall, firstRule, formatComparison, kneeOf, lagP99Ms, rotate, secondRule, stillStepping, systemSharePct, type StepFigures } from '../../bench/lib/compare';
+import { cpuSplitFromStat } from '../../bench/lib/procfs';
 
 const step = (rate: number, o: Partial<StepFigures & { order: string[] }> = {}): StepFigures & { order?: string[] } => ({
   rate,
@@ -9,6 +10,8 @@ const step = (rate: number, o: Partial<StepFigures & { order: string[] }> = {}):
   achievedCps: rate,
   startLagP99Ms: 2,
   gatewayCpuMsPerCall: 10,
+  cpuUserMsPerCall: 7,
+  cpuSystemMsPerCall: 3,
   postMs: { p99: 50 },
   answerToConnectedMs: { p99: 80 },
   ...o,
@@ -68,18 +71,52 @@ describe('bench comparison: generator figures', () => {
   });
 });
 
+describe('bench: user and kernel CPU kept apart', () => {
+  // a real /proc/<pid>/stat line of a node process, its command name holding a space and a ')'
+  const stat = (utime: number, stime: number): string =>
+    `4242 (node (gw) x) S 4200 4242 4200 0 -1 4194304 52135 0 0 0 ${utime} ${stime} 0 0 20 0 11 0 123456 1234567168 45678 18446744073709551615 1 1 0 0 0 0 0 16781312 17922 0 0 0 17 1 0 0 0 0 0`;
+
+  it('reads utime (field 14) and stime (field 15) apart, in ms at the clock-tick rate', () => {
+    expect(cpuSplitFromStat(stat(1234, 567), 100)).toEqual({ userMs: 12340, systemMs: 5670 });
+    expect(cpuSplitFromStat(stat(1234, 567), 1000)).toEqual({ userMs: 1234, systemMs: 567 });
+    expect(cpuSplitFromStat('garbage', 100)).toBeNull();
+    expect(cpuSplitFromStat(stat(1, 1), 0)).toBeNull();
+  });
+
+  it('divides the user and system time of a phase by the completed calls; they add up to the total', () => {
+    const before = { userMs: 1000, systemMs: 400 };
+    const after = { userMs: 1700, systemMs: 700 };
+    expect(cpuPerCall(before, after, 100)).toEqual({ total: 10, user: 7, system: 3 });
+    // rounded alike, to µs
+    expect(cpuPerCall({ userMs: 0, systemMs: 0 }, { userMs: 10, systemMs: 5 }, 3)).toEqual({ total: 5, user: 3.333, system: 1.667 });
+    expect(cpuPerCall(before, after, 0)).toEqual({ total: null, user: null, system: null });
+    expect(cpuPerCall(before, { userMs: NaN, systemMs: NaN }, 100)).toEqual({ total: null, user: null, system: null });
+  });
+
+  it("gives the kernel's share of the CPU per call", () => {
+    expect(systemSharePct(7, 3)).toBe(30);
+    expect(systemSharePct(2, 1)).toBe(33.3);
+    expect(systemSharePct(null, 3)).toBeNull();
+    expect(systemSharePct(0, 0)).toBeNull();
+  });
+});
+
 describe('bench comparison: the results object', () => {
   it('builds per-rate figures, both knees, the half-knee p99 and ours ÷ baseline ratios', () => {
     const ours = {
       label: 'ours',
       processes: 1,
-      steps: [step(50, { gatewayCpuMsPerCall: 4, order: ['ours', 'baseline'] }), step(100, { gatewayCpuMsPerCall: 3 }), step(150, { gatewayCpuMsPerCall: 2.5 })],
-      halfKnee: step(75, { postMs: { p99: 12 } }),
+      steps: [
+        step(50, { gatewayCpuMsPerCall: 4, cpuUserMsPerCall: 2.5, cpuSystemMsPerCall: 1.5, order: ['ours', 'baseline'] }),
+        step(100, { gatewayCpuMsPerCall: 3 }),
+        step(150, { gatewayCpuMsPerCall: 2.5 }),
+      ],
+      halfKnee: step(75, { postMs: { p99: 12 }, gatewayCpuMsPerCall: 3.5, cpuUserMsPerCall: 2.1, cpuSystemMsPerCall: 1.4 }),
     };
     const baseline = {
       label: 'baseline',
       processes: 1,
-      steps: [step(50, { gatewayCpuMsPerCall: 16 }), step(100, { gatewayCpuMsPerCall: 12, failed: 4, ok: 796 })],
+      steps: [step(50, { gatewayCpuMsPerCall: 16, cpuUserMsPerCall: 12, cpuSystemMsPerCall: 4 }), step(100, { gatewayCpuMsPerCall: 12, failed: 4, ok: 796 })],
       halfKnee: step(25, { postMs: { p99: 180 }, answerToConnectedMs: { p99: 280 } }),
     };
     const c = buildComparison([ours, baseline], { ref: '4878e05', sha: '4878e05e9e9c' });
@@ -88,7 +125,11 @@ describe('bench comparison: the results object', () => {
     expect(c.variants).toEqual(['ours', 'baseline']);
     expect(c.rates.map((r) => r.rate)).toEqual([50, 100, 150]);
     expect(c.rates[0]).toMatchObject({ rate: 50, order: ['ours', 'baseline'], cpuMsPerCall: { ours: 4, baseline: 16 }, failed: { ours: 0, baseline: 0 } });
-    expect(c.rates[2]).toMatchObject({ cpuMsPerCall: { ours: 2.5, baseline: null }, failed: { ours: 0, baseline: null } });
+    expect(c.rates[0]).toMatchObject({ cpuUserMsPerCall: { ours: 2.5, baseline: 12 }, cpuSystemMsPerCall: { ours: 1.5, baseline: 4 } });
+    expect(c.rates[2]).toMatchObject({ cpuMsPerCall: { ours: 2.5, baseline: null }, cpuUserMsPerCall: { ours: 7, baseline: null }, failed: { ours: 0, baseline: null } });
+    expect(c.halfKneeCpuMsPerCall).toEqual({ ours: 3.5, baseline: 10 });
+    expect(c.halfKneeCpuUserMsPerCall).toEqual({ ours: 2.1, baseline: 7 });
+    expect(c.halfKneeCpuSystemMsPerCall).toEqual({ ours: 1.4, baseline: 3 });
     expect(c.knee).toEqual({ ours: 150, baseline: 50 });
     expect(c.kneeSecondRule).toEqual({ ours: 150, baseline: 100 });
     expect(c.postP99Ms).toEqual({ ours: 12, baseline: 180 });
@@ -106,6 +147,11 @@ describe('bench comparison: the results object', () => {
     expect(table).toContain('baseline 4878e05');
     expect(table).toMatch(/knee \(≤ 0\.1 % failed\)\s+150\s+50/);
     expect(table).toMatch(/\n {2}150\s+2\.5\s+—/);
+    // user ms/call, system ms/call and the system share, ours then baseline
+    expect(table).toContain('system ms/call');
+    expect(table).toMatch(/\n {2}50\s+2\.5\s+12\s+1\.5\s+4\s+37\.5\s+25\n/);
+    expect(table).toMatch(/\n {2}½ knee\s+2\.1\s+7\s+1\.4\s+3\s+40\s+30\n/);
+    expect(table).toMatch(/CPU ms\/call at half knee\s+3\.5\s+10/);
   });
 
   it('a series without a latency phase reports null, not zero', () => {

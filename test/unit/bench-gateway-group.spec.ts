@@ -9,6 +9,8 @@ function fake(pid: number, cpu: number, rss: number, heap: number | null): Gatew
     logFile: `/tmp/gw-${pid}.log`,
     stopped: false,
     cpuMs: () => cpu,
+    // three quarters in user mode, a quarter in the kernel
+    cpuSplit: () => ({ userMs: cpu * 0.75, systemMs: cpu * 0.25 }),
     rss: () => rss,
     heapAfterGc: () => Promise.resolve(heap === null ? null : { usedAfterGc: heap, total: 2 * heap }),
     metrics: () => Promise.resolve({ heapUsed: pid }),
@@ -23,11 +25,12 @@ function fake(pid: number, cpu: number, rss: number, heap: number | null): Gatew
 }
 
 describe('bench: N gateway processes seen as one', () => {
-  it('sums CPU, RSS and heap over the processes (CPU per call counts every process)', async () => {
+  it('sums CPU (user and system apart too), RSS and heap over the processes (CPU per call counts every process)', async () => {
     const a = fake(1, 120, 100, 10);
     const b = fake(2, 80, 50, 5);
     const g = gatewayGroup([a, b]);
     expect(g.cpuMs()).toBe(200);
+    expect(g.cpuSplit()).toEqual({ userMs: 150, systemMs: 50 });
     expect(g.rss()).toBe(150);
     expect(await g.heapAfterGc()).toEqual({ usedAfterGc: 15, total: 30 });
     expect(g.pid).toBe(1);
