@@ -18,7 +18,7 @@ import { keys } from '../../src/store/redis/redis-client';
 
 const ALICE = '+17085852753';
 /** The bound the store keeps for one full call (README, docs/performance.md, bench/run.ts). */
-const MAX_STORE_ROUND_TRIPS = 9;
+const MAX_STORE_ROUND_TRIPS = 8;
 
 interface Command {
   source: string;
