@@ -91,4 +91,30 @@ describe('RFC 3261 §17.1 client transactions: what a completed transaction keep
     expect(events).toEqual(['response 200', 'response 200']);
     ct.close();
   });
+
+  it('RFC 6026 §7.2 Accepted: the INVITE and its bytes are let go for the 32 s linger; in Proceeding they are kept', async () => {
+    const { ct, sent, events, h } = setup(false);
+    // the request lives only in the transaction (and this weak reference)
+    const weak = (() => {
+      const base = request('INVITE');
+      delete base.headers['content-length'];
+      const rq: SipMessage = { ...base, content: 'v=0\r\n'.padEnd(16 * 1024, 'a'), headers: { ...base.headers, 'content-type': 'application/sdp' } };
+      ct.send(rq, h);
+      return new WeakRef(rq);
+    })();
+    const invite = sent[0]!.m;
+    const [trying, ok, okAgain] = [response(invite, 100), response(invite, 200), response(invite, 200)];
+    sent.length = 0;
+    ct.onResponse(trying);
+    await collect();
+    // positive control: while the INVITE may still be retransmitted or time out, the transaction holds it
+    expect(weak.deref()).toBeDefined();
+    ct.onResponse(ok);
+    await collect();
+    expect(weak.deref()).toBeUndefined();
+    // the handlers still get every 2xx, to ACK it
+    ct.onResponse(okAgain);
+    expect(events).toEqual(['response 100', 'response 200', 'response 200']);
+    ct.close();
+  });
 });

@@ -144,6 +144,9 @@ export class ClientTransactions {
       if (tx.state !== 'accepted') {
         tx.state = 'accepted';
         this.linger(tx, 64 * this.io.timers.t1); // Timer M
+        // nothing is retransmitted or ACKed by the transaction from here (the TU ACKs each 2xx):
+        // the INVITE and its bytes are let go for the 32 s linger, the handlers stay
+        releaseRequest(tx);
       }
       this.io.safe(() => tx.h.onResponse(rs), 'onResponse');
     } else if (tx.state === 'calling' || tx.state === 'proceeding') {
@@ -226,9 +229,13 @@ const NO_WIRE = Buffer.alloc(0);
  * response) are let go for the linger, so a transaction in Completed holds its key and timer only.
  */
 function release(tx: ClientTx): void {
+  releaseRequest(tx);
+  tx.h = NO_HANDLERS;
+}
+
+function releaseRequest(tx: ClientTx): void {
   tx.rq = RELEASED_REQUEST;
   tx.wire = NO_WIRE;
-  tx.h = NO_HANDLERS;
 }
 
 /** RFC 3261 §17.1.1.3: the ACK for a non-2xx final response, built by the transaction. */

@@ -11,6 +11,9 @@ import { allowsUpdate, parseMinSe, SessionTimerConfig, timerFrom2xx, timerReques
 import type { SessionTimers } from './session-timers';
 import { ALLOW, UserAgentCore } from './user-agent-core';
 
+/** What a PendingInvite keeps of its INVITE once a 2xx answered it. */
+const ANSWERED_INVITE: SipMessage = { headers: {} };
+
 /** An outgoing INVITE while it is pending (and shortly after, for ACKing 2xx retransmissions). */
 interface PendingInvite {
   base: DialogState;
@@ -19,7 +22,12 @@ interface PendingInvite {
   authed: boolean;
   /** The INVITE was already retried once after a 422 (RFC 4028 §6). */
   retriedTooSmall: boolean;
+  /** The INVITE pending; after the first 2xx only its CSeq is kept (`inviteSeq`). */
   request: SipMessage;
+  /** Counts the INVITEs sent (a challenge or a 422 sends another): responses to an older one are ignored. */
+  attempt: number;
+  /** CSeq number of the INVITE pending, which the ACK of each 2xx carries (RFC 3261 §13.2.2.4). */
+  inviteSeq: number;
   sent: SentRequest;
   provisionalSeen: boolean;
   cancelRequested: boolean;
@@ -103,6 +111,8 @@ export class InviteClient {
       authed: false,
       retriedTooSmall: false,
       request: rq,
+      attempt: 0,
+      inviteSeq: 1,
       sent: { branch: '', via: '' },
       provisionalSeen: false,
       cancelRequested: false,
@@ -167,15 +177,18 @@ export class InviteClient {
   }
 
   private send(call: PendingInvite, rq: SipMessage): void {
+    // the closures hold the attempt's number, not the INVITE: it can be let go after the 2xx
+    const attempt = ++call.attempt;
     call.request = rq;
+    call.inviteSeq = rq.headers.cseq?.seq ?? 1;
     call.provisionalSeen = false;
     call.sent = this.core.stack.sendRequest(rq, {
-      onResponse: (rs) => this.onResponse(call, rq, rs),
+      onResponse: (rs) => this.onResponse(call, attempt, rs),
       onTimeout: () => this.finish(call, { kind: 'timeout' }),
       onTransportError: (err) => this.finish(call, { kind: 'transport', message: err.message }),
       // RFC 3263 §4.3: the INVITE went to the next outbound target with a new branch; a CANCEL must carry it
       onRetarget: (sent) => {
-        if (call.request !== rq || !call.base.invite) return;
+        if (call.attempt !== attempt || !call.base.invite) return;
         call.sent = sent;
         call.base = { ...call.base, invite: { ...call.base.invite, branch: sent.branch, via: sent.via } };
       },
@@ -234,11 +247,12 @@ export class InviteClient {
     }
   }
 
-  private onResponse(call: PendingInvite, rq: SipMessage, rs: SipMessage): void {
-    if (rq !== call.request) return; // a response to a superseded (challenged) INVITE
+  private onResponse(call: PendingInvite, attempt: number, rs: SipMessage): void {
+    if (attempt !== call.attempt) return; // a response to a superseded (challenged) INVITE
+    const rq = call.request;
     const status = rs.status ?? 0;
     if (status < 200) return this.onProvisional(call, rs, status);
-    if (status < 300) return this.on2xx(call, rq, rs, status);
+    if (status < 300) return this.on2xx(call, rs, status);
     if (status === 422) {
       const retry = this.retryTooSmall(call, rq, rs);
       if (retry) return this.send(call, retry);
@@ -252,7 +266,7 @@ export class InviteClient {
       } catch (err) {
         this.core.logger.warn({ err, callId: call.base.callId }, 'unusable digest challenge on INVITE');
       }
-    } else if (isChallenge(rs) && call.credentials) {
+    } else if (isChallenge(rs) && call.credentials && !call.final) {
       // §22.2: the credentials answering the challenge were refused too
       this.core.digest.forget(rq, call.credentials);
     }
@@ -284,7 +298,7 @@ export class InviteClient {
     this.signal(call, { kind: 'provisional', code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), ...(dialog && { dialog }) });
   }
 
-  private on2xx(call: PendingInvite, rq: SipMessage, rs: SipMessage, status: number): void {
+  private on2xx(call: PendingInvite, rs: SipMessage, status: number): void {
     const tag = toTagOf(rs) ?? '';
     const known = call.acks.get(tag);
     if (known) {
@@ -294,7 +308,7 @@ export class InviteClient {
     const dialog = this.tryDialog(call.base, rs);
     if (!dialog) return;
     // §13.2.2.4: every 2xx is ACKed, even after a CANCEL
-    const ack = ackFor2xx(dialog, rq.headers.cseq?.seq ?? 1);
+    const ack = ackFor2xx(dialog, call.inviteSeq);
     call.acks.set(tag, { wire: this.core.stack.sendStateless(ack), msg: ack });
     if (call.confirmedTag === undefined) {
       call.confirmedTag = tag;
@@ -304,6 +318,8 @@ export class InviteClient {
       // stored with the session, so that an instance adopting the call runs the same timer
       if (timer) dialog.sessionTimer = { ...timer, allowsUpdate: allowsUpdate(rs) };
       const sdp = sdpOf(headerString(rs.headers['content-type']), rs.content);
+      // §13.2.2.4: for the 64·T1 the 2xx may still be retransmitted, only the ACKs and the dialog are needed
+      call.request = ANSWERED_INVITE;
       this.finish(call, { kind: 'answered', code: status, reason: rs.reason ?? '', ...(sdp !== undefined && { sdp }), dialog });
       return;
     }
@@ -314,7 +330,7 @@ export class InviteClient {
 
   /** PRACK (RFC 3262 §7.2) in the early dialog; our CSeq advances so later requests stay above it. */
   private prack(call: PendingInvite, dialog: DialogState, rseq: number): DialogState {
-    const inviteSeq = call.request.headers.cseq?.seq ?? 1;
+    const inviteSeq = call.inviteSeq;
     const sent = { ...dialog, localSeq: Math.max(dialog.localSeq, call.base.localSeq) };
     call.base = { ...call.base, localSeq: sent.localSeq + 1 };
     this.inDialog
