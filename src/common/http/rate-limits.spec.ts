@@ -58,7 +58,7 @@ describe('installRateLimits', () => {
   });
 
   it('lets a request through when the Redis of the per-token limit fails, while the in-memory address limit still holds', async () => {
-    // a client that cannot reach any server and fails each command at once (no offline queue, no retries)
+    // a client that reaches no server and fails each command at once (no offline queue, no retries)
     const redis = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     try {
       const refused: LimitName[] = [];
