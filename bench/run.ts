@@ -467,7 +467,8 @@ async function main(): Promise<number> {
       EVENTS_ALLOW_PRIVATE_SINKS: 'true',
       REDIS_URL: redis.url,
       // every virtual app calls from 127.0.0.1: the per-address limit (1 200/min by default) would
-      // refuse a full run's load; the limits stay on (their Redis counters are part of the cost per call)
+      // refuse a full run's load; the limits stay on (the per-token counter in Redis and the per-address
+      // one in memory are part of the cost per call)
       RATE_LIMIT_PER_ADDRESS: '1000000',
       RATE_LIMIT_PER_TOKEN: '100000',
     };

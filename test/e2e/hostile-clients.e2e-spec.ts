@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { Lab, startLab } from '../support/lab';
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
+import { tokenKey } from '../../src/common/http/rate-limits';
 
 const ALICE = '+17085852753';
 const REG = '/webrtc-registration/v0.4/sessions';
@@ -154,36 +157,83 @@ describe('CAMARA contract under careless and hostile clients', () => {
     });
   });
 
-  describe('rate limits hold across instances sharing Redis (429 TOO_MANY_REQUESTS with Retry-After)', () => {
+  describe('request-rate limits: per token in Redis across instances, per address in each instance (429 TOO_MANY_REQUESTS with Retry-After)', () => {
+    const prefix = `rl${Date.now().toString(36)}:`;
     let a: GatewayUnderTest;
     let b: GatewayUnderTest;
+    let mon: Redis;
+    /** The keys of the rate-limit commands other clients sent to Redis (MONITOR; commands run inside Lua excluded). */
+    const rlKeys: string[] = [];
     beforeAll(async () => {
-      const env = { RATE_LIMIT_PER_TOKEN: '4', RATE_LIMIT_PER_ADDRESS: '1000', RATE_LIMIT_WINDOW_S: '60', REDIS_KEY_PREFIX: `rl${Date.now().toString(36)}:` };
+      const env = { RATE_LIMIT_PER_TOKEN: '4', RATE_LIMIT_PER_ADDRESS: '3', RATE_LIMIT_WINDOW_S: '60', REDIS_KEY_PREFIX: prefix };
       a = await startGateway(lab, idp, env);
       b = await startGateway(lab, idp, env);
+      if (!lab.redis) throw new Error('the lab runs Redis');
+      mon = await lab.redis.client().monitor();
+      mon.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source === 'lua' || source.endsWith(' lua')) return;
+        rlKeys.push(...args.filter((arg) => arg.startsWith(`${prefix}rl:`)));
+      });
     });
     afterAll(async () => {
+      mon?.disconnect();
       await a?.close();
       await b?.close();
     });
 
+    /** GET with a token from a client address of our choosing (Fastify inject's remoteAddress). */
+    const list = async (g: GatewayUnderTest, remoteAddress: string, token: string): Promise<{ status: number; body: unknown; headers: Record<string, unknown> }> => {
+      const res = await g.app
+        .getHttpAdapter()
+        .getInstance()
+        .inject({ method: 'GET', url: `${REG}?deviceId=${randomUUID()}`, remoteAddress, headers: { authorization: `Bearer ${token}` } });
+      return { status: res.statusCode, body: res.json<unknown>(), headers: res.headers };
+    };
+    const redisKeyOf = (token: string) => `${prefix}rl:t:${tokenKey({ headers: { authorization: `Bearer ${token}` } } as unknown as FastifyRequest)}`;
+    const refusals = async (g: GatewayUnderTest, limit: string) =>
+      Number(new RegExp(`gateway_limit_refusals_total\\{limit="${limit}"\\} (\\d+)`).exec((await g.request('GET', '/metrics')).text)?.[1] ?? 0);
+
+    it('counts an address in the instance that serves it, in memory: the fourth request is refused without a Redis command', async () => {
+      const token = (sub: string) => idp.token({ phone_number: ALICE, scope: ALL_SCOPES, sub });
+      const counted = await token('rl-addr-1');
+      const refusedToken = await token('rl-addr-2');
+      const control = await token('rl-addr-3');
+      for (let i = 0; i < 3; i++) expect((await list(a, '198.51.100.7', counted)).status).toBe(200);
+      const refused = await list(a, '198.51.100.7', refusedToken);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS', message: expect.stringContaining('per address') });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      // Another address on the same instance, and the same address on the other instance, are served.
+      expect((await list(a, '198.51.100.8', control)).status).toBe(200);
+      expect((await list(b, '198.51.100.7', control)).status).toBe(200);
+      expect(await refusals(a, 'requests-per-address')).toBe(1);
+      expect(await refusals(b, 'requests-per-address')).toBe(0);
+      // MONITOR reports commands in the order Redis ran them: once both control requests' token counts are
+      // seen, everything the earlier requests sent has been seen too.
+      await eventually(async () => rlKeys.filter((k) => k === redisKeyOf(control)).length === 2, 5000, 'the control token counted twice in Redis');
+      expect(rlKeys.filter((k) => k === redisKeyOf(counted))).toHaveLength(3); // per-token counts do reach Redis
+      expect(rlKeys).not.toContain(redisKeyOf(refusedToken)); // refused by its address before the token was counted
+      expect(rlKeys.filter((k) => !k.startsWith(`${prefix}rl:t:`))).toEqual([]); // no per-address key in Redis
+      expect(rlKeys.filter((k) => k.includes('198.51.100'))).toEqual([]);
+    });
+
     it('counts one token on both instances and refuses the fifth request, counted in /metrics', async () => {
       const t = await idp.token({ phone_number: ALICE, scope: ALL_SCOPES });
-      const list = (g: GatewayUnderTest) => g.request('GET', `${REG}?deviceId=${randomUUID()}`, { token: t });
-      expect((await list(a)).status).toBe(200);
-      expect((await list(b)).status).toBe(200);
-      expect((await list(a)).status).toBe(200);
-      expect((await list(b)).status).toBe(200);
-      const refused = await list(a);
+      // three requests of this address reach `a`, two reach `b`: within the per-address limit of each instance
+      expect((await list(a, '203.0.113.1', t)).status).toBe(200);
+      expect((await list(b, '203.0.113.1', t)).status).toBe(200);
+      expect((await list(a, '203.0.113.1', t)).status).toBe(200);
+      expect((await list(b, '203.0.113.1', t)).status).toBe(200);
+      const refused = await list(a, '203.0.113.1', t);
       expect(refused.status).toBe(429);
-      expect(refused.body).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS', message: expect.any(String) });
+      expect(refused.body).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS', message: expect.stringContaining('per token') });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(refused.headers['x-correlator']).toBeDefined();
       // Another token is not affected; health and metrics are never limited.
       const other = await idp.token({ phone_number: ALICE, scope: ALL_SCOPES, sub: 'other' });
-      expect((await a.request('GET', `${REG}?deviceId=${randomUUID()}`, { token: other })).status).toBe(200);
-      const metrics = await a.request('GET', '/metrics');
-      expect(metrics.text).toMatch(/gateway_limit_refusals_total\{limit="requests-per-token"\} 1/);
+      expect((await list(a, '203.0.113.2', other)).status).toBe(200);
+      expect(await refusals(a, 'requests-per-token')).toBe(1);
+      expect(await refusals(a, 'requests-per-address')).toBe(1); // the previous test's only
     });
   });
 

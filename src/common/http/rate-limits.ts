@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import type Redis from 'ioredis';
 import type { AppConfig } from '../../config/app-config';
 import { TooManyRequestsError } from '../errors/api-error';
@@ -9,43 +9,64 @@ import type { LimitName, LimitTelemetry } from '../limits/limit-telemetry';
 /** Operational endpoints are never rate limited (probes and scrapers poll them). */
 const EXEMPT = /^\/(?:health|metrics)(?:[/?]|$)/;
 
+/**
+ * How many client addresses (or, without Redis, tokens) one instance's in-memory counters remember:
+ * the LRU `cache` of @fastify/rate-limit's local store. An entry is about 100 bytes, so memory stays
+ * near 1 MB whatever a flood of spoofed-looking addresses does. The least recently seen address is
+ * forgotten first: a client that keeps sending stays counted, and only a client spread over more
+ * than 10 000 addresses (which no per-address limit stops anyway) has its older counts dropped.
+ */
+const LOCAL_CACHE_ENTRIES = 10_000;
+
 /** The bearer token's hash (never the token itself: keys end up in Redis). */
 export function tokenKey(req: FastifyRequest): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   return match?.[1] ? createHash('sha256').update(match[1]).digest('base64url').slice(0, 32) : undefined;
 }
 
-type Check = (req: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded: boolean; ttlInSeconds: number }>;
-interface Limiter {
-  name: LimitName;
-  check: Check;
+type Check = ReturnType<FastifyInstance['createRateLimit']>;
+
+/**
+ * One counter with a store of its own: @fastify/rate-limit registered in an encapsulated context,
+ * so that its `createRateLimit` counts in Redis when `options.redis` is given and in the library's
+ * in-memory LRU store otherwise.
+ */
+async function limiter(fastify: FastifyInstance, options: RateLimitPluginOptions): Promise<Check> {
+  let check: Check | undefined;
+  await fastify.register(async (scope) => {
+    await scope.register(rateLimit, { global: false, skipOnError: true, cache: LOCAL_CACHE_ENTRIES, ...options });
+    check = scope.createRateLimit();
+  });
+  if (!check) throw new Error('@fastify/rate-limit did not provide createRateLimit');
+  return check;
 }
 
 /**
- * Request rates per access token and per client address (@fastify/rate-limit), counted in Redis
- * when the gateway uses Redis so that the limit holds across instances. Checked in `onRequest`,
- * before the body is read. Beyond a limit: 429 TOO_MANY_REQUESTS with Retry-After. A store
- * error lets the request through (the store's outage is reported by the request itself).
+ * Request rates (@fastify/rate-limit), checked in `onRequest` before the body is read. Beyond a
+ * limit: 429 TOO_MANY_REQUESTS with Retry-After.
+ * - Per client address: counted in this instance's memory (an IPv6 client per /64, the library's
+ *   default key), and checked first, so a flood from one address costs no Redis round trip.
+ * - Per access token: the client's quota, counted in Redis when the gateway uses Redis so that it
+ *   holds across instances. A store error lets the request through (the store's outage is
+ *   reported by the request itself).
  */
 export async function installRateLimits(fastify: FastifyInstance, config: AppConfig, redis: Redis | null, telemetry: LimitTelemetry | undefined, prefix = ''): Promise<void> {
   const { perToken, perAddress, windowS } = config.limits;
   if (perToken === 0 && perAddress === 0) return;
-  await fastify.register(rateLimit, { global: false, skipOnError: true, timeWindow: windowS * 1000, nameSpace: `${prefix}rl:`, ...(redis && { redis }) });
-  const limiters: Limiter[] = [];
-  const create = (max: number, keyGenerator: (req: FastifyRequest) => string): Check => fastify.createRateLimit({ max, timeWindow: windowS * 1000, keyGenerator }) as Check;
-  if (perAddress > 0) limiters.push({ name: 'requests-per-address', check: create(perAddress, (req) => `a:${req.ip}`) });
-  if (perToken > 0) limiters.push({ name: 'requests-per-token', check: create(perToken, (req) => `t:${tokenKey(req) ?? `none:${req.ip}`}`) });
+  const timeWindow = windowS * 1000;
+  const byAddress = perAddress > 0 ? await limiter(fastify, { max: perAddress, timeWindow }) : undefined;
+  const byToken =
+    perToken > 0
+      ? await limiter(fastify, { max: perToken, timeWindow, nameSpace: `${prefix}rl:`, keyGenerator: (req) => `t:${tokenKey(req) ?? `none:${req.ip}`}`, ...(redis && { redis }) })
+      : undefined;
+  const refuseBeyond = (name: LimitName, result: Awaited<ReturnType<Check>>): void => {
+    if (result.isAllowed || !result.isExceeded) return;
+    telemetry?.limitRefused(name);
+    throw new TooManyRequestsError(`Too many requests (${name.replace(/-/g, ' ')}); retry later.`, result.ttlInSeconds);
+  };
   fastify.addHook('onRequest', async (req) => {
     if (EXEMPT.test(req.url)) return;
-    // both counters at once: sent in the same tick and awaited together, not one after the other
-    const applicable = limiters.filter(({ name }) => name !== 'requests-per-token' || tokenKey(req) !== undefined);
-    const results = await Promise.all(applicable.map(({ check }) => check(req)));
-    applicable.forEach(({ name }, i) => {
-      const result = results[i];
-      if (result && !result.isAllowed && result.isExceeded) {
-        telemetry?.limitRefused(name);
-        throw new TooManyRequestsError(`Too many requests (${name.replace(/-/g, ' ')}); retry later.`, result.ttlInSeconds);
-      }
-    });
+    if (byAddress) refuseBeyond('requests-per-address', await byAddress(req));
+    if (byToken && tokenKey(req) !== undefined) refuseBeyond('requests-per-token', await byToken(req));
   });
 }
