@@ -92,17 +92,7 @@ const providers: Provider[] = [
       config: AppConfig,
       clock: Clock,
       instanceId: string | undefined,
-    ) =>
-      new DeliveryWorker(
-        store,
-        queue,
-        transport,
-        lifecycle,
-        metrics,
-        logger.child({ component: 'event-delivery' }),
-        deliveryWorkerOptions(config.events, instanceId),
-        clock,
-      ),
+    ) => new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger.child({ component: 'event-delivery' }), deliveryWorkerOptions(config.events, instanceId), clock),
   },
   {
     provide: EventPublisher,

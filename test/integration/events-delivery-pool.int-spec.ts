@@ -193,7 +193,7 @@ describe('webhook delivery through per-origin pools (real HTTP sink, real Redis)
   // One app, every subscription on one backend that takes 200 ms per POST: the POSTs in flight at
   // that origin reach min(EVENTS_SINK_CONNECTIONS, EVENTS_DELIVERY_CONCURRENCY) and never exceed the
   // connections; every event still arrives.
-  it.each([
+  it.each<{ env: Record<string, string>; subscriptions: number; events: number; peak: number; what: string }>([
     { env: {}, subscriptions: 80, events: 1, peak: 64, what: 'defaults: 64 connections, 64 deliveries' },
     { env: { EVENTS_SINK_CONNECTIONS: '2', EVENTS_DELIVERY_CONCURRENCY: '16' }, subscriptions: 10, events: 2, peak: 2, what: 'EVENTS_SINK_CONNECTIONS=2 caps the origin below the concurrency' },
     { env: { EVENTS_SINK_CONNECTIONS: '32', EVENTS_DELIVERY_CONCURRENCY: '8' }, subscriptions: 16, events: 1, peak: 8, what: 'EVENTS_DELIVERY_CONCURRENCY=8 caps it below the connections' },
