@@ -104,6 +104,30 @@ describe('SIP edge settings (issue 11 items 1 and 7, issue 13)', () => {
   });
 });
 
+describe('webhook delivery settings (EVENTS_DELIVERY_CONCURRENCY, EVENTS_SINK_CONNECTIONS)', () => {
+  it('defaults to 64 concurrent deliveries and as many connections per sink origin', () => {
+    expect(loadConfig({}).events).toMatchObject({ deliveryConcurrency: 64, sinkConnections: 64 });
+  });
+
+  it('reads both; the connections follow the concurrency unless set', () => {
+    expect(loadConfig({ EVENTS_DELIVERY_CONCURRENCY: '128' }).events).toMatchObject({ deliveryConcurrency: 128, sinkConnections: 128 });
+    expect(loadConfig({ EVENTS_DELIVERY_CONCURRENCY: '128', EVENTS_SINK_CONNECTIONS: '16' }).events).toMatchObject({ deliveryConcurrency: 128, sinkConnections: 16 });
+    expect(loadConfig({ EVENTS_SINK_CONNECTIONS: '1' }).events).toMatchObject({ deliveryConcurrency: 64, sinkConnections: 1 });
+    expect(loadConfig({ EVENTS_DELIVERY_CONCURRENCY: '1024', EVENTS_SINK_CONNECTIONS: '1024' }).events).toMatchObject({ deliveryConcurrency: 1024, sinkConnections: 1024 });
+  });
+
+  it.each([
+    ['EVENTS_DELIVERY_CONCURRENCY', '0'],
+    ['EVENTS_DELIVERY_CONCURRENCY', '1025'],
+    ['EVENTS_DELIVERY_CONCURRENCY', 'many'],
+    ['EVENTS_SINK_CONNECTIONS', '0'],
+    ['EVENTS_SINK_CONNECTIONS', '1025'],
+    ['EVENTS_SINK_CONNECTIONS', '2.5'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: `));
+  });
+});
+
 describe('SIP timer base (RFC 3261 T1, RFC 4028 Min-SE floor)', () => {
   it('defaults to the RFC values: T1 500 ms, Timer B/F 64·T1, Min-SE 90 s', () => {
     expect(loadConfig({}).sip).toMatchObject({ t1Ms: 500, transactionTimeoutMs: 32_000, minSeS: 90 });

@@ -86,8 +86,12 @@ export abstract class AppConfig {
   };
   abstract readonly registration: { minTtlS: number; maxTtlS: number; defaultTtlS: number };
   abstract readonly sessions: { retentionS: number };
-  /** `dnsServers` (`EVENTS_DNS_SERVERS`): where sink names are resolved; empty: the system's resolver (`getaddrinfo`, /etc/hosts). */
-  abstract readonly events: { allowPrivateSinks: boolean; maxAttempts: number; dnsServers: readonly string[] };
+  /**
+   * `dnsServers` (`EVENTS_DNS_SERVERS`): where sink names are resolved; empty: the system's resolver (`getaddrinfo`, /etc/hosts).
+   * `deliveryConcurrency` (`EVENTS_DELIVERY_CONCURRENCY`): subscriptions delivered to at the same time;
+   * `sinkConnections` (`EVENTS_SINK_CONNECTIONS`): connections per sink origin at most.
+   */
+  abstract readonly events: { allowPrivateSinks: boolean; maxAttempts: number; dnsServers: readonly string[]; deliveryConcurrency: number; sinkConnections: number };
   abstract readonly emergency: { enabled: boolean; numbers: readonly string[]; identityHeader: 'P-Asserted-Identity' | 'P-Preferred-Identity' };
   abstract readonly sdp: { profile: 'passthrough' | 'ims' };
   abstract readonly admin: { token: Secret | undefined };
@@ -151,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
 
   const listenAddress = e.SIP_LISTEN_ADDRESS ?? '127.0.0.1';
+  const deliveryConcurrency = e.EVENTS_DELIVERY_CONCURRENCY ?? 64;
   const config: AppConfig = {
     http: {
       port: e.PORT ?? 8080,
@@ -206,7 +211,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     registration: { minTtlS: minTtl, maxTtlS: maxTtl, defaultTtlS: defTtl },
     sessions: { retentionS: e.SESSION_RETENTION_S ?? 300 },
-    events: { allowPrivateSinks: e.EVENTS_ALLOW_PRIVATE_SINKS ?? false, maxAttempts: e.EVENTS_MAX_ATTEMPTS ?? 6, dnsServers: eventsDnsServers },
+    events: {
+      allowPrivateSinks: e.EVENTS_ALLOW_PRIVATE_SINKS ?? false,
+      maxAttempts: e.EVENTS_MAX_ATTEMPTS ?? 6,
+      dnsServers: eventsDnsServers,
+      deliveryConcurrency,
+      // more connections to one origin than concurrent deliveries are never used; fewer cap an app whose subscriptions share one backend
+      sinkConnections: e.EVENTS_SINK_CONNECTIONS ?? deliveryConcurrency,
+    },
     emergency: {
       enabled: e.EMERGENCY_CALLS === 'enabled',
       numbers: e.EMERGENCY_NUMBERS ?? ['112', '911'],

@@ -287,6 +287,22 @@ export class EnvSchema extends LimitsEnv {
   @Max(50)
   EVENTS_MAX_ATTEMPTS?: number;
 
+  /** Subscriptions this instance delivers to at the same time (each in order, one POST at a time). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  EVENTS_DELIVERY_CONCURRENCY?: number;
+
+  /** Connections kept to one sink origin at most (default: EVENTS_DELIVERY_CONCURRENCY). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  EVENTS_SINK_CONNECTIONS?: number;
+
   @IsOptional()
   @IsIn(['enabled', 'disabled'])
   EMERGENCY_CALLS?: 'enabled' | 'disabled';

@@ -16,7 +16,7 @@ export interface DeliveryWorkerOptions {
   schedule: RetrySchedule;
   /** CloudEvent `source`. */
   source?: string;
-  /** Subscriptions drained at the same time by this instance (handed-off ones included). */
+  /** Subscriptions drained at the same time by this instance (handed-off ones included); `EVENTS_DELIVERY_CONCURRENCY`. */
   concurrency?: number;
   /**
    * A claimed subscription is this instance's for this long. Every ack that fetches the next event
@@ -47,6 +47,8 @@ export interface DeliveryHandOff {
 
 type Step = { kind: 'stop' } | { kind: 'next'; lease: Lease };
 
+/** Subscriptions drained at the same time when `concurrency` is not given (the `EVENTS_DELIVERY_CONCURRENCY` default). */
+export const DEFAULT_DELIVERY_CONCURRENCY = 64;
 /** Bodies of events waiting for a retry kept serialised (oldest forgotten first beyond this). */
 const KEPT_BODIES = 1024;
 const STOP: Step = { kind: 'stop' };
@@ -107,7 +109,7 @@ export class DeliveryWorker implements DeliveryHandOff {
     this.batch = opts.batch ?? 20;
     this.tokenNoticeMs = opts.tokenNoticeMs ?? DEFAULT_TOKEN_NOTICE_MS;
     this.slots = new DeliverySlots(
-      opts.concurrency ?? 64,
+      opts.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
       (lease) => this.drainOrRelease(lease),
       (id) => this.giveBack(id, 0),
       () => {

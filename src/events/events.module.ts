@@ -16,9 +16,9 @@ import { DeliveryWorker } from './delivery-worker';
 import { EventPublisher } from './event-publisher';
 import { EVENT_TELEMETRY, EventMetrics, EventTelemetry } from './event-metrics';
 import { QueueingEventPublisher } from './queueing-event-publisher';
-import { exponentialBackoff } from './retry-schedule';
+import { deliveryWorkerOptions, sinkTransportFor } from './delivery-settings';
 import { serversResolve, SinkPolicy, systemResolve } from './sink-address';
-import { SinkTransport, UndiciSinkTransport } from './sink-client';
+import { SinkTransport } from './sink-client';
 import { DEFAULT_TOKEN_NOTICE_MS, SubscriptionLifecycle } from './subscription-lifecycle';
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
@@ -68,7 +68,7 @@ const providers: Provider[] = [
     inject: [AppConfig],
     useFactory: ({ events }: AppConfig) => new SinkPolicy(events.allowPrivateSinks, events.dnsServers.length > 0 ? serversResolve(events.dnsServers) : systemResolve),
   },
-  { provide: SinkTransport, inject: [SinkPolicy], useFactory: (policy: SinkPolicy) => new UndiciSinkTransport(policy) },
+  { provide: SinkTransport, inject: [SinkPolicy, AppConfig], useFactory: (policy: SinkPolicy, { events }: AppConfig) => sinkTransportFor(events, policy) },
   {
     provide: EventMetrics,
     inject: [EventQueue, { token: EVENT_TELEMETRY, optional: true }],
@@ -92,18 +92,7 @@ const providers: Provider[] = [
       config: AppConfig,
       clock: Clock,
       instanceId: string | undefined,
-    ) =>
-      new DeliveryWorker(
-        store,
-        queue,
-        transport,
-        lifecycle,
-        metrics,
-        logger.child({ component: 'event-delivery' }),
-        // the cluster's id: a survivor adopting this instance releases its delivery leases by it
-        { schedule: exponentialBackoff({ maxAttempts: config.events.maxAttempts }), ...(instanceId !== undefined && { instanceId }) },
-        clock,
-      ),
+    ) => new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger.child({ component: 'event-delivery' }), deliveryWorkerOptions(config.events, instanceId), clock),
   },
   {
     provide: EventPublisher,

@@ -3,15 +3,24 @@ import type { AddressInfo } from 'node:net';
 import { SinkPolicy } from './sink-address';
 import { SinkPools } from './sink-pools';
 
-async function server(): Promise<{ origin: string; connections: () => number; close: () => Promise<void> }> {
+/** A loopback HTTP server; with `holdMs` each request is answered that long after it arrived (a slow sink). */
+async function server(holdMs = 0): Promise<{ origin: string; connections: () => number; peak: () => number; close: () => Promise<void> }> {
   let connections = 0;
-  const s: Server = createServer((_req, res) => res.end('ok'));
+  let inFlight = 0;
+  let peak = 0;
+  const s: Server = createServer((_req, res) => {
+    peak = Math.max(peak, ++inFlight);
+    res.on('close', () => inFlight--);
+    if (holdMs === 0) res.end('ok');
+    else setTimeout(() => res.end('ok'), holdMs);
+  });
   s.on('connection', () => connections++);
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
   const { port } = s.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
     connections: () => connections,
+    peak: () => peak,
     close: () =>
       new Promise<void>((resolve) => {
         s.closeAllConnections();
@@ -42,6 +51,17 @@ describe(SinkPools.name, () => {
     expect(pools.size).toBe(0);
     await expect(get(pools, a.origin)).rejects.toThrow('closed');
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('sends at most connectionsPerOrigin requests to an origin at once; the others wait for a connection', async () => {
+    const slow = await server(200);
+    const pools = new SinkPools(new SinkPolicy(true), { timeoutMs: 5000, connectionsPerOrigin: 3, maxOrigins: 8, idleMs: 60_000 });
+    const statuses = await Promise.all(Array.from({ length: 10 }, () => get(pools, slow.origin)));
+    expect(statuses).toEqual(Array.from({ length: 10 }, () => 200));
+    expect(slow.peak()).toBe(3);
+    expect(slow.connections()).toBe(3);
+    await pools.close();
+    await slow.close();
   });
 
   it('closes only the pools idle for idleMs, never one with a request in flight', async () => {

@@ -13,7 +13,8 @@ export interface SinkPoolOptions {
   idleMs: number;
 }
 
-export const DEFAULT_SINK_POOL_OPTIONS: SinkPoolOptions = { timeoutMs: 5000, connectionsPerOrigin: 8, maxOrigins: 512, idleMs: 60_000 };
+/** `connectionsPerOrigin` matches the delivery worker's default concurrency (`EVENTS_SINK_CONNECTIONS`, README). */
+export const DEFAULT_SINK_POOL_OPTIONS: SinkPoolOptions = { timeoutMs: 5000, connectionsPerOrigin: 64, maxOrigins: 512, idleMs: 60_000 };
 
 interface Entry {
   pool: Pool;

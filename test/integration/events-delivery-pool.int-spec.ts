@@ -2,6 +2,8 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { Socket } from 'node:net';
 import pino from 'pino';
 import { freePort, startRedis, type RedisInstance } from '../support/lab';
+import { loadConfig } from '../../src/config/app-config';
+import { deliveryWorkerOptions, sinkTransportFor } from '../../src/events/delivery-settings';
 import { DeliveryWorker } from '../../src/events/delivery-worker';
 import { WebrtcEventType } from '../../src/events/event-publisher';
 import { EventMetrics } from '../../src/events/event-metrics';
@@ -14,7 +16,14 @@ import { RedisEventQueue } from '../../src/store/redis/redis-event-queue';
 import { RedisSubscriptionStore } from '../../src/store/redis/redis-subscription.store';
 import type { StoredSubscription } from '../../src/store/subscription-store';
 
-/** A real webhook sink that counts the TCP connections it accepts and knows which are still open. */
+/** Longest a request waits for the sink's gate (`gateAt`) before it is answered anyway. */
+const GATE_MAX_MS = 2000;
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+/**
+ * A real webhook sink that counts the TCP connections it accepts and knows which are still open,
+ * and the requests it holds at once (`inFlight`, highest so far `peak`).
+ */
 class CountingSink {
   readonly received: string[] = [];
   /** Request ids in arrival order, answered or not. */
@@ -22,6 +31,17 @@ class CountingSink {
   connections = 0;
   readonly open = new Set<Socket>();
   respond: (id: string) => number | 'hang' = () => 204;
+  /** A slow backend: each request is answered no sooner than this after it arrived. */
+  holdMs = 0;
+  /**
+   * Requests are also held until this many are in flight at once (each at most GATE_MAX_MS), so a
+   * peak the gateway allows is reached however the CPU schedules the POSTs; 0: no gate.
+   */
+  gateAt = 0;
+  inFlight = 0;
+  peak = 0;
+  private openGate: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.openGate = resolve));
   private server: Server | undefined;
   constructor(readonly port: number) {}
   get url(): string {
@@ -29,16 +49,25 @@ class CountingSink {
   }
   async up(): Promise<void> {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const arrived = Date.now();
+      this.inFlight++;
+      this.peak = Math.max(this.peak, this.inFlight);
+      res.on('close', () => this.inFlight--);
+      if (this.gateAt > 0 && this.inFlight >= this.gateAt) this.openGate();
       let raw = '';
       req.on('data', (c: Buffer) => (raw += c.toString()));
       req.on('end', () => {
         const { id } = JSON.parse(raw) as { id: string };
         this.attempts.push(id);
-        const status = this.respond(id);
-        if (status === 'hang') return; // never answered: the client's timeout decides
-        if (status < 300) this.received.push(id);
-        res.statusCode = status;
-        res.end();
+        const answer = (): void => {
+          const status = this.respond(id);
+          if (status === 'hang') return; // never answered: the client's timeout decides
+          if (status < 300) this.received.push(id);
+          res.statusCode = status;
+          res.end();
+        };
+        if (this.holdMs === 0 && this.gateAt === 0) answer();
+        else void this.held(arrived).then(answer);
       });
     });
     this.server.on('connection', (socket: Socket) => {
@@ -47,6 +76,11 @@ class CountingSink {
       socket.on('close', () => this.open.delete(socket));
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
+  }
+  private async held(arrived: number): Promise<void> {
+    if (this.gateAt > 0) await Promise.race([this.gate, pause(GATE_MAX_MS)]);
+    const left = arrived + this.holdMs - Date.now();
+    if (left > 0) await pause(left);
   }
   async down(): Promise<void> {
     const s = this.server;
@@ -77,13 +111,27 @@ describe('webhook delivery through per-origin pools (real HTTP sink, real Redis)
     await redis.stop();
   });
 
-  function instance(opts: { timeoutMs?: number; connectionsPerOrigin?: number; idleMs?: number; now?: () => number } = {}) {
+  function stores() {
     const prefix = `pool${++n}:`;
     const client = redis.client();
     const store = new RedisSubscriptionStore(client, prefix);
     const queue = new RedisEventQueue(client, prefix);
-    const metrics = new EventMetrics(queue);
-    const lifecycle = new SubscriptionLifecycle(store, queue, logger);
+    return { store, queue, metrics: new EventMetrics(queue), lifecycle: new SubscriptionLifecycle(store, queue, logger) };
+  }
+
+  /** Transport and worker built from the operator's settings, as EventsModule builds them. */
+  function configured(env: Record<string, string>) {
+    const { events } = loadConfig({ EVENTS_ALLOW_PRIVATE_SINKS: 'true', ...env });
+    const { store, queue, metrics, lifecycle } = stores();
+    const transport = sinkTransportFor(events, new SinkPolicy(events.allowPrivateSinks));
+    const worker = new DeliveryWorker(store, queue, transport, lifecycle, metrics, logger, { ...deliveryWorkerOptions(events), pollMs: 20, leaseMs: 5000 });
+    const publisher = new QueueingEventPublisher(store, queue, worker);
+    closers.push(() => worker.close());
+    return { store, metrics, worker, publisher, transport };
+  }
+
+  function instance(opts: { timeoutMs?: number; connectionsPerOrigin?: number; idleMs?: number; now?: () => number } = {}) {
+    const { store, queue, metrics, lifecycle } = stores();
     const transport = new UndiciSinkTransport(new SinkPolicy(true), opts.timeoutMs ?? 5000, opts.now ?? Date.now, {
       connectionsPerOrigin: opts.connectionsPerOrigin ?? 2,
       ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
@@ -125,7 +173,7 @@ describe('webhook delivery through per-origin pools (real HTTP sink, real Redis)
     }
   }
 
-  const publish = async (gw: ReturnType<typeof instance>, count: number): Promise<void> => {
+  const publish = async (gw: Pick<ReturnType<typeof instance>, 'publisher'>, count: number): Promise<void> => {
     for (let i = 0; i < count; i++) await gw.publisher.publish(audience, WebrtcEventType.sessionStatus, { mediaSessionId: 'm1', status: 'Ringing', reason: `r${i}` });
   };
 
@@ -139,6 +187,29 @@ describe('webhook delivery through per-origin pools (real HTTP sink, real Redis)
     expect(sink.received).toHaveLength(60);
     expect(sink.connections).toBeGreaterThanOrEqual(1);
     expect(sink.connections).toBeLessThanOrEqual(2);
+    expect(gw.transport.openPools).toBe(1);
+  });
+
+  // One app, every subscription on one backend that takes 200 ms per POST: the POSTs in flight at
+  // that origin reach min(EVENTS_SINK_CONNECTIONS, EVENTS_DELIVERY_CONCURRENCY) and never exceed the
+  // connections; every event still arrives.
+  it.each<{ env: Record<string, string>; subscriptions: number; events: number; peak: number; what: string }>([
+    { env: {}, subscriptions: 80, events: 1, peak: 64, what: 'defaults: 64 connections, 64 deliveries' },
+    { env: { EVENTS_SINK_CONNECTIONS: '2', EVENTS_DELIVERY_CONCURRENCY: '16' }, subscriptions: 10, events: 2, peak: 2, what: 'EVENTS_SINK_CONNECTIONS=2 caps the origin below the concurrency' },
+    { env: { EVENTS_SINK_CONNECTIONS: '32', EVENTS_DELIVERY_CONCURRENCY: '8' }, subscriptions: 16, events: 1, peak: 8, what: 'EVENTS_DELIVERY_CONCURRENCY=8 caps it below the connections' },
+  ])('$what: $subscriptions subscriptions on one slow sink see $peak POSTs at once, no more', async ({ env, subscriptions, events, peak }) => {
+    const sink = await sinkUp();
+    sink.holdMs = 200;
+    sink.gateAt = peak;
+    const gw = configured(env);
+    for (let i = 0; i < subscriptions; i++) await gw.store.create(subscription(sink.url));
+    gw.worker.start();
+    await publish(gw, events);
+    await until(() => gw.metrics.delivered === subscriptions * events, 30_000);
+    expect(sink.peak).toBe(peak);
+    expect(sink.received).toHaveLength(subscriptions * events);
+    expect(new Set(sink.received).size).toBe(subscriptions * events);
+    expect(sink.connections).toBeLessThanOrEqual(Number(env.EVENTS_SINK_CONNECTIONS ?? 64));
     expect(gw.transport.openPools).toBe(1);
   });
 
