@@ -47,6 +47,12 @@ const argVal = (k: string): string | undefined => {
   const i = argv.indexOf(k);
   return i >= 0 ? argv[i + 1] : undefined;
 };
+/** `--cpu-prof-rate <calls/s>`: profile at this rate instead of half the knee (e.g. 100, the rate CPU per call is judged at). */
+const CPU_PROF_RATE = argVal('--cpu-prof-rate') === undefined ? undefined : Number(argVal('--cpu-prof-rate'));
+if (CPU_PROF_RATE !== undefined && !(Number.isInteger(CPU_PROF_RATE) && CPU_PROF_RATE > 0)) {
+  process.stderr.write('--cpu-prof-rate: calls per second, a positive integer\n');
+  process.exit(2);
+}
 const LOG_LEVEL = argVal('--log-level') ?? 'info';
 const BASELINE_REF = argVal('--baseline');
 if (argv.includes('--baseline') && (!BASELINE_REF || BASELINE_REF.startsWith('--'))) {
@@ -682,10 +688,11 @@ async function main(): Promise<number> {
 
         if (CPU_PROF) {
           await phase('cpuProfile', async () => {
-            const { result: r, profile } = await c.gw.profile(() => runCalls(c, halfRate, PLAN.profileS));
+            const rate = SMOKE ? halfRate : (CPU_PROF_RATE ?? halfRate);
+            const { result: r, profile } = await c.gw.profile(() => runCalls(c, rate, PLAN.profileS));
             const file = join(BENCH_RUN_DIR, `gateway-${started.toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
             writeFileSync(file, JSON.stringify(profile));
-            phases.cpuProfile = { status: 'ok', file, rate: halfRate, calls: r.ok, top: profileTop(profile, 25), byArea: profileByArea(profile) };
+            phases.cpuProfile = { status: 'ok', file, rate, calls: r.ok, gatewayCpuMsPerCall: r.gatewayCpuMsPerCall, top: profileTop(profile, 25), byArea: profileByArea(profile) };
           });
         }
 
@@ -1044,7 +1051,7 @@ function printReport(res: Record<string, unknown>, targets: Target[]): void {
     );
   const cp = phases.cpuProfile;
   if (cp?.top) {
-    process.stdout.write('\n  CPU profile (gateway, 50 % of knee), top self time:\n');
+    process.stdout.write(`\n  CPU profile (gateway, ${String(cp.rate)} calls/s, ${String(cp.gatewayCpuMsPerCall)} ms CPU per call), top self time:\n`);
     for (const f of (cp.top as Array<{ fn: string; where: string; pct: number }>).slice(0, 15)) process.stdout.write(`    ${String(f.pct).padStart(5)} %  ${f.fn}  ${f.where}\n`);
     process.stdout.write(`  by area: ${(cp.byArea as Array<{ area: string; pct: number }>).map((a) => `${a.area} ${a.pct}%`).join(', ')}\n`);
   }
