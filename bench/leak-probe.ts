@@ -16,7 +16,8 @@
  * caches fill in the first rounds and then stop. With `--heap-snapshot <prefix>`, writes
  * `<prefix>-2.heapsnapshot` after round 2 and `<prefix>-<last>.heapsnapshot` after the last round,
  * and prints `bench/heap-diff.ts` of the two (what the rounds after round 2 left, by constructor, per
- * call). The load generator shares this heap (its per-round state is dropped before each reading).
+ * call). The load generator shares this heap: at each reading it holds the current round's results
+ * only (the same amount every round), its earlier rounds' state being gone.
  * The gateway logs at `error` unless LOG_LEVEL says otherwise.
  * No assertions.
  */
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
       let prev = base;
       for (let round = 1; round <= ROUNDS; round++) {
         const r = await openLoop(RATE, CALLS, (i, at) => fullCall(client, sink, apps[i % APPS] as VirtualApp, at, { holdMs: 0, stepTimeoutMs: 10_000 }), 60_000);
-        // only counts are kept past the settle, so that the round's results are not on the heap read
+        // only counts are used past the settle
         const ok = r.ok.length;
         const failed = r.failed;
         const failures = failed > 0 ? ` failures ${JSON.stringify(r.failures).slice(0, 300)}` : '';
@@ -136,7 +137,9 @@ async function main(): Promise<void> {
         };
         readings.push(reading);
         prev = heap;
-        log(`round ${round}: heap ${mib(heap)} MiB (${heap >= base ? '+' : ''}${mib(heap - base)} over the base), rss ${mib(rss)} MiB, ${reading.bytesPerCall} B per call of this round; sink watches left ${sink.tracked}`);
+        log(
+          `round ${round}: heap ${mib(heap)} MiB (${heap >= base ? '+' : ''}${mib(heap - base)} over the base), rss ${mib(rss)} MiB, ${reading.bytesPerCall} B per call of this round; sink watches left ${sink.tracked}`,
+        );
         if (HEAP_SNAPSHOT && (round === 2 || round === ROUNDS)) {
           const file = writeHeapSnapshot(`${HEAP_SNAPSHOT}-${round}.heapsnapshot`);
           log(`heap snapshot ${file}`);
@@ -150,7 +153,10 @@ async function main(): Promise<void> {
       const perCallFirst = first.bytesPerCall;
       console.log('\nheap after each round (settled, forced GC):');
       console.log(`  round 0 (base)  ${mib(base).padStart(7)} MiB`);
-      for (const x of readings) console.log(`  round ${x.round} ${String(x.ok).padStart(6)} ok ${String(x.failed).padStart(3)} failed  ${String(x.heapMiB.toFixed(1)).padStart(7)} MiB  ${String(x.bytesPerCall).padStart(6)} B/call  rss ${x.rssMiB.toFixed(1)} MiB`);
+      for (const x of readings)
+        console.log(
+          `  round ${x.round} ${String(x.ok).padStart(6)} ok ${String(x.failed).padStart(3)} failed  ${String(x.heapMiB.toFixed(1)).padStart(7)} MiB  ${String(x.bytesPerCall).padStart(6)} B/call  rss ${x.rssMiB.toFixed(1)} MiB`,
+        );
       console.log(`\ngrowth from round 2 to round ${ROUNDS}: ${mib(last.heap - r2.heap)} MiB over ${callsAfter2} calls = ${perCallAfter2} B per call (round 1: ${perCallFirst} B per call)`);
       console.log(
         'verdict guide: a per-call leak keeps B/call roughly constant every round; caches that fill stop growing after the first rounds (B/call near 0 or negative, within a few dozen bytes of noise).',
@@ -171,7 +177,18 @@ async function main(): Promise<void> {
         console.log(`\nheap-diff: objects new since round 2 still alive after round ${ROUNDS}, per call (${callsAfter2} calls)`);
         const out = execFileSync(
           process.execPath,
-          ['--max-old-space-size=4096', '--require', 'ts-node/register/transpile-only', join(REPO_ROOT, 'bench', 'heap-diff.ts'), `${HEAP_SNAPSHOT}-2.heapsnapshot`, `${HEAP_SNAPSHOT}-${ROUNDS}.heapsnapshot`, '--top', '20', '--per', String(Math.max(1, callsAfter2))],
+          [
+            '--max-old-space-size=4096',
+            '--require',
+            'ts-node/register/transpile-only',
+            join(REPO_ROOT, 'bench', 'heap-diff.ts'),
+            `${HEAP_SNAPSHOT}-2.heapsnapshot`,
+            `${HEAP_SNAPSHOT}-${ROUNDS}.heapsnapshot`,
+            '--top',
+            '20',
+            '--per',
+            String(Math.max(1, callsAfter2)),
+          ],
           { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * MiB },
         );
         console.log(out);
