@@ -375,7 +375,10 @@ export async function openLoop<T>(rate: number, count: number, job: (i: number, 
     tick();
   });
   const all = Promise.all(running).then(() => true);
-  const drained = await Promise.race([all, sleep(drainTimeoutMs).then(() => false)]);
+  // the drain timer is cleared once all settle: it would keep this phase's state alive for drainTimeoutMs
+  let drainTimer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((res) => (drainTimer = setTimeout(() => res(false), drainTimeoutMs)));
+  const drained = await Promise.race([all, deadline]).finally(() => clearTimeout(drainTimer));
   const notDone = drained ? 0 : count - ok.length - failed;
   if (notDone > 0) {
     failed += notDone;

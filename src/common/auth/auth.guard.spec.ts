@@ -51,6 +51,20 @@ describe(AuthGuard.name, () => {
     expect(spy).toHaveBeenCalledTimes(1);
   });
 
+  it('keeps at most its bound of verified tokens, the oldest going first', async () => {
+    const { guard, sign, run } = await setup();
+    Object.assign(guard, { verifiedMax: 2 });
+    const [t1, t2, t3] = await Promise.all(['+17085852753', '+17085854000', '+17085850001'].map((phone_number) => sign({ phone_number })));
+    const spy = jest.spyOn(guard as unknown as { getKey: (...a: unknown[]) => unknown }, 'getKey');
+    for (const t of [t1, t2, t3]) await run(t as string);
+    expect(spy).toHaveBeenCalledTimes(3);
+    expect((guard as unknown as { verified: Map<string, unknown> }).verified.size).toBe(2);
+    await run(t3 as string); // cached
+    expect(spy).toHaveBeenCalledTimes(3);
+    await run(t1 as string); // pushed out by t3: verified again
+    expect(spy).toHaveBeenCalledTimes(4);
+  });
+
   it('does not serve an expired token from the cache', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
     try {

@@ -34,6 +34,8 @@ export class AuthGuard implements CanActivate {
   private readonly getKey: JWTVerifyGetKey | undefined;
   private static warned = false;
   private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  /** the cache's bound (a field so that a test can lower it) */
+  private readonly verifiedMax: number = VERIFIED_MAX;
 
   constructor(
     private readonly reflector: Reflector,
@@ -90,7 +92,7 @@ export class AuthGuard implements CanActivate {
       const principal: Principal = { subject: payload.sub, phoneNumber: phone !== undefined && E164.test(phone) ? phone : undefined, scopes: new Set(scope.split(' ').filter((s) => s !== '')) };
       const until = Math.min(now + VERIFIED_TTL_MS, typeof payload.exp === 'number' ? payload.exp * 1000 : now);
       if (until > now) {
-        if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value as string);
+        if (this.verified.size >= this.verifiedMax) this.verified.delete(this.verified.keys().next().value as string);
         this.verified.set(match[1], { principal, until });
       }
       return principal;

@@ -25,6 +25,15 @@ describe('CallAffinity', () => {
     expect(a.size).toBe(0);
   });
 
+  it('forgets a Call-ID on request, and only that one', () => {
+    const a = new CallAffinity();
+    a.remember('c1', p1);
+    a.remember('c2', p2);
+    a.forget('c1');
+    expect([a.of('c1'), a.of('c2')]).toEqual([undefined, p2]);
+    expect(a.size).toBe(1);
+  });
+
   it('keeps at most `max` Call-IDs, dropping the least recently used', () => {
     const a = new CallAffinity(Date.now, 60_000, 2);
     a.remember('c1', p1);

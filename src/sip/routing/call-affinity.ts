@@ -10,7 +10,9 @@ export const AFFINITY_MAX = 50_000;
  * Which outbound target last answered each Call-ID, so that the requests of one registration or
  * dialog (the digest retry, refreshes, re-INVITE, BYE) keep to the P-CSCF that answered them
  * (3GPP TS 24.229 §5.1.1.1: a UE sends its requests through the P-CSCF it registered with) instead
- * of going back to a target that just failed them or that came back since. Bounded in time and size.
+ * of going back to a target that just failed them or that came back since. Bounded in time and size;
+ * a dialog's Call-ID is forgotten as soon as our BYE has its outcome (failover.ts), so that calls
+ * ended by us do not hold an entry for the TTL.
  */
 export class CallAffinity {
   private readonly entries = new Map<string, { peer: Peer; until: number }>();
@@ -31,6 +33,11 @@ export class CallAffinity {
       if (oldest.done) break;
       this.entries.delete(oldest.value);
     }
+  }
+
+  /** Forgets `callId` (its dialog is over: no further request of it will be sent). */
+  forget(callId: string): void {
+    this.entries.delete(callId);
   }
 
   /** The target `callId` keeps to, if any and not expired. */

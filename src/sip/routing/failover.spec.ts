@@ -3,6 +3,7 @@ import type { SipMessage } from 'sip';
 import type { ClientHandlers, SendOptions, SentRequest } from '../transactions/client-transactions';
 import type { Peer } from '../transport';
 import { FakeDns, srv } from './__testing__/fake-dns';
+import { CallAffinity } from './call-affinity';
 import { FailoverSender } from './failover';
 import { OutboundTargets } from './outbound-targets';
 
@@ -18,7 +19,7 @@ interface Attempt {
   branch: string;
 }
 
-async function setup(): Promise<{ attempts: Attempt[]; targets: OutboundTargets; failover: FailoverSender }> {
+async function setup(affinity = new CallAffinity()): Promise<{ attempts: Attempt[]; targets: OutboundTargets; failover: FailoverSender }> {
   const dns = new FakeDns();
   dns.srv.set('_sip._udp.ims.example', [srv(10, 0, 5061, 'p1.ims.example'), srv(20, 0, 5062, 'p2.ims.example')]);
   dns.a.set('p1.ims.example', [{ address: p1.address, ttl: 60 }]);
@@ -31,7 +32,7 @@ async function setup(): Promise<{ attempts: Attempt[]; targets: OutboundTargets;
     attempts.push({ rq, h, to: opts.to, via: opts.via, branch });
     return { branch, via: `SIP/2.0/UDP gw.example:5070;branch=${branch}` };
   };
-  return { attempts, targets, failover: new FailoverSender(send, targets, logger) };
+  return { attempts, targets, failover: new FailoverSender(send, targets, logger, affinity) };
 }
 
 function request(method: string): SipMessage {
@@ -119,6 +120,50 @@ describe('FailoverSender (RFC 3263 §4.3)', () => {
     targets.reportAlive(p1); // p1 back: new Call-IDs go there, this one stays on p2
     expect(failover.destinationOf({ method: 'ACK', uri: 'sip:x', headers: { 'call-id': 'c1' } })).toEqual(p2);
     expect(failover.destinationOf({ method: 'ACK', uri: 'sip:x', headers: { 'call-id': 'c9' } })).toEqual(p1);
+  });
+
+  it("forgets a dialog's Call-ID once its BYE has a final response (RFC 3261 §15.1.1), not on a digest challenge", async () => {
+    const { attempts, targets, failover } = await setup();
+    const ack = { method: 'ACK', uri: 'sip:x', headers: { 'call-id': 'c1' } };
+    failover.sendRequest(request('INVITE'), tu(), {});
+    attempts[0]?.h.onTimeout();
+    attempts[1]?.h.onResponse(response(200, 'INVITE'));
+    targets.reportAlive(p1); // p1 back: only the affinity keeps c1 on p2
+    expect(failover.destinationOf(ack)).toEqual(p2);
+    failover.sendRequest(request('BYE'), tu(), {});
+    expect(attempts[2]?.to).toEqual(p2);
+    attempts[2]?.h.onResponse(response(407, 'BYE'));
+    expect(failover.destinationOf(ack)).toEqual(p2); // the BYE is retried with credentials (§22.2) on p2
+    failover.sendRequest(request('BYE'), tu(), {});
+    expect(attempts[3]?.to).toEqual(p2);
+    attempts[3]?.h.onResponse(response(200, 'BYE'));
+    expect(failover.destinationOf(ack)).toEqual(p1);
+  });
+
+  it("forgets a dialog's Call-ID when its BYE times out or fails on the last target; other methods keep theirs", async () => {
+    const affinity = new CallAffinity();
+    const { attempts, failover } = await setup(affinity);
+    failover.sendRequest(request('INVITE'), tu(), {});
+    attempts[0]?.h.onResponse(response(200, 'INVITE'));
+    expect(affinity.of('c1')).toEqual(p1);
+    const other = (method: string): SipMessage => ({ ...request(method), headers: { 'call-id': 'c2', cseq: { seq: 1, method } } });
+    failover.sendRequest(other('INVITE'), tu(), {});
+    attempts[1]?.h.onResponse(response(200, 'INVITE'));
+    expect(affinity.size).toBe(2);
+    // c1: the BYE gets a provisional beyond 100 (so no failover), then times out: the dialog is over anyway
+    failover.sendRequest(request('BYE'), tu(), {});
+    attempts[2]?.h.onResponse(response(180, 'BYE'));
+    attempts[2]?.h.onTimeout();
+    expect(affinity.of('c1')).toBeUndefined();
+    // c2: an INFO failing on the transport keeps the dialog (and its affinity); its BYE failing ends it
+    failover.sendRequest(other('INFO'), tu(), {});
+    attempts[3]?.h.onResponse(response(180, 'INFO'));
+    attempts[3]?.h.onTransportError(new Error('EPIPE'));
+    expect(affinity.of('c2')).toEqual(p1);
+    failover.sendRequest(other('BYE'), tu(), {});
+    attempts[4]?.h.onResponse(response(180, 'BYE'));
+    attempts[4]?.h.onTransportError(new Error('EPIPE'));
+    expect(affinity.size).toBe(0);
   });
 
   it("forgets a Call-ID's target once that target is down", async () => {

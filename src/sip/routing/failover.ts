@@ -54,6 +54,9 @@ export class FailoverSender {
       return sent;
     }
     const method = rq.method ?? '';
+    // RFC 3261 §15.1.1: whatever the BYE's outcome (a final response, 408/481, none), the dialog is
+    // over and no further request of this Call-ID follows: its affinity is forgotten then
+    const ends = method === 'BYE';
     const attempt = (i: number): void => {
       const to = list[i] as Peer;
       const last = i + 1 >= list.length;
@@ -86,19 +89,23 @@ export class FailoverSender {
               if (!last) return next('503');
             }
             if (status >= 200) forget();
-            if (status !== 503) this.affinity.remember(callId, to);
+            // a 401/407 is retried with credentials (RFC 3261 §22.2) on the same target: kept until then
+            if (ends && status >= 200 && status !== 401 && status !== 407) this.affinity.forget(callId);
+            else if (status !== 503) this.affinity.remember(callId, to);
             h.onResponse(rs);
           },
           onTimeout: () => {
             if (!progressed) this.targets.reportFailure(to, 'timeout', `${method} timed out (Timer ${method === 'INVITE' ? 'B' : 'F'})`);
             if (!last && !progressed) return next('timeout');
             forget();
+            if (ends) this.affinity.forget(callId);
             h.onTimeout();
           },
           onTransportError: (err) => {
             this.targets.reportFailure(to, 'transport', err.message);
             if (!last && !progressed) return next('transport');
             forget();
+            if (ends) this.affinity.forget(callId);
             h.onTransportError(err);
           },
         },

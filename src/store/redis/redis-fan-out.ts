@@ -43,8 +43,16 @@ export function claimedFrom(subscriptionId: string, row: Reply[], i: number): Cl
  * when they differ. Remembering them keeps a publish at one round trip; a device whose
  * subscriptions changed elsewhere costs one more. Least recently used devices are forgotten first.
  */
-class DeviceMembers {
+export class DeviceMembers {
   private readonly ids = new Map<string, string[]>();
+
+  constructor(private readonly max = MAX_CACHED_DEVICES) {}
+
+  /** devices remembered */
+  get size(): number {
+    return this.ids.size;
+  }
+
   get(device: string): string[] {
     const ids = this.ids.get(device);
     if (!ids) return [];
@@ -55,7 +63,7 @@ class DeviceMembers {
   set(device: string, ids: string[]): void {
     this.ids.delete(device);
     this.ids.set(device, ids);
-    if (this.ids.size > MAX_CACHED_DEVICES) this.ids.delete(this.ids.keys().next().value ?? device);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.keys().next().value ?? device);
   }
 }
 

@@ -101,6 +101,22 @@ describe('session fields', () => {
     expect(pairs(whole.set)).toEqual(pairs(sessionFields(sessionValues(s))));
   });
 
+  it('is bounded: beyond `max` sessions the least recently written is forgotten (written whole next time); a final write forgets at once', () => {
+    const fields = new WrittenFields(2);
+    const a = session({ mediaSessionId: 'a' });
+    const b = session({ mediaSessionId: 'b' });
+    const c = session({ mediaSessionId: 'c' });
+    fields.written('a', sessionValues(a), 1, false);
+    fields.written('b', sessionValues(b), 1, false);
+    fields.written('a', sessionValues(a), 2, false); // written again: now the newest
+    fields.written('c', sessionValues(c), 1, false);
+    expect(fields.size).toBe(2);
+    expect([fields.changes(a, 2).replace, fields.changes(b, 1).replace, fields.changes(c, 1).replace]).toEqual([false, true, false]);
+    fields.written('c', sessionValues(c), 2, true);
+    expect(fields.size).toBe(1);
+    expect(fields.changes(c, 2).replace).toBe(true);
+  });
+
   it('a primitive equal to an object field’s former JSON is still a change', () => {
     const fields = new WrittenFields();
     const s = session({ locationDetails: { a: 1 } });

@@ -76,6 +76,13 @@ export interface FieldChanges {
 export class WrittenFields {
   private readonly byId = new Map<string, { version: number; values: SessionValues }>();
 
+  constructor(private readonly max = MAX_REMEMBERED) {}
+
+  /** sessions remembered */
+  get size(): number {
+    return this.byId.size;
+  }
+
   changes(next: MediaSession, expectedVersion: number): FieldChanges {
     const values = sessionValues(next);
     const known = this.byId.get(next.mediaSessionId);
@@ -92,7 +99,7 @@ export class WrittenFields {
     this.byId.delete(id);
     if (final) return;
     this.byId.set(id, { version, values });
-    if (this.byId.size > MAX_REMEMBERED) this.byId.delete(this.byId.keys().next().value ?? id);
+    if (this.byId.size > this.max) this.byId.delete(this.byId.keys().next().value ?? id);
   }
 
   forget(id: string): void {
