@@ -22,14 +22,13 @@
  * No assertions.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { createTestIdp } from '../test/support/auth';
 import { startGateway } from '../test/support/gateway';
-import { loadTestSubscriber, startKamailio, startRedis, startSippUas, type Lab } from '../test/support/lab';
+import { startKamailio, startRedis, startSippUas, type Lab } from '../test/support/lab';
 import { makeLabDir, REPO_ROOT } from '../test/support/proc';
-import { EventSink, fullCall, GatewayClient, makeApps, openLoop, registerApp, subscribeApp, type VirtualApp } from './lib/loadgen';
+import { EventSink, fullCall, GatewayClient, makeApps, openLoop, registerApp, subscribeApp, writeLoadTestCredentials, type VirtualApp } from './lib/loadgen';
 import { sleep } from './lib/stats';
 
 function arg(name: string, dflt: string): string {
@@ -79,13 +78,10 @@ async function main(): Promise<void> {
   };
   try {
     const idp = await createTestIdp();
-    const creds: Record<string, { password: string }> = {};
-    for (let i = 0; i < APPS; i++) {
-      const s = loadTestSubscriber(i);
-      creds[s.user] = { password: s.password };
-    }
-    const credFile = join(makeLabDir('leak-probe'), 'sip-credentials.json');
-    writeFileSync(credFile, JSON.stringify(creds));
+    const credFile = writeLoadTestCredentials(
+      makeLabDir('leak-probe'),
+      Array.from({ length: APPS }, (_, i) => i),
+    );
     const lab = { kamailio, redis, domain: kamailio.domain } as unknown as Lab;
     const gw = await startGateway(lab, idp, {
       SIP_CREDENTIALS_FILE: credFile,

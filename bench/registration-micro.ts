@@ -15,7 +15,6 @@
  * generator's share included; with the memory store the records are on this heap too). No assertions.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { randomUUID } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
@@ -23,7 +22,7 @@ import { createTestIdp } from '../test/support/auth';
 import { startGateway } from '../test/support/gateway';
 import { loadTestSubscriber, startKamailio, startRedis, type Lab } from '../test/support/lab';
 import { makeLabDir } from '../test/support/proc';
-import { openLoop } from './lib/loadgen';
+import { openLoop, writeLoadTestCredentials } from './lib/loadgen';
 import { groupCpuMs } from './lib/procfs';
 import { monitorRoundTrips } from './lib/redis-stats';
 import { sleep, summarise } from './lib/stats';
@@ -81,13 +80,10 @@ async function main(): Promise<void> {
   try {
     const idp = await createTestIdp();
     const total = WARM + COUNT + ROUND_TRIPS;
-    const creds: Record<string, { password: string }> = {};
-    for (let i = 0; i < total; i++) {
-      const s = loadTestSubscriber(i);
-      creds[s.user] = { password: s.password };
-    }
-    const credFile = join(makeLabDir('reg-micro'), 'sip-credentials.json');
-    writeFileSync(credFile, JSON.stringify(creds));
+    const credFile = writeLoadTestCredentials(
+      makeLabDir('reg-micro'),
+      Array.from({ length: total }, (_, i) => i),
+    );
     const lab = { kamailio, redis, domain: kamailio.domain } as unknown as Lab;
     const gw = await startGateway(lab, idp, {
       SIP_CREDENTIALS_FILE: credFile,

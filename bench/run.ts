@@ -26,13 +26,26 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { createTestIdp } from '../test/support/auth';
-import { loadTestSubscriber, startKamailio, startRedis, startSippUas, type KamailioInstance, type RedisInstance, type SippUas } from '../test/support/lab';
+import { startKamailio, startRedis, startSippUas, type KamailioInstance, type RedisInstance, type SippUas } from '../test/support/lab';
 import { makeLabDir, REPO_ROOT } from '../test/support/proc';
 import { afterStopFigures, afterStopOffsetsS, RSS_FLAT_TOLERANCE_PCT, type AfterStopSample } from './lib/after-stop';
 import { prepareBaseline, type BaselineBuild } from './lib/baseline';
 import { achievedCps, buildComparison, cpuPerCall, firstRule, formatComparison, kneeOf, rotate, secondRule, stillStepping, systemSharePct, type Comparison } from './lib/compare';
 import { BENCH_RUN_DIR, gatewayGroup, profileByArea, profileTop, startGatewayProcess, transpileGateway, type GatewayProcess } from './lib/gateway-process';
-import { CALLEE, EventSink, fullCall, GatewayClient, makeApps, openLoop, registerApp, subscribeApp, type CallTiming, type OpenLoopResult, type VirtualApp } from './lib/loadgen';
+import {
+  CALLEE,
+  EventSink,
+  fullCall,
+  GatewayClient,
+  makeApps,
+  openLoop,
+  registerApp,
+  subscribeApp,
+  type CallTiming,
+  type OpenLoopResult,
+  type VirtualApp,
+  writeLoadTestCredentials,
+} from './lib/loadgen';
 import { cpuMs, groupCpuMs, machineInfo, udpRcvbufErrors } from './lib/procfs';
 import { commandStats, diffStats, monitorRoundTrips, redisUsedMemory, type MonitorCount } from './lib/redis-stats';
 import { sippDirect, type SippRun } from './lib/sipp-direct';
@@ -453,15 +466,9 @@ async function main(): Promise<number> {
     // ---------------------------------------------------------------- gateway
     const idp = await createTestIdp({ dir: makeLabDir('bench-idp') });
     const gwDir = makeLabDir('bench-gateway');
-    const creds: Record<string, { password: string }> = {};
     const subscriberIdx = [...Array(PLAN.regTotal).keys()];
     for (let k = 1; k < VARIANTS; k++) for (let j = 0; j < PLAN.callApps; j++) subscriberIdx.push(variantAppOffset(k) + j);
-    for (const i of new Set(subscriberIdx)) {
-      const s = loadTestSubscriber(i);
-      creds[s.user] = { password: s.password };
-    }
-    const credFile = join(gwDir, 'sip-credentials.json');
-    writeFileSync(credFile, JSON.stringify(creds));
+    const credFile = writeLoadTestCredentials(gwDir, new Set(subscriberIdx));
     const baseEnv: Record<string, string> = {
       LOG_LEVEL,
       AUTH_JWKS_URL: idp.jwksUrl,

@@ -6,13 +6,27 @@
  * gateway cannot hide its latency by slowing the generator down (no coordinated omission).
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { loadTestSubscriber } from '../../test/support/lab';
 import type { TestIdp } from '../../test/support/auth';
 import { lagP99Ms } from './compare';
 import { errMsg, sleep, withTimeout } from './stats';
+
+/** A SIP_CREDENTIALS_FILE in `dir` for the lab's load-test subscribers `indexes` (`+1708600NNNN` / `loadtest`); returns its path. */
+export function writeLoadTestCredentials(dir: string, indexes: Iterable<number>): string {
+  const creds: Record<string, { password: string }> = {};
+  for (const i of indexes) {
+    const s = loadTestSubscriber(i);
+    creds[s.user] = { password: s.password };
+  }
+  const file = join(dir, 'sip-credentials.json');
+  writeFileSync(file, JSON.stringify(creds));
+  return file;
+}
 
 export const SESSION_STATUS_TYPE = 'org.camaraproject.webrtc-events.v0.session-status';
 export const APP_SCOPES = [

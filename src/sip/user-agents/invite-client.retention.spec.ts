@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import type { SipMessage } from 'sip';
 import { Secret } from '../../config/secret';
 import type { OutgoingCall } from '../sip-gateway';
-import { fakeCore, SDP_OFFER } from './__testing__/fake-transaction-layer';
+import { fakeCore, OUTGOING_CALL } from './__testing__/fake-transaction-layer';
 import { InDialogClient } from './in-dialog-client';
 import { InviteClient } from './invite-client';
 
@@ -21,14 +21,7 @@ async function collect(): Promise<void> {
   gc();
 }
 
-const CALL: OutgoingCall = {
-  contactUser: 'reg-1',
-  from: { uri: 'sip:+17085852753@ims.lab' },
-  to: { uri: 'sip:+15550009999@ims.lab' },
-  requestUri: 'sip:+15550009999@ims.lab',
-  body: { contentType: 'application/sdp', content: SDP_OFFER },
-  credentials: { username: '+17085852753', password: new Secret('pw') },
-};
+const CALL: OutgoingCall = { ...OUTGOING_CALL, credentials: { username: '+17085852753', password: new Secret('pw') } };
 
 /** The 200 a far end sends to `rq`, built from a copy of its headers (the test keeps no reference to `rq`). */
 function okFor(rq: SipMessage): SipMessage {

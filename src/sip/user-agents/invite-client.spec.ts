@@ -1,16 +1,10 @@
-import type { CallSignal, OutgoingCall } from '../sip-gateway';
-import { fakeCore, SDP_OFFER } from './__testing__/fake-transaction-layer';
+import type { CallSignal } from '../sip-gateway';
+import { fakeCore, OUTGOING_CALL, SDP_OFFER } from './__testing__/fake-transaction-layer';
 import { InDialogClient } from './in-dialog-client';
 import { InviteClient } from './invite-client';
 import type { Rel100Mode } from './reliable-provisional';
 
-const CALL: OutgoingCall = {
-  contactUser: 'reg-1',
-  from: { uri: 'sip:+17085852753@ims.lab' },
-  to: { uri: 'sip:+15550009999@ims.lab' },
-  requestUri: 'sip:+15550009999@ims.lab',
-  body: { contentType: 'application/sdp', content: SDP_OFFER },
-};
+const CALL = OUTGOING_CALL;
 const ANSWER = SDP_OFFER.replace('o=- 1 1', 'o=far 7 7');
 
 function setup(mode?: Rel100Mode) {

@@ -1,20 +1,13 @@
 import { Secret } from '../../config/secret';
 import { DigestCredentialCache } from '../digest-auth';
 import type { CallSignal, OutgoingCall } from '../sip-gateway';
-import { fakeCore, FakeTransactionLayer, SDP_OFFER } from './__testing__/fake-transaction-layer';
+import { fakeCore, FakeTransactionLayer, OUTGOING_CALL } from './__testing__/fake-transaction-layer';
 import { InDialogClient } from './in-dialog-client';
 import { InviteClient } from './invite-client';
 import { NonInviteClient } from './non-invite-client';
 
 const credentials = { username: '+17085852753', password: new Secret('pw') };
-const CALL: OutgoingCall = {
-  contactUser: 'reg-1',
-  from: { uri: 'sip:+17085852753@ims.lab' },
-  to: { uri: 'sip:+15550009999@ims.lab' },
-  requestUri: 'sip:+15550009999@ims.lab',
-  body: { contentType: 'application/sdp', content: SDP_OFFER },
-  credentials,
-};
+const CALL: OutgoingCall = { ...OUTGOING_CALL, credentials };
 const proxyChallenge = (nonce: string, stale = false) => ({
   'proxy-authenticate': [{ scheme: 'Digest', realm: '"ims.lab"', nonce: `"${nonce}"`, qop: '"auth"', ...(stale && { stale: 'true' }) }],
 });

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
-import type { CallSignal, OutgoingCall, SipEventMap } from '../sip-gateway';
-import { confirmedDialog, fakeCore, SDP_OFFER, serverTx } from './__testing__/fake-transaction-layer';
+import type { CallSignal, SipEventMap } from '../sip-gateway';
+import { confirmedDialog, fakeCore, OUTGOING_CALL, SDP_OFFER, serverTx } from './__testing__/fake-transaction-layer';
 import { InDialogClient } from './in-dialog-client';
 import { InviteClient } from './invite-client';
 import { UserAgentServer } from './server';
@@ -9,13 +9,7 @@ import { expiryDelayS, parseSessionExpires, refreshDelayS, uasTimerFor } from '.
 import { SessionTimers } from './session-timers';
 
 const CFG = { expiresS: 1800, minSeS: 90 };
-const CALL: OutgoingCall = {
-  contactUser: 'reg-1',
-  from: { uri: 'sip:+17085852753@ims.lab' },
-  to: { uri: 'sip:+15550009999@ims.lab' },
-  requestUri: 'sip:+15550009999@ims.lab',
-  body: { contentType: 'application/sdp', content: SDP_OFFER },
-};
+const CALL = OUTGOING_CALL;
 
 function recorder() {
   const fired: string[] = [];

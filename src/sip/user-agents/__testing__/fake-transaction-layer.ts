@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { SipMessage } from 'sip';
 import { DigestCredentialCache } from '../../digest-auth';
 import type { ClientHandlers, SendOptions, SentRequest, ServerTransaction } from '../../sip-stack';
-import type { DialogState } from '../../sip-gateway';
+import type { DialogState, OutgoingCall } from '../../sip-gateway';
 import { decodeMessage } from '../../wire';
 import type { TransactionLayer, UserAgentCore } from '../user-agent-core';
 
@@ -100,6 +100,15 @@ export function serverTx(lines: string[], body = ''): ServerTransaction {
 }
 
 export const SDP_OFFER = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+
+/** An outgoing call from the lab subscriber +17085852753 to +15550009999 with SDP_OFFER (no credentials). */
+export const OUTGOING_CALL: OutgoingCall = {
+  contactUser: 'reg-1',
+  from: { uri: 'sip:+17085852753@ims.lab' },
+  to: { uri: 'sip:+15550009999@ims.lab' },
+  requestUri: 'sip:+15550009999@ims.lab',
+  body: { contentType: 'application/sdp', content: SDP_OFFER },
+};
 
 export function confirmedDialog(overrides: Partial<DialogState> = {}): DialogState {
   return {
