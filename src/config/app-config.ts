@@ -64,8 +64,6 @@ export abstract class AppConfig {
     sessionExpiresS: number;
     /** RFC 3261 §22.1: seconds a challenge's nonce signs the subscriber's next requests pre-emptively (`SIP_PREEMPTIVE_AUTH_MAX_AGE_S`; 0: off). */
     preemptiveAuthMaxAgeS: number;
-    /** Subscribers whose last challenge is kept for that (least recently used out first). */
-    preemptiveAuthMaxEntries: number;
     /** RFC 4028 Min-SE: the smallest interval we accept (`SIP_MIN_SE_S`, ≥ `SIP_MIN_SE_FLOOR_S`, 90 by default). */
     minSeS: number;
     /** RFC 3325 trust domain (`SIP_TRUSTED_PEERS`); empty: the address and port the outbound proxy resolves to. */
@@ -199,7 +197,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       minSeS: minSe,
       // Kamailio's and OpenSIPS' default nonce lifetime is 300 s: a nonce is dropped before the core calls it stale
       preemptiveAuthMaxAgeS: e.SIP_PREEMPTIVE_AUTH_MAX_AGE_S ?? 240,
-      preemptiveAuthMaxEntries: 100_000,
       trustedPeers: sipTrustedPeers,
       untrustedPolicy: e.SIP_UNTRUSTED_POLICY ?? 'reject',
       maxMessageBytes: e.SIP_MAX_MESSAGE_BYTES ?? 65535,

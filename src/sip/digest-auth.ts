@@ -59,6 +59,9 @@ export function buildAuthenticatedRequest(sent: SipMessage, challenge: SipMessag
   return answer(sent, challenge, credentials).request;
 }
 
+/** Subscribers whose last challenge one instance keeps (least recently used out first): ~1 KB each. */
+export const PREEMPTIVE_AUTH_MAX_ENTRIES = 100_000;
+
 export interface PreemptiveDigestOptions {
   /** How long a challenge's nonce is reused; 0 turns pre-emptive credentials off. */
   maxAgeMs: number;

@@ -25,7 +25,7 @@ import {
 import { OutboundTargets, OutboundTargetStatus } from './routing/outbound-targets';
 import { DEFAULT_PORT, nodeDnsClient, ProxyLocation, proxyLocation } from './routing/rfc3263';
 import { optionsRequest, TargetProber } from './routing/target-prober';
-import { DigestCredentialCache } from './digest-auth';
+import { DigestCredentialCache, PREEMPTIVE_AUTH_MAX_ENTRIES } from './digest-auth';
 import { SipStack } from './sip-stack';
 import { contactTransport, sipProtocolOf, transportTls } from './sip-tls-setup';
 import { hostForUri } from './syntax/sip-uri';
@@ -107,7 +107,7 @@ export class SipUserAgent extends SipGateway implements OnModuleInit, OnApplicat
       logger.child({ component: 'sip' }),
     );
     this.prober = new TargetProber(this.targets, (rq, h, opts) => this.stack.sendRequest(rq, h, opts), this.cfg.domain, this.cfg.targetProbeIntervalMs, logger);
-    const digest = new DigestCredentialCache({ maxAgeMs: this.cfg.preemptiveAuthMaxAgeS * 1000, maxEntries: this.cfg.preemptiveAuthMaxEntries });
+    const digest = new DigestCredentialCache({ maxAgeMs: this.cfg.preemptiveAuthMaxAgeS * 1000, maxEntries: PREEMPTIVE_AUTH_MAX_ENTRIES });
     const core: UserAgentCore = { stack: this.stack, logger, isClosed: () => this.closed, proxyName: this.cfg.outboundProxy, digest };
     const contactFor = (user: string): string => this.contactFor(user);
     this.nonInvite = new NonInviteClient(core);
