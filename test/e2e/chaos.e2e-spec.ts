@@ -30,7 +30,7 @@ import Redis, { Cluster } from 'ioredis';
 import { PHASE, SessionStatus } from '../../src/domain/media-session-status';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { API, appScopes, AUDIO_OFFER, eventType } from '../support/camara-app';
-import { eventually, GatewayProcess, spawnGatewayProcess, TestResponse, writeCredentialsFile } from '../support/gateway';
+import { eventually, GatewayProcess, spawnGatewayProcess, TestResponse, labGatewayEnv } from '../support/gateway';
 import { freePort, KamailioInstance, killAllLabProcesses, LAB_DOMAIN, LAB_NUMBERS, loadTestSubscriber, runSippUac, SippUacResult, SippUas, startKamailio, startSippUas } from '../support/lab';
 import { RedisClusterLab, startRedisCluster } from '../support/redis-topologies';
 import { keys } from '../../src/store/redis/redis-client';
@@ -160,15 +160,8 @@ describe('chaos: one of three instances SIGKILLed with 200 calls in progress', (
     const credentials: Record<string, string> = {};
     for (let n = 0; n < 10; n++) credentials[loadTestSubscriber(n).user] = 'loadtest';
     const env: Record<string, string> = {
-      AUTH_JWKS_URL: idp.jwksUrl,
-      AUTH_ISSUER: idp.issuer,
-      AUTH_AUDIENCE: idp.audience,
-      SIP_OUTBOUND_PROXY: kamailio.outboundProxy,
-      SIP_DOMAIN: LAB_DOMAIN,
-      SIP_LISTEN_ADDRESS: '127.0.0.1',
-      SIP_CREDENTIALS_FILE: writeCredentialsFile(credentials),
+      ...labGatewayEnv(idp, kamailio, LAB_DOMAIN, credentials),
       SIP_RING_TIMEOUT_MS: '240000',
-      EVENTS_ALLOW_PRIVATE_SINKS: 'true',
       REDIS_CLUSTER_NODES: redisCluster.nodesEnv,
       REDIS_KEY_PREFIX: prefix,
       CLUSTER_LEASE_MS: '2000',

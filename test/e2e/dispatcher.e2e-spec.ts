@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createTestIdp, TestIdp } from '../support/auth';
 import { API, AUDIO_OFFER, registerApp, RegisteredApp } from '../support/camara-app';
-import { eventually, GatewayProcess, spawnGatewayProcess, writeCredentialsFile } from '../support/gateway';
+import { eventually, GatewayProcess, spawnGatewayProcess, labGatewayEnv } from '../support/gateway';
 import { freePort, KamailioInstance, LAB_DOMAIN, RedisInstance, runSippUac, startKamailio, startRedis } from '../support/lab';
 import { tracedMessages } from '../support/sip-trace';
 
@@ -35,14 +35,7 @@ describe('Kamailio dispatcher in front of two gateway instances', () => {
     sipPort.b = await freePort('both');
     kamailio = await startKamailio({ dispatcher: { gateways: [uri(sipPort.a), uri(sipPort.b)], pingIntervalS: 1 }, defines: { LAB_MSG_LOG: 1 } });
     env = {
-      AUTH_JWKS_URL: idp.jwksUrl,
-      AUTH_ISSUER: idp.issuer,
-      AUTH_AUDIENCE: idp.audience,
-      SIP_OUTBOUND_PROXY: kamailio.outboundProxy,
-      SIP_DOMAIN: LAB_DOMAIN,
-      SIP_LISTEN_ADDRESS: '127.0.0.1',
-      SIP_CREDENTIALS_FILE: writeCredentialsFile(),
-      EVENTS_ALLOW_PRIVATE_SINKS: 'true',
+      ...labGatewayEnv(idp, kamailio, LAB_DOMAIN),
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: `ds${Date.now().toString(36)}:`,
       CLUSTER_LEASE_MS: '1500',

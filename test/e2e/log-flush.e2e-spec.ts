@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createTestIdp, TestIdp } from '../support/auth';
-import { GatewayProcess, spawnGatewayProcess, writeCredentialsFile } from '../support/gateway';
+import { GatewayProcess, spawnGatewayProcess, labGatewayEnv } from '../support/gateway';
 import { KamailioInstance, LAB_DOMAIN, RedisInstance, startKamailio, startRedis } from '../support/lab';
 import { makeLabDir } from '../support/proc';
 
@@ -32,13 +32,7 @@ describe('buffered logs reach stdout when the process ends', () => {
     idp = await createTestIdp();
     [redis, kamailio] = await Promise.all([startRedis(), startKamailio()]);
     env = {
-      AUTH_JWKS_URL: idp.jwksUrl,
-      AUTH_ISSUER: idp.issuer,
-      AUTH_AUDIENCE: idp.audience,
-      SIP_OUTBOUND_PROXY: kamailio.outboundProxy,
-      SIP_DOMAIN: LAB_DOMAIN,
-      SIP_LISTEN_ADDRESS: '127.0.0.1',
-      SIP_CREDENTIALS_FILE: writeCredentialsFile(),
+      ...labGatewayEnv(idp, kamailio, LAB_DOMAIN),
       REDIS_URL: redis.url,
       // every response gets its access line at debug
       LOG_LEVEL: 'debug',

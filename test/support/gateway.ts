@@ -37,18 +37,28 @@ export function writeCredentialsFile(overrides: Record<string, string> = {}): st
   return file;
 }
 
+/**
+ * The settings every gateway under test needs against the lab: the test IdP, Kamailio as outbound
+ * proxy, loopback SIP, the lab's subscribers (plus `credentials`), private (loopback) sinks allowed.
+ */
+export function labGatewayEnv(idp: TestIdp, kamailio: Pick<Lab['kamailio'], 'outboundProxy'>, domain: string, credentials: Record<string, string> = {}): Record<string, string> {
+  return {
+    AUTH_JWKS_URL: idp.jwksUrl,
+    AUTH_ISSUER: idp.issuer,
+    AUTH_AUDIENCE: idp.audience,
+    SIP_OUTBOUND_PROXY: kamailio.outboundProxy,
+    SIP_DOMAIN: domain,
+    SIP_LISTEN_ADDRESS: '127.0.0.1',
+    SIP_CREDENTIALS_FILE: writeCredentialsFile(credentials),
+    EVENTS_ALLOW_PRIVATE_SINKS: 'true',
+  };
+}
+
 export async function startGateway(lab: Lab, idp: TestIdp, env: Record<string, string> = {}): Promise<GatewayUnderTest> {
   const sipPort = Number(env.SIP_LISTEN_PORT ?? (await freePort('both')));
   const fullEnv: Record<string, string> = {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    AUTH_JWKS_URL: idp.jwksUrl,
-    AUTH_ISSUER: idp.issuer,
-    AUTH_AUDIENCE: idp.audience,
-    SIP_OUTBOUND_PROXY: lab.kamailio.outboundProxy,
-    SIP_DOMAIN: lab.domain,
-    SIP_LISTEN_ADDRESS: '127.0.0.1',
-    SIP_CREDENTIALS_FILE: writeCredentialsFile(),
-    EVENTS_ALLOW_PRIVATE_SINKS: 'true',
+    ...labGatewayEnv(idp, lab.kamailio, lab.domain),
     ...(lab.redis && { REDIS_URL: lab.redis.url, REDIS_KEY_PREFIX: `t${Date.now().toString(36)}:` }),
     ...env,
     SIP_LISTEN_PORT: String(sipPort),
