@@ -12,7 +12,7 @@
  *   const { from, to } = await lab2.killMaster();     // SIGKILL of the master's PID, waits for the promotion
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePorts } from './ports';
@@ -118,6 +118,8 @@ export interface RedisSentinelLab {
   killMaster(timeoutMs?: number): Promise<{ from: number; to: number; killedAt: number; promotedAt: number }>;
   /** How many replicas the master `port` reports as connected and online. */
   connectedReplicas(port: number): Promise<number>;
+  /** The last `lines` lines of every server's and sentinel's log, for a failure message. */
+  logTail(lines?: number): string;
   stop(): Promise<void>;
 }
 
@@ -234,6 +236,12 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number; replic
       async connectedReplicas(port) {
         const info = String(await call(port, 'INFO', 'replication'));
         return [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
+      },
+      logTail(lines = 15) {
+        return readdirSync(dir)
+          .filter((f) => f.endsWith('.log'))
+          .map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+          .join('\n');
       },
       stop: () => stopAll(procs),
     };
