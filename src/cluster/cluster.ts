@@ -20,6 +20,8 @@ export interface ForwardedRequest {
   phoneNumber: string;
   /** The validated request body (JSON). */
   body?: unknown;
+  /** The app request's x-correlator: the owner's log lines about it carry it too. */
+  correlator?: string;
 }
 
 /** The owner's answer: the response body, or the CAMARA error to answer with as is. */

@@ -1,4 +1,7 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { ApiError } from '../common/errors/api-error';
+import type { RootLogger } from '../common/logging/root-logger';
 import { Cluster, ForwardedRequest, ForwardOutcome } from '../cluster/cluster';
 import { MediaSession } from '../store/session-store';
 import { OwnerForwarding, refuseWhileDraining } from './owner-forwarding';
@@ -72,6 +75,58 @@ describe('OwnerForwarding', () => {
     await expect(cluster.handle({ op: 'update-status', mediaSessionId: 's1', phoneNumber: '+15550001', body: { status: 'Ringing' } })).resolves.toEqual({ ok: true, value: { status: 'Ringing' } });
     await expect(cluster.handle({ op: 'remove', mediaSessionId: 's1', phoneNumber: '+15550001' })).resolves.toEqual({ ok: true });
     expect(seen).toEqual([['+15550001', 's1', { status: 'Ringing' }]]);
+  });
+
+  /** A logger whose lines are kept as parsed JSON. */
+  const recordingLogger = (): { logger: RootLogger; lines: Array<Record<string, unknown>> } => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    return { logger: pino({ level: 'info' }, sink), lines };
+  };
+
+  it("sends the request's x-correlator along, and the owner's lines about it carry it", async () => {
+    const forwarder = new FakeCluster({ kind: 'answered', reply: { ok: true } });
+    const requestLog = pino({ level: 'silent' }).child({ correlator: 'b4333c46-49c0-4f62-80d7-f0ef930f1c46' });
+    await new OwnerForwarding(forwarder).forward(session(), 'remove', undefined, requestLog);
+    const sent = forwarder.sent[0]?.req;
+    expect(sent).toEqual({ op: 'remove', mediaSessionId: 's1', phoneNumber: '+15550001', correlator: 'b4333c46-49c0-4f62-80d7-f0ef930f1c46' });
+
+    const owner = new FakeCluster({ kind: 'no-listener' });
+    const { logger, lines } = recordingLogger();
+    new OwnerForwarding(owner, logger).serve({
+      'update-status': async () => undefined,
+      remove: async (_p, id, _body, log) => {
+        log?.info({ mediaSessionId: id }, 'BYE sent');
+        return undefined;
+      },
+    });
+    await owner.handle(sent as ForwardedRequest);
+    await new Promise((r) => setImmediate(r));
+    expect(lines).toEqual([expect.objectContaining({ correlator: 'b4333c46-49c0-4f62-80d7-f0ef930f1c46', forwarded: true, mediaSessionId: 's1', msg: 'BYE sent' })]);
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['with CR/LF', 'abc\r\nforged: line'],
+    ['longer than 256 characters', 'a'.repeat(257)],
+  ])('serves a forwarded request whose correlator is %s without a correlated logger', async (_what, correlator) => {
+    const owner = new FakeCluster({ kind: 'no-listener' });
+    const { logger } = recordingLogger();
+    const logs: Array<RootLogger | undefined> = [];
+    new OwnerForwarding(owner, logger).serve({
+      'update-status': async () => undefined,
+      remove: async (_p, _id, _body, log) => {
+        logs.push(log);
+        return undefined;
+      },
+    });
+    await expect(owner.handle({ op: 'remove', mediaSessionId: 's1', phoneNumber: '+15550001', ...(correlator !== undefined && { correlator }) })).resolves.toEqual({ ok: true });
+    expect(logs).toEqual([undefined]);
   });
 
   it('a draining instance refuses new calls with 503 and Retry-After', () => {

@@ -1,5 +1,7 @@
 import type { Principal } from '../common/auth/principal';
 import { ApiError, RetryLaterError } from '../common/errors/api-error';
+import { X_CORRELATOR_PATTERN } from '../common/http/correlator';
+import type { RootLogger } from '../common/logging/root-logger';
 import { Cluster, ForwardedRequest } from '../cluster/cluster';
 import { MediaSession } from '../store/session-store';
 import { isFinal } from './session-status';
@@ -13,23 +15,41 @@ export function refuseWhileDraining(cluster: Cluster | undefined): void {
 }
 
 type Op = ForwardedRequest['op'];
-export type ForwardedOps = Record<Op, (principal: Principal, id: string, body: unknown) => Promise<unknown>>;
+/** `log`: a logger carrying the forwarding request's x-correlator, when it came with one. */
+export type ForwardedOps = Record<Op, (principal: Principal, id: string, body: unknown, log: RootLogger | undefined) => Promise<unknown>>;
+
+/** The x-correlator a request's logger carries (requestLoggerOf binds it). */
+const correlatorOfLog = (log: RootLogger | undefined): string | undefined => {
+  const c: unknown = log?.bindings().correlator;
+  return typeof c === 'string' ? c : undefined;
+};
 
 /**
  * App requests about a session another live instance owns are answered by that instance, which
  * holds the session's SIP transactions and timers (the answer to an incoming INVITE, its decline,
  * the serial order of in-dialog requests). The owner's CAMARA error comes back as is; no answer
  * in time is 504 TIMEOUT. An owner nobody listens for any more is gone: the request is handled
- * here (a survivor adopts the session within seconds).
+ * here (a survivor adopts the session within seconds). The request's x-correlator goes along, so the
+ * owner's lines about it (its SIP, its transitions) name the same request as the forwarder's.
  */
 export class OwnerForwarding {
-  constructor(private readonly cluster: Cluster | undefined) {}
+  constructor(
+    private readonly cluster: Cluster | undefined,
+    private readonly logger?: RootLogger,
+  ) {}
 
-  /** The owner's answer, or undefined when this instance must handle the request itself. */
-  async forward(s: MediaSession, op: Op, body?: unknown): Promise<{ value: unknown } | undefined> {
+  /** The owner's answer, or undefined when this instance must handle the request itself. `log`: the request's logger. */
+  async forward(s: MediaSession, op: Op, body?: unknown, log?: RootLogger): Promise<{ value: unknown } | undefined> {
     const cluster = this.cluster;
     if (!cluster || s.owner === undefined || s.owner === cluster.instanceId || isFinal(s.status)) return undefined;
-    const outcome = await cluster.forward(s.owner, { op, mediaSessionId: s.mediaSessionId, phoneNumber: s.phoneNumber, ...(body !== undefined && { body }) });
+    const correlator = correlatorOfLog(log);
+    const outcome = await cluster.forward(s.owner, {
+      op,
+      mediaSessionId: s.mediaSessionId,
+      phoneNumber: s.phoneNumber,
+      ...(body !== undefined && { body }),
+      ...(correlator !== undefined && { correlator }),
+    });
     switch (outcome.kind) {
       case 'no-listener':
         return undefined;
@@ -45,7 +65,10 @@ export class OwnerForwarding {
   serve(ops: ForwardedOps): void {
     this.cluster?.serve(async (req) => {
       const principal: Principal = { subject: undefined, phoneNumber: req.phoneNumber, scopes: new Set() };
-      const value = await ops[req.op](principal, req.mediaSessionId, req.body);
+      // another instance's word, still checked before it reaches a log line
+      const correlator = typeof req.correlator === 'string' && X_CORRELATOR_PATTERN.test(req.correlator) ? req.correlator : undefined;
+      const log = correlator !== undefined ? this.logger?.child({ correlator, forwarded: true }) : undefined;
+      const value = await ops[req.op](principal, req.mediaSessionId, req.body, log);
       return { ok: true, ...(value !== undefined && { value }) };
     });
   }

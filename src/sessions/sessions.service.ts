@@ -1,6 +1,6 @@
-import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import type { Principal } from '../common/auth/principal';
-import type { RootLogger } from '../common/logging/root-logger';
+import { ROOT_LOGGER, RootLogger } from '../common/logging/root-logger';
 import { requirePhoneNumber } from '../common/auth/scopes.decorator';
 import { notFound } from '../common/errors/api-error';
 import { Cluster } from '../cluster/cluster';
@@ -31,9 +31,10 @@ export class SessionsService implements OnModuleInit {
     private readonly outgoing: OutgoingCalls,
     private readonly incoming: IncomingCalls,
     private readonly updates: SessionUpdates,
+    @Inject(ROOT_LOGGER) logger: RootLogger,
     @Optional() private readonly cluster?: Cluster,
   ) {
-    this.owners = new OwnerForwarding(cluster);
+    this.owners = new OwnerForwarding(cluster, logger);
   }
 
   private readonly owners: OwnerForwarding;
@@ -51,8 +52,8 @@ export class SessionsService implements OnModuleInit {
     this.sip.on('dialog.expired', (d) => void this.updates.onSessionExpired(d.callId, d.localTag).catch(failed('session timer expiry failed')));
     // requests another instance forwards to this one, the owner of the session (the check `own` is done again here)
     this.owners.serve({
-      'update-status': (p, id, body) => this.updateStatus(p, id, body as MediaSessionStatusChange, true),
-      remove: (p, id) => this.remove(p, id, true),
+      'update-status': (p, id, body, log) => this.updateStatus(p, id, body as MediaSessionStatusChange, true, log),
+      remove: (p, id, _body, log) => this.remove(p, id, true, log),
     });
   }
 
@@ -73,7 +74,7 @@ export class SessionsService implements OnModuleInit {
    */
   async remove(principal: Principal, id: string, forwarded = false, log?: RootLogger): Promise<void> {
     const s = await this.own(principal, id, false);
-    if (!forwarded && (await this.owners.forward(s, 'remove'))) return;
+    if (!forwarded && (await this.owners.forward(s, 'remove', undefined, log))) return;
     await this.transitions.serial(id, async () => {
       await this.updates.remove(await this.current(id, false), log);
     });
@@ -85,7 +86,7 @@ export class SessionsService implements OnModuleInit {
    */
   async updateStatus(principal: Principal, id: string, body: MediaSessionStatusChange, forwarded = false, log?: RootLogger): Promise<MediaSessionResponse> {
     const owned = await this.own(principal, id);
-    const remote = forwarded ? undefined : await this.owners.forward(owned, 'update-status', body);
+    const remote = forwarded ? undefined : await this.owners.forward(owned, 'update-status', body, log);
     if (remote) return remote.value as MediaSessionResponse;
     const waitAck = await this.transitions.serial(id, async () => {
       const s = await this.current(id);

@@ -36,10 +36,12 @@ describe('RedisCluster (real Redis)', () => {
   it("a forwarded request is answered by the owner's handler, errors included", async () => {
     const p = prefix();
     const [a, b] = [await member(p), await member(p)];
-    a.serve(async (req) => (req.op === 'remove' ? { ok: false, error: { status: 409, code: 'INCOMPATIBLE_STATE', message: `no ${req.mediaSessionId}` } } : { ok: true, value: { echo: req.body } }));
-    await expect(b.forward(a.instanceId, { op: 'update-status', mediaSessionId: 's', phoneNumber: '+1', body: { status: 'Ringing' } })).resolves.toEqual({
+    a.serve(async (req) =>
+      req.op === 'remove' ? { ok: false, error: { status: 409, code: 'INCOMPATIBLE_STATE', message: `no ${req.mediaSessionId}` } } : { ok: true, value: { echo: req.body, correlator: req.correlator } },
+    );
+    await expect(b.forward(a.instanceId, { op: 'update-status', mediaSessionId: 's', phoneNumber: '+1', body: { status: 'Ringing' }, correlator: 'req-42' })).resolves.toEqual({
       kind: 'answered',
-      reply: { ok: true, value: { echo: { status: 'Ringing' } } },
+      reply: { ok: true, value: { echo: { status: 'Ringing' }, correlator: 'req-42' } },
     });
     await expect(b.forward(a.instanceId, { op: 'remove', mediaSessionId: 's', phoneNumber: '+1' })).resolves.toEqual({
       kind: 'answered',

@@ -42,6 +42,7 @@ export async function setup(env: Record<string, string> = {}, telemetry?: CallTe
     new OutgoingCalls(config, transitions, sip, creds, registrations, Clock.system, logger, quota),
     incomingCalls,
     new SessionUpdates(config, transitions, incomingCalls, sip, creds, Clock.system),
+    logger,
   );
   sessions.onModuleInit();
   const reg = await registrations.create(principal(), { deviceId: '6f1c2b7e-2d7a-4c2e-9a4b-0c6d2f3e4a5b' });
