@@ -6,6 +6,7 @@ import type { RootLogger } from '../common/logging/root-logger';
 import { newInstanceId } from '../common/lifecycle/instance-id';
 import { withDeadline } from '../common/lifecycle/shutdown-deadline';
 import { guard, keys } from '../store/redis/redis-client';
+import { duplicateFollowed } from '../store/redis/sentinel-failover';
 import { Cluster, ForwardedReply, ForwardedRequest, ForwardOutcome } from './cluster';
 
 /** How long a survivor holds the adoption lock of a lost instance (released when done). */
@@ -64,7 +65,7 @@ export class RedisCluster extends Cluster implements OnApplicationBootstrap, Bef
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const sub = this.redis.duplicate();
+    const sub = duplicateFollowed(this.redis);
     this.sub = sub;
     sub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis subscriber connection error'));
     sub.on('message', (channel: string, text: string) => this.onMessage(channel, text));

@@ -6,6 +6,7 @@ import { Clock } from '../common/clock';
 import { MemoryRegistrationStore } from './memory/memory-registration.store';
 import { RedisRegistrationStore } from './redis/redis-registration.store';
 import { createRedisClient, RedisClient } from './redis/redis-client';
+import { followerOf } from './redis/sentinel-failover';
 import { RegistrationStore } from './registration-store';
 import { SessionStore } from './session-store';
 import { instrumentStore } from './instrument-store';
@@ -29,6 +30,7 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
     try {
       await this.redis.connect();
       this.logger.info('connected to redis');
+      followerOf(this.redis)?.start();
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (onUnreachable === 'exit') {
@@ -38,11 +40,13 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
       }
       // REDIS_BOOT=retry: ioredis keeps reconnecting; /health/ready answers 503 until the store answers.
       this.logger.error({ redis: topology.where, reason }, 'Redis is unreachable; starting anyway (REDIS_BOOT=retry): not ready until it answers');
+      followerOf(this.redis)?.start();
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.redis) return;
+    followerOf(this.redis)?.stop();
     // After every other module's shutdown work (which may still write state).
     await this.redis.quit().catch(() => undefined);
     // also after a clean QUIT: a Sentinel client's failover detector keeps its own connections
@@ -60,8 +64,8 @@ const providers: Provider[] = [
   { provide: Clock, useValue: Clock.system },
   {
     provide: RedisClient,
-    inject: [AppConfig],
-    useFactory: (config: AppConfig) => (config.store.kind === 'redis' ? createRedisClient(config.store.topology) : null),
+    inject: [AppConfig, ROOT_LOGGER],
+    useFactory: (config: AppConfig, logger: RootLogger) => (config.store.kind === 'redis' ? createRedisClient(config.store.topology, logger) : null),
   },
   {
     provide: RegistrationStore,

@@ -37,7 +37,9 @@ describe('RedisCluster (real Redis)', () => {
     const p = prefix();
     const [a, b] = [await member(p), await member(p)];
     a.serve(async (req) =>
-      req.op === 'remove' ? { ok: false, error: { status: 409, code: 'INCOMPATIBLE_STATE', message: `no ${req.mediaSessionId}` } } : { ok: true, value: { echo: req.body, correlator: req.correlator } },
+      req.op === 'remove'
+        ? { ok: false, error: { status: 409, code: 'INCOMPATIBLE_STATE', message: `no ${req.mediaSessionId}` } }
+        : { ok: true, value: { echo: req.body, correlator: req.correlator } },
     );
     await expect(b.forward(a.instanceId, { op: 'update-status', mediaSessionId: 's', phoneNumber: '+1', body: { status: 'Ringing' }, correlator: 'req-42' })).resolves.toEqual({
       kind: 'answered',

@@ -12,11 +12,11 @@
  *   const { from, to } = await lab2.killMaster();     // SIGKILL of the master's PID, waits for the promotion
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePorts } from './ports';
-import { makeLabDir, ManagedProcess, waitUntil } from './proc';
+import { makeLabDir, ManagedProcess, tailFile, waitUntil } from './proc';
 
 const REDIS_BIN = process.env.LAB_REDIS_BIN ?? 'redis-server';
 const REDIS_CLI_BIN = process.env.LAB_REDIS_CLI_BIN ?? 'redis-cli';
@@ -116,6 +116,11 @@ export interface RedisSentinelLab {
    * signal was sent, `promotedAt` when the new master was first seen by this poll.
    */
   killMaster(timeoutMs?: number): Promise<{ from: number; to: number; killedAt: number; promotedAt: number }>;
+  /**
+   * SIGSTOP of the current master's process: its connections stay open, nothing answers (a paused
+   * VM, a partition without resets). Then waits for the promotion as `killMaster`; `thaw()` sends SIGCONT.
+   */
+  freezeMaster(timeoutMs?: number): Promise<{ from: number; to: number; frozenAt: number; promotedAt: number; thaw: () => void }>;
   /** How many replicas the master `port` reports as connected and online. */
   connectedReplicas(port: number): Promise<number>;
   /** The last `lines` lines of every server's and sentinel's log, for a failure message. */
@@ -124,11 +129,14 @@ export interface RedisSentinelLab {
 }
 
 /**
- * A master, `replicas` replicas (default 1) and three sentinels (quorum 2, down-after 1 s,
- * failover-timeout 10 s). Waits until the sentinels know every replica.
+ * A master, `replicas` replicas (default 1) and three sentinels (quorum 2, down-after `downAfterMs`,
+ * failover-timeout 10 s). Waits until the sentinels know every replica. The default down-after,
+ * 3 s, is short for a test and long enough that a loaded machine does not make the sentinels see
+ * the master they just promoted as down and fail over a second time (seen with 1 s).
  */
-export async function startRedisSentinel(opts: { startTimeoutMs?: number; replicas?: number } = {}): Promise<RedisSentinelLab> {
+export async function startRedisSentinel(opts: { startTimeoutMs?: number; replicas?: number; downAfterMs?: number } = {}): Promise<RedisSentinelLab> {
   const timeout = opts.startTimeoutMs ?? 20_000;
+  const downAfterMs = opts.downAfterMs ?? 3000;
   const replicaCount = opts.replicas ?? 1;
   const name = 'gwmaster';
   const dir = makeLabDir('redis-sentinel');
@@ -163,7 +171,7 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number; replic
           `bind ${HOST}`,
           `dir ${dir}`,
           `sentinel monitor ${name} ${HOST} ${master} 2`,
-          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
           `sentinel failover-timeout ${name} 10000`,
           `sentinel parallel-syncs ${name} 1`,
           '',
@@ -233,6 +241,21 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number; replic
         const to = await waitForMaster(`a replica promoted after the SIGKILL of ${from}`, (p) => p !== from, timeoutMs);
         return { from, to, killedAt, promotedAt: Date.now() };
       },
+      async freezeMaster(timeoutMs = 30_000) {
+        const from = await sentinelMaster(sentinelPorts[0] ?? 0);
+        const victim = byPort.get(from);
+        if (!victim?.running) throw new Error(`freezeMaster: no running server on the master port ${from}`);
+        const frozenAt = Date.now();
+        victim.signalGroup('SIGSTOP');
+        const thaw = (): void => void victim.signalGroup('SIGCONT');
+        try {
+          const to = await waitForMaster(`a replica promoted while ${from} is frozen`, (p) => p !== from, timeoutMs);
+          return { from, to, frozenAt, promotedAt: Date.now(), thaw };
+        } catch (err) {
+          thaw();
+          throw err;
+        }
+      },
       async connectedReplicas(port) {
         const info = String(await call(port, 'INFO', 'replication'));
         return [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
@@ -240,10 +263,14 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number; replic
       logTail(lines = 15) {
         return readdirSync(dir)
           .filter((f) => f.endsWith('.log'))
-          .map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+          .map((f) => `--- ${f}\n${tailFile(join(dir, f), lines)}`)
           .join('\n');
       },
-      stop: () => stopAll(procs),
+      stop: () => {
+        // a frozen server would not act on SIGTERM until continued
+        for (const proc of procs) proc.signalGroup('SIGCONT');
+        return stopAll(procs);
+      },
     };
   } catch (err) {
     await stopAll(procs);

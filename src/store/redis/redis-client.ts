@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
+import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../../common/errors/store-unavailable.error';
 import type { RedisTopology } from '../../config/redis-topology';
 import type { LuaScript } from './lua-scripts';
+import { attachFollower, SentinelFailoverFollower } from './sentinel-failover';
 
 /**
  * DI token for the one ioredis client of the process (quit at shutdown by the StoreModule). With
@@ -31,12 +33,13 @@ const retry = (times: number): number => Math.min(times * 200, 2000);
  * hash tag (lua-scripts.ts), so a Cluster runs them on one node; `Cluster` offers the same
  * commands, pipelines and `defineCommand` as `Redis` (ioredis `Commander`), which is all the stores
  * use: it is handed out typed as `Redis`. With Sentinels the client asks them for the master and
- * follows a failover when its connection drops or the demoted master answers READONLY (which
- * reconnects). ioredis' `failoverDetector` (subscribing to +switch-master) is left off: its sentinel
- * subscribers outlive `disconnect()` (ioredis 5.11: a detector made while a reconnect is under way
- * keeps reconnecting), so a closed gateway kept connections and timers alive.
+ * follows a failover when its connection drops, the demoted master answers READONLY (which
+ * reconnects), or a sentinel announces the promotion (`SentinelFailoverFollower`, given a `logger`;
+ * started and stopped by the store's lifecycle). ioredis' own `failoverDetector` is left off: its
+ * sentinel subscribers outlive `disconnect()` (ioredis 5.11: a detector made while a reconnect is
+ * under way keeps reconnecting), so a closed gateway kept connections and timers alive.
  */
-export function createRedisClient(topology: RedisTopology): Redis {
+export function createRedisClient(topology: RedisTopology, logger?: Logger): Redis {
   switch (topology.mode) {
     case 'single':
       return new Redis(topology.url, { ...COMMON, ...PER_CONNECTION, retryStrategy: retry });
@@ -72,6 +75,7 @@ export function createRedisClient(topology: RedisTopology): Redis {
         ...(sentinelPassword !== undefined && { sentinelPassword }),
       });
       (client as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS] = 1;
+      if (logger) attachFollower(client, new SentinelFailoverFollower({ sentinels: topology.sentinels, name: topology.name, sentinelPassword }, logger));
       return client;
     }
   }
