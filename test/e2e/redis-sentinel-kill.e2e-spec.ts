@@ -30,10 +30,10 @@ const OUTAGE_BOUND_MS = 15_000;
 const RECONNECT_BOUND_MS = 6_000;
 /**
  * A request during the outage fails at once (no offline queue) or, with a frozen master that answers
- * nothing, after the 2 s command timeout of its per-token rate check (which then lets it through)
- * and the 2 s of its store command; the rest is slack for a shared CPU.
+ * nothing, after the 0.5 s its per-token rate count is waited for (then it is let through) and the
+ * 2 s command timeout of its store command; the rest is slack for a shared CPU.
  */
-const REQUEST_BOUND_MS = 7_000;
+const REQUEST_BOUND_MS = 5_000;
 
 type Session = { mediaSessionId: string; status: string };
 type Probe = { kind: 'read' | 'write'; startedAt: number; ms: number; status: number; code?: string };

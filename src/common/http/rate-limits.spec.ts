@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import Redis from 'ioredis';
+import { createServer, type Socket } from 'node:net';
 import { loadConfig } from '../../config/app-config';
 import { ApiError, TooManyRequestsError } from '../errors/api-error';
 import type { LimitName } from '../limits/limit-telemetry';
-import { installRateLimits } from './rate-limits';
+import { installRateLimits, TOKEN_COUNT_WAIT_MS } from './rate-limits';
 
 /** A bare Fastify with the rate limits and a minimal CAMARA error mapping (the app's filter does the same). */
 async function appWith(env: Record<string, string>, redis: Redis | null, refused: LimitName[]): Promise<FastifyInstance> {
@@ -55,6 +56,40 @@ describe('installRateLimits', () => {
     expect((await get(app, '2001:db8:1:2::2')).statusCode).toBe(200);
     expect((await get(app, '2001:db8:1:2::3')).statusCode).toBe(429);
     expect((await get(app, '2001:db8:1:3::1')).statusCode).toBe(200); // another /64
+  });
+
+  it('lets a request through when the Redis of the per-token limit accepts the connection but answers nothing (a frozen server)', async () => {
+    // a server that answers nothing: the client connects, sends its commands, and waits for its command timeout
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const redis = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      commandTimeout: 3_000,
+      enableReadyCheck: false,
+    });
+    try {
+      await redis.connect();
+      const app = await appWith({ RATE_LIMIT_PER_ADDRESS: '0', RATE_LIMIT_PER_TOKEN: '1' }, redis, []);
+      apps.push(app);
+      const startedAt = Date.now();
+      const results = await Promise.all([get(app, '198.51.100.1', 'tok'), get(app, '198.51.100.1', 'tok')]);
+      // let through after the short wait, before the client's 3 s command timeout (nor refused: nothing counted them)
+      expect(results.map((r) => r.statusCode)).toEqual([200, 200]);
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(TOKEN_COUNT_WAIT_MS - 50);
+      expect(Date.now() - startedAt).toBeLessThan(2_500);
+      expect(sockets.length).toBe(1);
+    } finally {
+      redis.disconnect();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   it('lets a request through when the Redis of the per-token limit fails, while the in-memory address limit still holds', async () => {

@@ -27,6 +27,29 @@ export function tokenKey(req: FastifyRequest): string | undefined {
 type Check = ReturnType<FastifyInstance['createRateLimit']>;
 
 /**
+ * How long a request waits for its per-token count from Redis before it is let through, as on a
+ * store error. The count takes a few ms; a store that answers nothing (a frozen master, a
+ * partition) would otherwise hold every request for the client's 2 s command timeout before the
+ * request meets the same store again. A late count is still applied to the window.
+ */
+export const TOKEN_COUNT_WAIT_MS = 500;
+
+type CheckResult = Awaited<ReturnType<Check>>;
+
+/** `check`'s result, or a pass once `ms` have gone by without one. */
+async function withinWait(check: Promise<CheckResult>, ms: number): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const pass = new Promise<CheckResult>((resolve) => {
+    timer = setTimeout(() => resolve({ isAllowed: true, key: '' }), ms);
+  });
+  try {
+    return await Promise.race([check, pass]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * One counter with a store of its own: @fastify/rate-limit registered in an encapsulated context,
  * so that its `createRateLimit` counts in Redis when `options.redis` is given and in the library's
  * in-memory LRU store otherwise.
@@ -47,8 +70,8 @@ async function limiter(fastify: FastifyInstance, options: RateLimitPluginOptions
  * - Per client address: counted in this instance's memory (an IPv6 client per /64, the library's
  *   default key), and checked first, so a flood from one address costs no Redis round trip.
  * - Per access token: the client's quota, counted in Redis when the gateway uses Redis so that it
- *   holds across instances. A store error lets the request through (the store's outage is
- *   reported by the request itself).
+ *   holds across instances. A store error, or no count within TOKEN_COUNT_WAIT_MS, lets the
+ *   request through (the store's outage is reported by the request itself).
  */
 export async function installRateLimits(fastify: FastifyInstance, config: AppConfig, redis: Redis | null, telemetry: LimitTelemetry | undefined, prefix = ''): Promise<void> {
   const { perToken, perAddress, windowS } = config.limits;
@@ -59,7 +82,7 @@ export async function installRateLimits(fastify: FastifyInstance, config: AppCon
     perToken > 0
       ? await limiter(fastify, { max: perToken, timeWindow, nameSpace: `${prefix}rl:`, keyGenerator: (req) => `t:${tokenKey(req) ?? `none:${req.ip}`}`, ...(redis && { redis }) })
       : undefined;
-  const refuseBeyond = (name: LimitName, result: Awaited<ReturnType<Check>>): void => {
+  const refuseBeyond = (name: LimitName, result: CheckResult): void => {
     if (result.isAllowed || !result.isExceeded) return;
     telemetry?.limitRefused(name);
     throw new TooManyRequestsError(`Too many requests (${name.replace(/-/g, ' ')}); retry later.`, result.ttlInSeconds);
@@ -67,6 +90,6 @@ export async function installRateLimits(fastify: FastifyInstance, config: AppCon
   fastify.addHook('onRequest', async (req) => {
     if (EXEMPT.test(req.url)) return;
     if (byAddress) refuseBeyond('requests-per-address', await byAddress(req));
-    if (byToken && tokenKey(req) !== undefined) refuseBeyond('requests-per-token', await byToken(req));
+    if (byToken && tokenKey(req) !== undefined) refuseBeyond('requests-per-token', await withinWait(byToken(req), TOKEN_COUNT_WAIT_MS));
   });
 }
