@@ -7,7 +7,9 @@
  * --out <file.json> (default bench/results/<date>.json; smoke: bench/.run/smoke.json),
  * --baseline <git-ref> (also build that ref in a temporary worktree and measure it in the same run,
  * interleaved with ours: knee steps and latency at half the knee; `comparison` in the results),
- * --processes <N> (also measure N gateway processes of ours on this host, sharing Redis, beside one).
+ * --processes <N> (also measure N gateway processes of ours on this host, sharing Redis, beside one),
+ * --node-flags "<flags>" (Node/V8 options of our gateway processes, not the baseline's: with
+ * `--baseline HEAD` it measures a runtime option against the same code in one run).
  *
  * Phases: lab (Redis, Kamailio, SIPp UAS from test/lab + test/scenarios) → SIPp direct ceiling →
  * gateway (separate process, Redis store) → registrations (1k at 500/s, then up to 10k) with
@@ -70,6 +72,12 @@ const LOG_LEVEL = argVal('--log-level') ?? 'info';
 const BASELINE_REF = argVal('--baseline');
 if (argv.includes('--baseline') && (!BASELINE_REF || BASELINE_REF.startsWith('--'))) {
   process.stderr.write('--baseline: a git ref is needed (e.g. --baseline 4878e05)\n');
+  process.exit(2);
+}
+/** `--node-flags "<flags>"`: Node/V8 options of our gateway processes (not the baseline's), e.g. `--max-semi-space-size=64`. */
+const NODE_FLAGS = (argVal('--node-flags') ?? '').split(/\s+/).filter((f) => f !== '');
+if (NODE_FLAGS.some((f) => !f.startsWith('--'))) {
+  process.stderr.write('--node-flags: Node options, each starting with -- (quote them as one argument)\n');
   process.exit(2);
 }
 const PROCESSES = Number(argVal('--processes') ?? '1');
@@ -423,7 +431,7 @@ async function main(): Promise<number> {
   mkdirSync(BENCH_RUN_DIR, { recursive: true });
   const stoppers: Array<() => Promise<void>> = [];
   let harnessError: string | undefined;
-  const result: Record<string, unknown> = { startedAt: started.toISOString(), mode: SMOKE ? 'smoke' : 'full', plan: PLAN, machine: machineInfo(), logLevel: LOG_LEVEL };
+  const result: Record<string, unknown> = { startedAt: started.toISOString(), mode: SMOKE ? 'smoke' : 'full', plan: PLAN, machine: machineInfo(), logLevel: LOG_LEVEL, ...(NODE_FLAGS.length > 0 && { nodeFlags: NODE_FLAGS }) };
   let ctx: Ctx | undefined;
   let comparison: Comparison | undefined;
   try {
@@ -485,7 +493,7 @@ async function main(): Promise<number> {
       RATE_LIMIT_PER_ADDRESS: '1000000',
       RATE_LIMIT_PER_TOKEN: '100000',
     };
-    const gw = await startGatewayProcess({ mainJs: tr.mainJs, dir: gwDir, env: { ...baseEnv, REDIS_KEY_PREFIX: 'bench:' } });
+    const gw = await startGatewayProcess({ mainJs: tr.mainJs, dir: gwDir, env: { ...baseEnv, REDIS_KEY_PREFIX: 'bench:' }, nodeFlags: NODE_FLAGS });
     stoppers.unshift(() => gw.stop());
     log(`gateway pid ${gw.pid} http ${gw.httpPort} sip ${gw.sipPort} (log ${gw.logFile})`);
     const client = new GatewayClient(gw.baseUrl, 64);
@@ -498,7 +506,7 @@ async function main(): Promise<number> {
     const startVariant = async (o: { label: string; mainJs: string; processes: number; keyPrefix: string; judged: boolean; appOffset: number }): Promise<Variant> => {
       const procs: GatewayProcess[] = [];
       for (let k = 0; k < o.processes; k++) {
-        const p = await startGatewayProcess({ mainJs: o.mainJs, dir: makeLabDir(`bench-${o.label}-${k}`), env: { ...baseEnv, REDIS_KEY_PREFIX: o.keyPrefix } });
+        const p = await startGatewayProcess({ mainJs: o.mainJs, dir: makeLabDir(`bench-${o.label}-${k}`), env: { ...baseEnv, REDIS_KEY_PREFIX: o.keyPrefix }, ...(o.label !== 'baseline' && { nodeFlags: NODE_FLAGS }) });
         stoppers.unshift(() => p.stop());
         procs.push(p);
         log(`${o.label}: gateway pid ${p.pid} http ${p.httpPort} sip ${p.sipPort} (log ${p.logFile})`);

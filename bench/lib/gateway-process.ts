@@ -167,7 +167,8 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-export async function startGatewayProcess(opts: { mainJs: string; env: Record<string, string>; dir: string }): Promise<GatewayProcess> {
+/** `nodeFlags`: Node/V8 options before the script (e.g. `--max-semi-space-size=64`). */
+export async function startGatewayProcess(opts: { mainJs: string; env: Record<string, string>; dir: string; nodeFlags?: readonly string[] }): Promise<GatewayProcess> {
   const httpPort = await freePort('tcp');
   const sipPort = await freePort('both');
   const inspectPort = await freePort('tcp');
@@ -185,7 +186,7 @@ export async function startGatewayProcess(opts: { mainJs: string; env: Record<st
   const proc = await ManagedProcess.start({
     name: `gateway:${httpPort}`,
     command: process.execPath,
-    args: [`--inspect=127.0.0.1:${inspectPort}`, opts.mainJs],
+    args: [...(opts.nodeFlags ?? []), `--inspect=127.0.0.1:${inspectPort}`, opts.mainJs],
     cwd: opts.dir,
     logFile,
     env,
