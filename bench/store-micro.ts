@@ -175,7 +175,7 @@ async function drain(queue: EventQueue, fanOut: FanOutResult | undefined): Promi
 async function main(): Promise<void> {
   const redis = await startRedis();
   // the gateway's own client (its options and write batching), of the build under test
-  const client = createRedisClient({ mode: 'single', url: redis.url, where: 'REDIS_URL' });
+  const client = createRedisClient({ mode: 'single', url: redis.url, where: 'REDIS_URL', writeReplicas: 0 });
   await client.connect();
   let commands = 0;
   const send = client.sendCommand.bind(client);

@@ -50,6 +50,10 @@ export class EnvSchema extends LimitsEnv {
   REDIS_SENTINEL_PASSWORD?: string;
 
   @IsOptional()
+  @Matches(/^[0-5]$/, { message: 'REDIS_WRITE_REPLICAS must be an integer from 0 to 5' })
+  REDIS_WRITE_REPLICAS?: string;
+
+  @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9:_-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1-64 characters of [A-Za-z0-9:_-]' })
   REDIS_KEY_PREFIX?: string;

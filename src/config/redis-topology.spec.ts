@@ -48,8 +48,22 @@ describe('Redis topology (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS)', () 
     [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINEL_NAME: required with REDIS_SENTINELS'],
     [{ REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINEL_NAME: only with REDIS_SENTINELS'],
     [{ REDIS_URL: 'redis://x:6379', REDIS_PASSWORD: 'p' }, 'REDIS_PASSWORD: with REDIS_URL the password goes in the URL'],
+    [{ REDIS_CLUSTER_NODES: 'a:1', REDIS_WRITE_REPLICAS: '6' }, 'REDIS_WRITE_REPLICAS must be an integer from 0 to 5'],
+    [{ REDIS_WRITE_REPLICAS: '1' }, 'REDIS_WRITE_REPLICAS: only with REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS'],
   ])('refuses %j at boot', (env, problem) => {
     expect(problemsOf(env)).toContain(problem);
+  });
+
+  it.each<[Record<string, string>, number]>([
+    [{ REDIS_URL: 'redis://x:6379' }, 0],
+    [{ REDIS_CLUSTER_NODES: 'a:1' }, 0],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm' }, 1],
+    [{ REDIS_CLUSTER_NODES: 'a:1', REDIS_WRITE_REPLICAS: '1' }, 1],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_WRITE_REPLICAS: '0' }, 0],
+    [{ REDIS_URL: 'redis://x:6379', REDIS_WRITE_REPLICAS: '2' }, 2],
+  ])('with %j every write waits for %d replica copies', (env, n) => {
+    const store = storeOf(env);
+    expect(store.kind === 'redis' && store.topology.writeReplicas).toBe(n);
   });
 
   it('stays in memory with none of them', () => {

@@ -12,10 +12,18 @@ export interface RedisNode {
  * (`REDIS_SENTINELS` + `REDIS_SENTINEL_NAME`: the client asks them for the current master and
  * follows a failover). `where` names the variable and its value (no password) for messages.
  */
-export type RedisTopology =
+export type RedisTopology = (
   | { mode: 'single'; url: string; where: string }
   | { mode: 'cluster'; nodes: RedisNode[]; password: Secret | undefined; where: string }
-  | { mode: 'sentinel'; sentinels: RedisNode[]; name: string; password: Secret | undefined; sentinelPassword: Secret | undefined; where: string };
+  | { mode: 'sentinel'; sentinels: RedisNode[]; name: string; password: Secret | undefined; sentinelPassword: Secret | undefined; where: string }
+) & {
+  /**
+   * Replica copies every write waits for (`WAIT`) before it is acknowledged (REDIS_WRITE_REPLICAS;
+   * default 1 with Sentinels, 0 otherwise): a write answered 2xx then survives the promotion of a
+   * replica that had it.
+   */
+  writeReplicas: number;
+};
 
 export interface RedisTopologyEnv {
   REDIS_URL?: string | undefined;
@@ -24,6 +32,7 @@ export interface RedisTopologyEnv {
   REDIS_SENTINEL_NAME?: string | undefined;
   REDIS_PASSWORD?: string | undefined;
   REDIS_SENTINEL_PASSWORD?: string | undefined;
+  REDIS_WRITE_REPLICAS?: string | undefined;
 }
 
 /** A Redis URL without its password, for messages. */
@@ -71,17 +80,20 @@ export function redisTopology(e: RedisTopologyEnv, problems: string[]): RedisTop
   if (e.REDIS_SENTINEL_PASSWORD !== undefined && e.REDIS_SENTINELS === undefined) problems.push('REDIS_SENTINEL_PASSWORD: only with REDIS_SENTINELS');
   if (e.REDIS_PASSWORD !== undefined && e.REDIS_URL !== undefined) problems.push('REDIS_PASSWORD: with REDIS_URL the password goes in the URL');
   const password = e.REDIS_PASSWORD !== undefined ? new Secret(e.REDIS_PASSWORD) : undefined;
-  if (e.REDIS_URL !== undefined) return { mode: 'single', url: e.REDIS_URL, where: `REDIS_URL=${redactUrl(e.REDIS_URL)}` };
+  if (e.REDIS_WRITE_REPLICAS !== undefined && !/^[0-5]$/.test(e.REDIS_WRITE_REPLICAS)) problems.push('REDIS_WRITE_REPLICAS: an integer from 0 to 5');
+  const writeReplicas = (fallback: number): number => (e.REDIS_WRITE_REPLICAS !== undefined && /^[0-5]$/.test(e.REDIS_WRITE_REPLICAS) ? Number(e.REDIS_WRITE_REPLICAS) : fallback);
+  if (e.REDIS_URL !== undefined) return { mode: 'single', url: e.REDIS_URL, where: `REDIS_URL=${redactUrl(e.REDIS_URL)}`, writeReplicas: writeReplicas(0) };
   if (e.REDIS_CLUSTER_NODES !== undefined) {
     const nodes = parseNodes('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES, problems);
-    return { mode: 'cluster', nodes, password, where: `REDIS_CLUSTER_NODES=${show(nodes)}` };
+    return { mode: 'cluster', nodes, password, where: `REDIS_CLUSTER_NODES=${show(nodes)}`, writeReplicas: writeReplicas(0) };
   }
   if (e.REDIS_SENTINELS !== undefined) {
     const sentinels = parseNodes('REDIS_SENTINELS', e.REDIS_SENTINELS, problems);
     const name = e.REDIS_SENTINEL_NAME ?? '';
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS, the master name the Sentinels monitor (1-64 characters of [A-Za-z0-9._-])');
     const sentinelPassword = e.REDIS_SENTINEL_PASSWORD !== undefined ? new Secret(e.REDIS_SENTINEL_PASSWORD) : undefined;
-    return { mode: 'sentinel', sentinels, name, password, sentinelPassword, where: `REDIS_SENTINELS=${show(sentinels)} (REDIS_SENTINEL_NAME=${name})` };
+    return { mode: 'sentinel', sentinels, name, password, sentinelPassword, where: `REDIS_SENTINELS=${show(sentinels)} (REDIS_SENTINEL_NAME=${name})`, writeReplicas: writeReplicas(1) };
   }
+  if (e.REDIS_WRITE_REPLICAS !== undefined) problems.push('REDIS_WRITE_REPLICAS: only with REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS');
   return undefined;
 }

@@ -29,7 +29,7 @@ describe('instances on a Redis Cluster', () => {
   });
 
   async function member(prefix: string): Promise<RedisCluster> {
-    const redis = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test' });
+    const redis = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test', writeReplicas: 0 });
     await redis.connect();
     clients.push(redis);
     const m = new RedisCluster(redis, { prefix, leaseMs: 5000, forwardTimeoutMs: 3000 }, logger);
@@ -55,7 +55,7 @@ describe('instances on a Redis Cluster', () => {
   }, 60_000);
 
   it('the gateway client runs scripts on keys of every node issued in one tick', async () => {
-    const redis = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test' });
+    const redis = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test', writeReplicas: 0 });
     await redis.connect();
     clients.push(redis);
     // like the stores' scripts: numkeys given by the caller, so ioredis does not know the key position

@@ -23,7 +23,7 @@ describe('stores on a 3-master Redis Cluster', () => {
 
   beforeAll(async () => {
     lab = await startRedisCluster();
-    redis = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test' });
+    redis = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test', writeReplicas: 0 });
     await redis.connect();
   }, 60_000);
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { attachFollower, SentinelFailoverFollower } from './sentinel-failover';
  */
 export abstract class RedisClient extends Redis {}
 
-/** Sentinel mode: a write is acknowledged once one replica has it (WAIT); none within this long is a store error. */
+/** With REDIS_WRITE_REPLICAS (1 by default with Sentinels) a write is acknowledged once that many replicas have it (WAIT); fewer within this long is a store error. */
 export const REPLICA_ACK_TIMEOUT_MS = 250;
 const REPLICA_ACKS = Symbol('replica acks');
 
@@ -40,6 +40,12 @@ const retry = (times: number): number => Math.min(times * 200, 2000);
  * under way keeps reconnecting), so a closed gateway kept connections and timers alive.
  */
 export function createRedisClient(topology: RedisTopology, logger?: Logger): Redis {
+  const client = clientFor(topology, logger);
+  if (topology.writeReplicas > 0) (client as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS] = topology.writeReplicas;
+  return client;
+}
+
+function clientFor(topology: RedisTopology, logger: Logger | undefined): Redis {
   switch (topology.mode) {
     case 'single':
       return new Redis(topology.url, { ...COMMON, ...PER_CONNECTION, retryStrategy: retry });
@@ -74,7 +80,6 @@ export function createRedisClient(topology: RedisTopology, logger?: Logger): Red
         ...(password !== undefined && { password }),
         ...(sentinelPassword !== undefined && { sentinelPassword }),
       });
-      (client as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS] = 1;
       if (logger) attachFollower(client, new SentinelFailoverFollower({ sentinels: topology.sentinels, name: topology.name, sentinelPassword }, logger));
       return client;
     }
@@ -97,30 +102,45 @@ const shaOf = (script: LuaScript): string => {
  * script yet (first use, a restart, a failover, another Cluster node) answers NOSCRIPT, and the
  * script is sent once with EVAL, which also caches it there.
  *
- * Sentinel mode: replication is asynchronous, so a write the master acknowledged could be missing
- * from the replica promoted by a failover. Each script (each may write) is followed by `WAIT acks`
- * on the same connection: its reply comes once a replica holds the write, and without one it fails
- * like an unreachable store. A master that a failover just replaced still accepts writes, and loses
- * them when it rejoins as a replica: the caller sees the store as unavailable (503), the outcome is
- * unknown to it, as with every store error.
+ * With REDIS_WRITE_REPLICAS (1 by default with Sentinels): replication is asynchronous, so a write
+ * the master acknowledged could be missing from the replica promoted by a failover. Each script
+ * (each may write) is pipelined with `WAIT copies` on the same connection (on a Cluster, the node
+ * of the script's keys: WAIT names no key): its reply comes once that many replicas hold the write,
+ * and with fewer it fails like an unreachable store. A master that a failover just replaced still
+ * accepts writes, and loses them when it rejoins as a replica: the caller sees the store as
+ * unavailable (503), the outcome is unknown to it, as with every store error.
  */
 export function scriptRunner(redis: Redis): RunScript {
   const acks = (redis as Redis & { [REPLICA_ACKS]?: number })[REPLICA_ACKS];
+  const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
   const evalScript = async (script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> => {
     try {
       return await redis.evalsha(shaOf(script), keys.length, ...keys, ...args);
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      if (!isNoScript(err)) throw err;
       return redis.eval(script.lua, keys.length, ...keys, ...args);
     }
   };
+  if (!acks) return async <T>(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<T> => (await evalScript(script, keys, args)) as T;
+  const evalAcked = async (copies: number, script: LuaScript, keys: readonly string[], args: readonly (string | number)[], sha: boolean): Promise<unknown> => {
+    const pipeline = redis.pipeline();
+    if (sha) pipeline.evalsha(shaOf(script), keys.length, ...keys, ...args);
+    else pipeline.eval(script.lua, keys.length, ...keys, ...args);
+    const [scripted, waited] = (await pipeline.wait(copies, REPLICA_ACK_TIMEOUT_MS).exec()) ?? [];
+    const [err, reply] = scripted ?? [new Error('no reply to the script')];
+    if (err) throw err;
+    const [waitErr, got] = waited ?? [new Error('no reply to WAIT')];
+    if (waitErr) throw waitErr;
+    if (Number(got) < copies) throw new Error(`${Number(got)} of ${copies} replicas acknowledged the write within ${REPLICA_ACK_TIMEOUT_MS} ms`);
+    return reply;
+  };
   return async <T>(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<T> => {
-    const reply = await evalScript(script, keys, args);
-    if (acks) {
-      const copies = await redis.wait(acks, REPLICA_ACK_TIMEOUT_MS);
-      if (copies < acks) throw new Error(`no replica acknowledged the write within ${REPLICA_ACK_TIMEOUT_MS} ms`);
+    try {
+      return (await evalAcked(acks, script, keys, args, true)) as T;
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      return (await evalAcked(acks, script, keys, args, false)) as T;
     }
-    return reply as T;
   };
 }
 
