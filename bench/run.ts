@@ -431,7 +431,14 @@ async function main(): Promise<number> {
   mkdirSync(BENCH_RUN_DIR, { recursive: true });
   const stoppers: Array<() => Promise<void>> = [];
   let harnessError: string | undefined;
-  const result: Record<string, unknown> = { startedAt: started.toISOString(), mode: SMOKE ? 'smoke' : 'full', plan: PLAN, machine: machineInfo(), logLevel: LOG_LEVEL, ...(NODE_FLAGS.length > 0 && { nodeFlags: NODE_FLAGS }) };
+  const result: Record<string, unknown> = {
+    startedAt: started.toISOString(),
+    mode: SMOKE ? 'smoke' : 'full',
+    plan: PLAN,
+    machine: machineInfo(),
+    logLevel: LOG_LEVEL,
+    ...(NODE_FLAGS.length > 0 && { nodeFlags: NODE_FLAGS }),
+  };
   let ctx: Ctx | undefined;
   let comparison: Comparison | undefined;
   try {
@@ -506,7 +513,12 @@ async function main(): Promise<number> {
     const startVariant = async (o: { label: string; mainJs: string; processes: number; keyPrefix: string; judged: boolean; appOffset: number }): Promise<Variant> => {
       const procs: GatewayProcess[] = [];
       for (let k = 0; k < o.processes; k++) {
-        const p = await startGatewayProcess({ mainJs: o.mainJs, dir: makeLabDir(`bench-${o.label}-${k}`), env: { ...baseEnv, REDIS_KEY_PREFIX: o.keyPrefix }, ...(o.label !== 'baseline' && { nodeFlags: NODE_FLAGS }) });
+        const p = await startGatewayProcess({
+          mainJs: o.mainJs,
+          dir: makeLabDir(`bench-${o.label}-${k}`),
+          env: { ...baseEnv, REDIS_KEY_PREFIX: o.keyPrefix },
+          ...(o.label !== 'baseline' && { nodeFlags: NODE_FLAGS }),
+        });
         stoppers.unshift(() => p.stop());
         procs.push(p);
         log(`${o.label}: gateway pid ${p.pid} http ${p.httpPort} sip ${p.sipPort} (log ${p.logFile})`);

@@ -24,7 +24,12 @@ describe('loadConfig', () => {
       ADMIN_TOKEN: 'a-very-long-admin-token',
     });
     expect(c.http.port).toBe(9000);
-    expect(c.store).toEqual({ kind: 'redis', topology: { mode: 'single', url: 'redis://127.0.0.1:6380', where: 'REDIS_URL=redis://127.0.0.1:6380', writeReplicas: 0 }, keyPrefix: 'gw:', onUnreachable: 'exit' });
+    expect(c.store).toEqual({
+      kind: 'redis',
+      topology: { mode: 'single', url: 'redis://127.0.0.1:6380', where: 'REDIS_URL=redis://127.0.0.1:6380', writeReplicas: 0 },
+      keyPrefix: 'gw:',
+      onUnreachable: 'exit',
+    });
     expect(c.sip.transport).toBe('tcp');
     expect(c.sip.advertisedAddress).toBe('gw.example.net');
     expect(c.emergency).toEqual({ enabled: true, numbers: ['112', '999'], identityHeader: 'P-Asserted-Identity' });
