@@ -10,11 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import { RedisClient } from '../../src/store/redis/redis-client';
 import { createTestIdp, TestIdp } from '../support/auth';
-import { API, AUDIO_OFFER, registerApp, RegisteredApp } from '../support/camara-app';
+import { API, registerApp, RegisteredApp } from '../support/camara-app';
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
 import { Lab, startLab } from '../support/lab';
 import { RedisSentinelLab, startRedisSentinel } from '../support/redis-topologies';
-import { SipExchange } from '../support/sip-trace';
+import { failoverCalls, FailoverCall as Call } from '../support/store-failover-calls';
 
 const ALICE = '+17085852753';
 /**
@@ -35,9 +35,7 @@ const RECONNECT_BOUND_MS = 6_000;
  */
 const REQUEST_BOUND_MS = 5_000;
 
-type Session = { mediaSessionId: string; status: string };
 type Probe = { kind: 'read' | 'write'; startedAt: number; ms: number; status: number; code?: string };
-type Call = { id: string; callId: string };
 
 describe.each<[string, 'kill' | 'freeze']>([
   ['killed (SIGKILL)', 'kill'],
@@ -71,40 +69,11 @@ describe.each<[string, 'kill' | 'freeze']>([
     await lab?.stop();
   });
 
-  const get = (id: string) => gw.request('GET', `${API.sessions}/${id}`, { token: app.token });
-  const statusOf = async (id: string) => ((await get(id)).body as Session).status;
-
-  /** An outgoing call to the answering SIPp UAS, Connected, with the Call-ID the far end saw. */
-  async function connectedCall(): Promise<Call> {
-    const setup = await SipExchange.start(lab.uas.answer);
-    const res = await gw.request('POST', API.sessions, {
-      token: app.token,
-      headers: { registrationid: app.registrationId },
-      body: { originatorAddress: `tel:${ALICE}`, receiverAddress: `tel:${lab.numbers.answer}`, offer: { sdp: AUDIO_OFFER } },
-    });
-    expect(res.status).toBe(201);
-    const id = (res.body as Session).mediaSessionId;
-    const invite = await setup.received('INVITE');
-    await eventually(async () => (await statusOf(id)) === 'Connected', 15_000, `call ${id} Connected`);
-    return { id, callId: invite.callId };
-  }
-
-  /** Hold (re-INVITE a=sendonly answered 200), then DELETE (BYE answered 200), both in the call's dialog. */
-  async function holdAndHangUp(call: Call): Promise<void> {
-    const holding = await SipExchange.start(lab.uas.answer);
-    const hold = await gw.request('PUT', `${API.sessions}/${call.id}/status`, { token: app.token, body: { status: 'Hold' } });
-    expect(hold.status).toBe(200);
-    const reinvite = await holding.waitFor(`re-INVITE of ${call.callId}`, (m) => m.direction === 'received' && m.status === undefined && m.method === 'INVITE' && m.callId === call.callId);
-    expect(reinvite.body).toContain('a=sendonly');
-    expect((await holding.finalResponseTo(reinvite)).status).toBe(200);
-    await app.sink.waitFor((e) => e.body.data.mediaSessionId === call.id && e.body.data.status === 'Hold', 10_000, `Hold of ${call.id}`);
-
-    const hangUp = await SipExchange.start(lab.uas.answer);
-    expect((await gw.request('DELETE', `${API.sessions}/${call.id}`, { token: app.token })).status).toBe(204);
-    const bye = await hangUp.waitFor(`BYE of ${call.callId}`, (m) => m.direction === 'received' && m.status === undefined && m.method === 'BYE' && m.callId === call.callId);
-    expect((await hangUp.finalResponseTo(bye)).status).toBe(200);
-    await app.sink.waitFor((e) => e.body.data.mediaSessionId === call.id && e.body.data.status === 'Terminated', 10_000, `Terminated of ${call.id}`);
-  }
+  const { get, statusOf, connectedCall, holdAndHangUp } = failoverCalls(
+    () => gw,
+    () => app,
+    () => lab,
+  );
 
   it('promotes a replica, answers 503 in between, keeps every call and acknowledged write, and serves new calls', async () => {
     // the sink refuses for now: the calls' events are still queued in the store when the master dies

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
-import { createRedisClient, keys } from '../../src/store/redis/redis-client';
+import Redis_ from 'ioredis';
+import { createRedisClient, keys, scriptRunner } from '../../src/store/redis/redis-client';
 import { RedisEventQueue } from '../../src/store/redis/redis-event-queue';
 import { RedisRegistrationStore } from '../../src/store/redis/redis-registration.store';
 import { RedisSessionStore } from '../../src/store/redis/redis-session.store';
@@ -34,6 +35,37 @@ describe('stores on a 3-master Redis Cluster', () => {
   it('is the gateway Cluster client, connected to three masters', async () => {
     expect(redis).toBeInstanceOf(Cluster);
     expect((redis as unknown as Cluster).nodes('master')).toHaveLength(3);
+  });
+
+  it("with REDIS_WRITE_REPLICAS each script's WAIT runs on the script's node, and a write without its copy fails", async () => {
+    const acked = createRedisClient({ mode: 'cluster', nodes: lab.ports.map((port) => ({ host: '127.0.0.1', port })), password: undefined, where: 'test', writeReplicas: 1 });
+    const monitors: Array<{ port: number; commands: string[]; m: Redis }> = [];
+    const plain: Redis[] = [];
+    try {
+      await acked.connect();
+      for (const port of lab.ports) {
+        const commands: string[] = [];
+        // monitor() opens a connection of its own beside the client's
+        const client = new Redis_({ host: '127.0.0.1', port, lazyConnect: true });
+        plain.push(client);
+        const m = await client.monitor();
+        m.on('monitor', (_time: string, args: string[]) => commands.push(args.join(' ')));
+        monitors.push({ port, commands, m });
+      }
+      const key = `${freshPrefix()}{ev}:probe`;
+      const script = { keys: ['k'], lua: "redis.call('SET', KEYS[1], ARGV[1]); return 1" };
+      // this lab's masters have no replica: the write is made, but not acknowledged
+      await expect(scriptRunner(acked)(script, [key], ['v'])).rejects.toThrow('0 of 1 replicas acknowledged the write');
+      await sleep(200);
+      const ran = monitors.filter((n) => n.commands.some((c) => c.includes(key)));
+      expect(ran).toHaveLength(1);
+      expect(ran[0]?.commands.some((c) => /^wait 1 250$/i.test(c))).toBe(true);
+      for (const other of monitors.filter((n) => n !== ran[0])) expect(other.commands.filter((c) => /^wait /i.test(c))).toEqual([]);
+    } finally {
+      for (const { m } of monitors) m.disconnect();
+      for (const client of plain) client.disconnect();
+      acked.disconnect();
+    }
   });
 
   it('puts every key of one aggregate in one slot (what lets each script run on one node)', async () => {

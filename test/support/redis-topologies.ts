@@ -47,22 +47,60 @@ async function stopAll(procs: ManagedProcess[]): Promise<void> {
 }
 
 export interface RedisClusterLab {
+  /** The masters' ports as created. */
   readonly ports: number[];
-  /** `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` (REDIS_CLUSTER_NODES). */
+  /** `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` (REDIS_CLUSTER_NODES): the masters as created. */
   readonly nodesEnv: string;
   readonly dir: string;
+  /**
+   * SIGKILL of the master that serves `key`'s slot, then waits until a surviving node names
+   * another node, answering as a master, for that slot (its replica, promoted by the cluster).
+   */
+  killMasterOf(key: string, timeoutMs?: number): Promise<{ from: number; to: number; killedAt: number; promotedAt: number }>;
+  /** How many replicas the master `port` reports as connected and online. */
+  connectedReplicas(port: number): Promise<number>;
+  /** The last `lines` lines of every node's log, for a failure message. */
+  logTail(lines?: number): string;
   stop(): Promise<void>;
 }
 
-/** Three cluster-enabled masters (bus ports chosen too), joined by `redis-cli --cluster create`. Waits for cluster_state:ok on every node. */
-export async function startRedisCluster(opts: { masters?: number; startTimeoutMs?: number } = {}): Promise<RedisClusterLab> {
+/** How many replicas the master `port` reports as connected and online. */
+async function onlineReplicas(port: number): Promise<number> {
+  const info = String(await call(port, 'INFO', 'replication'));
+  return [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
+}
+
+/** The master serving `slot` in `CLUSTER NODES` as node `via` sees it (0: none known). */
+async function clusterMasterOf(via: number, slot: number): Promise<number> {
+  const text = String(await call(via, 'CLUSTER', 'NODES'));
+  for (const line of text.split('\n')) {
+    const [, address = '', flags = '', , , , , , ...slots] = line.trim().split(' ');
+    if (!flags.split(',').includes('master') || flags.includes('fail')) continue;
+    const serves = slots.some((r) => {
+      const [lo, hi = lo] = r.split('-').map(Number);
+      return lo !== undefined && hi !== undefined && slot >= lo && slot <= hi;
+    });
+    if (serves) return Number(address.split('@')[0]?.split(':').pop());
+  }
+  return 0;
+}
+
+/**
+ * Three cluster-enabled masters (bus ports chosen too), each with `replicas` replicas (default 0),
+ * joined by `redis-cli --cluster create`. Waits for cluster_state:ok on every node and, with
+ * replicas, for every replica's link to its master. cluster-node-timeout 2 s: a dead master's
+ * replica is promoted within a few seconds.
+ */
+export async function startRedisCluster(opts: { masters?: number; replicas?: number; startTimeoutMs?: number } = {}): Promise<RedisClusterLab> {
   const masters = opts.masters ?? 3;
+  const nodes = masters * (1 + (opts.replicas ?? 0));
   const timeout = opts.startTimeoutMs ?? 20_000;
   const dir = makeLabDir('redis-cluster');
-  const ports = await freePorts(masters * 2, 'tcp');
+  const ports = await freePorts(nodes * 2, 'tcp');
   const procs: ManagedProcess[] = [];
+  const byPort = new Map<number, ManagedProcess>();
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < nodes; i++) {
       const port = ports[i] ?? 0;
       const nodeDir = join(dir, `node-${port}`);
       const args = [
@@ -72,26 +110,64 @@ export async function startRedisCluster(opts: { masters?: number; startTimeoutMs
         '--cluster-config-file',
         join(nodeDir, 'nodes.conf'),
         '--cluster-port',
-        String(ports[masters + i]),
+        String(ports[nodes + i]),
         '--cluster-node-timeout',
         '2000',
       ];
       mkdirSync(nodeDir, { recursive: true });
       const p = await redisServer(`redis-cluster:${port}`, nodeDir, args);
       procs.push(p);
+      byPort.set(port, p);
       await waitUntil('PING', p, async () => (await call(port, 'PING')) === 'PONG', timeout);
     }
-    const addresses = ports.slice(0, masters).map((p) => `${HOST}:${p}`);
+    const addresses = ports.slice(0, nodes).map((p) => `${HOST}:${p}`);
     await new Promise<void>((resolve, reject) =>
-      execFile(REDIS_CLI_BIN, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout }, (err, stdout, stderr) =>
+      execFile(REDIS_CLI_BIN, ['--cluster', 'create', ...addresses, '--cluster-replicas', String(opts.replicas ?? 0), '--cluster-yes'], { timeout }, (err, stdout, stderr) =>
         err ? reject(new Error(`redis-cli --cluster create: ${err.message}\n${stdout}${stderr}`)) : resolve(),
       ),
     );
     for (const [i, p] of procs.entries()) {
       const port = ports[i] ?? 0;
       await waitUntil('cluster_state:ok', p, async () => String(await call(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'), timeout);
+      const role = String(await call(port, 'ROLE'));
+      if (role.startsWith('slave')) await waitUntil('replication link up', p, async () => String(await call(port, 'INFO', 'replication')).includes('master_link_status:up'), timeout);
     }
-    return { ports: ports.slice(0, masters), nodesEnv: addresses.join(','), dir, stop: () => stopAll(procs) };
+    const masterPorts: number[] = [];
+    for (const port of ports.slice(0, nodes)) if (String(await call(port, 'ROLE')).startsWith('master')) masterPorts.push(port);
+    const alive = (): number[] => ports.slice(0, nodes).filter((p) => byPort.get(p)?.running);
+    return {
+      ports: masterPorts,
+      nodesEnv: masterPorts.map((p) => `${HOST}:${p}`).join(','),
+      dir,
+      async killMasterOf(key, timeoutMs = 30_000) {
+        const [via = 0] = alive();
+        const slot = Number(await call(via, 'CLUSTER', 'KEYSLOT', key));
+        const from = await clusterMasterOf(via, slot);
+        const victim = byPort.get(from);
+        if (!victim?.running) throw new Error(`killMasterOf: no running node serves slot ${slot} (${from})`);
+        const killedAt = Date.now();
+        await victim.kill();
+        let to = 0;
+        await waitUntil(
+          `a replica promoted for slot ${slot} after the SIGKILL of ${from}`,
+          byPort.get(alive()[0] ?? 0) ?? victim,
+          async () => {
+            const seen = await clusterMasterOf(alive()[0] ?? 0, slot);
+            if (seen === 0 || seen === from || !String(await call(seen, 'ROLE')).startsWith('master')) return false;
+            to = seen;
+            return true;
+          },
+          timeoutMs,
+          100,
+        );
+        return { from, to, killedAt, promotedAt: Date.now() };
+      },
+      connectedReplicas: onlineReplicas,
+      logTail(lines = 15) {
+        return procs.map((p) => `--- ${p.spec.name}\n${tailFile(p.spec.logFile, lines)}`).join('\n');
+      },
+      stop: () => stopAll(procs),
+    };
   } catch (err) {
     await stopAll(procs);
     throw err;
@@ -256,10 +332,7 @@ export async function startRedisSentinel(opts: { startTimeoutMs?: number; replic
           throw err;
         }
       },
-      async connectedReplicas(port) {
-        const info = String(await call(port, 'INFO', 'replication'));
-        return [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
-      },
+      connectedReplicas: onlineReplicas,
       logTail(lines = 15) {
         return readdirSync(dir)
           .filter((f) => f.endsWith('.log'))
