@@ -132,7 +132,9 @@ function decodeResponse(first: string, lines: string[], buf: Buffer, end: number
 
 /** Lower-case canonical names (compact forms expanded) of header names already seen; bounded (names come from peers). */
 const CANONICAL = new Map<string, string>();
-const CANONICAL_MAX = 512;
+export const CANONICAL_MAX = 512;
+/** How many header names the decoder remembers (for the bound's test). */
+export const canonicalNamesKept = (): number => CANONICAL.size;
 
 /** A header name as written -> its canonical lower-case name; throws on a name that is not a token. */
 function canonicalName(name: string): string {

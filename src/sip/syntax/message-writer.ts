@@ -22,7 +22,9 @@ const NAMES: Record<string, string> = {
 
 /** Canonical names already computed, by lower-case name; bounded (names of passed-through headers come from peers). */
 const PRETTY = new Map<string, string>(Object.entries(NAMES));
-const PRETTY_CACHE_MAX = 512;
+export const PRETTY_CACHE_MAX = 512;
+/** How many header names the writer remembers, the built-in ones included (for the bound's test). */
+export const prettyNamesKept = (): number => PRETTY.size;
 
 function prettyName(name: string): string {
   let pretty = PRETTY.get(name);

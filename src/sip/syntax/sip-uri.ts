@@ -129,8 +129,10 @@ export function stringifySipUri(uri: SipUri | string): string {
  * emptied when full.
  */
 const VALID_URIS = new Set<string>();
-const VALID_URIS_MAX = 1024;
+export const VALID_URIS_MAX = 1024;
 const CACHED_URI_LENGTH = 256;
+/** How many validated URIs are remembered (for the bound's test). */
+export const validUrisKept = (): number => VALID_URIS.size;
 
 /**
  * Checks any URI found in a message: SIP/SIPS strictly (above), other schemes as RFC 3261
