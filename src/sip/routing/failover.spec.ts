@@ -166,6 +166,16 @@ describe('FailoverSender (RFC 3263 §4.3)', () => {
     expect(affinity.size).toBe(0);
   });
 
+  it("forgets a dialog's Call-ID when the far end ends it (its BYE)", async () => {
+    const affinity = new CallAffinity();
+    const { attempts, failover } = await setup(affinity);
+    failover.sendRequest(request('INVITE'), tu(), {});
+    attempts[0]?.h.onResponse(response(200, 'INVITE'));
+    expect(affinity.of('c1')).toEqual(p1);
+    failover.forgetCallId('c1');
+    expect(affinity.of('c1')).toBeUndefined();
+  });
+
   it("forgets a Call-ID's target once that target is down", async () => {
     const { attempts, targets, failover } = await setup();
     failover.sendRequest(request('REGISTER'), tu(), {});

@@ -38,6 +38,11 @@ export class FailoverSender {
     return this.affinity.order(callId, this.targets.candidates(), (p) => this.targets.isUsable(p))[0];
   }
 
+  /** A dialog the far end ended (its BYE): no request of ours follows in it, so its Call-ID's target is forgotten now, not at the affinity's bounds. */
+  forgetCallId(callId: string): void {
+    this.affinity.forget(callId);
+  }
+
   sendRequest(rq: SipMessage, h: ClientHandlers, opts: SendOptions): SentRequest {
     if (opts.to) return this.send(rq, h, opts);
     if (opts.via !== undefined) {

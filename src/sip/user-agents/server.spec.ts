@@ -256,8 +256,11 @@ describe(UserAgentServer.name, () => {
       ['INFO', { type: 'application/dtmf-relay', content: 'Signal=5\r\n' }, { kind: 'info', body: { contentType: 'application/dtmf-relay', content: 'Signal=5\r\n' } }],
       ['MESSAGE', undefined, { kind: 'other', method: 'MESSAGE' }],
     ])('%s -> dialog.request %j', (method, body, expected) => {
-      const { request } = dialogRequest(setup(), inDialog(method, body));
+      const s = setup();
+      const { request } = dialogRequest(s, inDialog(method, body));
       expect(request).toEqual({ callId: CALL_ID, localTag: 'our-tag', remoteTag: 'bob-tag', cseq: 7, ...expected });
+      // RFC 3261 §15.1.2: only the far end's BYE ends the dialog (its Call-ID's routing affinity goes)
+      expect(s.stack.ended).toEqual(method === 'BYE' ? [CALL_ID] : []);
     });
 
     it.each([

@@ -238,6 +238,7 @@ export class UserAgentServer {
     if (method === 'BYE') {
       this.timers?.stop(base.callId, localTag);
       this.inDialog.exchanges.forget(`${base.callId}|${localTag}`);
+      this.core.stack.dialogEnded(base.callId);
       request = { ...base, kind: 'bye' };
     } else if (method === 'INVITE' || method === 'UPDATE') {
       const sdp = sdpOf(ct, rq.content);

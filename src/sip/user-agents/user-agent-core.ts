@@ -6,7 +6,7 @@ import type { SipStack } from '../sip-stack';
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY';
 
 /** The part of the stack the user agents use: a narrow seam that unit tests fake. */
-export type TransactionLayer = Pick<SipStack, 'sendRequest' | 'sendStateless' | 'resend' | 'respond' | 'findServer' | 'findInvite'>;
+export type TransactionLayer = Pick<SipStack, 'sendRequest' | 'sendStateless' | 'resend' | 'respond' | 'findServer' | 'findInvite' | 'dialogEnded'>;
 
 /** What every user agent of one gateway instance shares. */
 export interface UserAgentCore {

@@ -20,6 +20,8 @@ export class FakeTransactionLayer implements TransactionLayer {
   readonly resent: SipMessage[] = [];
   readonly responses: Array<{ tx: ServerTransaction; rs: SipMessage }> = [];
   readonly invites = new Map<string, ServerTransaction>();
+  /** Call-IDs whose dialog the far end ended (dialogEnded). */
+  readonly ended: string[] = [];
 
   sendRequest(rq: SipMessage, h: ClientHandlers, opts: SendOptions = {}): SentRequest {
     this.requests.push({ rq, h, opts });
@@ -41,6 +43,10 @@ export class FakeTransactionLayer implements TransactionLayer {
     this.responses.push({ tx, rs });
     if ((rs.status ?? 0) >= 200) tx.state = 'completed';
     return true;
+  }
+
+  dialogEnded(callId: string): void {
+    this.ended.push(callId);
   }
 
   findServer(): ServerTransaction | undefined {
