@@ -11,7 +11,7 @@ import { API, eventType, registerApp, RegisteredApp } from '../support/camara-ap
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
 import { Lab, startLab } from '../support/lab';
 import { RedisClusterLab, startRedisCluster } from '../support/redis-topologies';
-import { failoverCalls, FailoverCall } from '../support/store-failover-calls';
+import { failoverCalls, FailoverCall, Probe, startProbes } from '../support/store-failover-calls';
 
 const ALICE = '+17085852753';
 /** The cluster's share: the failure detection (cluster-node-timeout 2 s) and the replicas' election. */
@@ -20,8 +20,6 @@ const PROMOTION_BOUND_MS = 15_000;
 const RECONNECT_BOUND_MS = 10_000;
 /** A request during the outage fails at once or after the 2 s command timeout; the rest is slack for a shared CPU. */
 const REQUEST_BOUND_MS = 5_000;
-
-type Probe = { kind: 'read' | 'write'; startedAt: number; ms: number; status: number; code?: string };
 
 describe('the gateway on a Redis Cluster with replicas when the master of the sessions is killed during calls', () => {
   let lab: Lab;
@@ -62,34 +60,26 @@ describe('the gateway on a Redis Cluster with replicas when the master of the se
     for (let i = 0; i < 2; i++) before.push(await connectedCall());
 
     // requests all along, both on the killed master's slot: reads of a call, and writes (new event subscriptions)
-    const probes: Probe[] = [];
-    const acknowledged: string[] = [];
-    let stop = false;
-    const probe = async (kind: Probe['kind']): Promise<void> => {
-      const startedAt = Date.now();
-      const res =
-        kind === 'read'
-          ? await get(before[0]?.id ?? '')
-          : await gw.request('POST', API.subscriptions, {
-              token: app.token,
-              // a type the outgoing calls do not produce: the calls' events are not fanned out to these
-              body: { protocol: 'HTTP', sink: app.sink.url, types: [eventType('session-invitation')], config: { subscriptionDetail: { deviceId: app.deviceId } } },
-            });
-      const code = (res.body as { code?: string } | undefined)?.code;
-      probes.push({ kind, startedAt, ms: Date.now() - startedAt, status: res.status, ...(code !== undefined && { code }) });
-      if (kind === 'write' && res.status === 201) acknowledged.push((res.body as { id: string }).id);
-    };
-    const activity = (async () => {
-      while (!stop) {
-        await Promise.all([probe('read'), probe('write')]);
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    })();
+    const {
+      probes,
+      acknowledged,
+      firstOk: okSince,
+      stop,
+    } = startProbes(
+      () => get(before[0]?.id ?? ''),
+      () =>
+        gw.request('POST', API.subscriptions, {
+          token: app.token,
+          // a type the outgoing calls do not produce: the calls' events are not fanned out to these
+          body: { protocol: 'HTTP', sink: app.sink.url, types: [eventType('session-invitation')], config: { subscriptionDetail: { deviceId: app.deviceId } } },
+        }),
+      (body) => (body as { id: string }).id,
+    );
     await eventually(async () => acknowledged.length >= 3, 10_000, 'subscriptions before the kill');
 
     const { from, to, killedAt, promotedAt } = await cluster.killMasterOf('{ev}');
     expect(to).not.toBe(from);
-    const firstOk = (kind: Probe['kind'], status: number) => probes.find((p) => p.kind === kind && p.startedAt > killedAt && p.status === status);
+    const firstOk = (kind: Probe['kind'], status: number) => okSince(kind, status, killedAt);
     const diagnosis = (): string =>
       [
         `promotion of ${to} +${promotedAt - killedAt} ms`,
@@ -105,8 +95,7 @@ describe('the gateway on a Redis Cluster with replicas when the master of the se
     await eventually(async () => firstOk('read', 200) && firstOk('write', 201), 30_000, 'reads and writes after the failover').catch((err: Error) => {
       throw new Error(`${err.message}\n${diagnosis()}`);
     });
-    stop = true;
-    await activity;
+    await stop();
     process.stdout.write(`Cluster master SIGKILL: ${diagnosis().split('\n').slice(0, 2).join('; ')}\n`);
     const readsBack = (firstOk('read', 200)?.startedAt ?? Infinity) - promotedAt;
     const writesBack = (firstOk('write', 201)?.startedAt ?? Infinity) - Math.max(promotedAt, replicaOnlineAt);

@@ -14,7 +14,7 @@ import { API, registerApp, RegisteredApp } from '../support/camara-app';
 import { eventually, GatewayUnderTest, startGateway } from '../support/gateway';
 import { Lab, startLab } from '../support/lab';
 import { RedisSentinelLab, startRedisSentinel } from '../support/redis-topologies';
-import { failoverCalls, FailoverCall as Call } from '../support/store-failover-calls';
+import { failoverCalls, FailoverCall as Call, Probe, startProbes } from '../support/store-failover-calls';
 
 const ALICE = '+17085852753';
 /**
@@ -34,8 +34,6 @@ const RECONNECT_BOUND_MS = 6_000;
  * 2 s command timeout of its store command; the rest is slack for a shared CPU.
  */
 const REQUEST_BOUND_MS = 5_000;
-
-type Probe = { kind: 'read' | 'write'; startedAt: number; ms: number; status: number; code?: string };
 
 describe.each<[string, 'kill' | 'freeze']>([
   ['killed (SIGKILL)', 'kill'],
@@ -82,23 +80,16 @@ describe.each<[string, 'kill' | 'freeze']>([
     for (let i = 0; i < 3; i++) before.push(await connectedCall());
 
     // requests all along: reads of a call of before, and writes (new registrations)
-    const probes: Probe[] = [];
-    const acknowledged: string[] = [];
-    let stop = false;
-    const probe = async (kind: Probe['kind']): Promise<void> => {
-      const startedAt = Date.now();
-      const res = kind === 'read' ? await get(before[0]?.id ?? '') : await gw.request('POST', API.registrations, { token: app.token, body: { deviceId: randomUUID() } });
-      const code = (res.body as { code?: string } | undefined)?.code;
-      probes.push({ kind, startedAt, ms: Date.now() - startedAt, status: res.status, ...(code !== undefined && { code }) });
-      if (kind === 'write' && res.status === 201) acknowledged.push((res.body as { registrationId: string }).registrationId);
-    };
-    const activity = (async () => {
-      while (!stop) {
-        await Promise.all([probe('read'), probe('write')]);
-        // pacing, not waiting for anything: a refusal comes back at once
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    })();
+    const {
+      probes,
+      acknowledged,
+      firstOk: okSince,
+      stop,
+    } = startProbes(
+      () => get(before[0]?.id ?? ''),
+      () => gw.request('POST', API.registrations, { token: app.token, body: { deviceId: randomUUID() } }),
+      (body) => (body as { registrationId: string }).registrationId,
+    );
     await eventually(async () => acknowledged.length >= 3, 10_000, 'registrations before the kill');
 
     // the gateway's own client, as the on-call engineer would read it from its log: when it lost and regained the store
@@ -120,7 +111,7 @@ describe.each<[string, 'kill' | 'freeze']>([
         `gateway client: ${clientEvents.map((e) => `${e.event} +${e.at - killedAt}ms`).join(', ')}`,
         sentinel.logTail(),
       ].join('\n');
-    const firstOk = (kind: Probe['kind'], status: number) => probes.find((p) => p.kind === kind && p.startedAt > killedAt && p.status === status);
+    const firstOk = (kind: Probe['kind'], status: number) => okSince(kind, status, killedAt);
     if (promotedAt - killedAt >= OUTAGE_BOUND_MS) throw new Error(`the sentinels promoted no replica within ${OUTAGE_BOUND_MS} ms\n${diagnosis()}`);
     // the promoted master gets a replica again (the sentinels reconfigure the other one), so writes can be acknowledged
     let replicaOnlineAt = NaN;
@@ -133,8 +124,7 @@ describe.each<[string, 'kill' | 'freeze']>([
     await eventually(async () => firstOk('read', 200) && firstOk('write', 201), 20_000, 'reads and writes after the failover').catch((err: Error) => {
       throw new Error(`${err.message}\n${diagnosis()}`);
     });
-    stop = true;
-    await activity;
+    await stop();
     process.stdout.write(`Sentinel master ${failure}: ${diagnosis().split('\n').slice(0, 3).join('; ')}\n`);
     // the gateway's share of the outage: reads once the new master is named, writes once it also has a replica online
     const readsBack = (firstOk('read', 200)?.startedAt ?? Infinity) - promotedAt;

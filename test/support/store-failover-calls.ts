@@ -1,9 +1,10 @@
 /**
- * Calls through a gateway under test for the store failover specs (Redis Sentinel, Redis Cluster):
- * set up to Connected, then held and hung up in their dialog, each checked on the far end's side.
+ * For the store failover specs (Redis Sentinel, Redis Cluster): calls through a gateway under test,
+ * set up to Connected, then held and hung up in their dialog, each checked on the far end's side;
+ * and requests sent all along the failure, each timed with its outcome.
  */
 import { API, AUDIO_OFFER, RegisteredApp } from './camara-app';
-import { eventually, GatewayUnderTest } from './gateway';
+import { eventually, GatewayUnderTest, TestResponse } from './gateway';
 import { Lab } from './lab';
 import { SipExchange } from './sip-trace';
 
@@ -47,4 +48,39 @@ export function failoverCalls(gw: () => GatewayUnderTest, app: () => RegisteredA
   }
 
   return { get, statusOf, connectedCall, holdAndHangUp };
+}
+
+export type Probe = { kind: 'read' | 'write'; startedAt: number; ms: number; status: number; code?: string };
+
+/**
+ * A read and a write at a time, again and again (50 ms apart: a refusal comes back at once) until
+ * `stop()`. `acknowledged`: what `idOf` reads from each write answered 201.
+ */
+export function startProbes(read: () => Promise<TestResponse>, write: () => Promise<TestResponse>, idOf: (body: unknown) => string) {
+  const probes: Probe[] = [];
+  const acknowledged: string[] = [];
+  let stopped = false;
+  const probe = async (kind: Probe['kind']): Promise<void> => {
+    const startedAt = Date.now();
+    const res = await (kind === 'read' ? read() : write());
+    const code = (res.body as { code?: string } | undefined)?.code;
+    probes.push({ kind, startedAt, ms: Date.now() - startedAt, status: res.status, ...(code !== undefined && { code }) });
+    if (kind === 'write' && res.status === 201) acknowledged.push(idOf(res.body));
+  };
+  const activity = (async () => {
+    while (!stopped) {
+      await Promise.all([probe('read'), probe('write')]);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  })();
+  return {
+    probes,
+    acknowledged,
+    /** The first probe of `kind` started after `since` that was answered `status`. */
+    firstOk: (kind: Probe['kind'], status: number, since: number): Probe | undefined => probes.find((p) => p.kind === kind && p.startedAt > since && p.status === status),
+    async stop(): Promise<void> {
+      stopped = true;
+      await activity;
+    },
+  };
 }
