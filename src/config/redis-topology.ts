@@ -80,8 +80,8 @@ export function redisTopology(e: RedisTopologyEnv, problems: string[]): RedisTop
   if (e.REDIS_SENTINEL_PASSWORD !== undefined && e.REDIS_SENTINELS === undefined) problems.push('REDIS_SENTINEL_PASSWORD: only with REDIS_SENTINELS');
   if (e.REDIS_PASSWORD !== undefined && e.REDIS_URL !== undefined) problems.push('REDIS_PASSWORD: with REDIS_URL the password goes in the URL');
   const password = e.REDIS_PASSWORD !== undefined ? new Secret(e.REDIS_PASSWORD) : undefined;
-  if (e.REDIS_WRITE_REPLICAS !== undefined && !/^[0-5]$/.test(e.REDIS_WRITE_REPLICAS)) problems.push('REDIS_WRITE_REPLICAS: an integer from 0 to 5');
-  const writeReplicas = (fallback: number): number => (e.REDIS_WRITE_REPLICAS !== undefined && /^[0-5]$/.test(e.REDIS_WRITE_REPLICAS) ? Number(e.REDIS_WRITE_REPLICAS) : fallback);
+  // its format (0-5) is checked with the other variables' (env.schema.ts)
+  const writeReplicas = (fallback: number): number => (e.REDIS_WRITE_REPLICAS !== undefined ? Number(e.REDIS_WRITE_REPLICAS) : fallback);
   if (e.REDIS_URL !== undefined) return { mode: 'single', url: e.REDIS_URL, where: `REDIS_URL=${redactUrl(e.REDIS_URL)}`, writeReplicas: writeReplicas(0) };
   if (e.REDIS_CLUSTER_NODES !== undefined) {
     const nodes = parseNodes('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES, problems);

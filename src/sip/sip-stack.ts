@@ -150,15 +150,15 @@ export class SipStack {
     await this.transport.close();
   }
 
-  /**
-   * Starts a client transaction (RFC 3261 §17.1). Writes our Via with a fresh strong branch (or the
-   * given verbatim Via for CANCEL) and sends to the outbound proxy unless `opts.to` is given.
-   */
   /** RFC 3261 §15.1.2: the far end's BYE ended the dialog of `callId`; what was kept for our requests in it goes. */
   dialogEnded(callId: string): void {
     this.failover?.forgetCallId(callId);
   }
 
+  /**
+   * Starts a client transaction (RFC 3261 §17.1). Writes our Via with a fresh strong branch (or the
+   * given verbatim Via for CANCEL) and sends to the outbound proxy unless `opts.to` is given.
+   */
   sendRequest(rq: SipMessage, h: ClientHandlers, opts: SendOptions = {}): SentRequest {
     return this.failover ? this.failover.sendRequest(rq, h, opts) : this.clients.send(rq, h, opts);
   }

@@ -30,7 +30,6 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
     try {
       await this.redis.connect();
       this.logger.info('connected to redis');
-      followerOf(this.redis)?.start();
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (onUnreachable === 'exit') {
@@ -40,8 +39,9 @@ export class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
       }
       // REDIS_BOOT=retry: ioredis keeps reconnecting; /health/ready answers 503 until the store answers.
       this.logger.error({ redis: topology.where, reason }, 'Redis is unreachable; starting anyway (REDIS_BOOT=retry): not ready until it answers');
-      followerOf(this.redis)?.start();
     }
+    // with Sentinels: their failover announcements, whether the master answered yet or not
+    followerOf(this.redis)?.start();
   }
 
   async onApplicationShutdown(): Promise<void> {

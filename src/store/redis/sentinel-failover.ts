@@ -26,8 +26,8 @@ export interface SentinelFailoverOptions {
  * One subscriber connection per sentinel (any of them may be the one still reachable), each
  * reconnecting on its own. A connection already at the announced address is left alone; the others
  * are dropped and reconnect at once (its first retry delay), asking the sentinels for the master
- * again (ioredis resends their pending commands and renews their subscriptions). Replaces ioredis' `failoverDetector`,
- * whose subscribers outlived `disconnect()` (see createRedisClient).
+ * again (ioredis resends their pending commands and renews their subscriptions). Replaces ioredis'
+ * `failoverDetector`, whose subscribers outlived `disconnect()` (see createRedisClient).
  */
 export class SentinelFailoverFollower {
   private readonly followed = new Set<Redis>();
